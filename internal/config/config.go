@@ -1,0 +1,124 @@
+// Package config reads watchrelay's configuration from the environment, once,
+// into one struct. Nothing else in watchrelay calls os.Getenv: the functions,
+// the CLI and the tests all build a Config here and pass it down.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Config is every setting DESIGN.md's "Configuration" section names.
+type Config struct {
+	// Project is the Google Cloud project (GOOGLE_CLOUD_PROJECT).
+	Project string
+	// Topic is the Pub/Sub topic id events go to (WATCHRELAY_TOPIC).
+	Topic string
+	// Database is the Firestore database id (WATCHRELAY_DATABASE).
+	Database string
+	// Address is the public URL of Receive, the default webhook address of
+	// every watch (WATCHRELAY_ADDRESS).
+	Address string
+	// RenewBefore is how long before its expiration a channel is replaced
+	// (WATCHRELAY_RENEW_BEFORE).
+	RenewBefore time.Duration
+	// Grace is how long a retired channel's notifications are still
+	// accepted, for Google's late retries of real changes (WATCHRELAY_GRACE).
+	Grace time.Duration
+	// RenewConcurrency bounds the watches one pass works on at once
+	// (WATCHRELAY_RENEW_CONCURRENCY).
+	RenewConcurrency int
+	// RenewQPS bounds the Google API calls one pass makes per second
+	// (WATCHRELAY_RENEW_QPS).
+	RenewQPS float64
+	// APIBaseURL, when set, sends every Google API call there instead of
+	// Google's host, without credentials (WATCHRELAY_API_BASE_URL).
+	APIBaseURL string
+	// FirestoreEmulator and PubsubEmulator mirror FIRESTORE_EMULATOR_HOST
+	// and PUBSUB_EMULATOR_HOST; the client libraries read those themselves,
+	// watchrelay only needs to know whether an emulator is in use.
+	FirestoreEmulator string
+	PubsubEmulator    string
+	// SchedulerJob is the full name of the Cloud Scheduler job that runs
+	// Renew (WATCHRELAY_SCHEDULER_JOB, projects/P/locations/L/jobs/J). The
+	// CLI asks it to run now after `watch add`, so that channels are always
+	// created by the deployed service account.
+	SchedulerJob string
+}
+
+// Defaults are the values used when a variable is unset.
+var Defaults = Config{
+	Topic:            "watchrelay-events",
+	Database:         "(default)",
+	RenewBefore:      90 * time.Minute,
+	Grace:            10 * time.Minute,
+	RenewConcurrency: 8,
+	RenewQPS:         10,
+}
+
+// ErrInvalid is wrapped by every error FromEnv returns.
+var ErrInvalid = errors.New("config: invalid")
+
+// FromEnv reads the configuration through getenv (os.Getenv in production,
+// a map in tests) on top of Defaults.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Defaults
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("GOOGLE_CLOUD_PROJECT", &c.Project)
+	str("WATCHRELAY_TOPIC", &c.Topic)
+	str("WATCHRELAY_DATABASE", &c.Database)
+	str("WATCHRELAY_ADDRESS", &c.Address)
+	str("WATCHRELAY_API_BASE_URL", &c.APIBaseURL)
+	str("WATCHRELAY_SCHEDULER_JOB", &c.SchedulerJob)
+	str("FIRESTORE_EMULATOR_HOST", &c.FirestoreEmulator)
+	str("PUBSUB_EMULATOR_HOST", &c.PubsubEmulator)
+
+	var errs []error
+	dur := func(name string, dst *time.Duration) {
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("%w: %s=%q is not a duration like 90m", ErrInvalid, name, v))
+			return
+		}
+		*dst = d
+	}
+	dur("WATCHRELAY_RENEW_BEFORE", &c.RenewBefore)
+	dur("WATCHRELAY_GRACE", &c.Grace)
+	if v := getenv("WATCHRELAY_RENEW_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("%w: WATCHRELAY_RENEW_CONCURRENCY=%q is not a positive integer", ErrInvalid, v))
+		} else {
+			c.RenewConcurrency = n
+		}
+	}
+	if v := getenv("WATCHRELAY_RENEW_QPS"); v != "" {
+		q, err := strconv.ParseFloat(v, 64)
+		if err != nil || q <= 0 {
+			errs = append(errs, fmt.Errorf("%w: WATCHRELAY_RENEW_QPS=%q is not a positive number", ErrInvalid, v))
+		} else {
+			c.RenewQPS = q
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Load is FromEnv over the process environment.
+func Load() (Config, error) { return FromEnv(os.Getenv) }
+
+// Local reports whether watchrelay runs on embedded defaults: no project and
+// no emulator, so the in-memory store and an in-process Pub/Sub serve.
+func (c Config) Local() bool {
+	return c.Project == "" && c.FirestoreEmulator == "" && c.PubsubEmulator == ""
+}

@@ -1,0 +1,156 @@
+// Package event is watchrelay's public event format: CloudEvents 1.0 in
+// binary content mode on Pub/Sub (the CloudEvents Pub/Sub protocol binding),
+// and the one Publisher both Receive and Renew send them through.
+//
+// Each message has the attributes ce-specversion, ce-id, ce-source, ce-type,
+// ce-time, ce-subject and content-type, plus watch_id, kind and
+// resource_state for subscription filters; its ordering key is the watch id
+// and its data the JSON of NotificationData or LifecycleData.
+package event
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+)
+
+// The ce-type values, as DESIGN.md lists them.
+const (
+	TypeNotification = "watchrelay.notification.v1"
+	TypeStarted      = "watchrelay.watch.started.v1"
+	TypeRenewed      = "watchrelay.watch.renewed.v1"
+	TypeLapsed       = "watchrelay.watch.lapsed.v1"
+	TypeFailed       = "watchrelay.watch.failed.v1"
+	TypeGone         = "watchrelay.watch.gone.v1"
+	TypeStopped      = "watchrelay.watch.stopped.v1"
+)
+
+// Attribute names of the binding and of watchrelay's filter attributes.
+const (
+	AttrSpecVersion   = "ce-specversion"
+	AttrID            = "ce-id"
+	AttrSource        = "ce-source"
+	AttrType          = "ce-type"
+	AttrTime          = "ce-time"
+	AttrSubject       = "ce-subject"
+	AttrContentType   = "content-type"
+	AttrWatchID       = "watch_id"
+	AttrKind          = "kind"
+	AttrResourceState = "resource_state"
+)
+
+// ErrUnavailable wraps every publish failure: the event is not durable, so
+// the caller must not acknowledge what it stands for.
+var ErrUnavailable = errors.New("event: publish failed")
+
+// Event is one CloudEvent before it becomes a Pub/Sub message.
+type Event struct {
+	ID      string
+	Source  string
+	Type    string
+	Subject string
+	Time    time.Time
+	// WatchID, Kind and ResourceState become filter attributes; WatchID is
+	// also the ordering key, so one watch's events arrive in order.
+	WatchID       string
+	Kind          string
+	ResourceState string
+	// Data is marshalled to JSON as the message data.
+	Data any
+}
+
+// NotificationData is the data of a watchrelay.notification.v1 event. Fields
+// Google did not send are omitted.
+type NotificationData struct {
+	WatchID           string            `json:"watchId"`
+	ChannelID         string            `json:"channelId"`
+	Kind              string            `json:"kind,omitempty"`
+	MessageNumber     int64             `json:"messageNumber"`
+	ResourceState     string            `json:"resourceState"`
+	ResourceID        string            `json:"resourceId"`
+	ResourceURI       string            `json:"resourceUri"`
+	Changed           []string          `json:"changed,omitempty"`
+	ChannelExpiration *time.Time        `json:"channelExpiration,omitempty"`
+	ReceivedAt        time.Time         `json:"receivedAt"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	Body              json.RawMessage   `json:"body,omitempty"`
+}
+
+// LifecycleData is the data of every watchrelay.watch.*.v1 event.
+type LifecycleData struct {
+	WatchID       string            `json:"watchId"`
+	Kind          string            `json:"kind"`
+	Params        map[string]string `json:"params,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	OldChannelID  string            `json:"oldChannelId,omitempty"`
+	OldExpiration *time.Time        `json:"oldExpiration,omitempty"`
+	NewChannelID  string            `json:"newChannelId,omitempty"`
+	NewExpiration *time.Time        `json:"newExpiration,omitempty"`
+	Error         string            `json:"error,omitempty"`
+}
+
+// Message renders the event as a Pub/Sub message in binary content mode.
+func (e Event) Message() (*pubsub.Message, error) {
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("event: %s: %w", e.ID, err)
+	}
+	attrs := map[string]string{
+		AttrSpecVersion: "1.0",
+		AttrID:          e.ID,
+		AttrSource:      e.Source,
+		AttrType:        e.Type,
+		AttrTime:        e.Time.UTC().Format(time.RFC3339Nano),
+		AttrContentType: "application/json",
+		AttrWatchID:     e.WatchID,
+		AttrKind:        e.Kind,
+	}
+	if e.Subject != "" {
+		attrs[AttrSubject] = e.Subject
+	}
+	if e.ResourceState != "" {
+		attrs[AttrResourceState] = e.ResourceState
+	}
+	return &pubsub.Message{Data: data, Attributes: attrs, OrderingKey: e.WatchID}, nil
+}
+
+// Publisher sends events to one topic and waits until Pub/Sub has them.
+type Publisher struct {
+	p *pubsub.Publisher
+}
+
+// NewPublisher publishes to topic (an id or a full name) through client, with
+// message ordering on, as ordering keys require.
+func NewPublisher(client *pubsub.Client, topic string) (*Publisher, error) {
+	if client == nil || topic == "" {
+		return nil, errors.New("event: NewPublisher needs a client and a topic")
+	}
+	p := client.Publisher(topic)
+	p.EnableMessageOrdering = true
+	// One notification is one publish that Google waits on: send it at
+	// once rather than after the default 10 ms batching delay.
+	p.PublishSettings.DelayThreshold = time.Millisecond
+	return &Publisher{p: p}, nil
+}
+
+// Publish sends e and returns once Pub/Sub has confirmed it is stored.
+func (p *Publisher) Publish(ctx context.Context, e Event) error {
+	msg, err := e.Message()
+	if err != nil {
+		return err
+	}
+	if _, err := p.p.Publish(ctx, msg).Get(ctx); err != nil {
+		// A failed publish pauses its ordering key; resume it so the
+		// next attempt (Google's retry) can go through.
+		p.p.ResumePublish(msg.OrderingKey)
+		return fmt.Errorf("%w: %s %s: %v", ErrUnavailable, e.Type, e.ID, err)
+	}
+	return nil
+}
+
+// Stop flushes and stops the publisher.
+func (p *Publisher) Stop() { p.p.Stop() }

@@ -1,0 +1,274 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Memory is an in-memory store with the same behaviour as Firestore, as the
+// shared contract tests check. It backs the embedded defaults (`watchrelay
+// serve` and `demo` with no environment) and fast tests. It keeps nothing
+// across restarts and has no TTL deletion.
+type Memory struct {
+	mu       sync.Mutex
+	watches  map[string]Watch
+	channels map[string]Channel
+}
+
+// NewMemory returns an empty store.
+func NewMemory() *Memory {
+	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}}
+}
+
+// copies keep callers from sharing maps with the store, as a round trip
+// through Firestore would not share them either.
+func (w Watch) clone() Watch {
+	w.Params, w.Labels = maps.Clone(w.Params), maps.Clone(w.Labels)
+	return w
+}
+
+func (c Channel) clone() Channel {
+	c.Labels = maps.Clone(c.Labels)
+	return c
+}
+
+// CreateWatch stores a new watch; ErrExists if the id is taken.
+func (m *Memory) CreateWatch(_ context.Context, w Watch) error {
+	if w.ID == "" {
+		return fmt.Errorf("store: watch id is empty")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.watches[w.ID]; ok {
+		return fmt.Errorf("watch %s: %w", w.ID, ErrExists)
+	}
+	m.watches[w.ID] = w.clone()
+	return nil
+}
+
+// Watch returns one watch; ErrNotFound if there is none.
+func (m *Memory) Watch(_ context.Context, id string) (Watch, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, ok := m.watches[id]
+	if !ok {
+		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrNotFound)
+	}
+	return w.clone(), nil
+}
+
+// Watches returns every watch in the given state (every watch when state is
+// empty), ordered by id.
+func (m *Memory) Watches(_ context.Context, state WatchState) ([]Watch, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Watch
+	for _, w := range m.watches {
+		if state == "" || w.State == state {
+			out = append(out, w.clone())
+		}
+	}
+	slices.SortFunc(out, func(a, b Watch) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// DueWatches returns up to limit active watches whose channel expires before
+// the given time (a watch with no channel has a zero expiration, so it is
+// always due), soonest first.
+func (m *Memory) DueWatches(_ context.Context, before time.Time, limit int) ([]Watch, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Watch
+	for _, w := range m.watches {
+		if w.State == WatchActive && w.ChannelExpiration.Before(before) {
+			out = append(out, w.clone())
+		}
+	}
+	slices.SortFunc(out, func(a, b Watch) int {
+		if c := a.ChannelExpiration.Compare(b.ChannelExpiration); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// LeaseWatch takes the watch's lease until the given time, atomically:
+// ErrLeased if another holder's lease runs past now, ErrNotFound if the watch
+// is gone. It returns the watch as leased.
+func (m *Memory) LeaseWatch(_ context.Context, id string, now, until time.Time) (Watch, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, ok := m.watches[id]
+	if !ok {
+		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrNotFound)
+	}
+	if w.LeaseUntil.After(now) {
+		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrLeased)
+	}
+	w.LeaseUntil = until
+	m.watches[id] = w
+	return w.clone(), nil
+}
+
+// UpdateWatch changes the fields u names, and UpdatedAt to now; ErrNotFound
+// if the watch is gone.
+func (m *Memory) UpdateWatch(_ context.Context, id string, u WatchUpdate, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, ok := m.watches[id]
+	if !ok {
+		return fmt.Errorf("watch %s: %w", id, ErrNotFound)
+	}
+	m.watches[id] = u.apply(w, now)
+	return nil
+}
+
+func (u WatchUpdate) apply(w Watch, now time.Time) Watch {
+	set(&w.State, u.State)
+	set(&w.ChannelID, u.ChannelID)
+	set(&w.ChannelExpiration, u.ChannelExpiration)
+	set(&w.LastError, u.LastError)
+	set(&w.Failures, u.Failures)
+	set(&w.LeaseUntil, u.LeaseUntil)
+	w.UpdatedAt = now
+	return w
+}
+
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// DeleteWatch removes a watch; removing one that is not there is no error.
+func (m *Memory) DeleteWatch(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.watches, id)
+	return nil
+}
+
+// CreateChannel stores a new channel; ErrExists if the id is taken.
+func (m *Memory) CreateChannel(_ context.Context, c Channel) error {
+	if c.ID == "" {
+		return fmt.Errorf("store: channel id is empty")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.channels[c.ID]; ok {
+		return fmt.Errorf("channel %s: %w", c.ID, ErrExists)
+	}
+	m.channels[c.ID] = c.clone()
+	return nil
+}
+
+// Channel returns one channel; ErrNotFound if there is none. It is Receive's
+// only read per notification.
+func (m *Memory) Channel(_ context.Context, id string) (Channel, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.channels[id]
+	if !ok {
+		return Channel{}, fmt.Errorf("channel %s: %w", id, ErrNotFound)
+	}
+	return c.clone(), nil
+}
+
+// UpdateChannel changes the fields u names; ErrNotFound if the channel is
+// gone.
+func (m *Memory) UpdateChannel(_ context.Context, id string, u ChannelUpdate) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.channels[id]
+	if !ok {
+		return fmt.Errorf("channel %s: %w", id, ErrNotFound)
+	}
+	m.channels[id] = u.apply(c)
+	return nil
+}
+
+func (u ChannelUpdate) apply(c Channel) Channel {
+	set(&c.State, u.State)
+	set(&c.ResourceID, u.ResourceID)
+	set(&c.ResourceURI, u.ResourceURI)
+	set(&c.Expiration, u.Expiration)
+	set(&c.AcceptUntil, u.AcceptUntil)
+	set(&c.SyncedAt, u.SyncedAt)
+	set(&c.StoppedAt, u.StoppedAt)
+	set(&c.DeleteAt, u.DeleteAt)
+	return c
+}
+
+// ActivateChannel records what Google granted for a pending channel (its
+// resource id and URI, kept if a sync recorded them already, and its
+// expiration), marks it active, and points its watch at it, all in one
+// atomic step: a crash never leaves a live channel that no watch names.
+func (m *Memory) ActivateChannel(_ context.Context, id, resourceID, resourceURI string, expiration, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.channels[id]
+	if !ok {
+		return fmt.Errorf("channel %s: %w", id, ErrNotFound)
+	}
+	w, ok := m.watches[c.WatchID]
+	if !ok {
+		return fmt.Errorf("watch %s: %w", c.WatchID, ErrNotFound)
+	}
+	m.channels[id] = activation(resourceID, resourceURI, expiration).apply(c)
+	m.watches[w.ID] = pointAt(id, expiration).apply(w, now)
+	return nil
+}
+
+// activation and pointAt are the two halves of ActivateChannel, shared by
+// both stores.
+func activation(resourceID, resourceURI string, expiration time.Time) ChannelUpdate {
+	u := ChannelUpdate{State: Ptr(ChannelActive), Expiration: &expiration}
+	if resourceID != "" {
+		u.ResourceID = &resourceID
+	}
+	if resourceURI != "" {
+		u.ResourceURI = &resourceURI
+	}
+	return u
+}
+
+func pointAt(channelID string, expiration time.Time) WatchUpdate {
+	return WatchUpdate{
+		ChannelID:         &channelID,
+		ChannelExpiration: &expiration,
+		LastError:         Ptr(""),
+		Failures:          Ptr(0),
+	}
+}
+
+// ChannelsByState returns up to limit channels in the given state whose
+// expiration is before the given time, soonest first.
+func (m *Memory) ChannelsByState(_ context.Context, state ChannelState, before time.Time, limit int) ([]Channel, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Channel
+	for _, c := range m.channels {
+		if c.State == state && c.Expiration.Before(before) {
+			out = append(out, c.clone())
+		}
+	}
+	slices.SortFunc(out, func(a, b Channel) int {
+		if c := a.Expiration.Compare(b.Expiration); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

@@ -1,0 +1,170 @@
+// Package store keeps watchrelay's two kinds of records: watches (what a user
+// wants observed) and channels (the Google notification channels serving a
+// watch for a while). The documents are a public contract, laid out in
+// DESIGN.md: operators read them in the Firestore console.
+//
+// Two implementations share one contract-test suite: *Firestore, the
+// production store, and *Memory, for the embedded defaults and fast tests.
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Collection names, before any prefix.
+const (
+	WatchesCollection  = "watches"
+	ChannelsCollection = "channels"
+)
+
+// Sentinel errors. Both implementations wrap these, so callers use errors.Is.
+var (
+	// ErrNotFound: no document with that id.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: a create found a document with that id already.
+	ErrExists = errors.New("store: already exists")
+	// ErrLeased: another pass holds the watch's lease.
+	ErrLeased = errors.New("store: watch is leased")
+	// ErrUnavailable: the backing service could not be reached; callers
+	// answer 503 or retry later.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// WatchState is the desired state of a watch.
+type WatchState string
+
+// Watch states, as DESIGN.md lists them.
+const (
+	WatchActive  WatchState = "active"  // keep a live channel
+	WatchGone    WatchState = "gone"    // the resource no longer exists
+	WatchFailed  WatchState = "failed"  // auth or configuration error
+	WatchDeleted WatchState = "deleted" // the user removed it; Renew stops and purges
+)
+
+// ChannelState is where a channel is in its life.
+type ChannelState string
+
+// Channel states, as DESIGN.md lists them.
+const (
+	ChannelPending  ChannelState = "pending"  // watch call in flight
+	ChannelActive   ChannelState = "active"   // serving its watch
+	ChannelStopping ChannelState = "stopping" // retired; channels.stop not yet confirmed
+	ChannelStopped  ChannelState = "stopped"  // channels.stop confirmed
+	ChannelExpired  ChannelState = "expired"  // lapsed before it was stopped
+	ChannelFailed   ChannelState = "failed"   // the watch call was refused
+)
+
+// Watch is a watches/{id} document.
+type Watch struct {
+	ID         string            `firestore:"-" json:"id"`
+	Kind       string            `firestore:"kind" json:"kind"`
+	Params     map[string]string `firestore:"params" json:"params,omitempty"`
+	Subject    string            `firestore:"subject,omitempty" json:"subject,omitempty"`
+	Address    string            `firestore:"address,omitempty" json:"address,omitempty"`
+	TTLSeconds int64             `firestore:"ttlSeconds,omitempty" json:"ttlSeconds,omitempty"`
+	Labels     map[string]string `firestore:"labels" json:"labels,omitempty"`
+	State      WatchState        `firestore:"state" json:"state"`
+	// ChannelID is the channel currently serving the watch; empty when none.
+	ChannelID string `firestore:"channelId" json:"channelId,omitempty"`
+	// ChannelExpiration is the current channel's expiration, zero when there
+	// is none. It is a copy of the channel's, kept here so that one indexed
+	// query on watches finds all the work of a pass: a new watch (zero) and a
+	// channel due for renewal (soon) sort first.
+	ChannelExpiration time.Time `firestore:"channelExpiration" json:"channelExpiration"`
+	LastError         string    `firestore:"lastError" json:"lastError,omitempty"`
+	Failures          int       `firestore:"failures" json:"failures"`
+	CreatedAt         time.Time `firestore:"createdAt" json:"createdAt"`
+	UpdatedAt         time.Time `firestore:"updatedAt" json:"updatedAt"`
+	// LeaseUntil: a pass working on this watch holds it until then.
+	LeaseUntil time.Time `firestore:"leaseUntil" json:"leaseUntil"`
+}
+
+// Channel is a channels/{id} document; the id is the Google channel id.
+type Channel struct {
+	ID          string            `firestore:"-" json:"id"`
+	WatchID     string            `firestore:"watchId" json:"watchId"`
+	Kind        string            `firestore:"kind" json:"kind"`
+	ResourceID  string            `firestore:"resourceId" json:"resourceId,omitempty"`
+	ResourceURI string            `firestore:"resourceUri" json:"resourceUri,omitempty"`
+	TokenHash   string            `firestore:"tokenHash" json:"-"`
+	Expiration  time.Time         `firestore:"expiration" json:"expiration"`
+	State       ChannelState      `firestore:"state" json:"state"`
+	AcceptUntil time.Time         `firestore:"acceptUntil" json:"acceptUntil"`
+	Labels      map[string]string `firestore:"labels" json:"labels,omitempty"`
+	CreatedAt   time.Time         `firestore:"createdAt" json:"createdAt"`
+	SyncedAt    time.Time         `firestore:"syncedAt" json:"syncedAt"`
+	StoppedAt   time.Time         `firestore:"stoppedAt" json:"stoppedAt"`
+	// DeleteAt drives the Firestore TTL policy on channels.
+	DeleteAt time.Time `firestore:"deleteAt" json:"deleteAt"`
+}
+
+// Accepts reports whether a notification arriving at now may be published
+// for this channel, by state alone: pending and active channels accept, a
+// retired one (stopping or stopped) until AcceptUntil, nothing else.
+func (c Channel) Accepts(now time.Time) bool {
+	switch c.State {
+	case ChannelPending, ChannelActive:
+		return true
+	case ChannelStopping, ChannelStopped, ChannelExpired:
+		return now.Before(c.AcceptUntil)
+	}
+	return false
+}
+
+// HashToken returns the lowercase hex SHA-256 that channels store in place of
+// the token itself.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// WatchUpdate changes the named fields of a watch and nothing else, so that a
+// pass and a user editing the same watch do not overwrite each other. A nil
+// field is left alone. UpdatedAt is always set.
+type WatchUpdate struct {
+	State             *WatchState
+	ChannelID         *string
+	ChannelExpiration *time.Time
+	LastError         *string
+	Failures          *int
+	LeaseUntil        *time.Time
+}
+
+// ChannelUpdate changes the named fields of a channel; a nil field is left
+// alone.
+type ChannelUpdate struct {
+	State       *ChannelState
+	ResourceID  *string
+	ResourceURI *string
+	Expiration  *time.Time
+	AcceptUntil *time.Time
+	SyncedAt    *time.Time
+	StoppedAt   *time.Time
+	DeleteAt    *time.Time
+}
+
+// Ptr returns a pointer to v, for building updates.
+func Ptr[T any](v T) *T { return &v }
+
+// Index is a composite index one of the store's queries needs. Terraform
+// creates exactly these (terraform/indexes.json, checked by a test).
+type Index struct {
+	Collection string       `json:"collection"`
+	Fields     []IndexField `json:"fields"`
+}
+
+// IndexField is one field of an Index, in order.
+type IndexField struct {
+	Path  string `json:"path"`
+	Order string `json:"order"` // ASCENDING or DESCENDING
+}
+
+// Indexes lists the composite indexes behind DueWatches and ChannelsByState:
+// an equality filter on state and a range on the expiration.
+var Indexes = []Index{
+	{Collection: WatchesCollection, Fields: []IndexField{{"state", "ASCENDING"}, {"channelExpiration", "ASCENDING"}}},
+	{Collection: ChannelsCollection, Fields: []IndexField{{"state", "ASCENDING"}, {"expiration", "ASCENDING"}}},
+}
