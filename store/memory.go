@@ -11,7 +11,8 @@ import (
 )
 
 // Memory is an in-memory store with the same behaviour as Firestore, as the
-// shared contract tests check. It backs the embedded defaults (`watchrelay
+// shared contract tests check, down to times: they come back in UTC,
+// truncated to microseconds, as Firestore keeps them. It backs the embedded defaults (`watchrelay
 // serve` and `demo` with no environment) and fast tests. It keeps nothing
 // across restarts and has no TTL deletion.
 type Memory struct {
@@ -37,6 +38,29 @@ func (c Channel) clone() Channel {
 	return c
 }
 
+// normal is the form a time takes once stored: Firestore keeps microseconds
+// and hands back UTC, so Memory stores times the same way and both stores
+// return identical values.
+func normal(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func (w Watch) normal() Watch {
+	w.ChannelExpiration = normal(w.ChannelExpiration)
+	w.CreatedAt = normal(w.CreatedAt)
+	w.UpdatedAt = normal(w.UpdatedAt)
+	w.LeaseUntil = normal(w.LeaseUntil)
+	return w
+}
+
+func (c Channel) normal() Channel {
+	c.Expiration = normal(c.Expiration)
+	c.AcceptUntil = normal(c.AcceptUntil)
+	c.CreatedAt = normal(c.CreatedAt)
+	c.SyncedAt = normal(c.SyncedAt)
+	c.StoppedAt = normal(c.StoppedAt)
+	c.DeleteAt = normal(c.DeleteAt)
+	return c
+}
+
 // CreateWatch stores a new watch; ErrExists if the id is taken.
 func (m *Memory) CreateWatch(_ context.Context, w Watch) error {
 	if w.ID == "" {
@@ -47,7 +71,7 @@ func (m *Memory) CreateWatch(_ context.Context, w Watch) error {
 	if _, ok := m.watches[w.ID]; ok {
 		return fmt.Errorf("watch %s: %w", w.ID, ErrExists)
 	}
-	m.watches[w.ID] = w.clone()
+	m.watches[w.ID] = w.clone().normal()
 	return nil
 }
 
@@ -114,7 +138,7 @@ func (m *Memory) LeaseWatch(_ context.Context, id string, now, until time.Time) 
 	if w.LeaseUntil.After(now) {
 		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrLeased)
 	}
-	w.LeaseUntil = until
+	w.LeaseUntil = normal(until)
 	m.watches[id] = w
 	return w.clone(), nil
 }
@@ -128,7 +152,7 @@ func (m *Memory) UpdateWatch(_ context.Context, id string, u WatchUpdate, now ti
 	if !ok {
 		return fmt.Errorf("watch %s: %w", id, ErrNotFound)
 	}
-	m.watches[id] = u.apply(w, now)
+	m.watches[id] = u.apply(w, now).normal()
 	return nil
 }
 
@@ -167,7 +191,7 @@ func (m *Memory) CreateChannel(_ context.Context, c Channel) error {
 	if _, ok := m.channels[c.ID]; ok {
 		return fmt.Errorf("channel %s: %w", c.ID, ErrExists)
 	}
-	m.channels[c.ID] = c.clone()
+	m.channels[c.ID] = c.clone().normal()
 	return nil
 }
 
@@ -192,7 +216,7 @@ func (m *Memory) UpdateChannel(_ context.Context, id string, u ChannelUpdate) er
 	if !ok {
 		return fmt.Errorf("channel %s: %w", id, ErrNotFound)
 	}
-	m.channels[id] = u.apply(c)
+	m.channels[id] = u.apply(c).normal()
 	return nil
 }
 
@@ -223,8 +247,8 @@ func (m *Memory) ActivateChannel(_ context.Context, id, resourceID, resourceURI 
 	if !ok {
 		return fmt.Errorf("watch %s: %w", c.WatchID, ErrNotFound)
 	}
-	m.channels[id] = activation(resourceID, resourceURI, expiration).apply(c)
-	m.watches[w.ID] = pointAt(id, expiration).apply(w, now)
+	m.channels[id] = activation(resourceID, resourceURI, expiration).apply(c).normal()
+	m.watches[w.ID] = pointAt(id, expiration).apply(w, now).normal()
 	return nil
 }
 

@@ -1,0 +1,383 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Firestore is the production store: watches and channels as Firestore
+// documents laid out as DESIGN.md says. It behaves exactly like *Memory (the
+// shared contract tests run both). Errors wrap ErrNotFound, ErrExists,
+// ErrLeased or, when Firestore could not be reached or gave up,
+// ErrUnavailable.
+type Firestore struct {
+	client   *firestore.Client
+	watches  *firestore.CollectionRef
+	channels *firestore.CollectionRef
+}
+
+// OpenFirestore connects to the given project's Firestore database ("" means
+// "(default)"). The prefix goes in front of both collection names, so tests
+// can share one emulator: prefix "t123_" gives "t123_watches" and
+// "t123_channels". FIRESTORE_EMULATOR_HOST, when set, selects the emulator,
+// as for every Google client library.
+func OpenFirestore(ctx context.Context, project, database, prefix string, opts ...option.ClientOption) (*Firestore, error) {
+	if project == "" {
+		return nil, errors.New("store: project is empty")
+	}
+	if database == "" {
+		database = firestore.DefaultDatabaseID
+	}
+	client, err := firestore.NewClientWithDatabase(ctx, project, database, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("store: open firestore: %w", err)
+	}
+	return &Firestore{
+		client:   client,
+		watches:  client.Collection(prefix + WatchesCollection),
+		channels: client.Collection(prefix + ChannelsCollection),
+	}, nil
+}
+
+// Close releases the client's connections.
+func (f *Firestore) Close() error { return f.client.Close() }
+
+// fail turns a Firestore error into one that wraps the store's sentinels,
+// keeping the original for the message.
+func fail(what string, err error) error {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrLeased) || errors.Is(err, ErrExists) || errors.Is(err, ErrUnavailable) {
+		return err // already said in the store's terms
+	}
+	switch status.Code(err) {
+	case codes.NotFound:
+		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	case codes.AlreadyExists:
+		return fmt.Errorf("store: %s: %w", what, ErrExists)
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted, codes.Internal:
+		return fmt.Errorf("store: %s: %w: %w", what, ErrUnavailable, err)
+	}
+	// The client returns the context's own error when a deadline runs out
+	// between attempts; a caller's deadline is as good as an outage for
+	// Receive (Google retries) and Renew (the next pass picks up).
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("store: %s: %w: %w", what, ErrUnavailable, err)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+func decodeWatch(snap *firestore.DocumentSnapshot) (Watch, error) {
+	var w Watch
+	if err := snap.DataTo(&w); err != nil {
+		return Watch{}, fmt.Errorf("store: decode watch %s: %w", snap.Ref.ID, err)
+	}
+	w.ID = snap.Ref.ID
+	return w, nil
+}
+
+func decodeChannel(snap *firestore.DocumentSnapshot) (Channel, error) {
+	var c Channel
+	if err := snap.DataTo(&c); err != nil {
+		return Channel{}, fmt.Errorf("store: decode channel %s: %w", snap.Ref.ID, err)
+	}
+	c.ID = snap.Ref.ID
+	return c, nil
+}
+
+// CreateWatch stores a new watch; ErrExists if the id is taken.
+func (f *Firestore) CreateWatch(ctx context.Context, w Watch) error {
+	if w.ID == "" {
+		return errors.New("store: watch id is empty")
+	}
+	if _, err := f.watches.Doc(w.ID).Create(ctx, w.normal()); err != nil {
+		return fail("create watch "+w.ID, err)
+	}
+	return nil
+}
+
+// Watch returns one watch; ErrNotFound if there is none.
+func (f *Firestore) Watch(ctx context.Context, id string) (Watch, error) {
+	if id == "" {
+		return Watch{}, fmt.Errorf("store: watch id is empty: %w", ErrNotFound)
+	}
+	snap, err := f.watches.Doc(id).Get(ctx)
+	if err != nil {
+		return Watch{}, fail("get watch "+id, err)
+	}
+	return decodeWatch(snap)
+}
+
+// Watches returns every watch in the given state (every watch when state is
+// empty), ordered by id.
+func (f *Firestore) Watches(ctx context.Context, state WatchState) ([]Watch, error) {
+	q := f.watches.OrderBy(firestore.DocumentID, firestore.Asc)
+	if state != "" {
+		// An equality filter ordered by document id needs no composite
+		// index.
+		q = f.watches.Where("state", "==", string(state)).OrderBy(firestore.DocumentID, firestore.Asc)
+	}
+	return f.queryWatches(ctx, q, "list watches")
+}
+
+// DueWatches returns up to limit active watches whose channel expires before
+// the given time (a watch with no channel has a zero expiration, so it is
+// always due), soonest first. A limit of zero or less means no limit.
+func (f *Firestore) DueWatches(ctx context.Context, before time.Time, limit int) ([]Watch, error) {
+	// Served by the first of Indexes; ties fall back on the document id, as
+	// in Memory.
+	q := f.watches.Where("state", "==", string(WatchActive)).
+		Where("channelExpiration", "<", before).
+		OrderBy("channelExpiration", firestore.Asc)
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	return f.queryWatches(ctx, q, "due watches")
+}
+
+func (f *Firestore) queryWatches(ctx context.Context, q firestore.Query, what string) ([]Watch, error) {
+	it := q.Documents(ctx)
+	defer it.Stop()
+	var out []Watch
+	for {
+		snap, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fail(what, err)
+		}
+		w, err := decodeWatch(snap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+}
+
+// LeaseWatch takes the watch's lease until the given time, in a transaction,
+// so two passes never both hold it: ErrLeased if another holder's lease runs
+// past now, ErrNotFound if the watch is gone. It returns the watch as leased.
+func (f *Firestore) LeaseWatch(ctx context.Context, id string, now, until time.Time) (Watch, error) {
+	if id == "" {
+		return Watch{}, fmt.Errorf("store: watch id is empty: %w", ErrNotFound)
+	}
+	ref := f.watches.Doc(id)
+	var leased Watch
+	err := f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return err
+		}
+		w, err := decodeWatch(snap)
+		if err != nil {
+			return err
+		}
+		if w.LeaseUntil.After(now) {
+			return fmt.Errorf("store: lease watch %s: %w", id, ErrLeased)
+		}
+		w.LeaseUntil = normal(until)
+		leased = w
+		return tx.Update(ref, []firestore.Update{{Path: "leaseUntil", Value: w.LeaseUntil}})
+	})
+	if err != nil {
+		return Watch{}, fail("lease watch "+id, err)
+	}
+	return leased, nil
+}
+
+// updates lists the Firestore field updates for the fields u names, plus
+// updatedAt.
+func (u WatchUpdate) updates(now time.Time) []firestore.Update {
+	var ups []firestore.Update
+	add := func(path string, v any) { ups = append(ups, firestore.Update{Path: path, Value: v}) }
+	if u.State != nil {
+		add("state", string(*u.State))
+	}
+	if u.ChannelID != nil {
+		add("channelId", *u.ChannelID)
+	}
+	if u.ChannelExpiration != nil {
+		add("channelExpiration", normal(*u.ChannelExpiration))
+	}
+	if u.LastError != nil {
+		add("lastError", *u.LastError)
+	}
+	if u.Failures != nil {
+		add("failures", *u.Failures)
+	}
+	if u.LeaseUntil != nil {
+		add("leaseUntil", normal(*u.LeaseUntil))
+	}
+	add("updatedAt", normal(now))
+	return ups
+}
+
+func (u ChannelUpdate) updates() []firestore.Update {
+	var ups []firestore.Update
+	add := func(path string, v any) { ups = append(ups, firestore.Update{Path: path, Value: v}) }
+	if u.State != nil {
+		add("state", string(*u.State))
+	}
+	if u.ResourceID != nil {
+		add("resourceId", *u.ResourceID)
+	}
+	if u.ResourceURI != nil {
+		add("resourceUri", *u.ResourceURI)
+	}
+	times := []struct {
+		path string
+		t    *time.Time
+	}{
+		{"expiration", u.Expiration},
+		{"acceptUntil", u.AcceptUntil},
+		{"syncedAt", u.SyncedAt},
+		{"stoppedAt", u.StoppedAt},
+		{"deleteAt", u.DeleteAt},
+	}
+	for _, f := range times {
+		if f.t != nil {
+			add(f.path, normal(*f.t))
+		}
+	}
+	return ups
+}
+
+// UpdateWatch changes the fields u names, and UpdatedAt to now; ErrNotFound
+// if the watch is gone. Only those fields are written, so a user's edit of
+// another field at the same time survives.
+func (f *Firestore) UpdateWatch(ctx context.Context, id string, u WatchUpdate, now time.Time) error {
+	if id == "" {
+		return fmt.Errorf("store: watch id is empty: %w", ErrNotFound)
+	}
+	if _, err := f.watches.Doc(id).Update(ctx, u.updates(now)); err != nil {
+		return fail("update watch "+id, err)
+	}
+	return nil
+}
+
+// DeleteWatch removes a watch; removing one that is not there is no error.
+func (f *Firestore) DeleteWatch(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	if _, err := f.watches.Doc(id).Delete(ctx); err != nil {
+		return fail("delete watch "+id, err)
+	}
+	return nil
+}
+
+// CreateChannel stores a new channel; ErrExists if the id is taken.
+func (f *Firestore) CreateChannel(ctx context.Context, c Channel) error {
+	if c.ID == "" {
+		return errors.New("store: channel id is empty")
+	}
+	if _, err := f.channels.Doc(c.ID).Create(ctx, c.normal()); err != nil {
+		return fail("create channel "+c.ID, err)
+	}
+	return nil
+}
+
+// Channel returns one channel; ErrNotFound if there is none. It is Receive's
+// only read per notification.
+func (f *Firestore) Channel(ctx context.Context, id string) (Channel, error) {
+	if id == "" {
+		return Channel{}, fmt.Errorf("store: channel id is empty: %w", ErrNotFound)
+	}
+	snap, err := f.channels.Doc(id).Get(ctx)
+	if err != nil {
+		return Channel{}, fail("get channel "+id, err)
+	}
+	return decodeChannel(snap)
+}
+
+// UpdateChannel changes the fields u names; ErrNotFound if the channel is
+// gone.
+func (f *Firestore) UpdateChannel(ctx context.Context, id string, u ChannelUpdate) error {
+	if id == "" {
+		return fmt.Errorf("store: channel id is empty: %w", ErrNotFound)
+	}
+	ups := u.updates()
+	if len(ups) == 0 {
+		// Firestore refuses an empty update; existence is all there is
+		// to check.
+		_, err := f.Channel(ctx, id)
+		return err
+	}
+	if _, err := f.channels.Doc(id).Update(ctx, ups); err != nil {
+		return fail("update channel "+id, err)
+	}
+	return nil
+}
+
+// ActivateChannel records what Google granted for a pending channel (its
+// resource id and URI, kept if a sync recorded them already, and its
+// expiration), marks it active, and points its watch at it, in one
+// transaction: a crash never leaves a live channel that no watch names.
+func (f *Firestore) ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, now time.Time) error {
+	if id == "" {
+		return fmt.Errorf("store: channel id is empty: %w", ErrNotFound)
+	}
+	cref := f.channels.Doc(id)
+	err := f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(cref)
+		if err != nil {
+			return fail("activate channel "+id, err)
+		}
+		c, err := decodeChannel(snap)
+		if err != nil {
+			return err
+		}
+		if c.WatchID == "" {
+			return fmt.Errorf("store: activate channel %s: it names no watch: %w", id, ErrNotFound)
+		}
+		wref := f.watches.Doc(c.WatchID)
+		if _, err := tx.Get(wref); err != nil {
+			return fail("activate channel "+id+": watch "+c.WatchID, err)
+		}
+		if err := tx.Update(cref, activation(resourceID, resourceURI, expiration).updates()); err != nil {
+			return err
+		}
+		return tx.Update(wref, pointAt(id, expiration).updates(now))
+	})
+	if err != nil {
+		return fail("activate channel "+id, err)
+	}
+	return nil
+}
+
+// ChannelsByState returns up to limit channels in the given state whose
+// expiration is before the given time, soonest first. A limit of zero or less
+// means no limit.
+func (f *Firestore) ChannelsByState(ctx context.Context, state ChannelState, before time.Time, limit int) ([]Channel, error) {
+	// Served by the second of Indexes.
+	q := f.channels.Where("state", "==", string(state)).
+		Where("expiration", "<", before).
+		OrderBy("expiration", firestore.Asc)
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	it := q.Documents(ctx)
+	defer it.Stop()
+	var out []Channel
+	for {
+		snap, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fail("channels by state", err)
+		}
+		c, err := decodeChannel(snap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+}

@@ -1,0 +1,777 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/watchrelay/watchrelay/internal/emulator"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+func TestMain(m *testing.M) { emulator.Main(m) }
+
+// contractStore is every method both stores share; the contract suite runs
+// against each.
+type contractStore interface {
+	CreateWatch(ctx context.Context, w store.Watch) error
+	Watch(ctx context.Context, id string) (store.Watch, error)
+	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
+	DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error)
+	LeaseWatch(ctx context.Context, id string, now, until time.Time) (store.Watch, error)
+	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
+	DeleteWatch(ctx context.Context, id string) error
+	CreateChannel(ctx context.Context, c store.Channel) error
+	Channel(ctx context.Context, id string) (store.Channel, error)
+	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
+	ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, now time.Time) error
+	ChannelsByState(ctx context.Context, state store.ChannelState, before time.Time, limit int) ([]store.Channel, error)
+}
+
+var (
+	_ contractStore = (*store.Memory)(nil)
+	_ contractStore = (*store.Firestore)(nil)
+)
+
+func TestMemoryContract(t *testing.T) {
+	t.Parallel()
+	testContract(t, func(*testing.T) contractStore { return store.NewMemory() })
+}
+
+func TestFirestoreContract(t *testing.T) {
+	t.Parallel()
+	emulator.Require(t)
+	testContract(t, func(t *testing.T) contractStore { return openEmulator(t) })
+}
+
+// openEmulator opens a Firestore store on the emulator under a fresh random
+// prefix, so every test sees empty collections and tests run in parallel.
+func openEmulator(t *testing.T) *store.Firestore {
+	t.Helper()
+	emulator.Require(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	f, err := store.OpenFirestore(t.Context(), "watchrelay-test", "", "t"+hex.EncodeToString(b)+"_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// t0 has nanoseconds and a zone on purpose: both stores must hand back the
+// same value, UTC and truncated to microseconds, as Firestore keeps it.
+var t0 = time.Date(2026, 11, 22, 8, 0, 0, 123456789, time.FixedZone("CET", 3600))
+
+// stored is t as a store gives it back.
+func stored(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func sampleWatch(id string) store.Watch {
+	return store.Watch{
+		ID:         id,
+		Kind:       "calendar.events",
+		Params:     map[string]string{"calendarId": "primary"},
+		Subject:    "ann@example.com",
+		Address:    "https://example.com/receive",
+		TTLSeconds: 3600,
+		Labels:     map[string]string{"tenant": "acme"},
+		State:      store.WatchActive,
+		CreatedAt:  t0,
+		UpdatedAt:  t0,
+	}
+}
+
+func sampleChannel(id, watchID string) store.Channel {
+	return store.Channel{
+		ID:         id,
+		WatchID:    watchID,
+		Kind:       "calendar.events",
+		TokenHash:  store.HashToken("secret"),
+		Expiration: t0.Add(time.Hour),
+		State:      store.ChannelPending,
+		Labels:     map[string]string{"tenant": "acme"},
+		CreatedAt:  t0,
+	}
+}
+
+// normalWatch and normalChannel are what the stores return for what was
+// stored.
+func normalWatch(w store.Watch) store.Watch {
+	w.ChannelExpiration, w.CreatedAt = stored(w.ChannelExpiration), stored(w.CreatedAt)
+	w.UpdatedAt, w.LeaseUntil = stored(w.UpdatedAt), stored(w.LeaseUntil)
+	return w
+}
+
+func normalChannel(c store.Channel) store.Channel {
+	c.Expiration, c.AcceptUntil, c.CreatedAt = stored(c.Expiration), stored(c.AcceptUntil), stored(c.CreatedAt)
+	c.SyncedAt, c.StoppedAt, c.DeleteAt = stored(c.SyncedAt), stored(c.StoppedAt), stored(c.DeleteAt)
+	return c
+}
+
+func watchIDs(ws []store.Watch) []string {
+	out := []string{}
+	for _, w := range ws {
+		out = append(out, w.ID)
+	}
+	return out
+}
+
+func channelIDs(cs []store.Channel) []string {
+	out := []string{}
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func mustCreateWatches(t *testing.T, s contractStore, ws ...store.Watch) {
+	t.Helper()
+	for _, w := range ws {
+		if err := s.CreateWatch(t.Context(), w); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func mustCreateChannels(t *testing.T, s contractStore, cs ...store.Channel) {
+	t.Helper()
+	for _, c := range cs {
+		if err := s.CreateChannel(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// testContract is the one behaviour both stores share. Each subtest gets a
+// fresh store from newStore.
+func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
+	t.Run("watch round trip", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		w := sampleWatch("w1")
+		w.ChannelID, w.ChannelExpiration, w.LeaseUntil = "c1", t0.Add(time.Hour), t0.Add(time.Minute)
+		w.LastError, w.Failures = "boom", 2
+		mustCreateWatches(t, s, w)
+		got, err := s.Watch(t.Context(), "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(normalWatch(w), got); diff != "" {
+			t.Errorf("Watch (-want +got):\n%s", diff)
+		}
+		if got.CreatedAt.Location() != time.UTC {
+			t.Errorf("CreatedAt location = %v, want UTC", got.CreatedAt.Location())
+		}
+	})
+
+	t.Run("channel round trip", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		c := sampleChannel("c1", "w1")
+		c.ResourceID, c.ResourceURI = "r1", "https://www.googleapis.com/calendar/v3/calendars/primary/events"
+		c.AcceptUntil, c.SyncedAt, c.StoppedAt, c.DeleteAt = t0.Add(1), t0.Add(2*time.Microsecond), t0.Add(3*time.Second), t0.Add(72*time.Hour)
+		mustCreateChannels(t, s, c)
+		got, err := s.Channel(t.Context(), "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(normalChannel(c), got); diff != "" {
+			t.Errorf("Channel (-want +got):\n%s", diff)
+		}
+		if got.Expiration.Location() != time.UTC {
+			t.Errorf("Expiration location = %v, want UTC", got.Expiration.Location())
+		}
+	})
+
+	t.Run("empty optional fields round trip", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		// Nothing but the id and kind: zero times and nil maps come back
+		// as they went in.
+		w := store.Watch{ID: "w1", Kind: "calendar.calendarList", State: store.WatchActive}
+		c := store.Channel{ID: "c1", WatchID: "w1", State: store.ChannelPending}
+		mustCreateWatches(t, s, w)
+		mustCreateChannels(t, s, c)
+		gw, err := s.Watch(t.Context(), "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(w, gw); diff != "" {
+			t.Errorf("Watch (-want +got):\n%s", diff)
+		}
+		if !gw.ChannelExpiration.IsZero() {
+			t.Errorf("ChannelExpiration = %v, want zero", gw.ChannelExpiration)
+		}
+		gc, err := s.Channel(t.Context(), "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(c, gc); diff != "" {
+			t.Errorf("Channel (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("create refuses a taken or empty id", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		mustCreateWatches(t, s, sampleWatch("w1"))
+		mustCreateChannels(t, s, sampleChannel("c1", "w1"))
+		other := sampleWatch("w1")
+		other.Kind = "drive.files"
+		if err := s.CreateWatch(t.Context(), other); !errors.Is(err, store.ErrExists) {
+			t.Errorf("CreateWatch of a taken id = %v, want ErrExists", err)
+		}
+		if err := s.CreateChannel(t.Context(), sampleChannel("c1", "w2")); !errors.Is(err, store.ErrExists) {
+			t.Errorf("CreateChannel of a taken id = %v, want ErrExists", err)
+		}
+		if err := s.CreateWatch(t.Context(), sampleWatch("")); err == nil {
+			t.Error("CreateWatch with an empty id succeeded")
+		}
+		if err := s.CreateChannel(t.Context(), sampleChannel("", "w1")); err == nil {
+			t.Error("CreateChannel with an empty id succeeded")
+		}
+		got, err := s.Watch(t.Context(), "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != "calendar.events" {
+			t.Errorf("the failed create overwrote the watch: kind %q", got.Kind)
+		}
+	})
+
+	t.Run("not found", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		ctx := t.Context()
+		mustCreateWatches(t, s, sampleWatch("w1"))
+		mustCreateChannels(t, s, sampleChannel("orphan", "no-such-watch"))
+		tests := []struct {
+			name string
+			call func() error
+		}{
+			// Each method that names one record says when it is missing.
+			{"Watch", func() error { _, err := s.Watch(ctx, "nope"); return err }},
+			{"Watch empty id", func() error { _, err := s.Watch(ctx, ""); return err }},
+			{"LeaseWatch", func() error { _, err := s.LeaseWatch(ctx, "nope", t0, t0.Add(time.Minute)); return err }},
+			{"UpdateWatch", func() error { return s.UpdateWatch(ctx, "nope", store.WatchUpdate{LastError: store.Ptr("x")}, t0) }},
+			{"Channel", func() error { _, err := s.Channel(ctx, "nope"); return err }},
+			{"UpdateChannel", func() error {
+				return s.UpdateChannel(ctx, "nope", store.ChannelUpdate{State: store.Ptr(store.ChannelStopped)})
+			}},
+			{"UpdateChannel with nothing to change", func() error { return s.UpdateChannel(ctx, "nope", store.ChannelUpdate{}) }},
+			{"ActivateChannel of a missing channel", func() error { return s.ActivateChannel(ctx, "nope", "r", "u", t0, t0) }},
+			// The channel exists but its watch does not: nothing changes.
+			{"ActivateChannel of a channel whose watch is gone", func() error {
+				return s.ActivateChannel(ctx, "orphan", "r", "u", t0.Add(time.Hour), t0)
+			}},
+		}
+		for _, tt := range tests {
+			if err := tt.call(); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s = %v, want ErrNotFound", tt.name, err)
+			}
+		}
+		c, err := s.Channel(ctx, "orphan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.State != store.ChannelPending || c.ResourceID != "" {
+			t.Errorf("a failed ActivateChannel changed the channel: %+v", c)
+		}
+	})
+
+	t.Run("Watches by state", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		var ws []store.Watch
+		for id, state := range map[string]store.WatchState{
+			"w3": store.WatchActive, "w1": store.WatchActive, "w2": store.WatchGone,
+			"w5": store.WatchDeleted, "w4": store.WatchFailed, "w0": store.WatchActive,
+		} {
+			w := sampleWatch(id)
+			w.State = state
+			ws = append(ws, w)
+		}
+		mustCreateWatches(t, s, ws...)
+		tests := []struct {
+			state store.WatchState
+			want  []string
+		}{
+			{"", []string{"w0", "w1", "w2", "w3", "w4", "w5"}}, // empty state: every watch, by id
+			{store.WatchActive, []string{"w0", "w1", "w3"}},    // only that state, by id
+			{store.WatchGone, []string{"w2"}},
+			{store.WatchDeleted, []string{"w5"}},
+			{"nonesuch", []string{}}, // an unknown state matches nothing, without error
+		}
+		for _, tt := range tests {
+			got, err := s.Watches(t.Context(), tt.state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, watchIDs(got)); diff != "" {
+				t.Errorf("Watches(%q) ids (-want +got):\n%s", tt.state, diff)
+			}
+		}
+		all, err := s.Watches(t.Context(), store.WatchGone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(normalWatch(ws[indexOf(ws, "w2")]), all[0]); diff != "" {
+			t.Errorf("Watches returns whole watches (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("DueWatches", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		mk := func(id string, state store.WatchState, exp time.Time) store.Watch {
+			w := sampleWatch(id)
+			w.State, w.ChannelExpiration = state, exp
+			return w
+		}
+		mustCreateWatches(t, s,
+			mk("late", store.WatchActive, t0.Add(3*time.Hour)),
+			mk("soon", store.WatchActive, t0.Add(30*time.Minute)),
+			mk("new-b", store.WatchActive, time.Time{}),
+			mk("new-a", store.WatchActive, time.Time{}),
+			mk("sooner", store.WatchActive, t0.Add(10*time.Minute)),
+			mk("gone", store.WatchGone, t0.Add(time.Minute)),
+			mk("failed", store.WatchFailed, time.Time{}),
+			mk("edge", store.WatchActive, t0.Add(time.Hour)),
+		)
+		// Bounds are given as stored, so that "before is exclusive" is
+		// tested at the exact stored instant.
+		tests := []struct {
+			name   string
+			before time.Time
+			limit  int
+			want   []string
+		}{
+			{"new watches (zero expiration) first, then soonest; only active; before is exclusive",
+				stored(t0.Add(time.Hour)), 0, []string{"new-a", "new-b", "sooner", "soon"}},
+			{"limit cuts the soonest", t0.Add(time.Hour), 3, []string{"new-a", "new-b", "sooner"}},
+			{"a later bound takes the edge and the late one", t0.Add(4 * time.Hour), 10,
+				[]string{"new-a", "new-b", "sooner", "soon", "edge", "late"}},
+			{"a bound before every channel leaves only new watches", stored(t0), 0, []string{"new-a", "new-b"}},
+		}
+		for _, tt := range tests {
+			got, err := s.DueWatches(t.Context(), tt.before, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, watchIDs(got)); diff != "" {
+				t.Errorf("%s: ids (-want +got):\n%s", tt.name, diff)
+			}
+		}
+	})
+
+	t.Run("LeaseWatch is exclusive under concurrency", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		mustCreateWatches(t, s, sampleWatch("w1"))
+		const n = 20
+		var (
+			wg          sync.WaitGroup
+			mu          sync.Mutex
+			won, leased int
+			others      []error
+			winner      store.Watch
+			until       = t0.Add(5 * time.Minute)
+			start       = make(chan struct{})
+		)
+		for range n {
+			wg.Go(func() {
+				<-start
+				w, err := s.LeaseWatch(t.Context(), "w1", t0, until)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won++
+					winner = w
+				case errors.Is(err, store.ErrLeased):
+					leased++
+				default:
+					others = append(others, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if won != 1 || leased != n-1 || len(others) > 0 {
+			t.Fatalf("%d won, %d ErrLeased, other errors %v; want 1 and %d", won, leased, others, n-1)
+		}
+		if !winner.LeaseUntil.Equal(stored(until)) {
+			t.Errorf("winner's LeaseUntil = %v, want %v", winner.LeaseUntil, stored(until))
+		}
+		got, err := s.Watch(t.Context(), "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(winner, got); diff != "" {
+			t.Errorf("LeaseWatch's watch differs from the stored one (-returned +stored):\n%s", diff)
+		}
+	})
+
+	t.Run("LeaseWatch lets a new holder in once the lease ran out", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		mustCreateWatches(t, s, sampleWatch("w1"))
+		until := t0.Add(time.Minute)
+		if _, err := s.LeaseWatch(t.Context(), "w1", t0, until); err != nil {
+			t.Fatal(err)
+		}
+		// Still held half-way through.
+		if _, err := s.LeaseWatch(t.Context(), "w1", t0.Add(30*time.Second), t0.Add(2*time.Minute)); !errors.Is(err, store.ErrLeased) {
+			t.Fatalf("LeaseWatch during the lease = %v, want ErrLeased", err)
+		}
+		// At the stored end the lease no longer runs past now.
+		w, err := s.LeaseWatch(t.Context(), "w1", stored(until), t0.Add(3*time.Minute))
+		if err != nil {
+			t.Fatalf("LeaseWatch once expired: %v", err)
+		}
+		if !w.LeaseUntil.Equal(stored(t0.Add(3 * time.Minute))) {
+			t.Errorf("LeaseUntil = %v, want %v", w.LeaseUntil, stored(t0.Add(3*time.Minute)))
+		}
+		// Releasing it through UpdateWatch lets the next one in at once.
+		if err := s.UpdateWatch(t.Context(), "w1", store.WatchUpdate{LeaseUntil: store.Ptr(time.Time{})}, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LeaseWatch(t.Context(), "w1", t0, t0.Add(time.Minute)); err != nil {
+			t.Errorf("LeaseWatch after release: %v", err)
+		}
+	})
+
+	t.Run("UpdateWatch touches only the named fields", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		w := sampleWatch("w1")
+		w.ChannelID, w.ChannelExpiration, w.Failures, w.LastError = "c1", t0.Add(time.Hour), 3, "old"
+		mustCreateWatches(t, s, w)
+		now := t0.Add(time.Minute)
+		tests := []struct {
+			name   string
+			update store.WatchUpdate
+			change func(*store.Watch)
+		}{
+			{"an empty update sets only updatedAt", store.WatchUpdate{}, func(*store.Watch) {}},
+			{"state and error, nothing else", store.WatchUpdate{State: store.Ptr(store.WatchFailed), LastError: store.Ptr("denied")},
+				func(w *store.Watch) { w.State, w.LastError = store.WatchFailed, "denied" }},
+			{"zero values are written, not skipped", store.WatchUpdate{Failures: store.Ptr(0), ChannelID: store.Ptr(""), ChannelExpiration: store.Ptr(time.Time{})},
+				func(w *store.Watch) { w.Failures, w.ChannelID, w.ChannelExpiration = 0, "", time.Time{} }},
+			{"every field", store.WatchUpdate{
+				State: store.Ptr(store.WatchActive), ChannelID: store.Ptr("c2"), ChannelExpiration: store.Ptr(t0.Add(2 * time.Hour)),
+				LastError: store.Ptr(""), Failures: store.Ptr(7), LeaseUntil: store.Ptr(t0.Add(time.Second)),
+			}, func(w *store.Watch) {
+				w.State, w.ChannelID, w.ChannelExpiration = store.WatchActive, "c2", stored(t0.Add(2*time.Hour))
+				w.LastError, w.Failures, w.LeaseUntil = "", 7, stored(t0.Add(time.Second))
+			}},
+		}
+		want := normalWatch(w)
+		for i, tt := range tests {
+			at := now.Add(time.Duration(i) * time.Second)
+			if err := s.UpdateWatch(t.Context(), "w1", tt.update, at); err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			tt.change(&want)
+			want.UpdatedAt = stored(at)
+			got, err := s.Watch(t.Context(), "w1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+			}
+		}
+	})
+
+	t.Run("ActivateChannel sets the channel and its watch", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		w := sampleWatch("w1")
+		w.Failures, w.LastError, w.LeaseUntil = 2, "transient", t0.Add(time.Minute)
+		synced := sampleChannel("synced", "w1")
+		// A sync message recorded the resource before the watch call
+		// returned.
+		synced.ResourceID, synced.ResourceURI, synced.SyncedAt = "r-sync", "uri-sync", t0
+		fresh := sampleChannel("fresh", "w1")
+		mustCreateWatches(t, s, w)
+		mustCreateChannels(t, s, synced, fresh)
+
+		exp, now := t0.Add(24*time.Hour), t0.Add(2*time.Second)
+		if err := s.ActivateChannel(t.Context(), "synced", "", "", exp, now); err != nil {
+			t.Fatal(err)
+		}
+		gotC, err := s.Channel(t.Context(), "synced")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantC := normalChannel(synced)
+		wantC.State, wantC.Expiration = store.ChannelActive, stored(exp)
+		if diff := cmp.Diff(wantC, gotC); diff != "" {
+			t.Errorf("channel whose resource a sync recorded (-want +got):\n%s", diff)
+		}
+		gotW, err := s.Watch(t.Context(), "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantW := normalWatch(w)
+		wantW.ChannelID, wantW.ChannelExpiration = "synced", stored(exp)
+		wantW.Failures, wantW.LastError, wantW.UpdatedAt = 0, "", stored(now)
+		if diff := cmp.Diff(wantW, gotW); diff != "" {
+			t.Errorf("watch (-want +got):\n%s", diff)
+		}
+
+		// Given ids replace what is there.
+		exp2 := t0.Add(48 * time.Hour)
+		if err := s.ActivateChannel(t.Context(), "fresh", "r-granted", "uri-granted", exp2, now); err != nil {
+			t.Fatal(err)
+		}
+		gotC, err = s.Channel(t.Context(), "fresh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantC = normalChannel(fresh)
+		wantC.State, wantC.Expiration, wantC.ResourceID, wantC.ResourceURI = store.ChannelActive, stored(exp2), "r-granted", "uri-granted"
+		if diff := cmp.Diff(wantC, gotC); diff != "" {
+			t.Errorf("channel activated with ids (-want +got):\n%s", diff)
+		}
+		gotW, err = s.Watch(t.Context(), "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotW.ChannelID != "fresh" || !gotW.ChannelExpiration.Equal(stored(exp2)) {
+			t.Errorf("watch points at %q until %v, want fresh until %v", gotW.ChannelID, gotW.ChannelExpiration, stored(exp2))
+		}
+	})
+
+	t.Run("UpdateChannel touches only the named fields", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		c := sampleChannel("c1", "w1")
+		c.ResourceID = "r1"
+		mustCreateChannels(t, s, c)
+		want := normalChannel(c)
+		tests := []struct {
+			name   string
+			update store.ChannelUpdate
+			change func(*store.Channel)
+		}{
+			{"an empty update changes nothing", store.ChannelUpdate{}, func(*store.Channel) {}},
+			{"retire it", store.ChannelUpdate{State: store.Ptr(store.ChannelStopping), AcceptUntil: store.Ptr(t0.Add(time.Minute))},
+				func(c *store.Channel) { c.State, c.AcceptUntil = store.ChannelStopping, stored(t0.Add(time.Minute)) }},
+			{"every field", store.ChannelUpdate{
+				State: store.Ptr(store.ChannelStopped), ResourceID: store.Ptr("r2"), ResourceURI: store.Ptr("u2"),
+				Expiration: store.Ptr(t0.Add(2 * time.Hour)), AcceptUntil: store.Ptr(t0.Add(3 * time.Minute)),
+				SyncedAt: store.Ptr(t0.Add(time.Second)), StoppedAt: store.Ptr(t0.Add(4 * time.Minute)), DeleteAt: store.Ptr(t0.Add(72 * time.Hour)),
+			}, func(c *store.Channel) {
+				c.State, c.ResourceID, c.ResourceURI = store.ChannelStopped, "r2", "u2"
+				c.Expiration, c.AcceptUntil = stored(t0.Add(2*time.Hour)), stored(t0.Add(3*time.Minute))
+				c.SyncedAt, c.StoppedAt, c.DeleteAt = stored(t0.Add(time.Second)), stored(t0.Add(4*time.Minute)), stored(t0.Add(72*time.Hour))
+			}},
+			{"zero values are written", store.ChannelUpdate{ResourceID: store.Ptr(""), StoppedAt: store.Ptr(time.Time{})},
+				func(c *store.Channel) { c.ResourceID, c.StoppedAt = "", time.Time{} }},
+		}
+		for _, tt := range tests {
+			if err := s.UpdateChannel(t.Context(), "c1", tt.update); err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			tt.change(&want)
+			got, err := s.Channel(t.Context(), "c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+			}
+		}
+	})
+
+	t.Run("ChannelsByState", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		mk := func(id string, state store.ChannelState, exp time.Time) store.Channel {
+			c := sampleChannel(id, "w1")
+			c.State, c.Expiration = state, exp
+			return c
+		}
+		mustCreateChannels(t, s,
+			mk("stop-late", store.ChannelStopping, t0.Add(2*time.Hour)),
+			mk("stop-b", store.ChannelStopping, t0.Add(time.Minute)),
+			mk("stop-a", store.ChannelStopping, t0.Add(time.Minute)),
+			mk("stop-first", store.ChannelStopping, t0),
+			mk("active", store.ChannelActive, t0),
+			mk("pending", store.ChannelPending, t0.Add(-time.Hour)),
+		)
+		tests := []struct {
+			name   string
+			state  store.ChannelState
+			before time.Time
+			limit  int
+			want   []string
+		}{
+			{"soonest first, ties by id, before is exclusive", store.ChannelStopping, stored(t0.Add(2 * time.Hour)), 0,
+				[]string{"stop-first", "stop-a", "stop-b"}},
+			{"limit", store.ChannelStopping, t0.Add(3 * time.Hour), 2, []string{"stop-first", "stop-a"}},
+			{"other states stay out", store.ChannelPending, t0.Add(3 * time.Hour), 0, []string{"pending"}},
+			{"nothing before the bound", store.ChannelActive, stored(t0), 0, []string{}},
+		}
+		for _, tt := range tests {
+			got, err := s.ChannelsByState(t.Context(), tt.state, tt.before, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, channelIDs(got)); diff != "" {
+				t.Errorf("%s: ids (-want +got):\n%s", tt.name, diff)
+			}
+		}
+		got, err := s.ChannelsByState(t.Context(), store.ChannelPending, t0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]store.Channel{normalChannel(mk("pending", store.ChannelPending, t0.Add(-time.Hour)))}, got); diff != "" {
+			t.Errorf("ChannelsByState returns whole channels (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("DeleteWatch is idempotent", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		mustCreateWatches(t, s, sampleWatch("w1"), sampleWatch("w2"))
+		for range 2 {
+			if err := s.DeleteWatch(t.Context(), "w1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteWatch(t.Context(), "never-there"); err != nil {
+			t.Errorf("DeleteWatch of a missing watch: %v", err)
+		}
+		if _, err := s.Watch(t.Context(), "w1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Watch after delete = %v, want ErrNotFound", err)
+		}
+		got, err := s.Watches(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"w2"}, watchIDs(got)); diff != "" {
+			t.Errorf("the other watch went too (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("maps are not shared with the caller", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		w := sampleWatch("w1")
+		c := sampleChannel("c1", "w1")
+		mustCreateWatches(t, s, w)
+		mustCreateChannels(t, s, c)
+		// Change the caller's maps after the create...
+		w.Params["calendarId"], w.Labels["tenant"], c.Labels["tenant"] = "changed", "changed", "changed"
+		// ...and the maps of what a read returned.
+		got, err := s.Watch(t.Context(), "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Params["calendarId"], got.Labels["extra"] = "changed", "x"
+		gotC, err := s.Channel(t.Context(), "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotC.Labels["tenant"] = "changed"
+		listed, err := s.Watches(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed[0].Labels["tenant"] = "changed"
+
+		again, err := s.Watch(t.Context(), "w1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(normalWatch(sampleWatch("w1")), again); diff != "" {
+			t.Errorf("watch (-want +got):\n%s", diff)
+		}
+		againC, err := s.Channel(t.Context(), "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(normalChannel(sampleChannel("c1", "w1")), againC); diff != "" {
+			t.Errorf("channel (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func indexOf(ws []store.Watch, id string) int {
+	for i, w := range ws {
+		if w.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestOpenFirestoreChecksInputs(t *testing.T) {
+	t.Parallel()
+	if _, err := store.OpenFirestore(t.Context(), "", "", ""); err == nil {
+		t.Error("OpenFirestore with no project succeeded")
+	}
+}
+
+// TestFirestoreUnreachable: with nothing listening, every call fails fast
+// with ErrUnavailable, which Receive turns into a 503 so Google retries.
+func TestFirestoreUnreachable(t *testing.T) {
+	t.Parallel()
+	// Port 1 on loopback refuses connections. A connection of our own
+	// overrides FIRESTORE_EMULATOR_HOST, which other tests of this binary
+	// set.
+	conn, err := grpc.NewClient("passthrough:///127.0.0.1:1", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	f, err := store.OpenFirestore(t.Context(), "watchrelay-test", "", "", option.WithGRPCConn(conn), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		// Receive's one read.
+		{"Channel", func(ctx context.Context) error { _, err := f.Channel(ctx, "c1"); return err }},
+		// A write.
+		{"CreateWatch", func(ctx context.Context) error { return f.CreateWatch(ctx, sampleWatch("w1")) }},
+		// A query.
+		{"DueWatches", func(ctx context.Context) error { _, err := f.DueWatches(ctx, t0, 10); return err }},
+		// A transaction.
+		{"LeaseWatch", func(ctx context.Context) error {
+			_, err := f.LeaseWatch(ctx, "w1", t0, t0.Add(time.Minute))
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			start := time.Now()
+			err := tt.call(ctx)
+			if !errors.Is(err, store.ErrUnavailable) {
+				t.Errorf("err = %v, want ErrUnavailable", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v; a dead Firestore must fail within the caller's deadline", d)
+			}
+		})
+	}
+}
