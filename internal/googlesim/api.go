@@ -1,0 +1,458 @@
+package googlesim
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Google's limits on the client's channel fields.
+const (
+	maxIDLen    = 64
+	maxTokenLen = 256
+)
+
+const (
+	calendarBase = "https://www.googleapis.com/calendar/v3/"
+	driveBase    = "https://www.googleapis.com/drive/v3/"
+	adminBase    = "https://admin.googleapis.com/"
+)
+
+// Events Admin Directory accepts in a watch's event parameter.
+var (
+	userEvents  = []string{"add", "delete", "makeAdmin", "undelete", "update"}
+	aliasEvents = []string{"add", "delete"}
+)
+
+// resourceParams extracts a watched resource's parameters from a watch
+// request, or a Google-shaped failure for a missing or invalid one.
+type resourceParams func(r *http.Request) (map[string]string, *Failure)
+
+func (s *Sim) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	path := func(names ...string) resourceParams {
+		return func(r *http.Request) (map[string]string, *Failure) {
+			p := map[string]string{}
+			for _, n := range names {
+				p[n] = r.PathValue(n)
+			}
+			return p, nil
+		}
+	}
+	none := func(*http.Request) (map[string]string, *Failure) { return map[string]string{}, nil }
+
+	mux.HandleFunc("POST /calendar/v3/calendars/{calendarId}/events/watch", s.watch(KindCalendarEvents, path("calendarId")))
+	mux.HandleFunc("POST /calendar/v3/users/me/calendarList/watch", s.watch(KindCalendarList, none))
+	mux.HandleFunc("POST /calendar/v3/calendars/{calendarId}/acl/watch", s.watch(KindCalendarACL, path("calendarId")))
+	mux.HandleFunc("POST /calendar/v3/users/me/settings/watch", s.watch(KindCalendarSettings, none))
+	mux.HandleFunc("POST /calendar/v3/channels/stop", s.stop("calendar"))
+
+	mux.HandleFunc("POST /drive/v3/files/{fileId}/watch", s.watch(KindDriveFiles, path("fileId")))
+	mux.HandleFunc("POST /drive/v3/changes/watch", s.watch(KindDriveChanges, driveChangesParams))
+	mux.HandleFunc("GET /drive/v3/changes/startPageToken", s.startPageToken)
+	mux.HandleFunc("POST /drive/v3/channels/stop", s.stop("drive"))
+
+	mux.HandleFunc("POST /admin/directory/v1/users/watch", s.watch(KindDirectoryUsers, directoryUsersParams))
+	mux.HandleFunc("POST /admin/directory/v1/users/{userKey}/aliases/watch", s.watch(KindDirectoryAliases, directoryAliasesParams))
+	mux.HandleFunc("POST /admin/directory_v1/channels/stop", s.stop("admin.directory"))
+
+	mux.HandleFunc("POST /admin/reports/v1/activity/users/{userKey}/applications/{applicationName}/watch",
+		s.watch(KindReportsActivities, path("userKey", "applicationName")))
+	mux.HandleFunc("POST /admin/reports_v1/channels/stop", s.stop("admin.reports"))
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeFailure(w, Failure{Code: 404, Reason: "notFound", Message: "Not Found"})
+	})
+	return mux
+}
+
+func driveChangesParams(r *http.Request) (map[string]string, *Failure) {
+	q := r.URL.Query()
+	if q.Get("pageToken") == "" {
+		return nil, &Failure{Code: 400, Reason: "required", Message: "Required parameter: pageToken"}
+	}
+	p := map[string]string{}
+	if d := q.Get("driveId"); d != "" {
+		p["driveId"] = d
+	}
+	return p, nil
+}
+
+func directoryUsersParams(r *http.Request) (map[string]string, *Failure) {
+	q := r.URL.Query()
+	p := map[string]string{}
+	for _, n := range []string{"customer", "domain", "event"} {
+		if v := q.Get(n); v != "" {
+			p[n] = v
+		}
+	}
+	if p["customer"] == "" && p["domain"] == "" {
+		return nil, &Failure{Code: 400, Reason: "badRequest", Message: "Bad Request"}
+	}
+	if e, ok := p["event"]; ok && !slices.Contains(userEvents, e) {
+		return nil, &Failure{Code: 400, Reason: "invalidParameter", Message: "Invalid value for: event"}
+	}
+	return p, nil
+}
+
+func directoryAliasesParams(r *http.Request) (map[string]string, *Failure) {
+	p := map[string]string{"userKey": r.PathValue("userKey")}
+	if e := r.URL.Query().Get("event"); e != "" {
+		if !slices.Contains(aliasEvents, e) {
+			return nil, &Failure{Code: 400, Reason: "invalidParameter", Message: "Invalid value for: event"}
+		}
+		p["event"] = e
+	}
+	return p, nil
+}
+
+// ResourceID is the opaque id the simulator gives the resource a kind and
+// parameters watch: the same for every channel on that resource.
+func ResourceID(kind string, params map[string]string) string {
+	h := sha256.New()
+	io.WriteString(h, kind) //nolint:errcheck // hashes never fail
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "\x00%s=%s", k, params[k])
+	}
+	sum := h.Sum(nil)
+	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
+}
+
+// resourceURI is the version-specific URI Google reports for a watch.
+func resourceURI(kind string, p map[string]string, q url.Values) string {
+	esc := url.PathEscape
+	query := func(names ...string) string {
+		v := url.Values{"alt": {"json"}}
+		for _, n := range names {
+			if x := q.Get(n); x != "" {
+				v.Set(n, x)
+			}
+		}
+		return "?" + v.Encode()
+	}
+	switch kind {
+	case KindCalendarEvents:
+		return calendarBase + "calendars/" + esc(p["calendarId"]) + "/events" + query()
+	case KindCalendarList:
+		return calendarBase + "users/me/calendarList" + query()
+	case KindCalendarACL:
+		return calendarBase + "calendars/" + esc(p["calendarId"]) + "/acl" + query()
+	case KindCalendarSettings:
+		return calendarBase + "users/me/settings" + query()
+	case KindDriveFiles:
+		return driveBase + "files/" + esc(p["fileId"])
+	case KindDriveChanges:
+		return driveBase + "changes" + query("driveId", "pageToken")
+	case KindDirectoryUsers:
+		return adminBase + "admin/directory/v1/users" + query("customer", "domain", "event")
+	case KindDirectoryAliases:
+		return adminBase + "admin/directory/v1/users/" + esc(p["userKey"]) + "/aliases" + query("event")
+	case KindReportsActivities:
+		return adminBase + "admin/reports/v1/activity/users/" + esc(p["userKey"]) +
+			"/applications/" + esc(p["applicationName"]) + query()
+	}
+	return ""
+}
+
+// apiOf is the API whose channels.stop stops a kind's channels.
+func apiOf(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "calendar."):
+		return "calendar"
+	case strings.HasPrefix(kind, "drive."):
+		return "drive"
+	case strings.HasPrefix(kind, "admin.directory."):
+		return "admin.directory"
+	case strings.HasPrefix(kind, "admin.reports."):
+		return "admin.reports"
+	}
+	return ""
+}
+
+// channelBody is the Channel resource of watch and stop requests and of the
+// watch response.
+type channelBody struct {
+	Kind        string            `json:"kind,omitempty"`
+	ID          string            `json:"id,omitempty"`
+	ResourceID  string            `json:"resourceId,omitempty"`
+	ResourceURI string            `json:"resourceUri,omitempty"`
+	Token       string            `json:"token,omitempty"`
+	Expiration  millis            `json:"expiration,omitempty"`
+	Type        string            `json:"type,omitempty"`
+	Address     string            `json:"address,omitempty"`
+	Params      map[string]string `json:"params,omitempty"`
+}
+
+// millis is milliseconds since the epoch, a JSON string in Google's
+// discovery format but accepted as a number too.
+type millis int64
+
+func (m millis) MarshalJSON() ([]byte, error) {
+	return json.Marshal(strconv.FormatInt(int64(m), 10))
+}
+
+func (m *millis) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		*m = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("expiration %s: %w", b, err)
+	}
+	*m = millis(n)
+	return nil
+}
+
+func decodeChannel(r *http.Request) (channelBody, *Failure) {
+	var c channelBody
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err == nil {
+		err = json.NewDecoder(bytes.NewReader(body)).Decode(&c)
+	}
+	if err != nil {
+		return c, &Failure{Code: 400, Reason: "parseError", Message: "Parse Error"}
+	}
+	return c, nil
+}
+
+// expiration is the expiration granted to a watch: min(requested, now +
+// the kind's maximum), or now + the kind's default when nothing is asked.
+func grant(kind string, now time.Time, req channelBody) (time.Time, *Failure) {
+	lim := Limits[kind]
+	var asked time.Time
+	if req.Expiration != 0 {
+		asked = time.UnixMilli(int64(req.Expiration))
+	}
+	if ttl, ok := req.Params["ttl"]; ok {
+		sec, err := strconv.ParseInt(ttl, 10, 64)
+		if err != nil || sec <= 0 {
+			return time.Time{}, &Failure{Code: 400, Reason: "invalid", Message: "Invalid value for: params.ttl"}
+		}
+		if t := now.Add(time.Duration(sec) * time.Second); asked.IsZero() || t.Before(asked) {
+			asked = t
+		}
+	}
+	if asked.IsZero() {
+		return now.Add(lim.Default).Truncate(time.Millisecond), nil
+	}
+	if !asked.After(now) {
+		return time.Time{}, &Failure{Code: 400, Reason: "invalid", Message: "Invalid expiration: must be in the future"}
+	}
+	if max := now.Add(lim.Max); asked.After(max) {
+		asked = max
+	}
+	return asked.Truncate(time.Millisecond), nil
+}
+
+func (s *Sim) watch(kind string, params resourceParams) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if sleep(r.Context(), s.opts.Latency) != nil {
+			return
+		}
+		req, bad := decodeChannel(r)
+		p, badParam := params(r)
+		call := Call{Op: OpWatch, Kind: kind, ChannelID: req.ID, Path: r.URL.Path}
+		if p != nil {
+			call.ResourceID = ResourceID(kind, p)
+		}
+
+		s.mu.Lock()
+		s.stats.WatchCalls++
+		f, failed := s.injected(call)
+		s.mu.Unlock()
+		switch {
+		case failed:
+			if f.Reason == FailWebhook.Reason && f.Message == "" {
+				f.Message = "Unauthorized WebHook callback channel: " + req.Address
+			}
+			writeFailure(w, f)
+			return
+		case bad != nil:
+			writeFailure(w, *bad)
+			return
+		case badParam != nil:
+			writeFailure(w, *badParam)
+			return
+		}
+		if f := validate(req); f != nil {
+			writeFailure(w, *f)
+			return
+		}
+
+		now := s.opts.Now()
+		exp, f2 := grant(kind, now, req)
+		if f2 != nil {
+			writeFailure(w, *f2)
+			return
+		}
+		c := &channel{Channel: Channel{
+			ID:          req.ID,
+			Kind:        kind,
+			Params:      p,
+			ResourceID:  call.ResourceID,
+			ResourceURI: resourceURI(kind, p, r.URL.Query()),
+			Address:     req.Address,
+			Token:       req.Token,
+			Expiration:  exp,
+			CreatedAt:   now,
+		}}
+
+		s.mu.Lock()
+		switch {
+		case s.deleted[c.ResourceID]:
+			s.mu.Unlock()
+			writeFailure(w, FailNotFound)
+			return
+		case s.channels[c.ID] != nil:
+			s.mu.Unlock()
+			msg := fmt.Sprintf("Channel id %s not unique", c.ID)
+			writeFailure(w, Failure{Code: 400, Reason: "channelIdNotUnique", Message: msg})
+			return
+		case s.closed:
+			s.mu.Unlock()
+			writeFailure(w, FailUnavailable)
+			return
+		}
+		s.channels[c.ID] = c
+		if s.byResource[c.ResourceID] == nil {
+			s.byResource[c.ResourceID] = make(map[string]*channel)
+		}
+		s.byResource[c.ResourceID][c.ID] = c
+		s.stats.WatchOK++
+		order := s.opts.Sync
+		if order == SyncRandom {
+			order = SyncFirst + SyncOrder(s.rng.IntN(2))
+		}
+		sync := s.message(c, "sync", pushOptions{})
+		s.begin() // before the response, so a Flush right after the watch sees the sync
+		s.mu.Unlock()
+
+		resp := channelBody{
+			Kind:        "api#channel",
+			ID:          c.ID,
+			ResourceID:  c.ResourceID,
+			ResourceURI: c.ResourceURI,
+			Token:       c.Token,
+			Expiration:  millis(c.Expiration.UnixMilli()),
+		}
+		if order == SyncFirst {
+			first := make(chan struct{})
+			go s.deliver(sync, first)
+			select {
+			case <-first:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		json.NewEncoder(w).Encode(resp) //nolint:errcheck // the client went away
+		if order == SyncAfter {
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush()
+			}
+			go s.deliver(sync, nil)
+		}
+	}
+}
+
+// validate checks a watch request's channel as Google does.
+func validate(c channelBody) *Failure {
+	switch {
+	case c.ID == "":
+		return &Failure{Code: 400, Reason: "required", Message: "Required: id"}
+	case len(c.ID) > maxIDLen:
+		return &Failure{Code: 400, Reason: "invalid", Message: "Invalid value for: id"}
+	case c.Type != "web_hook" && c.Type != "webhook":
+		return &Failure{Code: 400, Reason: "invalid", Message: "Invalid value for: type"}
+	case c.Address == "":
+		return &Failure{Code: 400, Reason: "required", Message: "Required: address"}
+	case len(c.Token) > maxTokenLen:
+		return &Failure{Code: 400, Reason: "invalid", Message: "Invalid value for: token"}
+	}
+	u, err := url.Parse(c.Address)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return &Failure{Code: 400, Reason: "push.webhookUrlNotHttps", Message: "WebHook callback must be HTTPS: " + c.Address}
+	}
+	return nil
+}
+
+func (s *Sim) stop(api string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if sleep(r.Context(), s.opts.Latency) != nil {
+			return
+		}
+		req, bad := decodeChannel(r)
+		call := Call{Op: OpStop, ResourceID: req.ResourceID, ChannelID: req.ID, Path: r.URL.Path}
+
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.stats.StopCalls++
+		c := s.channels[req.ID]
+		if c != nil {
+			call.Kind = c.Kind
+		}
+		if f, failed := s.injected(call); failed {
+			writeFailure(w, f)
+			return
+		}
+		if bad != nil {
+			writeFailure(w, *bad)
+			return
+		}
+		if c == nil || apiOf(c.Kind) != api || c.ResourceID != req.ResourceID || !c.live(s.opts.Now()) {
+			writeFailure(w, Failure{Code: 404, Reason: "notFound", Message: "Channel not found"})
+			return
+		}
+		c.StoppedAt = s.opts.Now()
+		s.stats.StopOK++
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (s *Sim) startPageToken(w http.ResponseWriter, r *http.Request) {
+	if sleep(r.Context(), s.opts.Latency) != nil {
+		return
+	}
+	driveID := r.URL.Query().Get("driveId")
+	p := map[string]string{}
+	if driveID != "" {
+		p["driveId"] = driveID
+	}
+	call := Call{Op: OpStartPageToken, Kind: KindDriveChanges, ResourceID: ResourceID(KindDriveChanges, p), Path: r.URL.Path}
+
+	s.mu.Lock()
+	s.stats.PageTokenCalls++
+	f, failed := s.injected(call)
+	gone := s.deleted[call.ResourceID]
+	token := s.pageTokens[driveID] + 1
+	s.mu.Unlock()
+	switch {
+	case failed:
+		writeFailure(w, f)
+		return
+	case gone:
+		writeFailure(w, FailNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	json.NewEncoder(w).Encode(map[string]string{ //nolint:errcheck // the client went away
+		"kind":           "drive#startPageToken",
+		"startPageToken": strconv.FormatInt(token, 10),
+	})
+}

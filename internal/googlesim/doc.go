@@ -1,0 +1,74 @@
+// Package googlesim simulates the push-notification side of Google's
+// Calendar, Drive, Admin Directory and Admin Reports APIs, so that the real
+// google.golang.org/api clients can open and stop channels against it and
+// tests can drive notifications to a webhook.
+//
+// Point the clients at a simulator's base URL (WATCHRELAY_API_BASE_URL):
+// calendar at <base>/calendar/v3/, drive at <base>/drive/v3/, admin
+// directory and reports at <base>/. The simulator serves, under Google's
+// own paths and methods, the watch calls of every kind watchrelay knows
+// (see the Kind constants), Drive's changes.getStartPageToken, and the four
+// channels.stop endpoints.
+//
+// What it does like Google:
+//
+//   - A watch answers a Channel resource (kind api#channel, id, resourceId,
+//     resourceUri, token, expiration in milliseconds as a string). The
+//     granted expiration is min(requested, now + the kind's maximum); with
+//     nothing requested it is now + the kind's default (see Limits).
+//     Calendar and Admin Directory also read the requested lifetime from
+//     params.ttl (seconds), as their documentation says; when both
+//     expiration and params.ttl are given the earlier wins.
+//   - resourceId is stable per watched resource (same kind and parameters)
+//     and opaque; resourceUri is the version-specific URI Google reports.
+//   - A channel id can be used once, ever: a reused id is answered 400
+//     channelIdNotUnique, even after the first channel stopped or expired.
+//   - Right after a watch is accepted the simulator pushes a sync message
+//     (message number 1, state sync). Depending on Options.Sync it arrives
+//     before the watch response is written, after it, or either way at
+//     random (seeded).
+//   - Notifications carry Google's headers: X-Goog-Channel-ID,
+//     X-Goog-Channel-Token (when set), X-Goog-Channel-Expiration (RFC 1123,
+//     GMT), X-Goog-Message-Number (increasing, not consecutive),
+//     X-Goog-Resource-ID, X-Goog-Resource-State, X-Goog-Resource-URI and,
+//     when asked for, X-Goog-Changed. Drive changes notifications carry the
+//     body {"kind":"drive#changes"}; others have no body.
+//   - A delivery succeeds on 200, 201, 202, 204 or 102. On 500, 502, 503
+//     or 504 it is retried with exponential backoff; any other status is a
+//     failed message and is not retried.
+//   - channels.stop takes {id, resourceId} and answers 204; an unknown id,
+//     a resource id that does not match, or an already stopped channel is
+//     answered 404 notFound ("Channel not found").
+//   - Errors have Google's JSON shape, so googleapi.CheckResponse yields a
+//     *googleapi.Error with Code, Message and Errors[].Reason.
+//
+// Where it differs from Google:
+//
+//   - There are no credentials. Every call is accepted as authorized unless
+//     a failure is injected (FailNext, Fail); revoking a subject's grant is
+//     simulated with Fail on the watches and stops concerned (for example by
+//     resource id) with FailAuth.
+//   - The watched resources are not modelled: any calendar, file, drive,
+//     user or application exists until DeleteResource removes it, and
+//     notifications are sent only when a test calls Push or PushResource.
+//   - Webhook addresses may be plain http (Google requires https on a
+//     verified domain); FailWebhook simulates the domain being rejected.
+//   - A channel must be stopped through the channels.stop of its own API
+//     (calendar, drive, admin directory, admin reports); a stop through
+//     another API's endpoint is answered 404. Google's behaviour there is
+//     undocumented.
+//   - A channel whose resource was deleted stays in Live until it is
+//     stopped or expires, but gets no notifications; stopping it succeeds.
+//   - Deliveries whose retries were already scheduled when a channel was
+//     stopped, or when it expired, are still attempted until they succeed
+//     or run out of attempts (Google documents nothing here; late retries
+//     are the case Receive's acceptUntil exists for). A delivery that fails
+//     without an HTTP answer (connection refused, timeout) is retried like
+//     a 503.
+//   - Expiration is judged against Options.Now, so tests can move time;
+//     retry backoff uses the real clock, scaled by Options.RetryBase.
+//   - Drive start page tokens are a per-drive counter, and the page token a
+//     changes.watch carries is required but otherwise not checked.
+//   - Limits: Calendar publishes a default (7 days) but no maximum; the
+//     simulator caps at 30 days. See Limits for each number and its source.
+package googlesim

@@ -1,0 +1,187 @@
+package googlesim
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Operations, as Call.Op and Match.Op name them.
+const (
+	OpWatch          = "watch"
+	OpStop           = "stop"
+	OpStartPageToken = "startPageToken"
+)
+
+// Call describes one API call, for matching injected failures.
+type Call struct {
+	Op         string // OpWatch, OpStop or OpStartPageToken
+	Kind       string // the watch kind; for a stop, the stopped channel's kind ("" if unknown)
+	ResourceID string // the watched resource; for a stop, the resourceId in the body
+	ChannelID  string // the channel id in the body (watch and stop)
+	Path       string // the request path
+}
+
+// Match selects calls; empty fields match anything, and Func, when set,
+// must also return true.
+type Match struct {
+	Op         string
+	Kind       string
+	ResourceID string
+	ChannelID  string
+	Func       func(Call) bool
+}
+
+func (m Match) matches(c Call) bool {
+	return (m.Op == "" || m.Op == c.Op) &&
+		(m.Kind == "" || m.Kind == c.Kind) &&
+		(m.ResourceID == "" || m.ResourceID == c.ResourceID) &&
+		(m.ChannelID == "" || m.ChannelID == c.ChannelID) &&
+		(m.Func == nil || m.Func(c))
+}
+
+// Failure is an error answer in Google's JSON shape: Code is the HTTP
+// status, and Reason, Message and Domain fill error.errors[0].
+type Failure struct {
+	Code    int
+	Reason  string
+	Message string
+	Domain  string // default "global"
+}
+
+// Failures Google answers, ready to inject.
+var (
+	// FailAuth: the credentials or the delegated grant were revoked.
+	FailAuth = Failure{Code: 401, Reason: "authError", Message: "Invalid Credentials"}
+	// FailForbidden: the caller lost access to the resource.
+	FailForbidden = Failure{Code: 403, Reason: "forbidden", Message: "Forbidden"}
+	// FailRateLimit: the project's rate limit.
+	FailRateLimit = Failure{Code: 403, Reason: "rateLimitExceeded", Message: "Rate Limit Exceeded", Domain: "usageLimits"}
+	// FailUserRateLimit: the per-user rate limit.
+	FailUserRateLimit = Failure{Code: 403, Reason: "userRateLimitExceeded", Message: "User Rate Limit Exceeded", Domain: "usageLimits"}
+	// FailTooManyRequests: 429.
+	FailTooManyRequests = Failure{Code: 429, Reason: "rateLimitExceeded", Message: "Too Many Requests", Domain: "usageLimits"}
+	// FailWebhook: the webhook's domain is not allowed. The message is
+	// filled in with the watch's address, as Google does.
+	FailWebhook = Failure{Code: 400, Reason: "push.webhookUrlUnauthorized", Domain: "global"}
+	// FailNotFound: the resource does not exist.
+	FailNotFound = Failure{Code: 404, Reason: "notFound", Message: "Not Found"}
+	// FailGone: 410, the resource was deleted.
+	FailGone = Failure{Code: 410, Reason: "deleted", Message: "Resource has been deleted"}
+	// FailBackend: 500.
+	FailBackend = Failure{Code: 500, Reason: "backendError", Message: "Backend Error"}
+	// FailUnavailable: 503.
+	FailUnavailable = Failure{Code: 503, Reason: "backendError", Message: "The service is currently unavailable."}
+)
+
+type nextFailure struct {
+	left    int
+	match   Match
+	failure Failure
+}
+
+type persistentFailure struct {
+	match   Match
+	failure Failure
+}
+
+// FailNext makes the next n calls that match fail with f.
+func (s *Sim) FailNext(n int, m Match, f Failure) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next = append(s.next, &nextFailure{left: n, match: m, failure: f})
+}
+
+// Fail makes every call that matches fail with f until clear is called.
+func (s *Sim) Fail(m Match, f Failure) (clear func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failureSeq++
+	id := s.failureSeq
+	s.failures[id] = &persistentFailure{match: m, failure: f}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.failures, id)
+	}
+}
+
+// ClearFailures removes every injected failure, pending or persistent.
+func (s *Sim) ClearFailures() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next = nil
+	clear(s.failures)
+}
+
+// injected returns the failure for c, consuming a FailNext budget first;
+// s.mu must be held.
+func (s *Sim) injected(c Call) (Failure, bool) {
+	for i, n := range s.next {
+		if n.match.matches(c) {
+			n.left--
+			if n.left == 0 {
+				s.next = append(s.next[:i], s.next[i+1:]...)
+			}
+			return n.failure, true
+		}
+	}
+	for id := 1; id <= s.failureSeq; id++ {
+		if p, ok := s.failures[id]; ok && p.match.matches(c) {
+			return p.failure, true
+		}
+	}
+	return Failure{}, false
+}
+
+// errorBody is Google's error JSON, as googleapi.CheckResponse parses it.
+type errorBody struct {
+	Error struct {
+		Code    int         `json:"code"`
+		Message string      `json:"message"`
+		Errors  []errorItem `json:"errors"`
+		Status  string      `json:"status,omitempty"`
+	} `json:"error"`
+}
+
+type errorItem struct {
+	Message      string `json:"message"`
+	Domain       string `json:"domain"`
+	Reason       string `json:"reason"`
+	Location     string `json:"location,omitempty"`
+	LocationType string `json:"locationType,omitempty"`
+}
+
+var statuses = map[int]string{
+	400: "INVALID_ARGUMENT",
+	401: "UNAUTHENTICATED",
+	403: "PERMISSION_DENIED",
+	404: "NOT_FOUND",
+	409: "ALREADY_EXISTS",
+	410: "NOT_FOUND",
+	429: "RESOURCE_EXHAUSTED",
+	500: "INTERNAL",
+	503: "UNAVAILABLE",
+}
+
+func writeFailure(w http.ResponseWriter, f Failure) {
+	var b errorBody
+	domain := f.Domain
+	if domain == "" {
+		domain = "global"
+	}
+	item := errorItem{Message: f.Message, Domain: domain, Reason: f.Reason}
+	if f.Code == http.StatusUnauthorized {
+		item.Location, item.LocationType = "Authorization", "header"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/"`)
+	}
+	b.Error.Code = f.Code
+	b.Error.Message = f.Message
+	b.Error.Errors = []errorItem{item}
+	b.Error.Status = statuses[f.Code]
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(f.Code)
+	json.NewEncoder(w).Encode(b) //nolint:errcheck // the client went away
+}
