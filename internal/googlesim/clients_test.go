@@ -200,6 +200,7 @@ type receiver struct {
 	got      []received
 	statuses []int
 	hold     chan struct{} // when set, requests wait for it to close before answering
+	delay    time.Duration // added before every answer
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -213,11 +214,12 @@ func newReceiver(t *testing.T) *receiver {
 		if len(r.statuses) > 0 {
 			status, r.statuses = r.statuses[0], r.statuses[1:]
 		}
-		hold := r.hold
+		hold, delay := r.hold, r.delay
 		r.mu.Unlock()
 		if hold != nil {
 			<-hold
 		}
+		time.Sleep(delay)
 		w.WriteHeader(status)
 	}))
 	t.Cleanup(r.Close)

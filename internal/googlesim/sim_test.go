@@ -269,7 +269,10 @@ func TestSyncOrder(t *testing.T) {
 		t.Parallel()
 		sim := start(t, googlesim.Options{Sync: googlesim.SyncAfter})
 		rcv := newReceiver(t)
-		rcv.hold = make(chan struct{})
+		hold := make(chan struct{})
+		rcv.mu.Lock()
+		rcv.hold = hold
+		rcv.mu.Unlock()
 		done := make(chan error, 1)
 		go func() { done <- must(watch(ctx, sim.URL, req(rcv.URL))) }()
 		select {
@@ -280,7 +283,7 @@ func TestSyncOrder(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("the watch waited for the sync")
 		}
-		close(rcv.hold)
+		close(hold)
 		flush(t, sim)
 		if len(rcv.received()) != 1 {
 			t.Errorf("received %d, want the sync", len(rcv.received()))
@@ -289,41 +292,30 @@ func TestSyncOrder(t *testing.T) {
 
 	t.Run("random is seeded", func(t *testing.T) {
 		t.Parallel()
-		// Two simulators with one seed choose the same orders; the orders
-		// show in whether the receiver saw the sync when the watch returned.
+		// Two simulators with one seed choose the same orders. The receiver
+		// answers slowly, so whether the sync was delivered when the watch
+		// returned tells SyncFirst (F) from SyncAfter (A).
 		orders := func() string {
 			sim := start(t, googlesim.Options{Seed: 42})
 			rcv := newReceiver(t)
-			rcv.hold = make(chan struct{})
+			rcv.mu.Lock()
+			rcv.delay = 100 * time.Millisecond
+			rcv.mu.Unlock()
 			var b strings.Builder
 			for i := range 6 {
 				r := req(rcv.URL)
 				r.id = fmt.Sprint("c", i)
-				done := make(chan error, 1)
-				go func() { done <- must(watch(ctx, sim.URL, r)) }()
-				select {
-				case err := <-done:
-					if err != nil {
-						t.Error(err)
-					}
-					b.WriteByte('A') // returned while the sync was held: after
-				case <-time.After(500 * time.Millisecond):
-					rcv.mu.Lock()
-					h := rcv.hold
-					rcv.hold = nil
-					rcv.mu.Unlock()
-					close(h)
-					<-done
-					rcv.mu.Lock()
-					rcv.hold = make(chan struct{})
-					rcv.mu.Unlock()
-					b.WriteByte('F')
+				before := len(sim.Deliveries())
+				if _, err := watch(ctx, sim.URL, r); err != nil {
+					t.Fatal(err)
 				}
+				if len(sim.Deliveries()) > before {
+					b.WriteByte('F')
+				} else {
+					b.WriteByte('A')
+				}
+				flush(t, sim)
 			}
-			rcv.mu.Lock()
-			close(rcv.hold)
-			rcv.hold = nil
-			rcv.mu.Unlock()
 			return b.String()
 		}
 		a, b := orders(), orders()
