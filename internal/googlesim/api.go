@@ -231,8 +231,8 @@ func decodeChannel(r *http.Request) (channelBody, *Failure) {
 	return c, nil
 }
 
-// expiration is the expiration granted to a watch: min(requested, now +
-// the kind's maximum), or now + the kind's default when nothing is asked.
+// grant is the expiration granted to a watch: min(requested, now + the
+// kind's maximum), or now + the kind's default when nothing is asked.
 func grant(kind string, now time.Time, req channelBody) (time.Time, *Failure) {
 	lim := Limits[kind]
 	var asked time.Time

@@ -16,9 +16,10 @@
 //     resourceUri, token, expiration in milliseconds as a string). The
 //     granted expiration is min(requested, now + the kind's maximum); with
 //     nothing requested it is now + the kind's default (see Limits).
-//     Calendar and Admin Directory also read the requested lifetime from
-//     params.ttl (seconds), as their documentation says; when both
-//     expiration and params.ttl are given the earlier wins.
+//     The requested lifetime may also come as params.ttl in seconds, as
+//     Calendar and Admin Directory document it (the simulator reads it for
+//     every kind); when both expiration and params.ttl are given the
+//     earlier wins. An expiration in the past is answered 400 invalid.
 //   - resourceId is stable per watched resource (same kind and parameters)
 //     and opaque; resourceUri is the version-specific URI Google reports.
 //   - A channel id can be used once, ever: a reused id is answered 400

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -767,5 +768,36 @@ func TestConcurrentWatches(t *testing.T) {
 	}
 	if got := len(sim.Live()); got != n/2 {
 		t.Errorf("%d live, want %d", got, n/2)
+	}
+}
+
+// BenchmarkWatchStop opens and stops channels from many goroutines, with
+// the renew benchmark's 20 ms of latency per call.
+func BenchmarkWatchStop(b *testing.B) {
+	ctx := context.Background()
+	sim, err := googlesim.Start(googlesim.Options{Latency: 20 * time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	hook := newReceiver(b)
+	b.SetParallelism(50)
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprint("c", n.Add(1))
+			g, err := watch(ctx, sim.URL, watchReq{kind: googlesim.KindDriveFiles, params: map[string]string{"fileId": id}, id: id, address: hook.URL})
+			if err == nil {
+				err = stop(ctx, sim.URL, "drive", g.ID, g.ResourceID)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	if live := len(sim.Live()); live != 0 {
+		b.Errorf("%d channels leaked", live)
 	}
 }
