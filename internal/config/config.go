@@ -47,6 +47,9 @@ type Config struct {
 	// CLI asks it to run now after `watch add`, so that channels are always
 	// created by the deployed service account.
 	SchedulerJob string
+	// Port is where `watchrelay serve` listens on loopback (PORT, as the
+	// Functions Framework names it).
+	Port string
 }
 
 // Defaults are the values used when a variable is unset.
@@ -57,6 +60,7 @@ var Defaults = Config{
 	Grace:            10 * time.Minute,
 	RenewConcurrency: 8,
 	RenewQPS:         10,
+	Port:             "8080",
 }
 
 // ErrInvalid is wrapped by every error FromEnv returns.
@@ -79,6 +83,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("WATCHRELAY_SCHEDULER_JOB", &c.SchedulerJob)
 	str("FIRESTORE_EMULATOR_HOST", &c.FirestoreEmulator)
 	str("PUBSUB_EMULATOR_HOST", &c.PubsubEmulator)
+	str("PORT", &c.Port)
 
 	var errs []error
 	dur := func(name string, dst *time.Duration) {
