@@ -1,0 +1,507 @@
+package renew
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	directory "google.golang.org/api/admin/directory/v1"
+	reports "google.golang.org/api/admin/reports/v1"
+	"google.golang.org/api/calendar/v3"
+	"google.golang.org/api/drive/v3"
+
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// Validation errors. ValidateWatch and APIs.Watch wrap them with the
+// details, so the CLI can print one clear line.
+var (
+	// ErrUnknownKind: the watch's kind is not in the kinds table.
+	ErrUnknownKind = errors.New("renew: unknown kind")
+	// ErrInvalidWatch: a parameter is missing, unknown or malformed, or a
+	// field of the watch is out of range.
+	ErrInvalidWatch = errors.New("renew: invalid watch")
+)
+
+// The Google APIs a kind can belong to; each has its own client and its own
+// channels.stop.
+const (
+	APICalendar  = "calendar"
+	APIDrive     = "drive"
+	APIDirectory = "admin.directory"
+	APIReports   = "admin.reports"
+)
+
+// Channel lifetimes, with their sources.
+//
+//   - Calendar: every watch reference page
+//     (developers.google.com/calendar/api/v3/reference/events/watch and the
+//     acl, calendarList and settings ones) documents params.ttl with
+//     "Default is 604800 seconds" (7 days) and publishes no maximum. We ask
+//     for the documented 7 days: asking for more relies on undocumented
+//     behaviour, and a renewal a week costs nothing.
+//   - Drive: the push guide (developers.google.com/drive/api/guides/push)
+//     gives files at most 86400 s (1 day), changes at most 604800 s (1
+//     week), and 3600 s (1 hour) when no expiration is set.
+//   - Admin SDK Directory: the Channel resource's params.ttl says "the
+//     default is 2 hours and the maximum TTL is 2 days"
+//     (developers.google.com/admin-sdk/directory/reference/rest/v1/SubscriptionChannel,
+//     also in the admin/directory/v1 client's Channel.Params doc), while
+//     the Admin SDK push guides give 21600 s (6 hours). Reports: the push
+//     guide (developers.google.com/admin-sdk/reports/v1/guides/push) gives
+//     6 hours. We ask for the smaller, 6 hours, for both: a request over
+//     the real maximum might be refused, one under it only renews sooner.
+//     internal/googlesim grants the same.
+const (
+	day = 24 * time.Hour
+
+	calendarMaxTTL     = 7 * day
+	calendarDefaultTTL = 7 * day
+	driveFilesMaxTTL   = day
+	driveChangesMaxTTL = 7 * day
+	driveDefaultTTL    = time.Hour
+	adminMaxTTL        = 6 * time.Hour
+	adminDefaultTTL    = 6 * time.Hour
+)
+
+// Kind is one kind of watch: everything watchrelay knows about it is here.
+type Kind struct {
+	Name string // as in watches/{id}.kind
+	API  string // APICalendar, APIDrive, APIDirectory or APIReports
+	// Required params must be present and non-empty; Optional ones may be;
+	// no other param is accepted.
+	Required []string
+	Optional []string
+	// Scopes are the OAuth scopes the watch call needs; with domain-wide
+	// delegation, the Admin console must grant exactly these to the
+	// service account's client id.
+	Scopes []string
+	// MaxTTL is the longest lifetime watchrelay asks for; DefaultTTL what
+	// Google grants when none is asked (documentation only).
+	MaxTTL     time.Duration
+	DefaultTTL time.Duration
+
+	// check validates param values beyond presence (enums, booleans,
+	// either-or); nil when there is nothing more to check.
+	check func(p map[string]string) error
+	// watch opens the channel through the kind's typed client.
+	watch func(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error)
+}
+
+// channel is a watch request or response in terms common to the four APIs'
+// Channel types.
+type channel struct {
+	ID, Type, Address, Token string
+	Expiration               int64 // ms since the epoch; 0 = none
+	Params                   map[string]string
+	ResourceID, ResourceURI  string
+}
+
+// clients holds the one typed service a kind's watch uses.
+type clients struct {
+	calendar  *calendar.Service
+	drive     *drive.Service
+	directory *directory.Service
+	reports   *reports.Service
+}
+
+// Events Admin Directory accepts in the event parameter.
+var (
+	userEvents  = []string{"add", "delete", "makeAdmin", "undelete", "update"}
+	aliasEvents = []string{"add", "delete"}
+)
+
+// kinds is the table of every kind, by name.
+var kinds = map[string]Kind{
+	"calendar.events": {
+		API: APICalendar, Required: []string{"calendarId"}, Optional: []string{"eventTypes"},
+		Scopes: []string{calendar.CalendarReadonlyScope},
+		MaxTTL: calendarMaxTTL, DefaultTTL: calendarDefaultTTL,
+		watch: func(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
+			call := c.calendar.Events.Watch(p["calendarId"], toCalendar(ch)).Context(ctx)
+			if v := p["eventTypes"]; v != "" {
+				call.EventTypes(splitList(v)...)
+			}
+			r, err := call.Do()
+			return fromCalendar(r), err
+		},
+	},
+	"calendar.calendarList": {
+		API: APICalendar, Optional: []string{"minAccessRole", "showDeleted", "showHidden"},
+		Scopes: []string{calendar.CalendarReadonlyScope},
+		MaxTTL: calendarMaxTTL, DefaultTTL: calendarDefaultTTL,
+		check: func(p map[string]string) error {
+			return errors.Join(
+				oneOf(p, "minAccessRole", "freeBusyReader", "owner", "reader", "writer"),
+				isBool(p, "showDeleted"), isBool(p, "showHidden"))
+		},
+		watch: func(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
+			call := c.calendar.CalendarList.Watch(toCalendar(ch)).Context(ctx)
+			if v := p["minAccessRole"]; v != "" {
+				call.MinAccessRole(v)
+			}
+			if v, ok := boolParam(p, "showDeleted"); ok {
+				call.ShowDeleted(v)
+			}
+			if v, ok := boolParam(p, "showHidden"); ok {
+				call.ShowHidden(v)
+			}
+			r, err := call.Do()
+			return fromCalendar(r), err
+		},
+	},
+	"calendar.acl": {
+		API: APICalendar, Required: []string{"calendarId"}, Optional: []string{"showDeleted"},
+		// acl.watch has always accepted the full calendar scope; the
+		// read-only one is not documented for it on every version.
+		Scopes: []string{calendar.CalendarScope},
+		MaxTTL: calendarMaxTTL, DefaultTTL: calendarDefaultTTL,
+		check: func(p map[string]string) error { return isBool(p, "showDeleted") },
+		watch: func(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
+			call := c.calendar.Acl.Watch(p["calendarId"], toCalendar(ch)).Context(ctx)
+			if v, ok := boolParam(p, "showDeleted"); ok {
+				call.ShowDeleted(v)
+			}
+			r, err := call.Do()
+			return fromCalendar(r), err
+		},
+	},
+	"calendar.settings": {
+		API:    APICalendar,
+		Scopes: []string{calendar.CalendarReadonlyScope},
+		MaxTTL: calendarMaxTTL, DefaultTTL: calendarDefaultTTL,
+		watch: func(ctx context.Context, c clients, _ map[string]string, ch channel) (channel, error) {
+			r, err := c.calendar.Settings.Watch(toCalendar(ch)).Context(ctx).Do()
+			return fromCalendar(r), err
+		},
+	},
+	"drive.files": {
+		API: APIDrive, Required: []string{"fileId"},
+		Scopes: []string{drive.DriveMetadataReadonlyScope},
+		MaxTTL: driveFilesMaxTTL, DefaultTTL: driveDefaultTTL,
+		watch: func(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
+			// supportsAllDrives: a file in a shared drive is otherwise
+			// answered 404, which would end the watch as gone.
+			r, err := c.drive.Files.Watch(p["fileId"], toDrive(ch)).SupportsAllDrives(true).Context(ctx).Do()
+			return fromDrive(r), err
+		},
+	},
+	"drive.changes": {
+		API: APIDrive,
+		Optional: []string{"driveId", "spaces", "includeItemsFromAllDrives", "includeRemoved",
+			"restrictToMyDrive", "includeCorpusRemovals", "includePermissionsForView", "includeLabels"},
+		Scopes: []string{drive.DriveMetadataReadonlyScope},
+		MaxTTL: driveChangesMaxTTL, DefaultTTL: driveDefaultTTL,
+		check: func(p map[string]string) error {
+			return errors.Join(isBool(p, "includeItemsFromAllDrives"), isBool(p, "includeRemoved"),
+				isBool(p, "restrictToMyDrive"), isBool(p, "includeCorpusRemovals"))
+		},
+		watch: watchDriveChanges,
+	},
+	"admin.directory.users": {
+		API: APIDirectory,
+		Optional: []string{"customer", "domain", "event", "viewType", "projection",
+			"customFieldMask", "query", "showDeleted"},
+		Scopes: []string{directory.AdminDirectoryUserReadonlyScope},
+		MaxTTL: adminMaxTTL, DefaultTTL: adminDefaultTTL,
+		check: func(p map[string]string) error {
+			var either error
+			switch {
+			case p["customer"] == "" && p["domain"] == "":
+				either = fmt.Errorf("%w: admin.directory.users needs customer (e.g. my_customer) or domain", ErrInvalidWatch)
+			case p["customer"] != "" && p["domain"] != "":
+				either = fmt.Errorf("%w: admin.directory.users takes customer or domain, not both", ErrInvalidWatch)
+			}
+			return errors.Join(either, oneOf(p, "event", userEvents...),
+				oneOf(p, "viewType", "admin_view", "domain_public"),
+				oneOf(p, "projection", "basic", "custom", "full"))
+		},
+		watch: func(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
+			call := c.directory.Users.Watch(toDirectory(ch)).Context(ctx)
+			set := map[string]func(string) *directory.UsersWatchCall{
+				"customer": call.Customer, "domain": call.Domain, "event": call.Event,
+				"viewType": call.ViewType, "projection": call.Projection,
+				"customFieldMask": call.CustomFieldMask, "query": call.Query, "showDeleted": call.ShowDeleted,
+			}
+			for name, f := range set {
+				if v := p[name]; v != "" {
+					f(v)
+				}
+			}
+			r, err := call.Do()
+			return fromDirectory(r), err
+		},
+	},
+	"admin.directory.aliases": {
+		API: APIDirectory, Required: []string{"userKey"}, Optional: []string{"event"},
+		Scopes: []string{directory.AdminDirectoryUserReadonlyScope},
+		MaxTTL: adminMaxTTL, DefaultTTL: adminDefaultTTL,
+		check: func(p map[string]string) error { return oneOf(p, "event", aliasEvents...) },
+		watch: func(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
+			call := c.directory.Users.Aliases.Watch(p["userKey"], toDirectory(ch)).Context(ctx)
+			if v := p["event"]; v != "" {
+				call.Event(v)
+			}
+			r, err := call.Do()
+			return fromDirectory(r), err
+		},
+	},
+	"admin.reports.activities": {
+		API: APIReports, Required: []string{"userKey", "applicationName"},
+		Optional: []string{"eventName", "filters", "customerId", "actorIpAddress", "orgUnitID", "groupIdFilter"},
+		Scopes:   []string{reports.AdminReportsAuditReadonlyScope},
+		MaxTTL:   adminMaxTTL, DefaultTTL: adminDefaultTTL,
+		watch: func(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
+			call := c.reports.Activities.Watch(p["userKey"], p["applicationName"], toReports(ch)).Context(ctx)
+			set := map[string]func(string) *reports.ActivitiesWatchCall{
+				"eventName": call.EventName, "filters": call.Filters, "customerId": call.CustomerId,
+				"actorIpAddress": call.ActorIpAddress, "orgUnitID": call.OrgUnitID, "groupIdFilter": call.GroupIdFilter,
+			}
+			for name, f := range set {
+				if v := p[name]; v != "" {
+					f(v)
+				}
+			}
+			r, err := call.Do()
+			return fromReports(r), err
+		},
+	},
+}
+
+func init() {
+	// The name lives once, as the map key.
+	for name, k := range kinds {
+		k.Name = name
+		kinds[name] = k
+	}
+}
+
+// watchDriveChanges asks for the current start page token, then watches
+// the change feed from there: Drive requires a page token on changes.watch,
+// and notifications only say "something changed", so the newest is right.
+func watchDriveChanges(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
+	driveID := p["driveId"]
+	tc := c.drive.Changes.GetStartPageToken().Context(ctx)
+	if driveID != "" {
+		tc.DriveId(driveID).SupportsAllDrives(true)
+	}
+	tok, err := tc.Do()
+	if err != nil {
+		return channel{}, fmt.Errorf("getStartPageToken: %w", err)
+	}
+	call := c.drive.Changes.Watch(tok.StartPageToken, toDrive(ch)).Context(ctx)
+	if driveID != "" {
+		// A shared drive's feed needs both; includeItemsFromAllDrives may
+		// still be turned off by the param below.
+		call.DriveId(driveID).SupportsAllDrives(true).IncludeItemsFromAllDrives(true)
+	}
+	if v := p["spaces"]; v != "" {
+		call.Spaces(v)
+	}
+	if v := p["includePermissionsForView"]; v != "" {
+		call.IncludePermissionsForView(v)
+	}
+	if v := p["includeLabels"]; v != "" {
+		call.IncludeLabels(v)
+	}
+	for name, f := range map[string]func(bool) *drive.ChangesWatchCall{
+		"includeItemsFromAllDrives": call.IncludeItemsFromAllDrives, "includeRemoved": call.IncludeRemoved,
+		"restrictToMyDrive": call.RestrictToMyDrive, "includeCorpusRemovals": call.IncludeCorpusRemovals,
+	} {
+		if v, ok := boolParam(p, name); ok {
+			f(v)
+		}
+	}
+	r, err := call.Do()
+	return fromDrive(r), err
+}
+
+// Kinds returns every kind, sorted by name.
+func Kinds() []Kind {
+	out := make([]Kind, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// LookupKind returns the kind named name.
+func LookupKind(name string) (Kind, bool) {
+	k, ok := kinds[name]
+	return k, ok
+}
+
+// MaxTTL is the longest channel lifetime watchrelay asks for on kind, or 0
+// for an unknown kind.
+func MaxTTL(kind string) time.Duration { return kinds[kind].MaxTTL }
+
+// RequestedExpiration is the expiration a pass asks for when it opens a
+// channel for w at now: now + the kind's maximum lifetime, or less when the
+// watch's ttlSeconds asks for less. For an unknown kind it is now: the
+// watch call refuses the kind anyway.
+func RequestedExpiration(w store.Watch, now time.Time) time.Time {
+	ttl := MaxTTL(w.Kind)
+	if asked := time.Duration(w.TTLSeconds) * time.Second; w.TTLSeconds > 0 && asked < ttl {
+		ttl = asked
+	}
+	return now.Add(ttl)
+}
+
+// ValidateWatch checks what a user writes in a watch before it is stored:
+// a known kind, every required param and no unknown one, param values the
+// API accepts, a non-negative ttlSeconds and, when set, an http(s) address.
+// A ttlSeconds above the kind's maximum is not an error: it is capped.
+func ValidateWatch(w store.Watch) error {
+	k, ok := kinds[w.Kind]
+	if !ok {
+		names := make([]string, 0, len(kinds))
+		for _, k := range Kinds() {
+			names = append(names, k.Name)
+		}
+		return fmt.Errorf("%w %q; known kinds: %s", ErrUnknownKind, w.Kind, strings.Join(names, ", "))
+	}
+	errs := []error{k.validateParams(w.Params)}
+	if w.TTLSeconds < 0 {
+		errs = append(errs, fmt.Errorf("%w: ttlSeconds %d is negative", ErrInvalidWatch, w.TTLSeconds))
+	}
+	if w.Address != "" {
+		u, err := url.Parse(w.Address)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%w: address %q is not an absolute https URL", ErrInvalidWatch, w.Address))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validateParams checks p against the kind's required and optional params
+// and its value checks.
+func (k Kind) validateParams(p map[string]string) error {
+	var errs []error
+	for _, name := range k.Required {
+		if p[name] == "" {
+			errs = append(errs, fmt.Errorf("%w: %s needs param %s", ErrInvalidWatch, k.Name, name))
+		}
+	}
+	names := make([]string, 0, len(p))
+	for name := range p {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !slices.Contains(k.Required, name) && !slices.Contains(k.Optional, name) {
+			errs = append(errs, fmt.Errorf("%w: %s has no param %s (%s)", ErrInvalidWatch, k.Name, name, k.paramsHelp()))
+		}
+	}
+	if k.check != nil {
+		errs = append(errs, k.check(p))
+	}
+	return errors.Join(errs...)
+}
+
+// paramsHelp lists the params a kind takes, for error messages.
+func (k Kind) paramsHelp() string {
+	var parts []string
+	if len(k.Required) > 0 {
+		parts = append(parts, "required: "+strings.Join(k.Required, ", "))
+	}
+	if len(k.Optional) > 0 {
+		parts = append(parts, "optional: "+strings.Join(k.Optional, ", "))
+	}
+	if len(parts) == 0 {
+		return "it takes none"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// oneOf checks that p[name], when set, is one of values.
+func oneOf(p map[string]string, name string, values ...string) error {
+	if v, ok := p[name]; ok && v != "" && !slices.Contains(values, v) {
+		return fmt.Errorf("%w: param %s=%q is not one of %s", ErrInvalidWatch, name, v, strings.Join(values, ", "))
+	}
+	return nil
+}
+
+// isBool checks that p[name], when set, is a boolean.
+func isBool(p map[string]string, name string) error {
+	if v, ok := p[name]; ok && v != "" {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("%w: param %s=%q is not true or false", ErrInvalidWatch, name, v)
+		}
+	}
+	return nil
+}
+
+// boolParam reads a boolean param that validation has already checked.
+func boolParam(p map[string]string, name string) (value, ok bool) {
+	v, err := strconv.ParseBool(p[name])
+	return v, err == nil
+}
+
+// splitList splits a comma-separated param, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// The four APIs declare identical Channel types; these convert to and from
+// the common one. A nil response (an error) converts to the zero channel.
+
+func toCalendar(c channel) *calendar.Channel {
+	return &calendar.Channel{Id: c.ID, Type: c.Type, Address: c.Address, Token: c.Token, Expiration: c.Expiration,
+		Params: c.Params, ResourceId: c.ResourceID}
+}
+
+func fromCalendar(r *calendar.Channel) channel {
+	if r == nil {
+		return channel{}
+	}
+	return channel{ID: r.Id, ResourceID: r.ResourceId, ResourceURI: r.ResourceUri, Expiration: r.Expiration}
+}
+
+func toDrive(c channel) *drive.Channel {
+	return &drive.Channel{Id: c.ID, Type: c.Type, Address: c.Address, Token: c.Token, Expiration: c.Expiration,
+		Params: c.Params, ResourceId: c.ResourceID}
+}
+
+func fromDrive(r *drive.Channel) channel {
+	if r == nil {
+		return channel{}
+	}
+	return channel{ID: r.Id, ResourceID: r.ResourceId, ResourceURI: r.ResourceUri, Expiration: r.Expiration}
+}
+
+func toDirectory(c channel) *directory.Channel {
+	return &directory.Channel{Id: c.ID, Type: c.Type, Address: c.Address, Token: c.Token, Expiration: c.Expiration,
+		Params: c.Params, ResourceId: c.ResourceID}
+}
+
+func fromDirectory(r *directory.Channel) channel {
+	if r == nil {
+		return channel{}
+	}
+	return channel{ID: r.Id, ResourceID: r.ResourceId, ResourceURI: r.ResourceUri, Expiration: r.Expiration}
+}
+
+func toReports(c channel) *reports.Channel {
+	return &reports.Channel{Id: c.ID, Type: c.Type, Address: c.Address, Token: c.Token, Expiration: c.Expiration,
+		Params: c.Params, ResourceId: c.ResourceID}
+}
+
+func fromReports(r *reports.Channel) channel {
+	if r == nil {
+		return channel{}
+	}
+	return channel{ID: r.Id, ResourceID: r.ResourceId, ResourceURI: r.ResourceUri, Expiration: r.Expiration}
+}
