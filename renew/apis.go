@@ -54,6 +54,8 @@ type APIConfig struct {
 type APIs struct {
 	cfg APIConfig
 
+	now func() time.Time // for params.ttl; tests replace it
+
 	mu       sync.Mutex
 	services map[serviceKey]*serviceEntry
 	account  string // discovered service account email
@@ -85,7 +87,7 @@ func NewAPIs(ctx context.Context, cfg APIConfig) (*APIs, error) {
 		}
 		cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	}
-	return &APIs{cfg: cfg, services: make(map[serviceKey]*serviceEntry)}, nil
+	return &APIs{cfg: cfg, now: time.Now, services: make(map[serviceKey]*serviceEntry)}, nil
 }
 
 // Watch opens a channel on w's resource through the kind's own watch call
@@ -115,7 +117,7 @@ func (a *APIs) Watch(ctx context.Context, w store.Watch, req ChannelRequest) (Gr
 		// (seconds) rather than the expiration field; send both, so each
 		// API reads the one it honours.
 		if k.API == APICalendar || k.API == APIDirectory {
-			if ttl := time.Until(req.Expiration) / time.Second; ttl >= 1 {
+			if ttl := req.Expiration.Sub(a.now()) / time.Second; ttl >= 1 {
 				ch.Params = map[string]string{"ttl": strconv.FormatInt(int64(ttl), 10)}
 			}
 		}
