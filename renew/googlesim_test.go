@@ -1,0 +1,177 @@
+package renew
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// startSim starts a simulated Google and a webhook that accepts its pushes.
+func startSim(t *testing.T) (*googlesim.Sim, *APIs, string) {
+	t.Helper()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hook.Close)
+	sim, err := googlesim.Start(googlesim.Options{Sync: googlesim.SyncAfter, RetryBase: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	a, err := NewAPIs(context.Background(), APIConfig{BaseURL: sim.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, a, hook.URL
+}
+
+// TestAPIsAgainstGoogleSim runs every kind's Watch and Stop through the
+// real clients against the simulator: the channel opens under the right
+// resource with our id, token, address and lifetime, stops through its own
+// API, and a second stop is "already stopped". None is left live.
+func TestAPIsAgainstGoogleSim(t *testing.T) {
+	t.Parallel()
+	sim, a, hook := startSim(t)
+	ctx := context.Background()
+	for i, tc := range kindCases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := store.Watch{ID: "w1", Kind: tc.kind, Params: tc.params}
+			now := time.Now()
+			req := ChannelRequest{
+				ID: fmt.Sprintf("sim-channel-%d", i), Token: "tok-" + tc.kind, Address: hook,
+				Expiration: RequestedExpiration(w, now),
+			}
+			g, err := a.Watch(ctx, w, req)
+			if err != nil {
+				t.Fatalf("Watch: %v", err)
+			}
+			c, ok := sim.Channel(req.ID)
+			if !ok {
+				t.Fatalf("the simulator has no channel %s", req.ID)
+			}
+			if c.Kind != tc.kind || c.ResourceID != g.ResourceID || c.ResourceURI != g.ResourceURI ||
+				c.Token != req.Token || c.Address != hook || !c.Expiration.Equal(g.Expiration) {
+				t.Errorf("simulator channel %+v does not match the request %+v and grant %+v", c, req, g)
+			}
+			// We never ask for more than the simulator grants, so the
+			// grant is what we asked (params.ttl, counted in whole
+			// seconds from the simulator's clock, may shave a second).
+			if d := req.Expiration.Sub(g.Expiration); d < 0 || d > 2*time.Second {
+				t.Errorf("granted %v, asked %v", g.Expiration, req.Expiration)
+			}
+
+			if err := a.Stop(ctx, w, req.ID, g.ResourceID); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			if c, _ := sim.Channel(req.ID); c.StoppedAt.IsZero() {
+				t.Error("the simulator did not stop the channel")
+			}
+			if err := a.Stop(ctx, w, req.ID, g.ResourceID); !IsNotFound(err) {
+				t.Errorf("second Stop = %v, want not found", err)
+			}
+		})
+	}
+	if live := sim.Live(); len(live) != 0 {
+		t.Errorf("%d channels left live: %+v", len(live), live)
+	}
+}
+
+// TestAPIsAgainstGoogleSimShortTTL proves a watch's ttlSeconds reaches
+// Google and comes back as the granted expiration.
+func TestAPIsAgainstGoogleSimShortTTL(t *testing.T) {
+	t.Parallel()
+	sim, a, hook := startSim(t)
+	w := store.Watch{Kind: "calendar.events", Params: map[string]string{"calendarId": "c1"}, TTLSeconds: 90}
+	now := time.Now()
+	g, err := a.Watch(context.Background(), w, ChannelRequest{ID: "short", Address: hook, Expiration: RequestedExpiration(w, now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := g.Expiration.Sub(now); d < 85*time.Second || d > 90*time.Second {
+		t.Errorf("granted now + %v, want about 90s", d)
+	}
+	if err := a.Stop(context.Background(), w, "short", g.ResourceID); err != nil {
+		t.Fatal(err)
+	}
+	if live := sim.Live(); len(live) != 0 {
+		t.Errorf("left live: %+v", live)
+	}
+}
+
+// TestClassifyAgainstGoogleSim proves each error class as the real
+// clients report the simulator's Google-shaped failures.
+func TestClassifyAgainstGoogleSim(t *testing.T) {
+	t.Parallel()
+	sim, a, hook := startSim(t)
+	w := store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f1"}}
+	resource := googlesim.ResourceID("drive.files", map[string]string{"fileId": "f1"})
+	for i, tc := range []struct {
+		name   string
+		inject *googlesim.Failure
+		want   Class
+		reason string
+	}{
+		// The webhook domain is not allowed: failed, reason spelled out.
+		{"webhook", &googlesim.FailWebhook, ClassFailed, "Unauthorized WebHook callback channel: " + hook},
+		// The grant was revoked.
+		{"auth", &googlesim.FailAuth, ClassFailed, "rejected the credentials"},
+		// Access to the file was lost.
+		{"forbidden", &googlesim.FailForbidden, ClassFailed, "permission denied"},
+		// Rate limits, 429 and 5xx are retried.
+		{"rate limit", &googlesim.FailRateLimit, ClassTransient, "rateLimitExceeded"},
+		{"user rate limit", &googlesim.FailUserRateLimit, ClassTransient, "userRateLimitExceeded"},
+		{"429", &googlesim.FailTooManyRequests, ClassTransient, "429"},
+		{"503", &googlesim.FailUnavailable, ClassTransient, "503"},
+		// The file is gone.
+		{"404", &googlesim.FailNotFound, ClassGone, "no longer exists"},
+		{"410", &googlesim.FailGone, ClassGone, "410"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim.FailNext(1, googlesim.Match{Op: googlesim.OpWatch, ResourceID: resource}, *tc.inject)
+			_, err := a.Watch(context.Background(), w, ChannelRequest{
+				ID: fmt.Sprint("fail-", i), Token: "tok", Address: hook, Expiration: time.Now().Add(time.Hour),
+			})
+			if err == nil {
+				t.Fatal("Watch succeeded despite the injected failure")
+			}
+			if c := Classify(err); c != tc.want {
+				t.Errorf("Classify = %v, want %v (%v)", c, tc.want, err)
+			}
+			if r := Reason(err); !strings.Contains(r, tc.reason) {
+				t.Errorf("Reason = %q, want it to contain %q", r, tc.reason)
+			}
+		})
+	}
+
+	// A deleted resource is gone.
+	sim.DeleteResource(resource)
+	_, err := a.Watch(context.Background(), w, ChannelRequest{ID: "deleted", Address: hook, Expiration: time.Now().Add(time.Hour)})
+	if Classify(err) != ClassGone {
+		t.Errorf("watch on a deleted file: %v, class %v, want gone", err, Classify(err))
+	}
+	sim.RestoreResource(resource)
+
+	// A reused channel id (a retried call whose first attempt got through)
+	// is not the watch's fault.
+	req := ChannelRequest{ID: "twice", Address: hook, Expiration: time.Now().Add(time.Hour)}
+	g, err := a.Watch(context.Background(), w, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Watch(context.Background(), w, req); Classify(err) != ClassTransient {
+		t.Errorf("reused id: %v, class %v, want transient", err, Classify(err))
+	}
+	if err := a.Stop(context.Background(), w, req.ID, g.ResourceID); err != nil {
+		t.Fatal(err)
+	}
+	if live := sim.Live(); len(live) != 0 {
+		t.Errorf("left live: %+v", live)
+	}
+}
