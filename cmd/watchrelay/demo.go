@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/watchrelay/watchrelay/internal/config"
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/internal/logging"
+	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/renew"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// runDemo runs the whole flow on embedded defaults, whatever the
+// environment: a simulated Google, the in-memory store, an in-process
+// Pub/Sub, Receive on a loopback port and a pass every second as Cloud
+// Scheduler would run it. It fails if any notification Google delivered did
+// not become an event, or if a channel leaked.
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := flags("demo", e)
+	short := fs.Duration("short", 16*time.Second, "lifetime of the Drive channel, renewed live")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *short < 4*time.Second {
+		return errors.New("demo: --short must be at least 4s")
+	}
+	d, err := startDemo(ctx, e, *short)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	return d.run(ctx, *short)
+}
+
+// demo is the running flow: the simulator, the service and what was seen.
+type demo struct {
+	e   *env
+	sim *googlesim.Sim
+	svc *service.Service
+	srv *http.Server
+
+	mu     sync.Mutex
+	events map[string]int // ce-type → count
+	ids    map[string]bool
+	cancel context.CancelFunc
+}
+
+func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) {
+	d := &demo{e: e, events: map[string]int{}, ids: map[string]bool{}}
+	var err error
+	d.sim, err = googlesim.Start(googlesim.Options{RetryBase: 50 * time.Millisecond, Seed: 1})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		d.sim.Close()
+		return nil, err
+	}
+	cfg := config.Defaults
+	cfg.APIBaseURL = d.sim.URL
+	cfg.Address = "http://" + ln.Addr().String() + "/receive"
+	cfg.RenewBefore = short / 2
+	cfg.Grace = short
+	// The demo's log shows warnings and errors only; its story is on stdout.
+	logger := logging.New(e.stderr, slog.LevelWarn)
+	d.svc, err = service.New(ctx, cfg, service.Options{Logger: logger, Store: store.NewMemory()})
+	if err != nil {
+		ln.Close()
+		d.sim.Close()
+		return nil, err
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	d.cancel = cancel
+	if _, err := d.svc.Tail(tctx, d.seen); err != nil {
+		d.close()
+		return nil, err
+	}
+	d.srv = &http.Server{Handler: d.svc.Mux(), ReadHeaderTimeout: 5 * time.Second}
+	go d.srv.Serve(ln)
+	d.say("Simulated Google at %s; Receive at %s", d.sim.URL, cfg.Address)
+	return d, nil
+}
+
+func (d *demo) close() {
+	d.cancel()
+	if d.srv != nil {
+		d.srv.Close()
+	}
+	d.sim.Close()
+	d.svc.Close()
+}
+
+func (d *demo) say(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(d.e.stdout, "==> "+format+"\n", args...)
+}
+
+// seen prints one event as it arrives from Pub/Sub and counts it.
+func (d *demo) seen(p service.Printed) {
+	a := p.Attributes
+	var data struct {
+		Resource string `json:"resourceState"`
+		New      string `json:"newChannelId"`
+		Old      string `json:"oldChannelId"`
+	}
+	_ = json.Unmarshal(p.Data, &data)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.events[a[event.AttrType]]++
+	if a[event.AttrType] == event.TypeNotification {
+		d.ids[a[event.AttrID]] = true
+	}
+	line := fmt.Sprintf("    event %-28s watch=%s", a[event.AttrType], a[event.AttrWatchID])
+	switch {
+	case a[event.AttrType] == event.TypeNotification:
+		line += fmt.Sprintf(" state=%s id=%s", a[event.AttrResourceState], a[event.AttrID])
+	case data.New != "" && data.Old != "":
+		line += fmt.Sprintf(" channel %s -> %s", short8(data.Old), short8(data.New))
+	case data.New != "":
+		line += " channel " + short8(data.New)
+	}
+	fmt.Fprintln(d.e.stdout, line)
+}
+
+func short8(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func (d *demo) add(ctx context.Context, w store.Watch) error {
+	w.State = store.WatchActive
+	w.CreatedAt, w.UpdatedAt = time.Now(), time.Now()
+	if err := renew.ValidateWatch(w); err != nil {
+		return err
+	}
+	return d.svc.Store.CreateWatch(ctx, w)
+}
+
+func (d *demo) pass(ctx context.Context) (renew.Summary, error) {
+	sum, err := d.svc.Renew.Run(ctx)
+	if err != nil {
+		return sum, err
+	}
+	if sum != (renew.Summary{}) {
+		d.say("renew pass: %s", sum.JSON())
+	}
+	return sum, nil
+}
+
+func (d *demo) run(ctx context.Context, short time.Duration) error {
+	cal := store.Watch{ID: "team-calendar", Kind: "calendar.events", Params: map[string]string{"calendarId": "team@example.com"}, Labels: map[string]string{"tenant": "acme"}}
+	drv := store.Watch{ID: "budget-sheet", Kind: "drive.files", Params: map[string]string{"fileId": "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"}, TTLSeconds: int64(short.Seconds())}
+	d.say("Adding a Calendar watch and a Drive watch whose channel lives %s", short)
+	for _, w := range []store.Watch{cal, drv} {
+		if err := d.add(ctx, w); err != nil {
+			return err
+		}
+	}
+	if _, err := d.pass(ctx); err != nil {
+		return err
+	}
+	calRes := googlesim.ResourceID(cal.Kind, cal.Params)
+	drvRes := googlesim.ResourceID(drv.Kind, drv.Params)
+
+	d.say("Google pushes changes; each becomes an event on Pub/Sub")
+	push := func(res, state string, opts ...googlesim.PushOption) {
+		if _, err := d.sim.PushResource(res, state, opts...); err != nil {
+			d.say("push: %v", err)
+		}
+	}
+	push(calRes, "exists")
+	push(drvRes, "update", googlesim.Changed("content"))
+	push(calRes, "exists")
+
+	d.say("Cloud Scheduler runs Renew every second; the Drive channel is renewed before it expires, while changes keep coming")
+	first, _ := d.svc.Store.Watch(ctx, drv.ID)
+	deadline := time.Now().Add(short + 5*time.Second)
+	for tick := 0; ; tick++ {
+		if time.Now().After(deadline) {
+			return errors.New("demo: the Drive channel was not renewed in time")
+		}
+		push(drvRes, "update", googlesim.Changed("content", "properties"))
+		if _, err := d.pass(ctx); err != nil {
+			return err
+		}
+		w, _ := d.svc.Store.Watch(ctx, drv.ID)
+		if w.ChannelID != first.ChannelID {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	push(drvRes, "update", googlesim.Changed("permissions"))
+	push(calRes, "not_exists")
+
+	d.say("Removing the Drive watch: Renew stops its channel")
+	if err := d.svc.Store.UpdateWatch(ctx, drv.ID, store.WatchUpdate{State: store.Ptr(store.WatchDeleted)}, time.Now()); err != nil {
+		return err
+	}
+	if _, err := d.pass(ctx); err != nil {
+		return err
+	}
+	return d.summary(ctx)
+}
+
+// summary waits for the last deliveries and events, then compares what
+// Google delivered with what reached Pub/Sub.
+func (d *demo) summary(ctx context.Context) error {
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := d.sim.Flush(fctx); err != nil {
+		return err
+	}
+	delivered := map[string]bool{}
+	for _, del := range d.sim.Deliveries() {
+		if del.OK {
+			delivered[fmt.Sprintf("%s/%d", del.ChannelID, del.MessageNumber)] = true
+		}
+	}
+	var lost []string
+	for wait := time.Now().Add(5 * time.Second); ; {
+		lost = lost[:0]
+		d.mu.Lock()
+		for id := range delivered {
+			if !d.ids[id] {
+				lost = append(lost, id)
+			}
+		}
+		d.mu.Unlock()
+		if len(lost) == 0 || time.Now().After(wait) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	live := d.sim.Live()
+	d.mu.Lock()
+	events := d.events[event.TypeNotification]
+	d.mu.Unlock()
+	d.say("Summary: Google delivered %d notifications, %d events published, %d lost; %d channel live at Google (the Calendar watch's), %d leaked",
+		len(delivered), events, len(lost), len(live), max(0, len(live)-1))
+	if len(lost) > 0 {
+		return fmt.Errorf("demo: %d notifications delivered but not published: %v", len(lost), lost)
+	}
+	if len(live) != 1 {
+		return fmt.Errorf("demo: %d channels live at Google, want 1", len(live))
+	}
+	return nil
+}

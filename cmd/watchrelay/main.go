@@ -1,0 +1,133 @@
+// Command watchrelay manages watches and channels, runs renew passes, serves
+// both functions locally and demonstrates the whole flow against a simulated
+// Google. It reads the same environment as the deployed functions (see
+// internal/config), so `watch add` against a deployment writes the very
+// documents Renew reads.
+//
+//	watchrelay demo                        the whole flow, no setup
+//	watchrelay serve [--channel SPEC]...   Receive at /receive, Renew at /renew
+//	watchrelay watch add --kind K --param k=v... [--subject S] [--label k=v...]
+//	watchrelay watch list [--json]
+//	watchrelay watch rm ID
+//	watchrelay renew                       run one pass now, print the summary
+//	watchrelay channel import --id ID --token T --resource-id R --kind K --expiration RFC3339 --watch W
+//	watchrelay channel stop --kind K --id ID --resource-id R [--subject S]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/watchrelay/watchrelay/internal/config"
+	"github.com/watchrelay/watchrelay/internal/logging"
+	"github.com/watchrelay/watchrelay/internal/service"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := realMain(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "watchrelay:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// env is what a command runs with: its configuration, its output and a way
+// to build the service from that configuration.
+type env struct {
+	cfg    config.Config
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	logger *slog.Logger
+}
+
+func (e *env) service(ctx context.Context, opts service.Options) (*service.Service, error) {
+	opts.Logger = e.logger
+	return service.New(ctx, e.cfg, opts)
+}
+
+type command struct {
+	usage string
+	run   func(ctx context.Context, e *env, args []string) error
+}
+
+var commands = map[string]command{
+	"demo":           {"demo [--short 40s]", runDemo},
+	"serve":          {"serve [--channel id=..,token=..,resource-id=..,kind=..,watch=..]...", runServe},
+	"watch add":      {"watch add --kind K --param k=v... [--id ID] [--subject S] [--label k=v...] [--address URL] [--ttl D]", runWatchAdd},
+	"watch list":     {"watch list [--json]", runWatchList},
+	"watch rm":       {"watch rm ID", runWatchRm},
+	"renew":          {"renew", runRenew},
+	"channel import": {"channel import --id ID --token T|- --resource-id R --kind K --expiration RFC3339 --watch W [--resource-uri U]", runChannelImport},
+	"channel stop":   {"channel stop --kind K --id ID --resource-id R [--subject S]", runChannelStop},
+}
+
+func realMain(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	e := &env{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, logger: logging.New(stderr, slog.LevelInfo)}
+	for _, n := range []int{2, 1} {
+		if len(args) >= n {
+			if c, ok := commands[strings.Join(args[:n], " ")]; ok {
+				return c.run(ctx, e, args[n:])
+			}
+		}
+	}
+	usage(stderr)
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		return flag.ErrHelp
+	}
+	return fmt.Errorf("unknown command %q", strings.Join(args, " "))
+}
+
+func usage(w io.Writer) {
+	var lines []string
+	for _, c := range commands {
+		lines = append(lines, "  watchrelay "+c.usage)
+	}
+	sort.Strings(lines)
+	fmt.Fprintf(w, "usage:\n%s\n", strings.Join(lines, "\n"))
+}
+
+// flags returns a FlagSet for one command that reports errors instead of
+// exiting, so realMain stays testable.
+func flags(name string, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// pairs is a repeatable k=v flag.
+type pairs map[string]string
+
+func (p pairs) String() string {
+	var s []string
+	for k, v := range p {
+		s = append(s, k+"="+v)
+	}
+	sort.Strings(s)
+	return strings.Join(s, ",")
+}
+
+func (p pairs) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q is not key=value", v)
+	}
+	p[k] = val
+	return nil
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/watchrelay/watchrelay/internal/service"
+)
+
+// channelSpecs is the repeatable --channel flag of serve: a channel to
+// import into the embedded store, which lives in the serving process only.
+type channelSpecs []importSpec
+
+func (c *channelSpecs) String() string { return fmt.Sprintf("%d channels", len(*c)) }
+
+func (c *channelSpecs) Set(v string) error {
+	spec := importSpec{Expiration: time.Now().Add(24 * time.Hour)}
+	for _, kv := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("%q is not key=value", kv)
+		}
+		switch k {
+		case "id":
+			spec.ID = val
+		case "token":
+			spec.Token = val
+		case "resource-id":
+			spec.ResourceID = val
+		case "resource-uri":
+			spec.ResourceURI = val
+		case "kind":
+			spec.Kind = val
+		case "watch":
+			spec.WatchID = val
+		case "expiration":
+			t, err := time.Parse(time.RFC3339, val)
+			if err != nil {
+				return fmt.Errorf("expiration: %w", err)
+			}
+			spec.Expiration = t
+		default:
+			return fmt.Errorf("unknown channel field %q", k)
+		}
+	}
+	if err := spec.check(); err != nil {
+		return err
+	}
+	*c = append(*c, spec)
+	return nil
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := flags("serve", e)
+	var specs channelSpecs
+	fs.Var(&specs, "channel", "import a channel first: id=..,token=..,resource-id=..,kind=..,watch=..[,expiration=RFC3339] (repeatable)")
+	addr := fs.String("addr", "127.0.0.1:"+e.cfg.Port, "listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := e.service(ctx, service.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for _, spec := range specs {
+		if err := importChannel(ctx, s.Store, spec); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, e, s, ln)
+}
+
+// serve runs Receive and Renew on ln until ctx ends. Off a real project's
+// Pub/Sub it also prints every published event on stdout, so a person sees what
+// subscribers would get.
+func serve(ctx context.Context, e *env, s *service.Service, ln net.Listener) error {
+	srv := &http.Server{Handler: s.Mux(), ReadHeaderTimeout: 10 * time.Second}
+	var tailed <-chan error
+	if e.cfg.Project == "" || e.cfg.PubsubEmulator != "" {
+		var err error
+		enc := json.NewEncoder(e.stdout)
+		if tailed, err = s.Tail(ctx, func(p service.Printed) { _ = enc.Encode(p) }); err != nil {
+			return err
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stderr, "watchrelay: Receive at http://%s/receive, Renew at http://%s/renew\n", ln.Addr(), ln.Addr())
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case err := <-tailed:
+		if err != nil {
+			return fmt.Errorf("printing events: %w", err)
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

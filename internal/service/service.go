@@ -1,0 +1,230 @@
+// Package service assembles watchrelay's running parts from one Config: the
+// store, the event publisher, the Google API clients, Receive and Renew. The
+// Cloud Functions entry points (function.go) and the CLI both build through
+// it, so a local `watchrelay serve` behaves as the deployment does.
+//
+// What it builds follows the environment: with a project or an emulator, the
+// Firestore store and Pub/Sub (the topic is created on an emulator); with
+// neither, the embedded defaults, an in-memory store and an in-process
+// Pub/Sub.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/watchrelay/watchrelay/internal/config"
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/internal/inproc"
+	"github.com/watchrelay/watchrelay/receive"
+	"github.com/watchrelay/watchrelay/renew"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// Store is what both functions need of a store.
+type Store interface {
+	receive.Channels
+	renew.Store
+	CreateWatch(ctx context.Context, w store.Watch) error
+	CreateChannel(ctx context.Context, c store.Channel) error
+}
+
+// The two stores meet both functions' needs.
+var (
+	_ Store = (*store.Memory)(nil)
+	_ Store = (*store.Firestore)(nil)
+)
+
+// localProject names the project of the emulators and of the embedded
+// defaults when GOOGLE_CLOUD_PROJECT is unset.
+const localProject = "watchrelay-local"
+
+// Service is watchrelay, assembled.
+type Service struct {
+	Config    config.Config
+	Store     Store
+	Google    *renew.APIs
+	Publisher *event.Publisher
+	Receive   *receive.Handler
+	Renew     *renew.Pass
+	Logger    *slog.Logger
+
+	pubsub  *pubsub.Client
+	project string
+	closers []func() error
+}
+
+// Options adjust what New builds.
+type Options struct {
+	Logger *slog.Logger
+	// Store replaces the store the config would select (the demo and
+	// tests pass a *store.Memory).
+	Store Store
+	// Renew tunes the pass beyond the config (budget, clock, backoff).
+	Renew renew.Options
+}
+
+// New builds every part. Close releases them.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Service, error) {
+	s := &Service{Config: cfg, Logger: opts.Logger, project: cfg.Project}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.project == "" {
+		s.project = localProject
+	}
+	if err := s.build(ctx, opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) build(ctx context.Context, opts Options) error {
+	cfg := s.Config
+	switch {
+	case opts.Store != nil:
+		s.Store = opts.Store
+	case cfg.Project != "" || cfg.FirestoreEmulator != "":
+		fs, err := store.OpenFirestore(ctx, s.project, cfg.Database, "")
+		if err != nil {
+			return err
+		}
+		s.Store = fs
+		s.closers = append(s.closers, fs.Close)
+	default:
+		s.Store = store.NewMemory()
+	}
+
+	if cfg.Project != "" || cfg.PubsubEmulator != "" {
+		c, err := pubsub.NewClient(ctx, s.project)
+		if err != nil {
+			return fmt.Errorf("service: pubsub: %w", err)
+		}
+		s.pubsub = c
+		s.closers = append(s.closers, c.Close)
+		if cfg.PubsubEmulator != "" {
+			if err := inproc.EnsureTopic(ctx, c, s.project, cfg.Topic); err != nil {
+				return err
+			}
+		}
+	} else {
+		srv, err := inproc.Start(ctx, s.project, cfg.Topic)
+		if err != nil {
+			return err
+		}
+		s.pubsub = srv.Client
+		s.closers = append(s.closers, srv.Close)
+	}
+	pub, err := event.NewPublisher(s.pubsub, cfg.Topic)
+	if err != nil {
+		return err
+	}
+	s.Publisher = pub
+	s.closers = append(s.closers, func() error { pub.Stop(); return nil })
+
+	s.Receive, err = receive.New(receive.Deps{
+		Channels:  s.Store,
+		Publisher: pub,
+		Logger:    s.Logger,
+		Project:   cfg.Project,
+	})
+	if err != nil {
+		return err
+	}
+
+	s.Google, err = renew.NewAPIs(ctx, renew.APIConfig{BaseURL: cfg.APIBaseURL})
+	if err != nil {
+		return err
+	}
+	ro := opts.Renew
+	ro.Address = cfg.Address
+	ro.RenewBefore = cfg.RenewBefore
+	ro.Grace = cfg.Grace
+	ro.Concurrency = cfg.RenewConcurrency
+	ro.QPS = cfg.RenewQPS
+	if ro.Logger == nil {
+		ro.Logger = s.Logger
+	}
+	s.Renew, err = renew.New(s.Store, s.Google, pub, ro)
+	return err
+}
+
+// Mux serves Receive at /receive and Renew at /renew, as `serve` does.
+func (s *Service) Mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/receive", s.Receive)
+	mux.Handle("/renew", s.Renew)
+	return mux
+}
+
+// Close releases every client, the newest first.
+func (s *Service) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil {
+			s.Logger.Warn("close", "error", err)
+		}
+	}
+	s.closers = nil
+}
+
+// Printed is one event as Tail hands it over; `serve` prints it as a JSON
+// line a person or jq reads.
+type Printed struct {
+	Attributes map[string]string `json:"attributes"`
+	Data       json.RawMessage   `json:"data"`
+}
+
+// Tail hands every event published to the topic from now on to f, one at a
+// time, until ctx ends. It reads through a temporary subscription of its own,
+// deleted at the end, as a downstream subscriber would. It returns once the
+// subscription exists (so no event published after it is missed); the
+// channel reports how receiving ended.
+func (s *Service) Tail(ctx context.Context, f func(Printed)) (<-chan error, error) {
+	sub := fmt.Sprintf("projects/%s/subscriptions/watchrelay-tail-%s", s.project, uuid.NewString()[:8])
+	topic := fmt.Sprintf("projects/%s/topics/%s", s.project, s.Config.Topic)
+	if _, err := s.pubsub.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name: sub, Topic: topic, EnableMessageOrdering: true,
+	}); err != nil && status.Code(err) != codes.AlreadyExists {
+		return nil, fmt.Errorf("service: tail subscription: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- s.tail(ctx, sub, f)
+		// ctx is done by now; the subscription is removed under a fresh one.
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.pubsub.SubscriptionAdminClient.DeleteSubscription(dctx, &pubsubpb.DeleteSubscriptionRequest{Subscription: sub})
+	}()
+	return done, nil
+}
+
+func (s *Service) tail(ctx context.Context, sub string, f func(Printed)) error {
+	var mu sync.Mutex // Receive calls back concurrently; f need not be safe for that
+	err := s.pubsub.Subscriber(sub).Receive(ctx, func(_ context.Context, m *pubsub.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		data := json.RawMessage(m.Data)
+		if !json.Valid(data) {
+			data, _ = json.Marshal(string(m.Data))
+		}
+		f(Printed{Attributes: m.Attributes, Data: data})
+		m.Ack()
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,349 @@
+package renew_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/renew"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// One kind of each API: a watch gets a channel from its first pass, Google's
+// sync reaches Receive, and pushed changes come out as events naming the
+// watch.
+func TestStartThenNotify(t *testing.T) {
+	kinds := []store.Watch{
+		{ID: "cal", Kind: "calendar.events", Params: map[string]string{"calendarId": "team@example.com"}, Labels: map[string]string{"tenant": "acme"}},
+		{ID: "drive", Kind: "drive.files", Params: map[string]string{"fileId": "f1"}},
+		{ID: "changes", Kind: "drive.changes", Params: map[string]string{"driveId": "d1"}},
+		{ID: "users", Kind: "admin.directory.users", Params: map[string]string{"customer": "my_customer", "event": "add"}},
+		{ID: "reports", Kind: "admin.reports.activities", Params: map[string]string{"userKey": "all", "applicationName": "drive"}},
+	}
+	stores(t, func(t *testing.T, s renew.Store) {
+		r := newRig(t, s)
+		for _, w := range kinds {
+			r.add(w)
+		}
+		sum := r.pass(nil)
+		if sum.Started != len(kinds) || sum.Remaining != 0 {
+			t.Fatalf("summary %+v, want %d started", sum, len(kinds))
+		}
+		r.converged("cal", "drive", "changes", "users", "reports")
+		for _, w := range kinds {
+			c := r.channel(r.watch(w.ID).ChannelID)
+			if err := r.sim.Push(c.ID, "exists"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.flush()
+		for _, w := range kinds {
+			if n := r.count(event.TypeStarted, w.ID); n != 1 {
+				t.Errorf("%s: %d started events, want 1", w.ID, n)
+			}
+			// The sync and the push, both published.
+			if n := r.count(event.TypeNotification, w.ID); n != 2 {
+				t.Errorf("%s: %d notification events, want 2 (sync and push)", w.ID, n)
+			}
+		}
+	})
+}
+
+// A renewal opens the new channel before it stops the old one; the old one's
+// late notifications are accepted during the grace period and dropped after.
+func TestRenewalOverlapsAndGrace(t *testing.T) {
+	stores(t, func(t *testing.T, s renew.Store) {
+		r := newRig(t, s)
+		r.add(store.Watch{ID: "w", Kind: "drive.files", Params: map[string]string{"fileId": "f1"}, TTLSeconds: 7200})
+		r.pass(nil)
+		old := r.channel(r.watch("w").ChannelID)
+		simOld, _ := r.sim.Channel(old.ID)
+
+		r.clock.Advance(90 * time.Minute) // within RenewBefore (1h) of the 2h expiry
+		sum := r.pass(nil)
+		if sum.Renewed != 1 || sum.ChannelsStopped != 1 {
+			t.Fatalf("summary %+v, want 1 renewed, 1 channel stopped", sum)
+		}
+		r.converged("w")
+		w := r.watch("w")
+		simNew, _ := r.sim.Channel(w.ChannelID)
+		simOld, _ = r.sim.Channel(old.ID)
+		if simOld.StoppedAt.IsZero() || simNew.CreatedAt.After(simOld.StoppedAt) {
+			t.Errorf("new channel created %v, old stopped %v: the new one must be live first", simNew.CreatedAt, simOld.StoppedAt)
+		}
+		if c := r.channel(old.ID); c.State != store.ChannelStopped || c.DeleteAt.IsZero() {
+			t.Errorf("old channel %s deleteAt %v, want stopped with a deleteAt", c.State, c.DeleteAt)
+		}
+		if n := r.count(event.TypeRenewed, "w"); n != 1 {
+			t.Errorf("%d renewed events, want 1", n)
+		}
+
+		// Google's late retry on the old channel, within the grace period.
+		late := func() int {
+			r.t.Helper()
+			before := r.count(event.TypeNotification, "w")
+			status := r.post(simOld, 77)
+			if status/100 != 2 {
+				t.Fatalf("late notification: status %d", status)
+			}
+			return r.count(event.TypeNotification, "w") - before
+		}
+		if n := late(); n != 1 {
+			t.Errorf("within the grace period: %d events published, want 1", n)
+		}
+		r.clock.Advance(11 * time.Minute) // past Grace (10m)
+		if n := late(); n != 0 {
+			t.Errorf("after the grace period: %d events published, want 0", n)
+		}
+	})
+}
+
+// post sends Receive a notification as Google would on channel c, directly,
+// for messages the simulator no longer sends (late retries of a stopped
+// channel).
+func (r *rig) post(c googlesim.Channel, number int) int {
+	r.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.Address, nil)
+	req.Header.Set("X-Goog-Channel-ID", c.ID)
+	req.Header.Set("X-Goog-Channel-Token", c.Token)
+	req.Header.Set("X-Goog-Message-Number", strconv.Itoa(number))
+	req.Header.Set("X-Goog-Resource-ID", c.ResourceID)
+	req.Header.Set("X-Goog-Resource-State", "update")
+	req.Header.Set("X-Goog-Resource-URI", c.ResourceURI)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Every error class ends in the right watch state and lifecycle event.
+func TestErrorClasses(t *testing.T) {
+	cases := []struct {
+		name      string
+		fail      googlesim.Failure
+		state     store.WatchState
+		event     string // "" for transient: no lifecycle event
+		remaining int
+	}{
+		// The resource was deleted: gone.
+		{"404 not found", googlesim.FailNotFound, store.WatchGone, event.TypeGone, 0},
+		// 410 is gone too.
+		{"410 gone", googlesim.FailGone, store.WatchGone, event.TypeGone, 0},
+		// The grant was revoked: failed.
+		{"401 auth", googlesim.FailAuth, store.WatchFailed, event.TypeFailed, 0},
+		// Permission lost: failed.
+		{"403 forbidden", googlesim.FailForbidden, store.WatchFailed, event.TypeFailed, 0},
+		// The webhook domain is not allowed: failed, with the reason.
+		{"400 webhook", googlesim.FailWebhook, store.WatchFailed, event.TypeFailed, 0},
+		// Rate limited: retried, then left for the next pass.
+		{"403 rate limit", googlesim.FailRateLimit, store.WatchActive, "", 1},
+		// 429: transient.
+		{"429", googlesim.FailTooManyRequests, store.WatchActive, "", 1},
+		// 503: transient.
+		{"503", googlesim.FailUnavailable, store.WatchActive, "", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			stores(t, func(t *testing.T, s renew.Store) {
+				r := newRig(t, s)
+				r.add(store.Watch{ID: "w", Kind: "calendar.events", Params: map[string]string{"calendarId": "c1"}})
+				clear := r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, tc.fail)
+				sum := r.pass(nil)
+				w := r.watch("w")
+				if w.State != tc.state || sum.Remaining != tc.remaining {
+					t.Fatalf("state %s, summary %+v; want state %s, remaining %d", w.State, sum, tc.state, tc.remaining)
+				}
+				if w.LastError == "" || w.Failures != 1 {
+					t.Errorf("lastError %q, failures %d: the failure must be recorded", w.LastError, w.Failures)
+				}
+				if tc.event != "" && r.count(tc.event, "w") != 1 {
+					t.Errorf("no %s event; published %+v", tc.event, r.published())
+				}
+				if len(r.sim.Live()) != 0 {
+					t.Errorf("live channels after a refused watch: %+v", r.sim.Live())
+				}
+				if tc.event == "" {
+					// Transient: the next pass succeeds once Google does.
+					clear()
+					if sum := r.pass(nil); sum.Started != 1 {
+						t.Errorf("retry pass %+v, want 1 started", sum)
+					}
+					r.converged("w")
+				}
+			})
+		})
+	}
+}
+
+// The webhook error names the address, so an operator can fix the domain.
+func TestFailedReasonSpelledOut(t *testing.T) {
+	r := newRig(t, store.NewMemory())
+	r.add(store.Watch{ID: "w", Kind: "calendar.events", Params: map[string]string{"calendarId": "c1"}})
+	r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, googlesim.FailWebhook)
+	r.pass(nil)
+	if w := r.watch("w"); !strings.Contains(w.LastError, r.opts.Address) {
+		t.Errorf("lastError %q does not name the address %s", w.LastError, r.opts.Address)
+	}
+}
+
+// Two passes at once renew each watch exactly once.
+func TestConcurrentPasses(t *testing.T) {
+	stores(t, func(t *testing.T, s renew.Store) {
+		r := newRig(t, s)
+		var ids []string
+		for i := range 20 {
+			id := "w" + strconv.Itoa(i)
+			ids = append(ids, id)
+			r.add(store.Watch{ID: id, Kind: "drive.files", Params: map[string]string{"fileId": id}, TTLSeconds: 7200})
+		}
+		r.pass(nil)
+		r.clock.Advance(90 * time.Minute)
+		before := r.sim.Stats().WatchOK
+		var wg sync.WaitGroup
+		sums := make([]renew.Summary, 2)
+		for i := range sums {
+			wg.Go(func() { sums[i] = r.pass(nil) })
+		}
+		wg.Wait()
+		if got := sums[0].Renewed + sums[1].Renewed; got != 20 {
+			t.Errorf("renewed %d+%d, want 20 in all", sums[0].Renewed, sums[1].Renewed)
+		}
+		if got := r.sim.Stats().WatchOK - before; got != 20 {
+			t.Errorf("%d watch calls, want 20: a watch was renewed twice", got)
+		}
+		for _, id := range ids {
+			if n := r.count(event.TypeRenewed, id); n != 1 {
+				t.Errorf("%s: %d renewed events, want 1", id, n)
+			}
+		}
+		r.converged(ids...)
+	})
+}
+
+// A crash after any step of a start or a renewal leaves records the next
+// pass completes: exactly one live channel per watch, none leaked; and after
+// the watch is removed, none live.
+func TestCrashAfterEveryStep(t *testing.T) {
+	steps := []struct {
+		step    string
+		renewal bool // crash during a renewal rather than the first start
+	}{
+		{"create pending", false},
+		{"watch", false},
+		{"activate", false},
+		{"create pending", true},
+		{"watch", true},
+		{"activate", true},
+		{"mark stopping", true},
+		{"stop", true},
+		{"mark stopped", true},
+	}
+	for _, tc := range steps {
+		name := "start/" + tc.step
+		if tc.renewal {
+			name = "renewal/" + tc.step
+		}
+		t.Run(name, func(t *testing.T) {
+			stores(t, func(t *testing.T, s renew.Store) {
+				r := newRig(t, s)
+				r.add(store.Watch{ID: "w", Kind: "calendar.acl", Params: map[string]string{"calendarId": "c1"}, TTLSeconds: 7200})
+				if tc.renewal {
+					r.pass(nil)
+					r.clock.Advance(90 * time.Minute)
+				}
+				r.crashed(tc.step, 1)
+				r.flush()                          // the sync of a channel opened before the crash
+				r.clock.Advance(r.leaseDuration()) // the dead pass's lease lapses
+				r.pass(nil)
+				r.flush()
+				r.converged("w")
+
+				if err := r.store.UpdateWatch(context.Background(), "w", store.WatchUpdate{State: store.Ptr(store.WatchDeleted)}, r.clock.Now()); err != nil {
+					t.Fatal(err)
+				}
+				if sum := r.pass(nil); sum.Stopped != 1 {
+					t.Errorf("rm pass %+v, want 1 stopped", sum)
+				}
+				if live := r.sim.Live(); len(live) != 0 {
+					t.Errorf("after watch rm, %d channels live: %+v", len(live), live)
+				}
+				if _, err := r.store.Watch(context.Background(), "w"); err == nil {
+					t.Error("the removed watch was not purged")
+				}
+			})
+		})
+	}
+}
+
+// leaseDuration is the lease a pass with the rig's options takes.
+func (r *rig) leaseDuration() time.Duration { return r.opts.Budget + time.Minute + time.Second }
+
+// A channel left to expire is reported lapsed, then replaced.
+func TestLapsed(t *testing.T) {
+	stores(t, func(t *testing.T, s renew.Store) {
+		r := newRig(t, s)
+		r.add(store.Watch{ID: "w", Kind: "admin.directory.aliases", Params: map[string]string{"userKey": "u@example.com", "event": "add"}, TTLSeconds: 3600})
+		r.pass(nil)
+		old := r.watch("w").ChannelID
+		r.clock.Advance(2 * time.Hour) // no pass ran in time
+		sum := r.pass(nil)
+		if sum.Lapsed != 1 || sum.Started != 1 {
+			t.Fatalf("summary %+v, want 1 lapsed and 1 started", sum)
+		}
+		if r.count(event.TypeLapsed, "w") != 1 || r.count(event.TypeRenewed, "w") != 1 {
+			t.Errorf("want a lapsed then a renewed event; got %+v", r.published())
+		}
+		if c := r.channel(old); c.State != store.ChannelExpired {
+			t.Errorf("old channel %s, want expired", c.State)
+		}
+		r.converged("w")
+	})
+}
+
+// 404 on channels.stop means the channel is stopped already: fine.
+func TestStopNotFoundIsStopped(t *testing.T) {
+	r := newRig(t, store.NewMemory())
+	r.add(store.Watch{ID: "w", Kind: "calendar.settings", TTLSeconds: 7200})
+	r.pass(nil)
+	old := r.watch("w").ChannelID
+	r.sim.Fail(googlesim.Match{Op: googlesim.OpStop}, googlesim.FailNotFound)
+	r.clock.Advance(90 * time.Minute)
+	if sum := r.pass(nil); sum.Renewed != 1 || sum.Remaining != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if c := r.channel(old); c.State != store.ChannelStopped {
+		t.Errorf("old channel %s, want stopped", c.State)
+	}
+}
+
+// Renew's HTTP contract: POST only, the summary as JSON.
+func TestServeHTTP(t *testing.T) {
+	r := newRig(t, store.NewMemory())
+	p, err := renew.New(r.store, r.apis, r.events, r.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method string
+		status int
+	}{
+		{http.MethodGet, http.StatusMethodNotAllowed}, // Scheduler POSTs; anything else is refused
+		{http.MethodPost, http.StatusOK},              // a pass over nothing still answers its summary
+	} {
+		rec := httptest.NewRecorder()
+		req, _ := http.NewRequest(tc.method, "/renew", nil)
+		p.ServeHTTP(rec, req)
+		if rec.Code != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.method, rec.Code, tc.status)
+		}
+	}
+}
