@@ -54,9 +54,9 @@ func (c *counting) UpdateChannel(ctx context.Context, id string, u store.Channel
 	return c.Store.UpdateChannel(ctx, id, u)
 }
 
-func (c *counting) ActivateChannel(ctx context.Context, id, rid, uri string, exp, now time.Time) error {
+func (c *counting) ActivateChannel(ctx context.Context, id, rid, uri string, exp, acceptOld, now time.Time) error {
 	c.count("ActivateChannel")
-	return c.Store.ActivateChannel(ctx, id, rid, uri, exp, now)
+	return c.Store.ActivateChannel(ctx, id, rid, uri, exp, acceptOld, now)
 }
 
 func (c *counting) DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error) {

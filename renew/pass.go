@@ -47,7 +47,7 @@ type Channels interface {
 	CreateChannel(ctx context.Context, c store.Channel) error
 	Channel(ctx context.Context, id string) (store.Channel, error)
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
-	ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, now time.Time) error
+	ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, acceptOldUntil, now time.Time) error
 	ChannelsByState(ctx context.Context, state store.ChannelState, before time.Time, limit int) ([]store.Channel, error)
 }
 
@@ -363,7 +363,11 @@ func (p *Pass) open(ctx context.Context, w store.Watch) (Granted, string, error)
 	if granted.Expiration.IsZero() {
 		granted.Expiration = req.Expiration
 	}
-	if err := p.store.ActivateChannel(ctx, c.ID, granted.ResourceID, granted.ResourceURI, granted.Expiration, p.opts.Now()); err != nil {
+	// Activation also retires the old channel, in the same transaction: once
+	// the watch names the new one, the old one is stopping, whatever happens
+	// next, and the next pass stops it if this one cannot.
+	now = p.opts.Now()
+	if err := p.store.ActivateChannel(ctx, c.ID, granted.ResourceID, granted.ResourceURI, granted.Expiration, now.Add(p.opts.Grace), now); err != nil {
 		// The channel is live at Google and recorded as pending, without
 		// a watch pointing at it: the next pass's cleanup stops it.
 		return Granted{}, "", fmt.Errorf("renew: activate channel: %w", err)

@@ -32,6 +32,12 @@ type clock struct{ offset atomic.Int64 }
 func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
+// testStore is a renew.Store that tests can also add watches to.
+type testStore interface {
+	renew.Store
+	CreateWatch(ctx context.Context, w store.Watch) error
+}
+
 // rig is the whole of watchrelay on real parts: the simulator that the real
 // google.golang.org/api clients reach, Receive on a loopback port, a store
 // (memory, or Firestore on the emulator) and Pub/Sub in process.
@@ -39,7 +45,7 @@ type rig struct {
 	t      testing.TB
 	clock  *clock
 	sim    *googlesim.Sim
-	store  renew.Store
+	store  testStore
 	apis   *renew.APIs
 	pubsub *inproc.Server
 	events *event.Publisher
@@ -48,7 +54,7 @@ type rig struct {
 
 // stores runs a test once per store: the memory store, and Firestore on the
 // real emulator.
-func stores(t *testing.T, f func(t *testing.T, s renew.Store)) {
+func stores(t *testing.T, f func(t *testing.T, s testStore)) {
 	t.Run("memory", func(t *testing.T) {
 		t.Parallel()
 		f(t, store.NewMemory())
@@ -65,7 +71,7 @@ func stores(t *testing.T, f func(t *testing.T, s renew.Store)) {
 	})
 }
 
-func newRig(t testing.TB, s renew.Store, simOpts ...func(*googlesim.Options)) *rig {
+func newRig(t testing.TB, s testStore, simOpts ...func(*googlesim.Options)) *rig {
 	t.Helper()
 	ctx := context.Background()
 	r := &rig{t: t, clock: &clock{}, store: s}
@@ -277,11 +283,11 @@ func (c crashStore) CreateChannel(ctx context.Context, ch store.Channel) error {
 	return err
 }
 
-func (c crashStore) ActivateChannel(ctx context.Context, id, rid, uri string, exp, now time.Time) error {
+func (c crashStore) ActivateChannel(ctx context.Context, id, rid, uri string, exp, acceptOld, now time.Time) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	err := c.Store.ActivateChannel(ctx, id, rid, uri, exp, now)
+	err := c.Store.ActivateChannel(ctx, id, rid, uri, exp, acceptOld, now)
 	c.after("activate")
 	return err
 }

@@ -46,7 +46,7 @@ func ExampleMemory() {
 	expiration := now.Add(7 * 24 * time.Hour)
 	err = s.ActivateChannel(ctx, "4ba78bf0-6a47-11e2-bcfd-0800200c9a66",
 		"ret08u3rv24htgh289g", "https://www.googleapis.com/calendar/v3/calendars/primary/events",
-		expiration, now)
+		expiration, now.Add(10*time.Minute), now)
 	if err != nil {
 		fmt.Println(err)
 		return

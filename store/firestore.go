@@ -316,11 +316,10 @@ func (f *Firestore) UpdateChannel(ctx context.Context, id string, u ChannelUpdat
 	return nil
 }
 
-// ActivateChannel records what Google granted for a pending channel (its
-// resource id and URI, kept if a sync recorded them already, and its
-// expiration), marks it active, and points its watch at it, in one
-// transaction: a crash never leaves a live channel that no watch names.
-func (f *Firestore) ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, now time.Time) error {
+// ActivateChannel records what Google granted for a pending channel, marks
+// it active, points its watch at it and retires the watch's previous active
+// channel, in one transaction; see Memory.ActivateChannel.
+func (f *Firestore) ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, acceptOldUntil, now time.Time) error {
 	if id == "" {
 		return fmt.Errorf("store: channel id is empty: %w", ErrNotFound)
 	}
@@ -338,8 +337,32 @@ func (f *Firestore) ActivateChannel(ctx context.Context, id, resourceID, resourc
 			return fmt.Errorf("store: activate channel %s: it names no watch: %w", id, ErrNotFound)
 		}
 		wref := f.watches.Doc(c.WatchID)
-		if _, err := tx.Get(wref); err != nil {
+		wsnap, err := tx.Get(wref)
+		if err != nil {
 			return fail("activate channel "+id+": watch "+c.WatchID, err)
+		}
+		w, err := decodeWatch(wsnap)
+		if err != nil {
+			return err
+		}
+		// Every read of a transaction comes before its writes.
+		var oldRef *firestore.DocumentRef
+		if w.ChannelID != "" && w.ChannelID != id {
+			ref := f.channels.Doc(w.ChannelID)
+			osnap, err := tx.Get(ref)
+			if err != nil && status.Code(err) != codes.NotFound {
+				return err
+			}
+			if err == nil {
+				if old, err := decodeChannel(osnap); err == nil && old.State == ChannelActive {
+					oldRef = ref
+				}
+			}
+		}
+		if oldRef != nil {
+			if err := tx.Update(oldRef, retirement(acceptOldUntil).updates()); err != nil {
+				return err
+			}
 		}
 		if err := tx.Update(cref, activation(resourceID, resourceURI, expiration).updates()); err != nil {
 			return err

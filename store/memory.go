@@ -234,9 +234,11 @@ func (u ChannelUpdate) apply(c Channel) Channel {
 
 // ActivateChannel records what Google granted for a pending channel (its
 // resource id and URI, kept if a sync recorded them already, and its
-// expiration), marks it active, and points its watch at it, all in one
-// atomic step: a crash never leaves a live channel that no watch names.
-func (m *Memory) ActivateChannel(_ context.Context, id, resourceID, resourceURI string, expiration, now time.Time) error {
+// expiration), marks it active, points its watch at it, and retires the
+// channel the watch named before (stopping, accepted until acceptOldUntil) if
+// that one was active, all in one atomic step: a crash never leaves a live
+// channel that no watch names, nor an old one that nothing will stop.
+func (m *Memory) ActivateChannel(_ context.Context, id, resourceID, resourceURI string, expiration, acceptOldUntil, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.channels[id]
@@ -247,13 +249,16 @@ func (m *Memory) ActivateChannel(_ context.Context, id, resourceID, resourceURI 
 	if !ok {
 		return fmt.Errorf("watch %s: %w", c.WatchID, ErrNotFound)
 	}
+	if old, ok := m.channels[w.ChannelID]; ok && old.ID != id && old.State == ChannelActive {
+		m.channels[old.ID] = retirement(acceptOldUntil).apply(old).normal()
+	}
 	m.channels[id] = activation(resourceID, resourceURI, expiration).apply(c).normal()
 	m.watches[w.ID] = pointAt(id, expiration).apply(w, now).normal()
 	return nil
 }
 
-// activation and pointAt are the two halves of ActivateChannel, shared by
-// both stores.
+// activation, retirement and pointAt are the parts of ActivateChannel,
+// shared by both stores.
 func activation(resourceID, resourceURI string, expiration time.Time) ChannelUpdate {
 	u := ChannelUpdate{State: Ptr(ChannelActive), Expiration: &expiration}
 	if resourceID != "" {
@@ -263,6 +268,10 @@ func activation(resourceID, resourceURI string, expiration time.Time) ChannelUpd
 		u.ResourceURI = &resourceURI
 	}
 	return u
+}
+
+func retirement(acceptUntil time.Time) ChannelUpdate {
+	return ChannelUpdate{State: Ptr(ChannelStopping), AcceptUntil: &acceptUntil}
 }
 
 func pointAt(channelID string, expiration time.Time) WatchUpdate {

@@ -33,7 +33,7 @@ type contractStore interface {
 	CreateChannel(ctx context.Context, c store.Channel) error
 	Channel(ctx context.Context, id string) (store.Channel, error)
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
-	ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, now time.Time) error
+	ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, acceptOldUntil, now time.Time) error
 	ChannelsByState(ctx context.Context, state store.ChannelState, before time.Time, limit int) ([]store.Channel, error)
 }
 
@@ -268,10 +268,10 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 				return s.UpdateChannel(ctx, "nope", store.ChannelUpdate{State: store.Ptr(store.ChannelStopped)})
 			}},
 			{"UpdateChannel with nothing to change", func() error { return s.UpdateChannel(ctx, "nope", store.ChannelUpdate{}) }},
-			{"ActivateChannel of a missing channel", func() error { return s.ActivateChannel(ctx, "nope", "r", "u", t0, t0) }},
+			{"ActivateChannel of a missing channel", func() error { return s.ActivateChannel(ctx, "nope", "r", "u", t0, t0, t0) }},
 			// The channel exists but its watch does not: nothing changes.
 			{"ActivateChannel of a channel whose watch is gone", func() error {
-				return s.ActivateChannel(ctx, "orphan", "r", "u", t0.Add(time.Hour), t0)
+				return s.ActivateChannel(ctx, "orphan", "r", "u", t0.Add(time.Hour), t0, t0)
 			}},
 		}
 		for _, tt := range tests {
@@ -507,7 +507,7 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		mustCreateChannels(t, s, synced, fresh)
 
 		exp, now := t0.Add(24*time.Hour), t0.Add(2*time.Second)
-		if err := s.ActivateChannel(t.Context(), "synced", "", "", exp, now); err != nil {
+		if err := s.ActivateChannel(t.Context(), "synced", "", "", exp, now, now); err != nil {
 			t.Fatal(err)
 		}
 		gotC, err := s.Channel(t.Context(), "synced")
@@ -530,10 +530,18 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 			t.Errorf("watch (-want +got):\n%s", diff)
 		}
 
-		// Given ids replace what is there.
-		exp2 := t0.Add(48 * time.Hour)
-		if err := s.ActivateChannel(t.Context(), "fresh", "r-granted", "uri-granted", exp2, now); err != nil {
+		// Given ids replace what is there, and the channel the watch
+		// named before is retired in the same step.
+		exp2, graceEnd := t0.Add(48*time.Hour), t0.Add(10*time.Minute)
+		if err := s.ActivateChannel(t.Context(), "fresh", "r-granted", "uri-granted", exp2, graceEnd, now); err != nil {
 			t.Fatal(err)
+		}
+		old, err := s.Channel(t.Context(), "synced")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if old.State != store.ChannelStopping || !old.AcceptUntil.Equal(stored(graceEnd)) {
+			t.Errorf("previous channel %s accepting until %v, want stopping until %v", old.State, old.AcceptUntil, stored(graceEnd))
 		}
 		gotC, err = s.Channel(t.Context(), "fresh")
 		if err != nil {

@@ -1,0 +1,169 @@
+package receive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/internal/logging"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// MaxBody is the largest body Receive reads; Google's bodies are a few
+// hundred bytes (Drive changes), so anything bigger is not Google.
+const MaxBody = 64 << 10
+
+// Channels is what Receive needs of the store: one read per notification,
+// and a write only for the sync of a pending channel.
+type Channels interface {
+	Channel(ctx context.Context, id string) (store.Channel, error)
+	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
+}
+
+// Publisher makes an event durable; Publish returns only once Pub/Sub has it.
+type Publisher interface {
+	Publish(ctx context.Context, e event.Event) error
+}
+
+// Deps are what a Handler is built from.
+type Deps struct {
+	Channels  Channels
+	Publisher Publisher
+	// Logger gets one line per refused or stray notification (default
+	// slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Project names the project in trace log fields.
+	Project string
+	// Timeout bounds the store read and the publish of one notification
+	// (default 20s), so an outage answers 503 while Google still waits.
+	Timeout time.Duration
+}
+
+// Handler is the Receive function.
+type Handler struct {
+	d Deps
+}
+
+// New checks its inputs and returns a Handler.
+func New(d Deps) (*Handler, error) {
+	if d.Channels == nil || d.Publisher == nil {
+		return nil, errors.New("receive: New needs Channels and a Publisher")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Timeout <= 0 {
+		d.Timeout = 20 * time.Second
+	}
+	return &Handler{d: d}, nil
+}
+
+// Errors of the request itself, beside the parse and validation errors.
+var (
+	errMethod   = errors.New("receive: use POST")
+	errTooLarge = fmt.Errorf("receive: body over %d bytes", MaxBody)
+)
+
+// statusOf is the one place error kinds become HTTP statuses. Strays answer
+// 2xx so that Google stops sending what nobody serves; outages answer 503 so
+// that Google retries until the event is durable.
+func statusOf(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, errMethod):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrMissingHeader), errors.Is(err, ErrBadHeader):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrBadToken), errors.Is(err, ErrResourceMismatch):
+		return http.StatusForbidden
+	case errors.Is(err, ErrUnknownChannel), errors.Is(err, ErrRetired):
+		return http.StatusNoContent
+	}
+	return http.StatusServiceUnavailable
+}
+
+// ServeHTTP answers Google per DESIGN.md's Receive table.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n, err := h.handle(r)
+	status := statusOf(err)
+	if err != nil {
+		attrs := []any{
+			"status", status, "channel", n.ChannelID, "messageNumber", n.MessageNumber,
+			"error", err.Error(), logging.Trace(h.d.Project, r.Header.Get("X-Cloud-Trace-Context")),
+		}
+		switch {
+		case status == http.StatusNoContent:
+			h.d.Logger.Warn("stray notification", attrs...)
+		case status >= 500:
+			h.d.Logger.Error("notification not acknowledged; Google retries", attrs...)
+		default:
+			h.d.Logger.Warn("notification refused", attrs...)
+		}
+	}
+	switch status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", http.MethodPost)
+	case http.StatusOK, http.StatusNoContent:
+		w.WriteHeader(status)
+		return
+	}
+	http.Error(w, err.Error(), status)
+}
+
+// handle does the work of one notification and returns what it parsed (for
+// the log) and why it failed, if it did.
+func (h *Handler) handle(r *http.Request) (Notification, error) {
+	if r.Method != http.MethodPost {
+		return Notification{}, errMethod
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return Notification{}, errTooLarge
+		}
+		return Notification{}, fmt.Errorf("receive: read body: %w", err)
+	}
+	n, err := ParseHeaders(r.Header)
+	if err != nil {
+		return n, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.d.Timeout)
+	defer cancel()
+	c, err := h.d.Channels.Channel(ctx, n.ChannelID)
+	if errors.Is(err, store.ErrNotFound) {
+		return n, ErrUnknownChannel
+	}
+	if err != nil {
+		return n, err
+	}
+	c.ID = n.ChannelID
+	now := h.d.Now()
+	if err := Validate(n, c, now); err != nil {
+		return n, err
+	}
+	if n.IsSync() && c.State == store.ChannelPending && c.ResourceID == "" {
+		// The sync may beat the watch response: record the resource id
+		// so Renew can stop this channel even if it never hears back.
+		// Failing here answers 503, and Google's retry records it.
+		if err := h.d.Channels.UpdateChannel(ctx, c.ID, store.ChannelUpdate{
+			ResourceID: &n.ResourceID, ResourceURI: &n.ResourceURI, SyncedAt: &now,
+		}); err != nil {
+			return n, fmt.Errorf("receive: record sync: %w", err)
+		}
+	}
+	return n, h.d.Publisher.Publish(ctx, Event(n, c, body, now))
+}
