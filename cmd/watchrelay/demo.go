@@ -243,8 +243,9 @@ func (d *demo) summary(ctx context.Context) error {
 				lost = append(lost, id)
 			}
 		}
+		stopped := d.events[event.TypeStopped]
 		d.mu.Unlock()
-		if len(lost) == 0 || time.Now().After(wait) {
+		if (len(lost) == 0 && stopped > 0) || time.Now().After(wait) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
