@@ -347,3 +347,22 @@ func TestServeHTTP(t *testing.T) {
 		}
 	}
 }
+
+// A pass stops claiming work before its deadline and reports what it left;
+// the next pass picks that up.
+func TestDeadlineLeavesRemaining(t *testing.T) {
+	r := newRig(t, store.NewMemory(), func(o *googlesim.Options) { o.Latency = 50 * time.Millisecond })
+	for i := range 40 {
+		id := "w" + strconv.Itoa(i)
+		r.add(store.Watch{ID: id, Kind: "drive.files", Params: map[string]string{"fileId": id}})
+	}
+	r.opts.Concurrency, r.opts.Budget, r.opts.Margin = 2, 300*time.Millisecond, 100*time.Millisecond
+	sum := r.pass(nil)
+	if sum.Remaining == 0 || sum.Started+sum.Remaining != 40 {
+		t.Fatalf("summary %+v: want some started, the rest remaining, 40 in all", sum)
+	}
+	r.opts.Budget, r.opts.Margin, r.opts.Concurrency = time.Minute, 0, 8
+	if next := r.pass(nil); next.Started != sum.Remaining {
+		t.Errorf("next pass started %d, want the %d left", next.Started, sum.Remaining)
+	}
+}
