@@ -47,14 +47,16 @@ func TestDemo(t *testing.T) {
 // Against the emulators, each command is its own process-like run sharing
 // only Firestore: add opens the channel with a pass of its own, list shows
 // it, rm stops it and the pass purges the watch.
-func TestWatchCommandsOnEmulators(t *testing.T) {
+// onEmulators returns a simulated Google and the environment of a CLI run
+// against the emulators, in a project of its own.
+func onEmulators(t *testing.T) (*googlesim.Sim, map[string]string) {
 	h := emulator.Require(t)
 	sim, err := googlesim.Start(googlesim.Options{RetryBase: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
-	env := map[string]string{
+	t.Cleanup(sim.Close)
+	return sim, map[string]string{
 		"GOOGLE_CLOUD_PROJECT":    "cli-" + uuid.NewString()[:8],
 		"FIRESTORE_EMULATOR_HOST": h.Firestore,
 		"PUBSUB_EMULATOR_HOST":    h.Pubsub,
@@ -63,6 +65,10 @@ func TestWatchCommandsOnEmulators(t *testing.T) {
 		// tolerates (it retries, then gives up).
 		"WATCHRELAY_ADDRESS": "http://127.0.0.1:1/receive",
 	}
+}
+
+func TestWatchCommandsOnEmulators(t *testing.T) {
+	sim, env := onEmulators(t)
 	if _, err := run(t, env, "watch", "add", "--id", "w1", "--kind", "calendar.events", "--param", "calendarId=c1", "--label", "tenant=acme"); err != nil {
 		t.Fatal(err)
 	}
@@ -103,18 +109,7 @@ func TestWatchCommandsOnEmulators(t *testing.T) {
 // channel import then channel stop: a channel made elsewhere is taken over
 // and can be stopped through its API.
 func TestChannelImportAndStop(t *testing.T) {
-	h := emulator.Require(t)
-	sim, err := googlesim.Start(googlesim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	env := map[string]string{
-		"GOOGLE_CLOUD_PROJECT":    "cli-" + uuid.NewString()[:8],
-		"FIRESTORE_EMULATOR_HOST": h.Firestore,
-		"PUBSUB_EMULATOR_HOST":    h.Pubsub,
-		"WATCHRELAY_API_BASE_URL": sim.URL,
-	}
+	_, env := onEmulators(t)
 	// Unknown channel: stopping it is Google's 404, reported.
 	if _, err := run(t, env, "channel", "stop", "--kind", "drive.files", "--id", "nope", "--resource-id", "r"); err == nil {
 		t.Error("stopping an unknown channel reported success")
@@ -122,6 +117,15 @@ func TestChannelImportAndStop(t *testing.T) {
 	if _, err := run(t, env, "channel", "import", "--id", "ch-1", "--token", "s3cret", "--resource-id", "r-1",
 		"--kind", "calendar.events", "--watch", "w-1", "--expiration", "2030-01-01T00:00:00Z"); err != nil {
 		t.Fatal(err)
+	}
+	fs, err := store.OpenFirestore(context.Background(), env["GOOGLE_CLOUD_PROJECT"], "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	c, err := fs.Channel(context.Background(), "ch-1")
+	if err != nil || c.State != store.ChannelActive || c.TokenHash != store.HashToken("s3cret") || c.ResourceID != "r-1" {
+		t.Errorf("imported channel %+v, %v", c, err)
 	}
 	// Missing fields are named.
 	if _, err := run(t, env, "channel", "import", "--id", "ch-2", "--expiration", "2030-01-01T00:00:00Z"); err == nil || !strings.Contains(err.Error(), "token") {
