@@ -97,8 +97,10 @@ type Channel struct {
 	CreatedAt   time.Time         `firestore:"createdAt" json:"createdAt"`
 	SyncedAt    time.Time         `firestore:"syncedAt" json:"syncedAt"`
 	StoppedAt   time.Time         `firestore:"stoppedAt" json:"stoppedAt"`
-	// DeleteAt drives the Firestore TTL policy on channels.
-	DeleteAt time.Time `firestore:"deleteAt" json:"deleteAt"`
+	// DeleteAt drives the Firestore TTL policy on channels. It is left out
+	// of the document while zero: the TTL policy deletes any document whose
+	// deleteAt is a past timestamp, and the zero time is one.
+	DeleteAt time.Time `firestore:"deleteAt,omitempty" json:"deleteAt"`
 }
 
 // Accepts reports whether a notification arriving at now may be published
