@@ -95,10 +95,16 @@ func statusOf(err error) int {
 	return http.StatusServiceUnavailable
 }
 
-// ServeHTTP answers Google per DESIGN.md's Receive table.
+// ServeHTTP answers Google per DESIGN.md's Receive table: 200 once the event
+// is durable, 204 for a stray, 405, 400, 413 and 403 for requests that are
+// wrong, and 503 while the store or Pub/Sub is out, so that Google retries.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n, err := h.handle(r)
+	n, err := h.handle(w, r)
 	status := statusOf(err)
+	if err == nil && h.d.Logger.Enabled(r.Context(), slog.LevelDebug) {
+		h.d.Logger.Debug("notification published", "channel", n.ChannelID, "messageNumber", n.MessageNumber,
+			"resourceState", n.ResourceState, logging.Trace(h.d.Project, r.Header.Get("X-Cloud-Trace-Context")))
+	}
 	if err != nil {
 		attrs := []any{
 			"status", status, "channel", n.ChannelID, "messageNumber", n.MessageNumber,
@@ -119,17 +125,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.StatusOK, http.StatusNoContent:
 		w.WriteHeader(status)
 		return
+	case http.StatusServiceUnavailable:
+		// The cause (a Firestore or Pub/Sub error) is in the log; the
+		// caller only needs to know to come back.
+		http.Error(w, "receive: unavailable, retry later", status)
+		return
 	}
 	http.Error(w, err.Error(), status)
 }
 
 // handle does the work of one notification and returns what it parsed (for
 // the log) and why it failed, if it did.
-func (h *Handler) handle(r *http.Request) (Notification, error) {
+func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (Notification, error) {
 	if r.Method != http.MethodPost {
 		return Notification{}, errMethod
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if r.Body == nil { // a Request built by hand; servers always set one
+		r.Body = http.NoBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -158,7 +172,10 @@ func (h *Handler) handle(r *http.Request) (Notification, error) {
 	if n.IsSync() && c.State == store.ChannelPending && c.ResourceID == "" {
 		// The sync may beat the watch response: record the resource id
 		// so Renew can stop this channel even if it never hears back.
-		// Failing here answers 503, and Google's retry records it.
+		// This comes before the publish, and a failure answers 503 with
+		// nothing published: Google's retry of the same message records
+		// it and publishes the event then, so neither the record nor the
+		// event is lost, and no event goes out twice for one failure.
 		if err := h.d.Channels.UpdateChannel(ctx, c.ID, store.ChannelUpdate{
 			ResourceID: &n.ResourceID, ResourceURI: &n.ResourceURI, SyncedAt: &now,
 		}); err != nil {

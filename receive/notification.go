@@ -62,9 +62,11 @@ func (n Notification) IsSync() bool { return n.ResourceState == "sync" }
 
 // ParseHeaders reads a notification from its headers. Names match in any
 // case, values are trimmed (Google's examples carry leading spaces), and a
-// required header sent twice with different values is refused rather than
-// guessed at. Errors never contain the token.
+// header sent twice with different values is refused rather than guessed at.
+// Errors wrap ErrMissingHeader or ErrBadHeader, say which header in one line,
+// and never contain the token.
 func ParseHeaders(h http.Header) (Notification, error) {
+	h = canonical(h)
 	var n Notification
 	var err error
 	if n.ChannelID, err = required(h, HeaderChannelID); err != nil {
@@ -107,7 +109,7 @@ func ParseHeaders(h http.Header) (Notification, error) {
 	if v, ok, err := optional(h, HeaderChanged); err != nil {
 		return n, err
 	} else if ok {
-		for _, part := range strings.Split(v, ",") {
+		for part := range strings.SplitSeq(v, ",") {
 			if part = strings.TrimSpace(part); part != "" {
 				n.Changed = append(n.Changed, part)
 			}
@@ -116,18 +118,26 @@ func ParseHeaders(h http.Header) (Notification, error) {
 	return n, nil
 }
 
-// values returns every value of a header whatever the case of its name:
-// http.Header canonicalises names read from the wire, but a header map built
-// by hand may not be.
-func values(h http.Header, name string) []string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	var out []string
-	for k, v := range h {
-		if textproto.CanonicalMIMEHeaderKey(k) == name {
-			out = append(out, v...)
+// canonical returns h with every name in canonical form. http.Header read
+// from the wire is canonical already (the common case costs one pass and no
+// allocation); a map built by hand may not be, and may even hold one header
+// under two spellings, whose values are then merged so that a conflict
+// between them is seen.
+func canonical(h http.Header) http.Header {
+	clean := true
+	for k := range h {
+		if textproto.CanonicalMIMEHeaderKey(k) != k {
+			clean = false
+			break
 		}
+	}
+	if clean {
+		return h
+	}
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		out[ck] = append(out[ck], vs...)
 	}
 	return out
 }
@@ -136,7 +146,7 @@ func values(h http.Header, name string) []string {
 // The same header twice with different values is an error: which one Google
 // meant cannot be known.
 func optional(h http.Header, name string) (string, bool, error) {
-	vs := values(h, name)
+	vs := h[name]
 	if len(vs) == 0 {
 		return "", false, nil
 	}
@@ -165,23 +175,37 @@ func required(h http.Header, name string) (string, error) {
 func messageNumber(v string) (int64, error) {
 	for _, r := range v {
 		if r < '0' || r > '9' {
-			return 0, fmt.Errorf("%w: %s %q is not a positive integer", ErrBadHeader, HeaderMessageNumber, v)
+			return 0, fmt.Errorf("%w: %s %s is not a positive integer", ErrBadHeader, HeaderMessageNumber, quote(v))
 		}
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 {
-		return 0, fmt.Errorf("%w: %s %q is not a positive integer", ErrBadHeader, HeaderMessageNumber, v)
+		return 0, fmt.Errorf("%w: %s %s is not a positive integer", ErrBadHeader, HeaderMessageNumber, quote(v))
 	}
 	return n, nil
 }
 
 // expiration parses Google's RFC 1123 date ("Tue, 19 Nov 2013 01:13:52 GMT"),
-// also with a numeric zone.
+// also with a numeric zone. A zone name other than GMT or UTC is refused:
+// Go would read an unknown abbreviation as UTC and shift the time silently.
 func expiration(v string) (time.Time, error) {
-	for _, layout := range []string{time.RFC1123, time.RFC1123Z} {
-		if t, err := time.Parse(layout, v); err == nil {
+	if t, err := time.Parse(time.RFC1123, v); err == nil {
+		if zone, _ := t.Zone(); zone == "GMT" || zone == "UTC" {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%w: %s %q is not an RFC 1123 date", ErrBadHeader, HeaderChannelExpiration, v)
+	if t, err := time.Parse(time.RFC1123Z, v); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%w: %s %s is not an RFC 1123 date", ErrBadHeader, HeaderChannelExpiration, quote(v))
+}
+
+// quote shows a malformed value in an error: quoted, so the reason stays on
+// one line, and cut short, so a forger cannot fill the log.
+func quote(v string) string {
+	const limit = 40
+	if len(v) > limit {
+		return strconv.Quote(v[:limit]) + "..."
+	}
+	return strconv.Quote(v)
 }

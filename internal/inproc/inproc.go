@@ -27,9 +27,10 @@ type Server struct {
 	conn   *grpc.ClientConn
 }
 
-// Start runs a fake Pub/Sub and creates the topic in it.
-func Start(ctx context.Context, project, topic string) (*Server, error) {
-	srv := pstest.NewServer()
+// Start runs a fake Pub/Sub on a loopback port and creates the topic in it.
+// Options go to pstest, e.g. pstest.WithErrorInjection to make it fail.
+func Start(ctx context.Context, project, topic string, opts ...pstest.ServerReactorOption) (*Server, error) {
+	srv := pstest.NewServer(opts...)
 	conn, err := grpc.NewClient(srv.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		srv.Close()
@@ -51,6 +52,10 @@ func Start(ctx context.Context, project, topic string) (*Server, error) {
 
 // Messages returns every message published so far, in publish order.
 func (s *Server) Messages() []*pstest.Message { return s.srv.Messages() }
+
+// ClearMessages forgets the messages published so far, so a long run (a
+// benchmark, `serve`) does not keep them all.
+func (s *Server) ClearMessages() { s.srv.ClearMessages() }
 
 // Close stops the client and the fake.
 func (s *Server) Close() error {
