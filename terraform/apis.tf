@@ -1,0 +1,39 @@
+# The APIs watchrelay uses. Resources that need an API depend on
+# google_project_service.enabled. Destroying watchrelay leaves them on:
+# other things in the project may use them.
+
+locals {
+  apis = setunion(
+    [
+      "artifactregistry.googleapis.com",     # function images
+      "cloudbuild.googleapis.com",           # function builds
+      "cloudfunctions.googleapis.com",       # Receive, Renew
+      "cloudresourcemanager.googleapis.com", # project IAM bindings
+      "cloudscheduler.googleapis.com",       # the Renew job
+      "firestore.googleapis.com",            # watches/, channels/
+      "iam.googleapis.com",                  # service accounts
+      "iamcredentials.googleapis.com",       # Renew's signJwt for domain-wide delegation
+      "logging.googleapis.com",              # function and build logs
+      "pubsub.googleapis.com",               # the events topic
+      "run.googleapis.com",                  # the functions' Cloud Run services
+      "storage.googleapis.com",              # the source bucket
+    ],
+    # The APIs Renew opens and stops channels with: a call is billed to and
+    # checked against the caller's project, so they must be on here.
+    var.enable_workspace_apis ? [
+      "admin.googleapis.com",
+      "calendar-json.googleapis.com",
+      "drive.googleapis.com",
+    ] : [],
+  )
+}
+
+resource "google_project_service" "enabled" {
+  for_each = var.enable_apis ? local.apis : toset([])
+
+  project = var.project_id
+  service = each.value
+
+  disable_on_destroy         = false
+  disable_dependent_services = false
+}

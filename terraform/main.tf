@@ -1,0 +1,29 @@
+# watchrelay on Google Cloud: two Cloud Functions (Receive, Renew), a
+# scheduler job that calls Renew, a Pub/Sub topic for the events, Firestore
+# for watches and channels. Files are split by concern: apis.tf, iam.tf,
+# source.tf, functions.tf, scheduler.tf, pubsub.tf, firestore.tf, watches.tf.
+
+locals {
+  # Entry points registered by function.go (ReceiveEntryPoint,
+  # RenewEntryPoint).
+  entry_points = {
+    receive = "Receive"
+    renew   = "Renew"
+  }
+
+  # go.mod's go line must stay at or below this runtime's Go version.
+  runtime = "go126"
+
+  labels = merge({ app = "watchrelay" }, var.labels)
+
+  # DESIGN.md "Configuration", read by both functions (internal/config).
+  environment = {
+    GOOGLE_CLOUD_PROJECT         = var.project_id
+    WATCHRELAY_TOPIC             = google_pubsub_topic.events.name
+    WATCHRELAY_DATABASE          = local.database
+    WATCHRELAY_RENEW_BEFORE      = var.renew_before
+    WATCHRELAY_GRACE             = var.grace
+    WATCHRELAY_RENEW_CONCURRENCY = tostring(var.renew_concurrency)
+    WATCHRELAY_RENEW_QPS         = tostring(var.renew_qps)
+  }
+}

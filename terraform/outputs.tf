@@ -1,0 +1,63 @@
+output "receive_url" {
+  description = "Receive's URL: the webhook address Google pushes to (WATCHRELAY_ADDRESS)."
+  value       = local.receive_url
+}
+
+output "renew_url" {
+  description = "Renew's URL, callable by the scheduler's account only."
+  value       = local.renew_url
+}
+
+output "topic" {
+  description = "The Pub/Sub topic events are published to, as a full resource name."
+  value       = google_pubsub_topic.events.id
+}
+
+output "scheduler_job" {
+  description = "The Cloud Scheduler job that runs Renew (WATCHRELAY_SCHEDULER_JOB)."
+  value       = local.scheduler_job
+}
+
+output "subscribe_command" {
+  description = "How a downstream service subscribes to the events: one subscription per service, ordered by watch id; add --message-filter on watch_id, kind or resource_state to receive less."
+  value       = "gcloud pubsub subscriptions create SUBSCRIPTION --project=${var.project_id} --topic=${google_pubsub_topic.events.id} --enable-message-ordering --ack-deadline=60"
+}
+
+output "example_subscription" {
+  description = "The example subscription and its dead-letter subscription, when created."
+  value = var.example_subscription ? {
+    subscription = google_pubsub_subscription.example[0].id
+    dead_letter  = google_pubsub_subscription.example_dead_letter[0].id
+  } : null
+}
+
+output "cli_env" {
+  description = "Export lines for the CLI against this deployment: eval them, then go run ./cmd/watchrelay watch add ..."
+  value = join("\n", [
+    "export GOOGLE_CLOUD_PROJECT=${var.project_id}",
+    "export WATCHRELAY_TOPIC=${google_pubsub_topic.events.name}",
+    "export WATCHRELAY_DATABASE='${local.database}'",
+    "export WATCHRELAY_ADDRESS=${local.receive_url}",
+    "export WATCHRELAY_SCHEDULER_JOB=${local.scheduler_job}",
+  ])
+}
+
+output "service_accounts" {
+  description = "The service account of each role. The renew account's unique_id is the client id to authorize for domain-wide delegation."
+  value = {
+    for role, sa in google_service_account.this : role => {
+      email     = sa.email
+      unique_id = sa.unique_id
+    }
+  }
+}
+
+output "database" {
+  description = "The Firestore database id (WATCHRELAY_DATABASE)."
+  value       = local.database
+}
+
+output "source_object" {
+  description = "The deployed source archive, named after its SHA-256."
+  value       = "gs://${google_storage_bucket.source.name}/${google_storage_bucket_object.source.name}"
+}

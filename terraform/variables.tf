@@ -1,0 +1,410 @@
+variable "project_id" {
+  description = "The Google Cloud project to deploy watchrelay into."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project id (6 to 30 lowercase letters, digits and hyphens, starting with a letter), not a name or number."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the scheduler job, the source bucket and the image repository."
+  type        = string
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a Cloud region such as us-central1 or europe-west1."
+  }
+}
+
+variable "name" {
+  description = "Prefix of every resource name (functions, service accounts, scheduler job, bucket suffix). Change it to deploy two copies in one project."
+  type        = string
+  default     = "watchrelay"
+
+  validation {
+    # The longest service account id is "<name>-scheduler": at most 30 characters.
+    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name))
+    error_message = "name must be 2 to 20 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "labels" {
+  description = "Labels put on every resource that takes labels."
+  type        = map(string)
+  default     = {}
+}
+
+variable "enable_apis" {
+  description = "Enable the Google Cloud APIs watchrelay uses. Turn off when a platform team enables APIs centrally."
+  type        = bool
+  default     = true
+}
+
+variable "enable_workspace_apis" {
+  description = "Also enable the Calendar, Drive and Admin SDK APIs that Renew calls to open and stop channels."
+  type        = bool
+  default     = true
+}
+
+# --- Source ---------------------------------------------------------------
+
+variable "source_zip" {
+  description = "Path of the function source zip written by scripts/package.sh. Null means ../dist/function.zip next to this module."
+  type        = string
+  default     = null
+}
+
+variable "source_retention_days" {
+  description = "Source archives older than this are deleted from the bucket. Cloud Functions keeps its own copy, so only a re-upload (a no-op for the functions) follows."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.source_retention_days >= 1 && floor(var.source_retention_days) == var.source_retention_days
+    error_message = "source_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "image_versions_kept" {
+  description = "How many function images the Artifact Registry repository keeps; older ones are deleted."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.image_versions_kept >= 1 && floor(var.image_versions_kept) == var.image_versions_kept
+    error_message = "image_versions_kept must be a whole number, at least 1."
+  }
+}
+
+# --- Functions ------------------------------------------------------------
+
+variable "receive_max_instances" {
+  description = "Most Receive instances at once. Google retries a 5xx/429, so a cap only delays notifications."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.receive_max_instances >= 1 && var.receive_max_instances <= 1000 && floor(var.receive_max_instances) == var.receive_max_instances
+    error_message = "receive_max_instances must be a whole number from 1 to 1000."
+  }
+}
+
+variable "renew_max_instances" {
+  description = "Most Renew instances at once. Passes lease their watches, so overlap is safe; one is enough."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.renew_max_instances >= 1 && var.renew_max_instances <= 100 && floor(var.renew_max_instances) == var.renew_max_instances
+    error_message = "renew_max_instances must be a whole number from 1 to 100."
+  }
+}
+
+variable "receive_memory" {
+  description = "Memory of a Receive instance, in Cloud Functions syntax (256M, 512M, 1G, ...)."
+  type        = string
+  default     = "256M"
+
+  validation {
+    condition     = can(regex("^[0-9]+(M|Mi|G|Gi)$", var.receive_memory))
+    error_message = "receive_memory must look like 256M, 512Mi or 1G."
+  }
+}
+
+variable "renew_memory" {
+  description = "Memory of a Renew instance, in Cloud Functions syntax (256M, 512M, 1G, ...)."
+  type        = string
+  default     = "256M"
+
+  validation {
+    condition     = can(regex("^[0-9]+(M|Mi|G|Gi)$", var.renew_memory))
+    error_message = "renew_memory must look like 256M, 512Mi or 1G."
+  }
+}
+
+variable "receive_timeout_seconds" {
+  description = "Request timeout of Receive. A notification is one Firestore read and one Pub/Sub publish."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.receive_timeout_seconds >= 1 && var.receive_timeout_seconds <= 3600 && floor(var.receive_timeout_seconds) == var.receive_timeout_seconds
+    error_message = "receive_timeout_seconds must be a whole number from 1 to 3600."
+  }
+}
+
+variable "renew_timeout_seconds" {
+  description = "Request timeout of Renew, which bounds one reconcile pass."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.renew_timeout_seconds >= 1 && var.renew_timeout_seconds <= 3600 && floor(var.renew_timeout_seconds) == var.renew_timeout_seconds
+    error_message = "renew_timeout_seconds must be a whole number from 1 to 3600."
+  }
+}
+
+variable "renew_ingress" {
+  description = "Network ingress of Renew. IAM already limits it to the scheduler's account; ALLOW_INTERNAL_ONLY also needs the scheduler to count as internal traffic in your setup."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.renew_ingress)
+    error_message = "renew_ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+variable "public_receive" {
+  description = "Grant roles/run.invoker to allUsers on Receive, which Google's push needs (it sends no credentials). Set false where an org policy (domain-restricted sharing) forbids allUsers, and see the README."
+  type        = bool
+  default     = true
+}
+
+# --- Renew's behaviour (DESIGN.md "Configuration") --------------------------
+
+variable "renew_before" {
+  description = "WATCHRELAY_RENEW_BEFORE: replace a channel this long before it expires (Go duration). Keep it well above the schedule's period."
+  type        = string
+  default     = "90m"
+
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.renew_before))
+    error_message = "renew_before must be a Go duration such as 90m or 2h30m."
+  }
+}
+
+variable "grace" {
+  description = "WATCHRELAY_GRACE: how long a retired channel's notifications are still accepted (Go duration)."
+  type        = string
+  default     = "10m"
+
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.grace))
+    error_message = "grace must be a Go duration such as 10m."
+  }
+}
+
+variable "renew_concurrency" {
+  description = "WATCHRELAY_RENEW_CONCURRENCY: watches one pass works on at once."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.renew_concurrency >= 1 && floor(var.renew_concurrency) == var.renew_concurrency
+    error_message = "renew_concurrency must be a whole number, at least 1."
+  }
+}
+
+variable "renew_qps" {
+  description = "WATCHRELAY_RENEW_QPS: Google API calls per second one pass may make."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.renew_qps > 0
+    error_message = "renew_qps must be positive."
+  }
+}
+
+# --- Scheduler --------------------------------------------------------------
+
+variable "renew_schedule" {
+  description = "Cron schedule of the Renew pass. Its period must stay well under renew_before and the shortest channel lifetime."
+  type        = string
+  default     = "*/10 * * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.renew_schedule))) == 5
+    error_message = "renew_schedule must be a five-field cron expression such as */10 * * * *."
+  }
+}
+
+variable "renew_time_zone" {
+  description = "Time zone of renew_schedule."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "renew_attempt_deadline" {
+  description = "How long the scheduler waits for one Renew call before counting it failed. Null means renew_timeout_seconds plus 30 s, so a long pass is not retried while it still runs."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.renew_attempt_deadline == null || can(regex("^[0-9]+s$", coalesce(var.renew_attempt_deadline, "0s")))
+    error_message = "renew_attempt_deadline must be a number of seconds such as 330s."
+  }
+}
+
+variable "renew_retry_count" {
+  description = "Scheduler retries of a failed Renew call. The next scheduled pass retries anyway."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.renew_retry_count >= 0 && var.renew_retry_count <= 5 && floor(var.renew_retry_count) == var.renew_retry_count
+    error_message = "renew_retry_count must be a whole number from 0 to 5."
+  }
+}
+
+variable "renew_min_backoff" {
+  description = "Scheduler's first retry delay."
+  type        = string
+  default     = "10s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.renew_min_backoff))
+    error_message = "renew_min_backoff must be a number of seconds such as 10s."
+  }
+}
+
+variable "renew_max_backoff" {
+  description = "Scheduler's longest retry delay."
+  type        = string
+  default     = "120s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.renew_max_backoff))
+    error_message = "renew_max_backoff must be a number of seconds such as 120s."
+  }
+}
+
+# --- Pub/Sub ------------------------------------------------------------------
+
+variable "topic_name" {
+  description = "The Pub/Sub topic events go to (WATCHRELAY_TOPIC)."
+  type        = string
+  default     = "watchrelay-events"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$", var.topic_name)) && !startswith(var.topic_name, "goog")
+    error_message = "topic_name must be a Pub/Sub topic id: 3 to 255 characters, starting with a letter, not with goog."
+  }
+}
+
+variable "topic_message_retention" {
+  description = "How long the topic keeps published messages, so a subscription created later can seek back. Null keeps none (no storage cost)."
+  type        = string
+  default     = "86400s"
+
+  validation {
+    condition = var.topic_message_retention == null || (
+      can(regex("^[0-9]+s$", coalesce(var.topic_message_retention, "0s"))) &&
+      try(tonumber(trimsuffix(var.topic_message_retention, "s")) >= 600 && tonumber(trimsuffix(var.topic_message_retention, "s")) <= 2678400, false)
+    )
+    error_message = "topic_message_retention must be null or between 600s and 2678400s (31 days)."
+  }
+}
+
+variable "example_subscription" {
+  description = "Create an example pull subscription on the topic, with ordering on (events carry the watch id as ordering key) and a dead-letter topic."
+  type        = bool
+  default     = false
+}
+
+variable "example_subscription_filter" {
+  description = "Pub/Sub filter of the example subscription, on the plain attributes watch_id, kind and resource_state, e.g. attributes.kind = \"drive.files\"."
+  type        = string
+  default     = ""
+}
+
+variable "example_max_delivery_attempts" {
+  description = "Deliveries of one message to the example subscription before it goes to the dead-letter topic."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.example_max_delivery_attempts >= 5 && var.example_max_delivery_attempts <= 100
+    error_message = "example_max_delivery_attempts must be from 5 to 100, as Pub/Sub requires."
+  }
+}
+
+# --- Firestore ----------------------------------------------------------------
+
+variable "create_database" {
+  description = "Create the Firestore database. Set false when the project already has it (for instance (default), created once per project)."
+  type        = bool
+  default     = true
+}
+
+variable "database_id" {
+  description = "The Firestore database id (WATCHRELAY_DATABASE)."
+  type        = string
+  default     = "(default)"
+
+  validation {
+    condition     = var.database_id == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.database_id))
+    error_message = "database_id must be (default) or 4 to 63 lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "firestore_location" {
+  description = "Location of a database this module creates (a region such as us-central1, or a multi-region such as nam5). Null means var.region."
+  type        = string
+  default     = null
+}
+
+# --- Declarative watches --------------------------------------------------------
+
+variable "watches" {
+  description = <<-EOT
+    Watches to create, keyed by watch id; each becomes a watches/{id} document
+    that Renew gives a channel on its next pass. kind is one of DESIGN.md's
+    kinds; params are the API parameters (calendarId, fileId, driveId,
+    userKey, applicationName, customer, domain, event, ...); subject is a user
+    to impersonate through domain-wide delegation; address overrides the
+    webhook URL (default: Receive); ttl_seconds the channel lifetime (default:
+    the kind's maximum); labels are copied onto every event.
+  EOT
+  type = map(object({
+    kind        = string
+    params      = optional(map(string), {})
+    subject     = optional(string)
+    address     = optional(string)
+    ttl_seconds = optional(number)
+    labels      = optional(map(string), {})
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue([for w in values(var.watches) : contains([
+      "calendar.events", "calendar.calendarList", "calendar.acl", "calendar.settings",
+      "drive.files", "drive.changes",
+      "admin.directory.users", "admin.directory.aliases", "admin.reports.activities",
+    ], w.kind)])
+    error_message = "Every watch kind must be one of calendar.events, calendar.calendarList, calendar.acl, calendar.settings, drive.files, drive.changes, admin.directory.users, admin.directory.aliases, admin.reports.activities."
+  }
+
+  validation {
+    condition     = alltrue([for id in keys(var.watches) : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", id))])
+    error_message = "Watch ids (the map keys) must be 1 to 100 letters, digits, dots, underscores or hyphens, starting with a letter or digit."
+  }
+
+  validation {
+    # The parameters each kind cannot do without; renew.ValidateWatch checks the rest.
+    condition = alltrue([for w in values(var.watches) : alltrue([
+      for p in lookup({
+        "calendar.events"          = ["calendarId"],
+        "calendar.acl"             = ["calendarId"],
+        "drive.files"              = ["fileId"],
+        "admin.directory.aliases"  = ["userKey"],
+        "admin.reports.activities" = ["userKey", "applicationName"],
+      }, w.kind, []) : try(w.params[p], "") != ""
+    ]) && (w.kind != "admin.directory.users" || try(w.params["customer"], "") != "" || try(w.params["domain"], "") != "")])
+    error_message = "A watch is missing a parameter its kind needs: calendar.events and calendar.acl need calendarId, drive.files fileId, admin.directory.aliases userKey, admin.reports.activities userKey and applicationName, admin.directory.users customer or domain."
+  }
+
+  validation {
+    condition     = alltrue([for w in values(var.watches) : w.ttl_seconds == null || try(w.ttl_seconds >= 1 && floor(w.ttl_seconds) == w.ttl_seconds, false)])
+    error_message = "A watch's ttl_seconds must be a whole number of seconds, at least 1."
+  }
+
+  validation {
+    condition     = alltrue([for w in values(var.watches) : w.address == null || startswith(coalesce(w.address, "-"), "https://")])
+    error_message = "A watch's address must be an https:// URL: Google pushes only to HTTPS."
+  }
+}
