@@ -45,5 +45,5 @@ if [ ! -x "$tflint" ]; then
 fi
 # The terraform ruleset is bundled in tflint: --init is not needed and no
 # plugin is downloaded.
-"$tflint" --chdir=terraform --config=.tflint.hcl --recursive=false --no-color
+"$tflint" --chdir=terraform --config=.tflint.hcl --no-color
 echo "terraform: all checks passed"
