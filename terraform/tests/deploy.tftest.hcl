@@ -1,77 +1,15 @@
-# The module against a mock google provider: no credentials, no network.
-# Runs apply against the mocks (nothing real is created) so that computed
-# values exist; the two functions get distinct URLs so that a Receive/Renew
-# mix-up fails.
+# The functions and the scheduler, against a mock google provider: no
+# credentials, no network. Runs apply against the mocks (nothing real is
+# created) so that computed values exist; tests/mocks gives the functions
+# and service accounts distinct known values.
 
-mock_provider "google" {}
+mock_provider "google" {
+  source = "./tests/mocks"
+}
 
 variables {
   project_id = "demo-project"
   source_zip = "tests/fixtures/source-v1.zip"
-}
-
-override_resource {
-  target = google_cloudfunctions2_function.receive
-  values = {
-    service_config = {
-      uri     = "https://watchrelay-receive-mock.a.run.app"
-      service = "projects/demo-project/locations/us-central1/services/watchrelay-receive"
-    }
-  }
-}
-
-override_resource {
-  target = google_cloudfunctions2_function.renew
-  values = {
-    service_config = {
-      uri     = "https://watchrelay-renew-mock.a.run.app"
-      service = "projects/demo-project/locations/us-central1/services/watchrelay-renew"
-    }
-  }
-}
-
-override_resource {
-  target = google_service_account.this["receive"]
-  values = {
-    email     = "watchrelay-receive@demo-project.iam.gserviceaccount.com"
-    member    = "serviceAccount:watchrelay-receive@demo-project.iam.gserviceaccount.com"
-    id        = "projects/demo-project/serviceAccounts/watchrelay-receive@demo-project.iam.gserviceaccount.com"
-    name      = "projects/demo-project/serviceAccounts/watchrelay-receive@demo-project.iam.gserviceaccount.com"
-    unique_id = "100000000000000000000"
-  }
-}
-
-override_resource {
-  target = google_service_account.this["renew"]
-  values = {
-    email     = "watchrelay-renew@demo-project.iam.gserviceaccount.com"
-    member    = "serviceAccount:watchrelay-renew@demo-project.iam.gserviceaccount.com"
-    id        = "projects/demo-project/serviceAccounts/watchrelay-renew@demo-project.iam.gserviceaccount.com"
-    name      = "projects/demo-project/serviceAccounts/watchrelay-renew@demo-project.iam.gserviceaccount.com"
-    unique_id = "100000000000000000001"
-  }
-}
-
-override_resource {
-  target = google_service_account.this["scheduler"]
-  values = {
-    email     = "watchrelay-scheduler@demo-project.iam.gserviceaccount.com"
-    member    = "serviceAccount:watchrelay-scheduler@demo-project.iam.gserviceaccount.com"
-    id        = "projects/demo-project/serviceAccounts/watchrelay-scheduler@demo-project.iam.gserviceaccount.com"
-    name      = "projects/demo-project/serviceAccounts/watchrelay-scheduler@demo-project.iam.gserviceaccount.com"
-    unique_id = "100000000000000000002"
-  }
-}
-
-override_resource {
-  target = google_service_account.this["build"]
-  values = {
-    email     = "watchrelay-build@demo-project.iam.gserviceaccount.com"
-    member    = "serviceAccount:watchrelay-build@demo-project.iam.gserviceaccount.com"
-    id        = "projects/demo-project/serviceAccounts/watchrelay-build@demo-project.iam.gserviceaccount.com"
-    name      = "projects/demo-project/serviceAccounts/watchrelay-build@demo-project.iam.gserviceaccount.com"
-    unique_id = "100000000000000000003"
-  }
 }
 
 run "functions" {

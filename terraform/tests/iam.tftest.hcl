@@ -1,0 +1,149 @@
+# Every IAM binding the module makes, and that none is wider than stated.
+
+mock_provider "google" {
+  source = "./tests/mocks"
+}
+
+variables {
+  project_id = "demo-project"
+  source_zip = "tests/fixtures/source-v1.zip"
+}
+
+run "public_only_receive" {
+  assert {
+    condition = (
+      google_cloud_run_service_iam_member.public_receive[0].member == "allUsers" &&
+      google_cloud_run_service_iam_member.public_receive[0].role == "roles/run.invoker" &&
+      google_cloud_run_service_iam_member.public_receive[0].service == "projects/demo-project/locations/us-central1/services/watchrelay-receive"
+    )
+    error_message = "Receive's Cloud Run service must grant run.invoker to allUsers (Google's push carries no credentials)."
+  }
+
+  assert {
+    # Every other binding of the module, by member.
+    condition = length([
+      for m in concat(
+        [for b in google_project_iam_member.datastore_user : b.member],
+        [for b in google_pubsub_topic_iam_member.publisher : b.member],
+        [
+          google_service_account_iam_member.renew_token_creator.member,
+          google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
+          google_project_iam_member.build_log_writer.member,
+          google_artifact_registry_repository_iam_member.build_writer.member,
+          google_storage_bucket_iam_member.build_source_reader.member,
+          google_project_iam_member.build_staging_reader.member,
+        ],
+      ) : m if contains(["allUsers", "allAuthenticatedUsers"], m)
+    ]) == 0
+    error_message = "allUsers or allAuthenticatedUsers may appear only on Receive."
+  }
+}
+
+run "renew_private" {
+  assert {
+    condition = (
+      google_cloud_run_service_iam_member.scheduler_invokes_renew.service == "projects/demo-project/locations/us-central1/services/watchrelay-renew" &&
+      google_cloud_run_service_iam_member.scheduler_invokes_renew.role == "roles/run.invoker" &&
+      google_cloud_run_service_iam_member.scheduler_invokes_renew.member == "serviceAccount:watchrelay-scheduler@demo-project.iam.gserviceaccount.com"
+    )
+    error_message = "Only the scheduler's account may invoke Renew, on Renew's service."
+  }
+}
+
+run "no_public_receive" {
+  # An org policy with domain-restricted sharing refuses allUsers.
+  variables {
+    public_receive = false
+  }
+
+  assert {
+    condition     = length(google_cloud_run_service_iam_member.public_receive) == 0
+    error_message = "public_receive = false must grant nothing to allUsers."
+  }
+}
+
+run "firestore_access" {
+  assert {
+    condition = (
+      toset(keys(google_project_iam_member.datastore_user)) == toset(["receive", "renew"]) &&
+      alltrue([for k, b in google_project_iam_member.datastore_user : b.role == "roles/datastore.user" && b.member == "serviceAccount:watchrelay-${k}@demo-project.iam.gserviceaccount.com"])
+    )
+    error_message = "Receive and Renew, and only they, get roles/datastore.user."
+  }
+
+  assert {
+    condition = alltrue([for b in google_project_iam_member.datastore_user :
+    b.condition[0].expression == "resource.name == \"projects/demo-project/databases/(default)\""])
+    error_message = "datastore.user must be conditioned on watchrelay's database."
+  }
+}
+
+run "topic_level_publisher" {
+  assert {
+    condition = (
+      toset(keys(google_pubsub_topic_iam_member.publisher)) == toset(["receive", "renew"]) &&
+      alltrue([for k, b in google_pubsub_topic_iam_member.publisher :
+        b.topic == "watchrelay-events" && b.role == "roles/pubsub.publisher" &&
+      b.member == "serviceAccount:watchrelay-${k}@demo-project.iam.gserviceaccount.com"])
+    )
+    error_message = "Receive and Renew publish through bindings on the events topic."
+  }
+
+  assert {
+    # Project-level grants are exactly these: no pubsub role among them.
+    condition = toset(concat(
+      [for b in google_project_iam_member.datastore_user : b.role],
+      [google_project_iam_member.build_log_writer.role, google_project_iam_member.build_staging_reader.role],
+    )) == toset(["roles/datastore.user", "roles/logging.logWriter", "roles/storage.objectViewer"])
+    error_message = "The module grants no project-level role beyond datastore.user, logging.logWriter and a conditioned storage.objectViewer."
+  }
+}
+
+run "renew_delegation" {
+  assert {
+    condition = (
+      google_service_account_iam_member.renew_token_creator.service_account_id == "projects/demo-project/serviceAccounts/watchrelay-renew@demo-project.iam.gserviceaccount.com" &&
+      google_service_account_iam_member.renew_token_creator.member == "serviceAccount:watchrelay-renew@demo-project.iam.gserviceaccount.com" &&
+      google_service_account_iam_member.renew_token_creator.role == "roles/iam.serviceAccountTokenCreator"
+    )
+    error_message = "Renew may mint tokens for itself only (domain-wide delegation)."
+  }
+
+  assert {
+    condition     = output.service_accounts.renew.unique_id == "100000000000000000001"
+    error_message = "service_accounts must give Renew's client id for domain-wide delegation."
+  }
+}
+
+run "build_account" {
+  assert {
+    condition = (
+      google_project_iam_member.build_log_writer.member == "serviceAccount:watchrelay-build@demo-project.iam.gserviceaccount.com" &&
+      google_project_iam_member.build_log_writer.role == "roles/logging.logWriter"
+    )
+    error_message = "The build account writes build logs."
+  }
+
+  assert {
+    condition = (
+      google_artifact_registry_repository_iam_member.build_writer.repository == google_artifact_registry_repository.functions.name &&
+      google_artifact_registry_repository_iam_member.build_writer.role == "roles/artifactregistry.writer" &&
+      google_artifact_registry_repository_iam_member.build_writer.member == "serviceAccount:watchrelay-build@demo-project.iam.gserviceaccount.com"
+    )
+    error_message = "The build account writes images to watchrelay's repository only."
+  }
+
+  assert {
+    condition = (
+      google_storage_bucket_iam_member.build_source_reader.bucket == google_storage_bucket.source.name &&
+      google_storage_bucket_iam_member.build_source_reader.role == "roles/storage.objectViewer" &&
+      google_storage_bucket_iam_member.build_source_reader.member == "serviceAccount:watchrelay-build@demo-project.iam.gserviceaccount.com"
+    )
+    error_message = "The build account reads the source bucket."
+  }
+
+  assert {
+    condition     = startswith(google_project_iam_member.build_staging_reader.condition[0].expression, "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-")
+    error_message = "The project-level storage read must be conditioned on Cloud Functions' staging buckets."
+  }
+}
