@@ -132,8 +132,11 @@ func NewPublisher(client *pubsub.Client, topic string) (*Publisher, error) {
 	p := client.Publisher(topic)
 	p.EnableMessageOrdering = true
 	// One notification is one publish that Google waits on: send it at
-	// once rather than after the default 10 ms batching delay.
+	// once rather than after the default 10 ms batching delay. A bundle of
+	// one is sent without waiting for the delay at all (receive's
+	// BenchmarkReceive: about 0.2 ms instead of 1.5 ms per notification).
 	p.PublishSettings.DelayThreshold = time.Millisecond
+	p.PublishSettings.CountThreshold = 1
 	return &Publisher{p: p}, nil
 }
 
