@@ -11,6 +11,7 @@ import (
 	scheduler "cloud.google.com/go/scheduler/apiv1"
 	"cloud.google.com/go/scheduler/apiv1/schedulerpb"
 	"github.com/google/uuid"
+	"google.golang.org/api/option"
 
 	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/renew"
@@ -58,13 +59,16 @@ func runWatchAdd(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// schedulerOptions reach a fake Cloud Scheduler in tests.
+var schedulerOptions []option.ClientOption
+
 // startChannel opens the new watch's channel now. Against a deployment it
 // asks Cloud Scheduler to run the renew job, so the channel is created by the
 // deployed service account: one created with the user's own credentials
 // could not be stopped by that account later. Otherwise it runs a pass here.
 func startChannel(ctx context.Context, e *env, pass func(context.Context) (renew.Summary, error)) error {
 	if e.cfg.SchedulerJob != "" {
-		c, err := scheduler.NewCloudSchedulerClient(ctx)
+		c, err := scheduler.NewCloudSchedulerClient(ctx, schedulerOptions...)
 		if err != nil {
 			return err
 		}
