@@ -4,8 +4,9 @@
 # terraform-provider.sh, reused when present), then fmt, init without a
 # backend, validate, `terraform test` on mock providers, and tflint with the
 # bundled terraform ruleset. Nothing here reaches a registry or Google Cloud.
-# The tests pass the source hash as a variable, so no dist/function.zip is
-# needed.
+# The tests use the archives under terraform/tests/fixtures; the last step
+# zips the real source (scripts/package.sh) for a plan against the real
+# provider with a dummy token.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${WATCHRELAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/watchrelay}
@@ -46,4 +47,23 @@ fi
 # The terraform ruleset is bundled in tflint: --init is not needed and no
 # plugin is downloaded.
 "$tflint" --chdir=terraform --config=.tflint.hcl --no-color
+step "terraform plan against the real provider (dummy token, no refresh)"
+# The mocks skip the provider's own plan-time checks; a plan with a dummy
+# token runs them without reaching Google, with every optional resource on. A copy of the module gets a
+# local backend (a plan needs an initialized one) and the real source zip.
+bash scripts/package.sh
+plandir=$(mktemp -d)
+trap 'rm -rf "$plandir"' EXIT
+cp terraform/*.tf terraform/indexes.json "$plandir"/
+printf 'terraform {\n  backend "local" {}\n}\n' >"$plandir/backend_override.tf"
+terraform -chdir="$plandir" init -input=false -no-color >/dev/null
+GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$plandir" plan -refresh=false -input=false -no-color \
+  -var project_id=demo -var source_zip="$PWD/dist/function.zip" -var example_subscription=true \
+  -var 'watches={"team-calendar":{"kind":"calendar.events","params":{"calendarId":"primary"}}}' \
+  >"$plandir/plan.txt" 2>&1 || {
+  cat "$plandir/plan.txt"
+  exit 1
+}
+grep -E '^Plan:' "$plandir/plan.txt"
+
 echo "terraform: all checks passed"

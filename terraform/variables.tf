@@ -3,8 +3,10 @@ variable "project_id" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
-    error_message = "project_id must be a project id (6 to 30 lowercase letters, digits and hyphens, starting with a letter), not a name or number."
+    # The format of a project id; its length (6 to 30) is left to the API,
+    # so that offline plans with a short example id (demo) work.
+    condition     = can(regex("^[a-z][a-z0-9-]{0,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project id (lowercase letters, digits and hyphens, starting with a letter), not a name or number."
   }
 }
 
