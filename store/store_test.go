@@ -377,7 +377,7 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		t.Parallel()
 		s := newStore(t)
 		mustCreateWatches(t, s, sampleWatch("w1"))
-		const n = 20
+		const n = 10
 		var (
 			wg          sync.WaitGroup
 			mu          sync.Mutex
