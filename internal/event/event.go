@@ -137,6 +137,11 @@ func NewPublisher(client *pubsub.Client, topic string) (*Publisher, error) {
 	// BenchmarkReceive: about 0.2 ms instead of 1.5 ms per notification).
 	p.PublishSettings.DelayThreshold = time.Millisecond
 	p.PublishSettings.CountThreshold = 1
+	// Bound the client's own retries: past this a failed publish is given up
+	// for good, so one that Receive answered 503 is not published later in
+	// the background (Google's retry publishes it), and it does not pause
+	// the watch's ordering key long after. Below Receive's 20 s timeout.
+	p.PublishSettings.Timeout = 15 * time.Second
 	return &Publisher{p: p}, nil
 }
 
