@@ -278,7 +278,12 @@ func (p *Pass) withLease(ctx context.Context, id string, t *tally, work func(con
 		return
 	}
 	work(ctx, w, t)
-	// A purged watch has nothing to release: ErrNotFound is expected.
+	p.release(ctx, id)
+}
+
+// release gives a watch's lease back. A purged watch has nothing to
+// release; a failure only delays the watch until the lease lapses.
+func (p *Pass) release(ctx context.Context, id string) {
 	if err := p.store.UpdateWatch(ctx, id, store.WatchUpdate{LeaseUntil: &time.Time{}}, p.opts.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.log.Warn("lease not released; it lapses by itself", "watch", id, "error", err)
 	}
@@ -534,11 +539,7 @@ func (p *Pass) clearPending(ctx context.Context, c store.Channel, t *tally) {
 		t.add(func(s *Summary) { s.Remaining++ })
 		return
 	default:
-		defer func() {
-			if err := p.store.UpdateWatch(ctx, w.ID, store.WatchUpdate{LeaseUntil: &time.Time{}}, p.opts.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
-				p.log.Warn("lease not released", "watch", w.ID, "error", err)
-			}
-		}()
+		defer p.release(ctx, w.ID)
 	}
 	// Re-read: the lease guarantees no one changes it now.
 	c, err = p.store.Channel(ctx, c.ID)
