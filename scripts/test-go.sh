@@ -7,10 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== go vet ./..."
 go vet ./...
-echo "== go test ./..."
+echo "== go test -race ./..."
 log=$(mktemp)
 status=0
-go test -count=1 -v -timeout 20m ./... >"$log" 2>&1 || status=$?
+go test -race -count=1 -v -timeout 20m ./... >"$log" 2>&1 || status=$?
 grep -E '^(\s*--- (PASS|FAIL|SKIP)|ok |FAIL|panic:|\S+_test\.go:[0-9]+:)' "$log" || true
 if [ "$status" -ne 0 ]; then
   echo "== go test failed; the full log follows"
