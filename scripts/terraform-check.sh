@@ -60,10 +60,29 @@ terraform -chdir="$plandir" init -input=false -no-color >/dev/null
 GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$plandir" plan -refresh=false -input=false -no-color \
   -var project_id=demo -var source_zip="$PWD/dist/function.zip" -var example_subscription=true \
   -var 'watches={"team-calendar":{"kind":"calendar.events","params":{"calendarId":"primary"}}}' \
-  >"$plandir/plan.txt" 2>&1 || {
+  -out="$plandir/plan.bin" >"$plandir/plan.txt" 2>&1 || {
   cat "$plandir/plan.txt"
   exit 1
 }
 grep -E '^Plan:' "$plandir/plan.txt"
+
+step "IAM over the whole plan"
+# The tests check the bindings they name; this checks every resource of the
+# plan, so a binding added later cannot make anything else public or grant
+# Pub/Sub or a basic role on the project. terraform console reads the plan's
+# JSON, so no other tool is needed.
+terraform -chdir="$plandir" show -json plan.bin >"$plandir/plan.json"
+mkdir "$plandir/console"
+plan_json="jsondecode(file(\"$plandir/plan.json\")).resource_changes"
+public="sort([for r in $plan_json : r.address if strcontains(jsonencode(r.change.after), \"allUsers\") || strcontains(jsonencode(r.change.after), \"allAuthenticatedUsers\")])"
+project_wide="sort([for r in $plan_json : r.address if startswith(r.type, \"google_project_iam\") && anytrue([for p in [\"roles/pubsub.\", \"roles/owner\", \"roles/editor\", \"roles/viewer\"] : startswith(try(r.change.after.role, \"\"), p)])])"
+# terraform console reads one expression per line.
+iam=$(echo "jsonencode({public = $public, project_wide = $project_wide})" | terraform -chdir="$plandir/console" console -no-color)
+want='"{\"project_wide\":[],\"public\":[\"google_cloud_run_service_iam_member.public_receive[0]\"]}"'
+if [ "$iam" != "$want" ]; then
+  echo "IAM check failed: only Receive may be public, and no Pub/Sub or basic role may be project-wide; got $iam" >&2
+  exit 1
+fi
+echo "public: Receive's invoker only; project-wide: no Pub/Sub or basic role"
 
 echo "terraform: all checks passed"
