@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -30,6 +31,21 @@ func (spec importSpec) check() error {
 		return fmt.Errorf("channel import: missing %s", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// bind registers spec's fields as flags: channel import and serve's
+// --channel read the same ones.
+func (spec *importSpec) bind(fs *flag.FlagSet) {
+	fs.StringVar(&spec.ID, "id", "", "channel id")
+	fs.StringVar(&spec.Token, "token", "", "the channel's token, or - to read it from stdin (keeps it out of shell history)")
+	fs.StringVar(&spec.ResourceID, "resource-id", "", "resource id Google returned")
+	fs.StringVar(&spec.ResourceURI, "resource-uri", "", "resource URI Google returned")
+	fs.StringVar(&spec.Kind, "kind", "", "kind, e.g. calendar.events")
+	fs.StringVar(&spec.WatchID, "watch", "", "watch id the channel serves")
+	fs.Func("expiration", "expiration, RFC 3339", func(v string) (err error) {
+		spec.Expiration, err = time.Parse(time.RFC3339, v)
+		return err
+	})
 }
 
 // importChannel stores the channel as active, so Receive accepts it at once;
@@ -62,13 +78,7 @@ func importChannel(ctx context.Context, s service.Store, spec importSpec) error 
 func runChannelImport(ctx context.Context, e *env, args []string) error {
 	fs := flags("channel import", e)
 	var spec importSpec
-	fs.StringVar(&spec.ID, "id", "", "channel id")
-	fs.StringVar(&spec.Token, "token", "", "the channel's token, or - to read it from stdin (keeps it out of shell history)")
-	fs.StringVar(&spec.ResourceID, "resource-id", "", "resource id Google returned")
-	fs.StringVar(&spec.ResourceURI, "resource-uri", "", "resource URI Google returned")
-	fs.StringVar(&spec.Kind, "kind", "", "kind, e.g. calendar.events")
-	fs.StringVar(&spec.WatchID, "watch", "", "watch id the channel serves")
-	exp := fs.String("expiration", "", "expiration, RFC 3339")
+	spec.bind(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,14 +89,9 @@ func runChannelImport(ctx context.Context, e *env, args []string) error {
 		}
 		spec.Token = strings.TrimSpace(line)
 	}
-	if *exp == "" {
+	if spec.Expiration.IsZero() {
 		return errors.New("channel import: missing expiration")
 	}
-	t, err := time.Parse(time.RFC3339, *exp)
-	if err != nil {
-		return fmt.Errorf("channel import: expiration: %w", err)
-	}
-	spec.Expiration = t
 	s, err := e.service(ctx, service.Options{})
 	if err != nil {
 		return err

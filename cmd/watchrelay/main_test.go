@@ -132,3 +132,22 @@ func TestChannelImportAndStop(t *testing.T) {
 		t.Errorf("import without a token: %v", err)
 	}
 }
+
+// serve's --channel takes the fields of channel import as key=value pairs.
+func TestChannelSpec(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		ok   bool
+	}{
+		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w", true},                                 // the README's form
+		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w,expiration=2030-01-01T00:00:00Z", true}, // with an expiration
+		{"id=c,token=t,resource-id=r,kind=drive.files", false},                                        // no watch
+		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w,color=red", false},                      // unknown field
+		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w,expiration=tomorrow", false},            // bad date
+	} {
+		var specs channelSpecs
+		if err := specs.Set(tc.spec); (err == nil) != tc.ok {
+			t.Errorf("%q: error %v, want ok=%v", tc.spec, err, tc.ok)
+		}
+	}
+}

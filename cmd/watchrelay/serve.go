@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -19,35 +21,19 @@ type channelSpecs []importSpec
 
 func (c *channelSpecs) String() string { return fmt.Sprintf("%d channels", len(*c)) }
 
+// Set reads one spec, "id=..,token=..,...": the flags of channel import,
+// written as key=value pairs.
 func (c *channelSpecs) Set(v string) error {
 	spec := importSpec{Expiration: time.Now().Add(24 * time.Hour)}
+	fs := flag.NewFlagSet("--channel", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	spec.bind(fs)
+	var args []string
 	for _, kv := range strings.Split(v, ",") {
-		k, val, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("%q is not key=value", kv)
-		}
-		switch k {
-		case "id":
-			spec.ID = val
-		case "token":
-			spec.Token = val
-		case "resource-id":
-			spec.ResourceID = val
-		case "resource-uri":
-			spec.ResourceURI = val
-		case "kind":
-			spec.Kind = val
-		case "watch":
-			spec.WatchID = val
-		case "expiration":
-			t, err := time.Parse(time.RFC3339, val)
-			if err != nil {
-				return fmt.Errorf("expiration: %w", err)
-			}
-			spec.Expiration = t
-		default:
-			return fmt.Errorf("unknown channel field %q", k)
-		}
+		args = append(args, "-"+kv)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
 	if err := spec.check(); err != nil {
 		return err
