@@ -47,6 +47,21 @@ func OpenFirestore(ctx context.Context, project, database, prefix string, opts .
 	}, nil
 }
 
+// watch and channel name a document, or say why none can have that id.
+func (f *Firestore) watch(id string) (*firestore.DocumentRef, error) {
+	if err := CheckID(id); err != nil {
+		return nil, fmt.Errorf("store: watch: %w: %w", ErrNotFound, err)
+	}
+	return f.watches.Doc(id), nil
+}
+
+func (f *Firestore) channel(id string) (*firestore.DocumentRef, error) {
+	if err := CheckID(id); err != nil {
+		return nil, fmt.Errorf("store: channel: %w: %w", ErrNotFound, err)
+	}
+	return f.channels.Doc(id), nil
+}
+
 // Close releases the client's connections.
 func (f *Firestore) Close() error { return f.client.Close() }
 
@@ -93,8 +108,8 @@ func decodeChannel(snap *firestore.DocumentSnapshot) (Channel, error) {
 
 // CreateWatch stores a new watch; ErrExists if the id is taken.
 func (f *Firestore) CreateWatch(ctx context.Context, w Watch) error {
-	if w.ID == "" {
-		return errors.New("store: watch id is empty")
+	if err := CheckID(w.ID); err != nil {
+		return fmt.Errorf("store: create watch: %w", err)
 	}
 	if _, err := f.watches.Doc(w.ID).Create(ctx, w.normal()); err != nil {
 		return fail("create watch "+w.ID, err)
@@ -104,10 +119,11 @@ func (f *Firestore) CreateWatch(ctx context.Context, w Watch) error {
 
 // Watch returns one watch; ErrNotFound if there is none.
 func (f *Firestore) Watch(ctx context.Context, id string) (Watch, error) {
-	if id == "" {
-		return Watch{}, fmt.Errorf("store: watch id is empty: %w", ErrNotFound)
+	ref, err := f.watch(id)
+	if err != nil {
+		return Watch{}, err
 	}
-	snap, err := f.watches.Doc(id).Get(ctx)
+	snap, err := ref.Get(ctx)
 	if err != nil {
 		return Watch{}, fail("get watch "+id, err)
 	}
@@ -165,12 +181,12 @@ func (f *Firestore) queryWatches(ctx context.Context, q firestore.Query, what st
 // so two passes never both hold it: ErrLeased if another holder's lease runs
 // past now, ErrNotFound if the watch is gone. It returns the watch as leased.
 func (f *Firestore) LeaseWatch(ctx context.Context, id string, now, until time.Time) (Watch, error) {
-	if id == "" {
-		return Watch{}, fmt.Errorf("store: watch id is empty: %w", ErrNotFound)
+	ref, err := f.watch(id)
+	if err != nil {
+		return Watch{}, err
 	}
-	ref := f.watches.Doc(id)
 	var leased Watch
-	err := f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+	err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(ref)
 		if err != nil {
 			return err
@@ -253,10 +269,11 @@ func (u ChannelUpdate) updates() []firestore.Update {
 // if the watch is gone. Only those fields are written, so a user's edit of
 // another field at the same time survives.
 func (f *Firestore) UpdateWatch(ctx context.Context, id string, u WatchUpdate, now time.Time) error {
-	if id == "" {
-		return fmt.Errorf("store: watch id is empty: %w", ErrNotFound)
+	ref, err := f.watch(id)
+	if err != nil {
+		return err
 	}
-	if _, err := f.watches.Doc(id).Update(ctx, u.updates(now)); err != nil {
+	if _, err := ref.Update(ctx, u.updates(now)); err != nil {
 		return fail("update watch "+id, err)
 	}
 	return nil
@@ -264,10 +281,11 @@ func (f *Firestore) UpdateWatch(ctx context.Context, id string, u WatchUpdate, n
 
 // DeleteWatch removes a watch; removing one that is not there is no error.
 func (f *Firestore) DeleteWatch(ctx context.Context, id string) error {
-	if id == "" {
-		return nil
+	ref, err := f.watch(id)
+	if err != nil {
+		return nil // no watch can have that id
 	}
-	if _, err := f.watches.Doc(id).Delete(ctx); err != nil {
+	if _, err := ref.Delete(ctx); err != nil {
 		return fail("delete watch "+id, err)
 	}
 	return nil
@@ -275,8 +293,8 @@ func (f *Firestore) DeleteWatch(ctx context.Context, id string) error {
 
 // CreateChannel stores a new channel; ErrExists if the id is taken.
 func (f *Firestore) CreateChannel(ctx context.Context, c Channel) error {
-	if c.ID == "" {
-		return errors.New("store: channel id is empty")
+	if err := CheckID(c.ID); err != nil {
+		return fmt.Errorf("store: create channel: %w", err)
 	}
 	if _, err := f.channels.Doc(c.ID).Create(ctx, c.normal()); err != nil {
 		return fail("create channel "+c.ID, err)
@@ -287,10 +305,11 @@ func (f *Firestore) CreateChannel(ctx context.Context, c Channel) error {
 // Channel returns one channel; ErrNotFound if there is none. It is Receive's
 // only read per notification.
 func (f *Firestore) Channel(ctx context.Context, id string) (Channel, error) {
-	if id == "" {
-		return Channel{}, fmt.Errorf("store: channel id is empty: %w", ErrNotFound)
+	ref, err := f.channel(id)
+	if err != nil {
+		return Channel{}, err
 	}
-	snap, err := f.channels.Doc(id).Get(ctx)
+	snap, err := ref.Get(ctx)
 	if err != nil {
 		return Channel{}, fail("get channel "+id, err)
 	}
@@ -300,8 +319,9 @@ func (f *Firestore) Channel(ctx context.Context, id string) (Channel, error) {
 // UpdateChannel changes the fields u names; ErrNotFound if the channel is
 // gone.
 func (f *Firestore) UpdateChannel(ctx context.Context, id string, u ChannelUpdate) error {
-	if id == "" {
-		return fmt.Errorf("store: channel id is empty: %w", ErrNotFound)
+	ref, err := f.channel(id)
+	if err != nil {
+		return err
 	}
 	ups := u.updates()
 	if len(ups) == 0 {
@@ -310,7 +330,7 @@ func (f *Firestore) UpdateChannel(ctx context.Context, id string, u ChannelUpdat
 		_, err := f.Channel(ctx, id)
 		return err
 	}
-	if _, err := f.channels.Doc(id).Update(ctx, ups); err != nil {
+	if _, err := ref.Update(ctx, ups); err != nil {
 		return fail("update channel "+id, err)
 	}
 	return nil
@@ -320,11 +340,11 @@ func (f *Firestore) UpdateChannel(ctx context.Context, id string, u ChannelUpdat
 // it active, points its watch at it and retires the watch's previous active
 // channel, in one transaction; see Memory.ActivateChannel.
 func (f *Firestore) ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, acceptOldUntil, now time.Time) error {
-	if id == "" {
-		return fmt.Errorf("store: channel id is empty: %w", ErrNotFound)
+	cref, err := f.channel(id)
+	if err != nil {
+		return err
 	}
-	cref := f.channels.Doc(id)
-	err := f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+	err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(cref)
 		if err != nil {
 			return fail("activate channel "+id, err)
@@ -333,10 +353,10 @@ func (f *Firestore) ActivateChannel(ctx context.Context, id, resourceID, resourc
 		if err != nil {
 			return err
 		}
-		if c.WatchID == "" {
-			return fmt.Errorf("store: activate channel %s: it names no watch: %w", id, ErrNotFound)
+		wref, err := f.watch(c.WatchID)
+		if err != nil {
+			return fmt.Errorf("store: activate channel %s: %w", id, err)
 		}
-		wref := f.watches.Doc(c.WatchID)
 		wsnap, err := tx.Get(wref)
 		if err != nil {
 			return fail("activate channel "+id+": watch "+c.WatchID, err)
@@ -347,8 +367,7 @@ func (f *Firestore) ActivateChannel(ctx context.Context, id, resourceID, resourc
 		}
 		// Every read of a transaction comes before its writes.
 		var oldRef *firestore.DocumentRef
-		if w.ChannelID != "" && w.ChannelID != id {
-			ref := f.channels.Doc(w.ChannelID)
+		if ref, err := f.channel(w.ChannelID); err == nil && w.ChannelID != id {
 			osnap, err := tx.Get(ref)
 			if err != nil && status.Code(err) != codes.NotFound {
 				return err

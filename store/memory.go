@@ -63,8 +63,8 @@ func (c Channel) normal() Channel {
 
 // CreateWatch stores a new watch; ErrExists if the id is taken.
 func (m *Memory) CreateWatch(_ context.Context, w Watch) error {
-	if w.ID == "" {
-		return fmt.Errorf("store: watch id is empty")
+	if err := CheckID(w.ID); err != nil {
+		return fmt.Errorf("store: create watch: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -183,8 +183,8 @@ func (m *Memory) DeleteWatch(_ context.Context, id string) error {
 
 // CreateChannel stores a new channel; ErrExists if the id is taken.
 func (m *Memory) CreateChannel(_ context.Context, c Channel) error {
-	if c.ID == "" {
-		return fmt.Errorf("store: channel id is empty")
+	if err := CheckID(c.ID); err != nil {
+		return fmt.Errorf("store: create channel: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

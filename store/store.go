@@ -11,7 +11,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Collection names, before any prefix.
@@ -31,7 +34,30 @@ var (
 	// ErrUnavailable: the backing service could not be reached; callers
 	// answer 503 or retry later.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrInvalidID: a create was given an id no Firestore document can
+	// have (see CheckID).
+	ErrInvalidID = errors.New("store: invalid id")
 )
+
+// CheckID reports whether id can name a document, by Firestore's rules: 1 to
+// 1500 bytes of UTF-8, no "/", not "." or "..", not __like_this__. Both
+// stores refuse to create a record under any other id and report a lookup of
+// one as not found, since no record can have it: so a forged channel id such
+// as "a/b" is a stray to Receive on either store, never a Firestore error.
+func CheckID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: empty", ErrInvalidID)
+	case len(id) > 1500:
+		return fmt.Errorf("%w: longer than 1500 bytes", ErrInvalidID)
+	case !utf8.ValidString(id):
+		return fmt.Errorf("%w: %q is not UTF-8", ErrInvalidID, id)
+	case strings.Contains(id, "/"), id == ".", id == "..",
+		len(id) >= 4 && strings.HasPrefix(id, "__") && strings.HasSuffix(id, "__"):
+		return fmt.Errorf("%w: %q (no \"/\", \".\", \"..\" or __name__)", ErrInvalidID, id)
+	}
+	return nil
+}
 
 // WatchState is the desired state of a watch.
 type WatchState string

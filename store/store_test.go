@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,6 +68,9 @@ func openEmulator(t *testing.T) *store.Firestore {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// invalidIDs are ids no Firestore document can have.
+var invalidIDs = []string{"", "a/b", ".", "..", "__x__", "____", "\xff", strings.Repeat("x", 1501)}
 
 // t0 has nanoseconds and a zone on purpose: both stores must hand back the
 // same value, UTC and truncated to microseconds, as Firestore keeps it.
@@ -233,11 +237,14 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		if err := s.CreateChannel(t.Context(), sampleChannel("c1", "w2")); !errors.Is(err, store.ErrExists) {
 			t.Errorf("CreateChannel of a taken id = %v, want ErrExists", err)
 		}
-		if err := s.CreateWatch(t.Context(), sampleWatch("")); err == nil {
-			t.Error("CreateWatch with an empty id succeeded")
-		}
-		if err := s.CreateChannel(t.Context(), sampleChannel("", "w1")); err == nil {
-			t.Error("CreateChannel with an empty id succeeded")
+		// Ids no Firestore document can have: refused alike by both stores.
+		for _, id := range invalidIDs {
+			if err := s.CreateWatch(t.Context(), sampleWatch(id)); !errors.Is(err, store.ErrInvalidID) {
+				t.Errorf("CreateWatch(%q) = %v, want ErrInvalidID", id, err)
+			}
+			if err := s.CreateChannel(t.Context(), sampleChannel(id, "w1")); !errors.Is(err, store.ErrInvalidID) {
+				t.Errorf("CreateChannel(%q) = %v, want ErrInvalidID", id, err)
+			}
 		}
 		got, err := s.Watch(t.Context(), "w1")
 		if err != nil {
@@ -273,6 +280,24 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 			{"ActivateChannel of a channel whose watch is gone", func() error {
 				return s.ActivateChannel(ctx, "orphan", "r", "u", t0.Add(time.Hour), t0, t0)
 			}},
+		}
+		// An id no document can have is simply not found, on either
+		// store: Receive answers a forged "a/b" as a stray, not as an
+		// outage.
+		for _, id := range invalidIDs {
+			tests = append(tests, []struct {
+				name string
+				call func() error
+			}{
+				{"Watch " + id, func() error { _, err := s.Watch(ctx, id); return err }},
+				{"LeaseWatch " + id, func() error { _, err := s.LeaseWatch(ctx, id, t0, t0.Add(time.Minute)); return err }},
+				{"UpdateWatch " + id, func() error { return s.UpdateWatch(ctx, id, store.WatchUpdate{LastError: store.Ptr("x")}, t0) }},
+				{"Channel " + id, func() error { _, err := s.Channel(ctx, id); return err }},
+				{"UpdateChannel " + id, func() error {
+					return s.UpdateChannel(ctx, id, store.ChannelUpdate{State: store.Ptr(store.ChannelStopped)})
+				}},
+				{"ActivateChannel " + id, func() error { return s.ActivateChannel(ctx, id, "r", "u", t0, t0, t0) }},
+			}...)
 		}
 		for _, tt := range tests {
 			if err := tt.call(); !errors.Is(err, store.ErrNotFound) {
@@ -665,8 +690,10 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 				t.Fatal(err)
 			}
 		}
-		if err := s.DeleteWatch(t.Context(), "never-there"); err != nil {
-			t.Errorf("DeleteWatch of a missing watch: %v", err)
+		for _, id := range []string{"never-there", "a/b", ""} {
+			if err := s.DeleteWatch(t.Context(), id); err != nil {
+				t.Errorf("DeleteWatch(%q) of a missing watch: %v", id, err)
+			}
 		}
 		if _, err := s.Watch(t.Context(), "w1"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Watch after delete = %v, want ErrNotFound", err)
