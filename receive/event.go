@@ -14,6 +14,7 @@ import (
 // message, so consumers dedupe on it. A JSON body (Drive changes sends one)
 // is carried as it is; any other body is dropped, since no API sends one.
 func Event(n Notification, c store.Channel, body []byte, receivedAt time.Time) event.Event {
+	receivedAt = receivedAt.UTC().Truncate(time.Millisecond) // as ce-time has it
 	d := event.NotificationData{
 		WatchID:       c.WatchID,
 		ChannelID:     n.ChannelID,
@@ -23,7 +24,7 @@ func Event(n Notification, c store.Channel, body []byte, receivedAt time.Time) e
 		ResourceID:    n.ResourceID,
 		ResourceURI:   n.ResourceURI,
 		Changed:       n.Changed,
-		ReceivedAt:    receivedAt.UTC(),
+		ReceivedAt:    receivedAt,
 		Labels:        c.Labels,
 	}
 	if !n.Expiration.IsZero() {

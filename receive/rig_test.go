@@ -38,8 +38,8 @@ var (
 func TestMain(m *testing.M) { emulator.Main(m) }
 
 // t0 is the receiving time of every fast test: a fixed clock makes the
-// events' receivedAt and ce-time exact.
-var t0 = time.Date(2026, 11, 22, 8, 0, 0, 123_000_000, time.UTC)
+// events' receivedAt and ce-time exact (to the millisecond they keep).
+var t0 = time.Date(2026, 11, 22, 8, 0, 0, 123_456_789, time.UTC)
 
 // fixture is one of Google's documented notification requests, read from
 // testdata/google (see its README for the provenance and the only changes).

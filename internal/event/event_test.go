@@ -2,17 +2,25 @@ package event
 
 import (
 	"encoding/json"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/watchrelay/watchrelay/internal/inproc"
 )
 
 // A lifecycle event renders in binary content mode: every ce- attribute,
 // the filter attributes, the watch id as ordering key, the data as JSON.
 func TestMessage(t *testing.T) {
-	at := time.Date(2026, 11, 22, 8, 0, 0, 123e6, time.UTC)
-	exp := at.Add(time.Hour)
+	// ce-time keeps milliseconds of a clock that has nanoseconds.
+	at := time.Date(2026, 11, 22, 8, 0, 0, 123456789, time.UTC)
+	exp := time.Date(2026, 11, 22, 9, 0, 0, 123e6, time.UTC)
 	m, err := Event{
 		ID: "w-42/" + TypeRenewed + "/ch-2", Source: "//watchrelay/watches/w-42", Type: TypeRenewed,
 		Subject: "w-42", Time: at, WatchID: "w-42", Kind: "drive.files",
@@ -46,5 +54,49 @@ func TestMessage(t *testing.T) {
 func TestMessageBadData(t *testing.T) {
 	if _, err := (Event{ID: "x", Data: make(chan int)}).Message(); err == nil {
 		t.Error("a channel marshalled")
+	}
+}
+
+// failFirst is a pstest reactor that refuses the first n publishes with an
+// error the client does not retry.
+type failFirst struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *failFirst) React(any) (bool, any, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		return false, nil, nil
+	}
+	f.n--
+	return true, nil, status.Error(codes.PermissionDenied, "injected")
+}
+
+// A failed publish pauses its ordering key in the client; Publish resumes
+// it, so that Google's retry of the same notification, on the same
+// Publisher, goes through instead of failing on a paused key for good.
+func TestPublishResumesAfterFailure(t *testing.T) {
+	ctx := t.Context()
+	srv, err := inproc.Start(ctx, "p", "events", pstest.ServerReactorOption{FuncName: "Publish", Reactor: &failFirst{n: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	p, err := NewPublisher(srv.Client, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	e := Event{ID: "ch-1/10", Type: TypeNotification, Time: time.Now(), WatchID: "w-1", Data: map[string]int{"n": 10}}
+	if err := p.Publish(ctx, e); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("first publish = %v, want ErrUnavailable", err)
+	}
+	if err := p.Publish(ctx, e); err != nil {
+		t.Fatalf("the retry on the same ordering key failed: %v", err)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("%d messages stored, want the retry's 1", n)
 	}
 }
