@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -267,78 +270,206 @@ func TestReceiveOnEmulators(t *testing.T) {
 	}
 }
 
-// TestReceiveFirestoreUnreachable: the production store with nothing
-// listening answers 503 within the handler's Timeout, and nothing is
-// published; the same request on a reachable store then goes through.
-func TestReceiveFirestoreUnreachable(t *testing.T) {
+// outage is a loopback TCP proxy in front of an emulator that can be cut and
+// restored: to the clients behind it, the service goes away and comes back at
+// the same address, as in a real outage, so recovery is that of the very
+// clients Receive holds, not of new ones.
+type outage struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+}
+
+func newOutage(t *testing.T, target string) *outage {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &outage{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); o.cut() })
+	go o.serve()
+	return o
+}
+
+func (o *outage) addr() string { return o.ln.Addr().String() }
+
+func (o *outage) serve() {
+	for {
+		in, err := o.ln.Accept()
+		if err != nil {
+			return
+		}
+		o.mu.Lock()
+		if o.down {
+			o.mu.Unlock()
+			in.Close() // the service is away: connections are refused
+			continue
+		}
+		out, err := net.Dial("tcp", o.target)
+		if err != nil {
+			o.mu.Unlock()
+			in.Close()
+			continue
+		}
+		o.conns = append(o.conns, in, out)
+		o.mu.Unlock()
+		go func() { io.Copy(out, in); out.Close() }()
+		go func() { io.Copy(in, out); in.Close() }()
+	}
+}
+
+// cut drops every open connection and refuses new ones until restore.
+func (o *outage) cut() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.down = true
+	for _, c := range o.conns {
+		c.Close()
+	}
+	o.conns = nil
+}
+
+func (o *outage) restore() {
+	o.mu.Lock()
+	o.down = false
+	o.mu.Unlock()
+}
+
+// ownerCreds is the emulator's "owner" bearer token, which the Firestore
+// client sends by itself only on a connection it dials from
+// FIRESTORE_EMULATOR_HOST.
+type ownerCreds struct{}
+
+func (ownerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer owner"}, nil
+}
+func (ownerCreds) RequireTransportSecurity() bool { return false }
+
+// TestReceiveOutagesOnEmulators cuts Firestore, then Pub/Sub, under a
+// running handler: each outage answers 503 within the handler's Timeout,
+// logged at ERROR, and publishes nothing; once the service is back, Google's
+// retry of the same notification, on the same handler and clients, answers
+// 200 and its event arrives.
+func TestReceiveOutagesOnEmulators(t *testing.T) {
 	t.Parallel()
+	emulator.Require(t)
 	ctx := t.Context()
-	// Port 1 on loopback refuses connections. A connection of our own wins
-	// over FIRESTORE_EMULATOR_HOST, which the emulator tests set.
-	conn, err := grpc.NewClient("passthrough:///127.0.0.1:1", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	suffix := fmt.Sprintf("outage%d", time.Now().UnixNano())
+
+	fsProxy := newOutage(t, os.Getenv("FIRESTORE_EMULATOR_HOST"))
+	conn, err := grpc.NewClient("passthrough:///"+fsProxy.addr(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(ownerCreds{}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	down, err := store.OpenFirestore(ctx, "p", "", "x", option.WithGRPCConn(conn), option.WithoutAuthentication())
+	// A connection of our own wins over FIRESTORE_EMULATOR_HOST.
+	fs, err := store.OpenFirestore(ctx, emuProject, "", suffix+"_", option.WithGRPCConn(conn))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { down.Close() })
-
-	ps, err := inproc.Start(ctx, emuProject, "events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ps.Close() })
-	pub, err := event.NewPublisher(ps.Client, "events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pub.Stop)
-
-	var logs bytes.Buffer
-	handler := func(c receive.Channels) *receive.Handler {
-		h, err := receive.New(receive.Deps{
-			Channels: c, Publisher: pub, Logger: logging.New(&logs, slog.LevelDebug),
-			Now: func() time.Time { return emuNow }, Timeout: time.Second,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
-
-	start := time.Now()
-	w := httptest.NewRecorder()
-	handler(down).ServeHTTP(w, emuRequest("emu-live", emuToken, "file-1", "update", 10))
-	if w.Code != http.StatusServiceUnavailable {
-		t.Fatalf("status %d (%q), want 503", w.Code, w.Body)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v with a 1s Timeout: Google would give up first", d)
-	}
-	if n := len(ps.Messages()); n != 0 {
-		t.Fatalf("%d messages published while the store was down", n)
-	}
-	if !strings.Contains(logs.String(), `"severity":"ERROR"`) {
-		t.Errorf("the outage is not logged at ERROR:\n%s", logs.String())
-	}
-
-	// Firestore is back (here: a store that answers); Google retries.
-	up := store.NewMemory()
-	if err := up.CreateChannel(ctx, store.Channel{
+	t.Cleanup(func() { fs.Close() })
+	if err := fs.CreateChannel(ctx, store.Channel{
 		ID: "emu-live", WatchID: "w-emu", Kind: "drive.files", ResourceID: "file-1",
-		TokenHash: store.HashToken(emuToken), State: store.ChannelActive,
+		TokenHash: store.HashToken(emuToken), State: store.ChannelActive, Expiration: emuNow.Add(time.Hour),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	w = httptest.NewRecorder()
-	handler(up).ServeHTTP(w, emuRequest("emu-live", emuToken, "file-1", "update", 10))
-	if w.Code != http.StatusOK {
-		t.Fatalf("retry: status %d, want 200", w.Code)
+
+	// The handler publishes through the proxy; the test reads straight
+	// from the emulator.
+	psProxy := newOutage(t, os.Getenv("PUBSUB_EMULATOR_HOST"))
+	direct, err := pubsub.NewClient(context.Background(), emuProject)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := len(ps.Messages()); n != 1 {
-		t.Fatalf("retry: %d messages, want 1", n)
+	t.Cleanup(func() { direct.Close() })
+	proxied, err := pubsub.NewClient(context.Background(), emuProject, option.WithEndpoint(psProxy.addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxied.Close() })
+	topic := "events-" + suffix
+	if err := inproc.EnsureTopic(ctx, direct, emuProject, topic); err != nil {
+		t.Fatal(err)
+	}
+	r := &emuRig{client: direct, sub: fmt.Sprintf("projects/%s/subscriptions/sub-%s", emuProject, suffix)}
+	if _, err := direct.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name: r.sub, Topic: fmt.Sprintf("projects/%s/topics/%s", emuProject, topic), EnableMessageOrdering: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := event.NewPublisher(proxied, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.SetTimeout(time.Second) // below the handler's Timeout, as in production
+	t.Cleanup(pub.Stop)
+	var logs logBuffer
+	h, err := receive.New(receive.Deps{
+		Channels: fs, Publisher: pub, Logger: logging.New(&logs, slog.LevelDebug),
+		Now: func() time.Time { return emuNow }, Timeout: 3 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(number int) int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, emuRequest("emu-live", emuToken, "file-1", "update", number))
+		return w.Code
+	}
+	if code := serve(10); code != http.StatusOK {
+		t.Fatalf("before any outage: status %d, want 200", code)
+	}
+	if got := r.receive(t, 1, 10*time.Second); len(got) != 1 {
+		t.Fatalf("before any outage: %d messages, want 1", len(got))
+	}
+
+	for i, o := range []struct {
+		name  string
+		proxy *outage
+	}{{"firestore", fsProxy}, {"pubsub", psProxy}} {
+		number := 11 + i
+		o.proxy.cut()
+		start := time.Now()
+		if code := serve(number); code != http.StatusServiceUnavailable {
+			t.Fatalf("%s down: status %d, want 503", o.name, code)
+		}
+		if d := time.Since(start); d > 6*time.Second {
+			t.Errorf("%s down: answered after %v with a 3s Timeout: Google would give up first", o.name, d)
+		}
+		if got := r.receive(t, 1, time.Second); len(got) != 0 {
+			t.Fatalf("%s down: %d messages published", o.name, len(got))
+		}
+		o.proxy.restore()
+		// Google retries with backoff until the answer is 2xx.
+		code := 0
+		for deadline := time.Now().Add(45 * time.Second); code != http.StatusOK && time.Now().Before(deadline); {
+			time.Sleep(500 * time.Millisecond)
+			code = serve(number)
+		}
+		if code != http.StatusOK {
+			t.Fatalf("%s back: the retry still answers %d", o.name, code)
+		}
+		// Exactly one event: every publish attempt that was answered 503
+		// had been given up by the client, none lands later beside the
+		// retry's.
+		got := r.receive(t, 2, 3*time.Second)
+		if len(got) != 1 || got[0].Attributes["ce-id"] != fmt.Sprintf("emu-live/%d", number) {
+			ids := []string{}
+			for _, m := range got {
+				ids = append(ids, m.Attributes["ce-id"])
+			}
+			t.Fatalf("%s back: events %v, want exactly emu-live/%d", o.name, ids, number)
+		}
+	}
+	if n := strings.Count(logs.String(), `"severity":"ERROR"`); n < 2 {
+		t.Errorf("%d outages logged at ERROR, want 2:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), emuToken) {
+		t.Errorf("the token reached the log")
 	}
 }

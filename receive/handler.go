@@ -42,7 +42,10 @@ type Deps struct {
 	// Project names the project in trace log fields.
 	Project string
 	// Timeout bounds the store read and the publish of one notification
-	// (default 20s), so an outage answers 503 while Google still waits.
+	// (default 20s), so an outage answers 503 while Google still waits. It
+	// must exceed the publisher's own timeout (event.PublishTimeout): then
+	// a publish Receive answers 503 for has been given up already, and is
+	// not published later behind Google's retry.
 	Timeout time.Duration
 }
 

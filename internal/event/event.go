@@ -139,13 +139,20 @@ func NewPublisher(client *pubsub.Client, topic string) (*Publisher, error) {
 	// BenchmarkReceive: about 0.2 ms instead of 1.5 ms per notification).
 	p.PublishSettings.DelayThreshold = time.Millisecond
 	p.PublishSettings.CountThreshold = 1
-	// Bound the client's own retries: past this a failed publish is given up
-	// for good, so one that Receive answered 503 is not published later in
-	// the background (Google's retry publishes it), and it does not pause
-	// the watch's ordering key long after. Below Receive's 20 s timeout.
-	p.PublishSettings.Timeout = 15 * time.Second
+	p.PublishSettings.Timeout = PublishTimeout
 	return &Publisher{p: p}, nil
 }
+
+// PublishTimeout bounds the client's own retries of one publish. Past it the
+// publish is given up for good, so that one Receive answered 503 for is not
+// published later in the background (Google's retry publishes it), nor
+// pauses the watch's ordering key long after. It stays below Receive's
+// 20 s timeout for that reason.
+const PublishTimeout = 15 * time.Second
+
+// SetTimeout replaces PublishTimeout; call it before the first Publish.
+// Tests with a short Receive timeout use it to keep the same order.
+func (p *Publisher) SetTimeout(d time.Duration) { p.p.PublishSettings.Timeout = d }
 
 // Publish sends e and returns once Pub/Sub has confirmed it is stored.
 func (p *Publisher) Publish(ctx context.Context, e Event) error {
