@@ -187,6 +187,9 @@ func TestReceiveOnEmulators(t *testing.T) {
 		{"other resource", emuRequest("emu-live", emuToken, "file-2", "update", 10), http.StatusForbidden},
 		// A channel nobody made.
 		{"unknown channel", emuRequest("emu-nobody", emuToken, "file-1", "update", 10), http.StatusNoContent},
+		// Ids no Firestore document can have: strays too, never a 503.
+		{"slash in channel id", emuRequest("a/b", emuToken, "file-1", "update", 10), http.StatusNoContent},
+		{"reserved channel id", emuRequest("__x__", emuToken, "file-1", "update", 10), http.StatusNoContent},
 		// A channel retired and past its grace.
 		{"retired", emuRequest("emu-retired", emuToken, "file-1", "update", 10), http.StatusNoContent},
 	}

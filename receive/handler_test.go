@@ -171,6 +171,9 @@ func TestReceiveContract(t *testing.T) {
 		{"unknown channel", func() *http.Request {
 			return notification("ch-nobody", tok1, "res-1", "exists", 7)
 		}, 204, "", ""},
+		// An id no channel can have (Firestore refuses "/" in ids): a
+		// stray, as on the emulator, not an outage.
+		{"impossible channel id", func() *http.Request { return valid(receive.HeaderChannelID, "a/b") }, 204, "", ""},
 		// googleapiclient: a different channel id is rejected.
 		{"different channel id", func() *http.Request { return valid(receive.HeaderChannelID, "different_id") }, 204, "", ""},
 		{"retired past acceptUntil", func() *http.Request {
