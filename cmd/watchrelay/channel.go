@@ -62,14 +62,19 @@ func importChannel(ctx context.Context, s service.Store, spec importSpec) error 
 		TokenHash: store.HashToken(spec.Token), Expiration: spec.Expiration,
 		State: store.ChannelActive, CreatedAt: now,
 	}
+	// A watch not stored yet is fine (Receive needs the channel only), but
+	// any other failure to read it would import the channel without its
+	// labels, so events would lose their routing.
 	w, err := s.Watch(ctx, spec.WatchID)
-	if err == nil {
-		c.Labels = w.Labels
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("watch %s: %w", spec.WatchID, err)
 	}
+	c.Labels = w.Labels
 	if err := s.CreateChannel(ctx, c); err != nil {
 		return err
 	}
-	if err == nil && w.ChannelID == "" {
+	if known && w.ChannelID == "" {
 		return s.UpdateWatch(ctx, w.ID, store.WatchUpdate{ChannelID: &c.ID, ChannelExpiration: &c.Expiration}, now)
 	}
 	return nil

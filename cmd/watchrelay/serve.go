@@ -73,6 +73,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 func serve(ctx context.Context, e *env, s *service.Service, ln net.Listener) error {
 	srv := &http.Server{Handler: s.Mux(), ReadHeaderTimeout: 10 * time.Second}
 	var tailed <-chan error
+	// Not cfg.Local(): with a Firestore emulator and no project or Pub/Sub
+	// emulator, events still go to the in-process Pub/Sub, and only this
+	// prints them.
 	if e.cfg.Project == "" || e.cfg.PubsubEmulator != "" {
 		var err error
 		enc := json.NewEncoder(e.stdout)
