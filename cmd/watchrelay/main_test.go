@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/watchrelay/watchrelay/internal/emulator"
 	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -127,27 +129,81 @@ func TestChannelImportAndStop(t *testing.T) {
 	if err != nil || c.State != store.ChannelActive || c.TokenHash != store.HashToken("s3cret") || c.ResourceID != "r-1" {
 		t.Errorf("imported channel %+v, %v", c, err)
 	}
+	// An expired channel is refused, with the reason.
+	if _, err := run(t, env, "channel", "import", "--id", "ch-3", "--token", "s3cret", "--resource-id", "r-1",
+		"--kind", "calendar.events", "--watch", "w-1", "--expiration", "2020-01-01T00:00:00Z"); err == nil || !strings.Contains(err.Error(), "has passed") {
+		t.Errorf("import of an expired channel: %v", err)
+	}
+	if _, err := fs.Channel(context.Background(), "ch-3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("expired channel stored: %v", err)
+	}
 	// Missing fields are named.
 	if _, err := run(t, env, "channel", "import", "--id", "ch-2", "--expiration", "2030-01-01T00:00:00Z"); err == nil || !strings.Contains(err.Error(), "token") {
 		t.Errorf("import without a token: %v", err)
 	}
 }
 
-// serve's --channel takes the fields of channel import as key=value pairs.
+// serve's --channel takes the fields of channel import as key=value pairs,
+// and refuses what channel import refuses: the same check runs for both.
 func TestChannelSpec(t *testing.T) {
+	const ok = "id=c,token=t,resource-id=r,kind=drive.files,watch=w"
 	for _, tc := range []struct {
 		spec string
 		ok   bool
 	}{
-		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w", true},                                 // the README's form
-		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w,expiration=2030-01-01T00:00:00Z", true}, // with an expiration
-		{"id=c,token=t,resource-id=r,kind=drive.files", false},                                        // no watch
-		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w,color=red", false},                      // unknown field
-		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w,expiration=tomorrow", false},            // bad date
+		{ok, true}, // the README's form
+		{ok + ",expiration=2030-01-01T00:00:00Z", true},                               // with an expiration
+		{"id=c,token=t,resource-id=r,kind=drive.files", false},                        // no watch
+		{ok + ",color=red", false},                                                    // unknown field
+		{ok + ",expiration=tomorrow", false},                                          // bad date
+		{ok + ",expiration=2020-01-01T00:00:00Z", false},                              // expired: nothing to take over
+		{strings.Replace(ok, "id=c", "id=a/b", 1), false},                             // no Firestore document can have this id
+		{strings.Replace(ok, "id=c", "id=__c__", 1), false},                           // nor this one
+		{strings.Replace(ok, "id=c", "id="+strings.Repeat("c", 65), 1), false},        // over Google's 64 characters
+		{strings.Replace(ok, "id=c", "id="+strings.Repeat("c", 64), 1), true},         // at the limit
+		{strings.Replace(ok, "token=t", "token="+strings.Repeat("t", 257), 1), false}, // over Google's 256 characters
+		{strings.Replace(ok, "token=t", "token=", 1), false},                          // empty token
+		{strings.Replace(ok, "drive.files", "drive.nope", 1), false},                  // unknown kind
+		{strings.Replace(ok, "drive.files", "calendar.events", 1), true},              // another known kind; params belong to the watch
 	} {
 		var specs channelSpecs
 		if err := specs.Set(tc.spec); (err == nil) != tc.ok {
 			t.Errorf("%q: error %v, want ok=%v", tc.spec, err, tc.ok)
 		}
+	}
+}
+
+// With no environment the store would die with the command: channel import
+// refuses, and points to serve --channel, which imports into the serving
+// process.
+func TestChannelImportRefusedLocally(t *testing.T) {
+	out, err := run(t, nil, "channel", "import", "--id", "ch-1", "--token", "s3cret", "--resource-id", "r-1",
+		"--kind", "calendar.events", "--watch", "w-1", "--expiration", "2030-01-01T00:00:00Z")
+	if err == nil || !strings.Contains(err.Error(), "serve --channel") {
+		t.Errorf("import on embedded defaults: %v, want a refusal naming serve --channel", err)
+	}
+	if out != "" {
+		t.Errorf("printed %q on refusal", out)
+	}
+}
+
+// unreadableWatches is a store whose watches cannot be read.
+type unreadableWatches struct{ service.Store }
+
+func (unreadableWatches) Watch(context.Context, string) (store.Watch, error) {
+	return store.Watch{}, store.ErrUnavailable
+}
+
+// A watch that cannot be read is an error, not a channel imported without
+// the watch's labels.
+func TestImportChannelWatchUnreadable(t *testing.T) {
+	mem := store.NewMemory()
+	spec := importSpec{ID: "c", Token: "t", ResourceID: "r", Kind: "drive.files", WatchID: "w", Expiration: time.Now().Add(time.Hour)}
+	err := importChannel(context.Background(), unreadableWatches{mem}, spec, time.Now())
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("import: %v, want %v", err, store.ErrUnavailable)
+	}
+	if _, err := mem.Channel(context.Background(), "c"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("channel stored anyway: %v", err)
 	}
 }
