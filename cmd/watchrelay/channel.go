@@ -170,9 +170,29 @@ func runChannelStop(ctx context.Context, e *env, args []string) error {
 	if err := s.Google.Stop(ctx, w, id, resourceID); err != nil {
 		return fmt.Errorf("channel stop: %w", err)
 	}
-	// Keep the record, if any, in step with Google.
-	now := time.Now()
-	_ = s.Store.UpdateChannel(ctx, id, store.ChannelUpdate{State: store.Ptr(store.ChannelStopped), StoppedAt: &now})
 	fmt.Fprintf(e.stdout, "channel %s stopped\n", id)
+	if err := recordStopped(ctx, s.Store, id, time.Now()); err != nil {
+		return fmt.Errorf("channel stop: stopped at Google, but the store still has it live: %w", err)
+	}
 	return nil
+}
+
+// retention is how long a stopped channel's record stays for operators
+// before the Firestore TTL policy on deleteAt removes it: the 7 days
+// renew's pass keeps the channels it stops (renew/pass.go).
+const retention = 7 * 24 * time.Hour
+
+// recordStopped keeps the store in step with Google after channels.stop: a
+// channel it knows is marked stopped, with the deleteAt that lets the TTL
+// policy remove it; one it does not know (a stray) needs nothing.
+func recordStopped(ctx context.Context, s interface {
+	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
+}, id string, now time.Time) error {
+	err := s.UpdateChannel(ctx, id, store.ChannelUpdate{
+		State: store.Ptr(store.ChannelStopped), StoppedAt: &now, DeleteAt: store.Ptr(now.Add(retention)),
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
 }

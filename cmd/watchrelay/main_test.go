@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,71 @@ func TestImportChannelWatchUnreadable(t *testing.T) {
 	}
 	if _, err := mem.Channel(context.Background(), "c"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("channel stored anyway: %v", err)
+	}
+}
+
+// channel stop on a channel the store knows stops it at Google and records
+// it stopped, with the deleteAt that lets the TTL policy remove it.
+func TestChannelStopRecordsIt(t *testing.T) {
+	sim, env := onEmulators(t)
+	if _, err := run(t, env, "watch", "add", "--id", "w1", "--kind", "calendar.events", "--param", "calendarId=c1"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fs, err := store.OpenFirestore(ctx, env["GOOGLE_CLOUD_PROJECT"], "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	w, err := fs.Watch(ctx, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fs.Channel(ctx, w.ChannelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	if _, err := run(t, env, "channel", "stop", "--kind", "calendar.events", "--id", c.ID, "--resource-id", c.ResourceID); err != nil {
+		t.Fatal(err)
+	}
+	if live := sim.Live(); len(live) != 0 {
+		t.Errorf("live at Google after stop: %+v", live)
+	}
+	c, err = fs.Channel(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != store.ChannelStopped || c.StoppedAt.Before(before.Truncate(time.Millisecond)) ||
+		c.DeleteAt.Sub(c.StoppedAt).Round(time.Second) != retention {
+		t.Errorf("after stop: state %s, stoppedAt %v, deleteAt %v; want stopped now, deleted %v later", c.State, c.StoppedAt, c.DeleteAt, retention)
+	}
+}
+
+// channelUpdates answers every update with err.
+type channelUpdates struct{ err error }
+
+func (u channelUpdates) UpdateChannel(context.Context, string, store.ChannelUpdate) error {
+	return u.err
+}
+
+// A channel the store does not know needs no record; a store that fails is
+// reported, not ignored.
+func TestRecordStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		store     error
+		wantError bool
+	}{
+		{"recorded", nil, false},
+		{"unknown to the store: a stray, nothing to record", fmt.Errorf("wrapped: %w", store.ErrNotFound), false},
+		{"store down: reported", store.ErrUnavailable, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := recordStopped(context.Background(), channelUpdates{tc.store}, "c", time.Now())
+			if (err != nil) != tc.wantError {
+				t.Errorf("error %v, want error: %v", err, tc.wantError)
+			}
+		})
 	}
 }
