@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/watchrelay/watchrelay/internal/emulator"
@@ -40,16 +41,42 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	for _, want := range []string{"watchrelay.watch.started.v1", "watchrelay.watch.renewed.v1", "watchrelay.watch.stopped.v1", "watchrelay.notification.v1", " 0 lost"} {
+	for _, want := range []string{"watchrelay.watch.started.v1", "watchrelay.watch.renewed.v1", "watchrelay.watch.stopped.v1", "watchrelay.notification.v1",
+		"gave up on 0;", " 0 lost;", "1 channels live at Google, 1 active watches, 0 leaked"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
 }
 
-// Against the emulators, each command is its own process-like run sharing
-// only Firestore: add opens the channel with a pass of its own, list shows
-// it, rm stops it and the pass purges the watch.
+// A channel leaks when it is live at Google but no active watch names it.
+func TestLeaked(t *testing.T) {
+	live := func(ids ...string) []googlesim.Channel {
+		var cs []googlesim.Channel
+		for _, id := range ids {
+			cs = append(cs, googlesim.Channel{ID: id})
+		}
+		return cs
+	}
+	for _, tc := range []struct {
+		name   string
+		live   []googlesim.Channel
+		active []store.Watch
+		want   []string
+	}{
+		{"each active watch's channel: none", live("a", "b"), []store.Watch{{ChannelID: "a"}, {ChannelID: "b"}}, nil},
+		{"a replaced channel not stopped", live("old", "new"), []store.Watch{{ChannelID: "new"}}, []string{"old"}},
+		{"a removed watch's channel", live("a"), nil, []string{"a"}},
+		{"a watch not served yet leaks nothing", nil, []store.Watch{{}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, leaked(tc.live, tc.active)); diff != "" {
+				t.Errorf("leaked (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // onEmulators returns a simulated Google and the environment of a CLI run
 // against the emulators, in a project of its own.
 func onEmulators(t *testing.T) (*googlesim.Sim, map[string]string) {
@@ -70,6 +97,9 @@ func onEmulators(t *testing.T) (*googlesim.Sim, map[string]string) {
 	}
 }
 
+// Against the emulators, each command is its own process-like run sharing
+// only Firestore: add opens the channel with a pass of its own, list shows
+// it, rm stops it and the pass purges the watch.
 func TestWatchCommandsOnEmulators(t *testing.T) {
 	sim, env := onEmulators(t)
 	if _, err := run(t, env, "watch", "add", "--id", "w1", "--kind", "calendar.events", "--param", "calendarId=c1", "--label", "tenant=acme"); err != nil {
