@@ -16,6 +16,7 @@ import (
 	"github.com/watchrelay/watchrelay/internal/emulator"
 	"github.com/watchrelay/watchrelay/internal/googlesim"
 	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -302,5 +303,40 @@ func TestRecordStopped(t *testing.T) {
 				t.Errorf("error %v, want error: %v", err, tc.wantError)
 			}
 		})
+	}
+}
+
+// renew runs one pass and prints its summary, the JSON Renew answers: a
+// watch stored by hand gets its channel, and a second pass has nothing to do.
+func TestRenewCommand(t *testing.T) {
+	sim, env := onEmulators(t)
+	ctx := context.Background()
+	fs, err := store.OpenFirestore(ctx, env["GOOGLE_CLOUD_PROJECT"], "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	now := time.Now()
+	if err := fs.CreateWatch(ctx, store.Watch{ID: "w1", Kind: "drive.files", Params: map[string]string{"fileId": "f1"},
+		State: store.WatchActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []renew.Summary{{Started: 1}, {}} {
+		out, err := run(t, env, "renew")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got renew.Summary
+		dec := json.NewDecoder(strings.NewReader(out))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&got); err != nil {
+			t.Fatalf("renew printed %q: %v", out, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("summary (-want +got):\n%s", diff)
+		}
+	}
+	if live := sim.Live(); len(live) != 1 {
+		t.Errorf("live at Google: %+v, want the watch's one channel", live)
 	}
 }
