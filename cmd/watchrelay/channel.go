@@ -86,8 +86,7 @@ func (spec *importSpec) bind(fs *flag.FlagSet) {
 
 // importChannel stores the channel as active, so Receive accepts it at once;
 // when its watch exists and has no channel, the watch is pointed at it so
-// Renew replaces it before it expires.
-// The spec must have passed check.
+// Renew replaces it before it expires. spec must have passed check.
 func importChannel(ctx context.Context, s service.Store, spec importSpec, now time.Time) error {
 	c := store.Channel{
 		ID: spec.ID, WatchID: spec.WatchID, Kind: spec.Kind,
