@@ -64,7 +64,7 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"demo":           {"demo [--short 40s]", runDemo},
+	"demo":           {"demo [--short 16s]", runDemo},
 	"serve":          {"serve [--channel id=..,token=..,resource-id=..,kind=..,watch=..]...", runServe},
 	"watch add":      {"watch add --kind K --param k=v... [--id ID] [--subject S] [--label k=v...] [--address URL] [--ttl D]", runWatchAdd},
 	"watch list":     {"watch list [--json]", runWatchList},

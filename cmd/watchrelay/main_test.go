@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/watchrelay/watchrelay/internal/emulator"
 	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -37,16 +42,42 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	for _, want := range []string{"watchrelay.watch.started.v1", "watchrelay.watch.renewed.v1", "watchrelay.watch.stopped.v1", "watchrelay.notification.v1", " 0 lost"} {
+	for _, want := range []string{"watchrelay.watch.started.v1", "watchrelay.watch.renewed.v1", "watchrelay.watch.stopped.v1", "watchrelay.notification.v1",
+		"gave up on 0;", " 0 lost;", "1 channels live at Google, 1 active watches, 0 leaked"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
 }
 
-// Against the emulators, each command is its own process-like run sharing
-// only Firestore: add opens the channel with a pass of its own, list shows
-// it, rm stops it and the pass purges the watch.
+// A channel leaks when it is live at Google but no active watch names it.
+func TestLeaked(t *testing.T) {
+	live := func(ids ...string) []googlesim.Channel {
+		var cs []googlesim.Channel
+		for _, id := range ids {
+			cs = append(cs, googlesim.Channel{ID: id})
+		}
+		return cs
+	}
+	for _, tc := range []struct {
+		name   string
+		live   []googlesim.Channel
+		active []store.Watch
+		want   []string
+	}{
+		{"each active watch's channel: none", live("a", "b"), []store.Watch{{ChannelID: "a"}, {ChannelID: "b"}}, nil},
+		{"a replaced channel not stopped", live("old", "new"), []store.Watch{{ChannelID: "new"}}, []string{"old"}},
+		{"a removed watch's channel", live("a"), nil, []string{"a"}},
+		{"a watch not served yet leaks nothing", nil, []store.Watch{{}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, leaked(tc.live, tc.active)); diff != "" {
+				t.Errorf("leaked (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // onEmulators returns a simulated Google and the environment of a CLI run
 // against the emulators, in a project of its own.
 func onEmulators(t *testing.T) (*googlesim.Sim, map[string]string) {
@@ -67,6 +98,9 @@ func onEmulators(t *testing.T) (*googlesim.Sim, map[string]string) {
 	}
 }
 
+// Against the emulators, each command is its own process-like run sharing
+// only Firestore: add opens the channel with a pass of its own, list shows
+// it, rm stops it and the pass purges the watch.
 func TestWatchCommandsOnEmulators(t *testing.T) {
 	sim, env := onEmulators(t)
 	if _, err := run(t, env, "watch", "add", "--id", "w1", "--kind", "calendar.events", "--param", "calendarId=c1", "--label", "tenant=acme"); err != nil {
@@ -127,27 +161,182 @@ func TestChannelImportAndStop(t *testing.T) {
 	if err != nil || c.State != store.ChannelActive || c.TokenHash != store.HashToken("s3cret") || c.ResourceID != "r-1" {
 		t.Errorf("imported channel %+v, %v", c, err)
 	}
+	// An expired channel is refused, with the reason.
+	if _, err := run(t, env, "channel", "import", "--id", "ch-3", "--token", "s3cret", "--resource-id", "r-1",
+		"--kind", "calendar.events", "--watch", "w-1", "--expiration", "2020-01-01T00:00:00Z"); err == nil || !strings.Contains(err.Error(), "has passed") {
+		t.Errorf("import of an expired channel: %v", err)
+	}
+	if _, err := fs.Channel(context.Background(), "ch-3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("expired channel stored: %v", err)
+	}
 	// Missing fields are named.
 	if _, err := run(t, env, "channel", "import", "--id", "ch-2", "--expiration", "2030-01-01T00:00:00Z"); err == nil || !strings.Contains(err.Error(), "token") {
 		t.Errorf("import without a token: %v", err)
 	}
 }
 
-// serve's --channel takes the fields of channel import as key=value pairs.
+// serve's --channel takes the fields of channel import as key=value pairs,
+// and refuses what channel import refuses: the same check runs for both.
 func TestChannelSpec(t *testing.T) {
+	const ok = "id=c,token=t,resource-id=r,kind=drive.files,watch=w"
 	for _, tc := range []struct {
 		spec string
 		ok   bool
 	}{
-		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w", true},                                 // the README's form
-		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w,expiration=2030-01-01T00:00:00Z", true}, // with an expiration
-		{"id=c,token=t,resource-id=r,kind=drive.files", false},                                        // no watch
-		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w,color=red", false},                      // unknown field
-		{"id=c,token=t,resource-id=r,kind=drive.files,watch=w,expiration=tomorrow", false},            // bad date
+		{ok, true}, // the README's form
+		{ok + ",expiration=2030-01-01T00:00:00Z", true},                               // with an expiration
+		{"id=c,token=t,resource-id=r,kind=drive.files", false},                        // no watch
+		{ok + ",color=red", false},                                                    // unknown field
+		{ok + ",expiration=tomorrow", false},                                          // bad date
+		{ok + ",expiration=2020-01-01T00:00:00Z", false},                              // expired: nothing to take over
+		{strings.Replace(ok, "id=c", "id=a/b", 1), false},                             // no Firestore document can have this id
+		{strings.Replace(ok, "id=c", "id=__c__", 1), false},                           // nor this one
+		{strings.Replace(ok, "id=c", "id="+strings.Repeat("c", 65), 1), false},        // over Google's 64 characters
+		{strings.Replace(ok, "id=c", "id="+strings.Repeat("c", 64), 1), true},         // at the limit
+		{strings.Replace(ok, "token=t", "token="+strings.Repeat("t", 257), 1), false}, // over Google's 256 characters
+		{strings.Replace(ok, "token=t", "token=", 1), false},                          // empty token
+		{strings.Replace(ok, "drive.files", "drive.nope", 1), false},                  // unknown kind
+		{strings.Replace(ok, "drive.files", "calendar.events", 1), true},              // another known kind; params belong to the watch
 	} {
 		var specs channelSpecs
 		if err := specs.Set(tc.spec); (err == nil) != tc.ok {
 			t.Errorf("%q: error %v, want ok=%v", tc.spec, err, tc.ok)
 		}
+	}
+}
+
+// With no environment the store would die with the command: channel import
+// refuses, and points to serve --channel, which imports into the serving
+// process.
+func TestChannelImportRefusedLocally(t *testing.T) {
+	out, err := run(t, nil, "channel", "import", "--id", "ch-1", "--token", "s3cret", "--resource-id", "r-1",
+		"--kind", "calendar.events", "--watch", "w-1", "--expiration", "2030-01-01T00:00:00Z")
+	if err == nil || !strings.Contains(err.Error(), "serve --channel") {
+		t.Errorf("import on embedded defaults: %v, want a refusal naming serve --channel", err)
+	}
+	if out != "" {
+		t.Errorf("printed %q on refusal", out)
+	}
+}
+
+// unreadableWatches is a store whose watches cannot be read.
+type unreadableWatches struct{ service.Store }
+
+func (unreadableWatches) Watch(context.Context, string) (store.Watch, error) {
+	return store.Watch{}, store.ErrUnavailable
+}
+
+// A watch that cannot be read is an error, not a channel imported without
+// the watch's labels.
+func TestImportChannelWatchUnreadable(t *testing.T) {
+	mem := store.NewMemory()
+	spec := importSpec{ID: "c", Token: "t", ResourceID: "r", Kind: "drive.files", WatchID: "w", Expiration: time.Now().Add(time.Hour)}
+	err := importChannel(context.Background(), unreadableWatches{mem}, spec, time.Now())
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("import: %v, want %v", err, store.ErrUnavailable)
+	}
+	if _, err := mem.Channel(context.Background(), "c"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("channel stored anyway: %v", err)
+	}
+}
+
+// channel stop on a channel the store knows stops it at Google and records
+// it stopped, with the deleteAt that lets the TTL policy remove it.
+func TestChannelStopRecordsIt(t *testing.T) {
+	sim, env := onEmulators(t)
+	if _, err := run(t, env, "watch", "add", "--id", "w1", "--kind", "calendar.events", "--param", "calendarId=c1"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fs, err := store.OpenFirestore(ctx, env["GOOGLE_CLOUD_PROJECT"], "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	w, err := fs.Watch(ctx, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fs.Channel(ctx, w.ChannelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	if _, err := run(t, env, "channel", "stop", "--kind", "calendar.events", "--id", c.ID, "--resource-id", c.ResourceID); err != nil {
+		t.Fatal(err)
+	}
+	if live := sim.Live(); len(live) != 0 {
+		t.Errorf("live at Google after stop: %+v", live)
+	}
+	c, err = fs.Channel(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != store.ChannelStopped || c.StoppedAt.Before(before.Truncate(time.Millisecond)) ||
+		c.DeleteAt.Sub(c.StoppedAt).Round(time.Second) != retention {
+		t.Errorf("after stop: state %s, stoppedAt %v, deleteAt %v; want stopped now, deleted %v later", c.State, c.StoppedAt, c.DeleteAt, retention)
+	}
+}
+
+// channelUpdates answers every update with err.
+type channelUpdates struct{ err error }
+
+func (u channelUpdates) UpdateChannel(context.Context, string, store.ChannelUpdate) error {
+	return u.err
+}
+
+// A channel the store does not know needs no record; a store that fails is
+// reported, not ignored.
+func TestRecordStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		store     error
+		wantError bool
+	}{
+		{"recorded", nil, false},
+		{"unknown to the store: a stray, nothing to record", fmt.Errorf("wrapped: %w", store.ErrNotFound), false},
+		{"store down: reported", store.ErrUnavailable, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := recordStopped(context.Background(), channelUpdates{tc.store}, "c", time.Now())
+			if (err != nil) != tc.wantError {
+				t.Errorf("error %v, want error: %v", err, tc.wantError)
+			}
+		})
+	}
+}
+
+// renew runs one pass and prints its summary, the JSON Renew answers: a
+// watch stored by hand gets its channel, and a second pass has nothing to do.
+func TestRenewCommand(t *testing.T) {
+	sim, env := onEmulators(t)
+	ctx := context.Background()
+	fs, err := store.OpenFirestore(ctx, env["GOOGLE_CLOUD_PROJECT"], "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	now := time.Now()
+	if err := fs.CreateWatch(ctx, store.Watch{ID: "w1", Kind: "drive.files", Params: map[string]string{"fileId": "f1"},
+		State: store.WatchActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []renew.Summary{{Started: 1}, {}} {
+		out, err := run(t, env, "renew")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got renew.Summary
+		dec := json.NewDecoder(strings.NewReader(out))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&got); err != nil {
+			t.Fatalf("renew printed %q: %v", out, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("summary (-want +got):\n%s", diff)
+		}
+	}
+	if live := sim.Live(); len(live) != 1 {
+		t.Errorf("live at Google: %+v, want the watch's one channel", live)
 	}
 }

@@ -35,7 +35,7 @@ func (c *channelSpecs) Set(v string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := spec.check(); err != nil {
+	if err := spec.check(time.Now()); err != nil {
 		return err
 	}
 	*c = append(*c, spec)
@@ -56,8 +56,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer s.Close()
 	for _, spec := range specs {
-		if err := importChannel(ctx, s.Store, spec); err != nil {
-			return err
+		if err := importChannel(ctx, s.Store, spec, time.Now()); err != nil {
+			return fmt.Errorf("serve: channel %s: %w", spec.ID, err)
 		}
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -73,6 +73,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 func serve(ctx context.Context, e *env, s *service.Service, ln net.Listener) error {
 	srv := &http.Server{Handler: s.Mux(), ReadHeaderTimeout: 10 * time.Second}
 	var tailed <-chan error
+	// Not cfg.Local(): with a Firestore emulator and no project or Pub/Sub
+	// emulator, events still go to the in-process Pub/Sub, and only this
+	// prints them.
 	if e.cfg.Project == "" || e.cfg.PubsubEmulator != "" {
 		var err error
 		enc := json.NewEncoder(e.stdout)

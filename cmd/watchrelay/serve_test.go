@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/watchrelay/watchrelay/renew"
+)
+
+// lockedBuffer is an output serve writes from its goroutines while the test
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor polls f until it reports done, or fails the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, f func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); !f(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// readmeRequest is the README's curl example ("Receive by hand") as it goes
+// on the wire, double spaces included; token replaces s3cret.
+func readmeRequest(host, token string) string {
+	return "POST /receive HTTP/1.1\r\n" +
+		"Host: " + host + "\r\n" +
+		"X-Goog-Channel-ID: 4ba78bf0-6a47-11e2-bcfd-0800200c9a66\r\n" +
+		"X-Goog-Channel-Token: " + token + "\r\n" +
+		"X-Goog-Message-Number: 10\r\n" +
+		"X-Goog-Resource-ID:  ret08u3rv24htgh289g\r\n" +
+		"X-Goog-Resource-State:  update\r\n" +
+		"X-Goog-Changed: content,properties\r\n" +
+		"X-Goog-Resource-URI: https://www.googleapis.com/drive/v3/files/ret08u3rv24htgh289g\r\n" +
+		"Connection: close\r\n\r\n"
+}
+
+// send writes a raw request to addr and returns the status.
+func send(t *testing.T, addr, req string) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// The README's "Receive by hand", run as written: serve on the embedded
+// defaults with --channel, the curl request, the event printed as one JSON
+// line; a wrong token answers 403 and prints nothing; /renew answers a
+// summary.
+func TestServe(t *testing.T) {
+	var stdout, stderr lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		// PORT=0: the kernel picks a free port; serve logs the address.
+		done <- realMain(ctx, []string{"serve", "--channel",
+			"id=4ba78bf0-6a47-11e2-bcfd-0800200c9a66,token=s3cret,resource-id=ret08u3rv24htgh289g,kind=drive.files,watch=w-42"},
+			func(k string) string { return map[string]string{"PORT": "0"}[k] }, strings.NewReader(""), &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	listening := regexp.MustCompile(`Receive at http://([^/]+)/receive`)
+	var addr string
+	waitFor(t, 30*time.Second, "serve to listen", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, stderr.String())
+		default:
+		}
+		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+		}
+		return addr != ""
+	})
+
+	// The forged one first: with the watch's ordering key its event, if
+	// published, would come out before the real one.
+	if got := send(t, addr, readmeRequest(addr, "wrong")); got != http.StatusForbidden {
+		t.Errorf("wrong token: status %d, want 403", got)
+	}
+	if got := send(t, addr, readmeRequest(addr, "s3cret")); got != http.StatusOK {
+		t.Errorf("README request: status %d, want 200", got)
+	}
+	waitFor(t, 10*time.Second, "the event line", func() bool { return strings.Contains(stdout.String(), "\n") })
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("printed %d lines, want the README request's only:\n%s", len(lines), stdout.String())
+	}
+	got := parsePrinted(t, lines[0])
+	wantAttrs := map[string]string{
+		"ce-specversion": "1.0",
+		"ce-id":          "4ba78bf0-6a47-11e2-bcfd-0800200c9a66/10",
+		"ce-source":      "https://www.googleapis.com/drive/v3/files/ret08u3rv24htgh289g",
+		"ce-type":        "watchrelay.notification.v1",
+		"ce-subject":     "ret08u3rv24htgh289g",
+		"content-type":   "application/json",
+		"watch_id":       "w-42",
+		"kind":           "drive.files",
+		"resource_state": "update",
+	}
+	if diff := cmp.Diff(wantAttrs, got.Attributes); diff != "" {
+		t.Errorf("attributes (-want +got):\n%s", diff)
+	}
+	wantData := map[string]any{
+		"watchId":       "w-42",
+		"channelId":     "4ba78bf0-6a47-11e2-bcfd-0800200c9a66",
+		"kind":          "drive.files",
+		"messageNumber": float64(10),
+		"resourceState": "update",
+		"resourceId":    "ret08u3rv24htgh289g",
+		"resourceUri":   "https://www.googleapis.com/drive/v3/files/ret08u3rv24htgh289g",
+		"changed":       []any{"content", "properties"},
+	}
+	if diff := cmp.Diff(wantData, got.Data); diff != "" {
+		t.Errorf("data (-want +got):\n%s", diff)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := regexp.MustCompile(`(?m)^\{"attributes":.*$`).Find(readme)
+	if diff := cmp.Diff(parsePrinted(t, string(shown)), got); diff != "" {
+		t.Errorf("README's Receive by hand shows another line (-README +printed):\n%s", diff)
+	}
+
+	resp, err := http.Post(fmt.Sprintf("http://%s/renew", addr), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sum renew.Summary
+	dec := json.NewDecoder(resp.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sum); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("renew: status %d, %v", resp.StatusCode, err)
+	}
+	// The channel's watch w-42 was never stored: nothing to do.
+	if sum != (renew.Summary{}) {
+		t.Errorf("renew summary %+v, want an empty pass", sum)
+	}
+}
+
+// printed is an event line of serve, without its two times.
+type printed struct {
+	Attributes map[string]string `json:"attributes"`
+	Data       map[string]any    `json:"data"`
+}
+
+// parsePrinted reads an event line of serve. Its two times are the moment
+// of receipt: they are checked, then left out.
+func parsePrinted(t *testing.T, line string) printed {
+	t.Helper()
+	var p printed
+	if err := json.Unmarshal([]byte(line), &p); err != nil {
+		t.Fatalf("event line %q: %v", line, err)
+	}
+	if _, err := time.Parse(time.RFC3339, p.Attributes["ce-time"]); err != nil {
+		t.Errorf("ce-time: %v", err)
+	}
+	if s, _ := p.Data["receivedAt"].(string); s != p.Attributes["ce-time"] {
+		t.Errorf("receivedAt %v, want ce-time %s", p.Data["receivedAt"], p.Attributes["ce-time"])
+	}
+	delete(p.Attributes, "ce-time")
+	delete(p.Data, "receivedAt")
+	return p
+}
