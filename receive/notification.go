@@ -31,10 +31,11 @@ const (
 	HeaderChanged           = "X-Goog-Changed"
 )
 
-// Limits Google documents for what a client sets.
+// Limits Google documents for what a client sets; `channel import` checks
+// them too.
 const (
-	maxChannelID = 64
-	maxToken     = 256
+	MaxChannelID = 64
+	MaxToken     = 256
 )
 
 // Parse errors: the request is malformed (400).
@@ -72,8 +73,8 @@ func ParseHeaders(h http.Header) (Notification, error) {
 	if n.ChannelID, err = required(h, HeaderChannelID); err != nil {
 		return n, err
 	}
-	if len(n.ChannelID) > maxChannelID {
-		return n, fmt.Errorf("%w: %s longer than %d characters", ErrBadHeader, HeaderChannelID, maxChannelID)
+	if len(n.ChannelID) > MaxChannelID {
+		return n, fmt.Errorf("%w: %s longer than %d characters", ErrBadHeader, HeaderChannelID, MaxChannelID)
 	}
 	num, err := required(h, HeaderMessageNumber)
 	if err != nil {
@@ -101,8 +102,8 @@ func ParseHeaders(h http.Header) (Notification, error) {
 	if v, ok, err := optional(h, HeaderChannelToken); err != nil {
 		return n, err
 	} else if ok {
-		if len(v) > maxToken {
-			return n, fmt.Errorf("%w: %s longer than %d characters", ErrBadHeader, HeaderChannelToken, maxToken)
+		if len(v) > MaxToken {
+			return n, fmt.Errorf("%w: %s longer than %d characters", ErrBadHeader, HeaderChannelToken, MaxToken)
 		}
 		n.Token = v
 	}

@@ -59,6 +59,10 @@ func CheckID(id string) error {
 	return nil
 }
 
+// Retention is how long a finished channel's record is kept for operators
+// (its deleteAt) before the Firestore TTL policy deletes it.
+const Retention = 7 * 24 * time.Hour
+
 // WatchState is the desired state of a watch.
 type WatchState string
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -21,13 +22,6 @@ type importSpec struct {
 	ID, Token, ResourceID, ResourceURI, Kind, WatchID string
 	Expiration                                        time.Time
 }
-
-// Google's limits on what a client sets (DESIGN.md). Receive refuses a
-// longer channel id or token, so a channel beyond them could never deliver.
-const (
-	maxChannelID = 64
-	maxToken     = 256
-)
 
 // check refuses, before anything is stored, a channel that could never
 // work: one Receive could not accept (an id no document can have, or beyond
@@ -52,11 +46,11 @@ func (spec importSpec) check(now time.Time) error {
 	if err := store.CheckID(spec.ID); err != nil {
 		errs = append(errs, fmt.Errorf("id: %w", err))
 	}
-	if len(spec.ID) > maxChannelID {
-		errs = append(errs, fmt.Errorf("id longer than %d characters (Google's limit)", maxChannelID))
+	if len(spec.ID) > receive.MaxChannelID {
+		errs = append(errs, fmt.Errorf("id longer than %d characters (Google's limit)", receive.MaxChannelID))
 	}
-	if len(spec.Token) > maxToken {
-		errs = append(errs, fmt.Errorf("token longer than %d characters (Google's limit)", maxToken))
+	if len(spec.Token) > receive.MaxToken {
+		errs = append(errs, fmt.Errorf("token longer than %d characters (Google's limit)", receive.MaxToken))
 	}
 	// Only the kind is checked: the params belong to the watch. Its error
 	// lists the known kinds.
@@ -176,11 +170,6 @@ func runChannelStop(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// retention is how long a stopped channel's record stays for operators
-// before the Firestore TTL policy on deleteAt removes it: the 7 days
-// renew's pass keeps the channels it stops (renew/pass.go).
-const retention = 7 * 24 * time.Hour
-
 // recordStopped keeps the store in step with Google after channels.stop: a
 // channel it knows is marked stopped, with the deleteAt that lets the TTL
 // policy remove it; one it does not know (a stray) needs nothing.
@@ -188,7 +177,7 @@ func recordStopped(ctx context.Context, s interface {
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
 }, id string, now time.Time) error {
 	err := s.UpdateChannel(ctx, id, store.ChannelUpdate{
-		State: store.Ptr(store.ChannelStopped), StoppedAt: &now, DeleteAt: store.Ptr(now.Add(retention)),
+		State: store.Ptr(store.ChannelStopped), StoppedAt: &now, DeleteAt: store.Ptr(now.Add(store.Retention)),
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil

@@ -273,8 +273,8 @@ func TestChannelStopRecordsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.State != store.ChannelStopped || c.StoppedAt.Before(before.Truncate(time.Millisecond)) ||
-		c.DeleteAt.Sub(c.StoppedAt).Round(time.Second) != retention {
-		t.Errorf("after stop: state %s, stoppedAt %v, deleteAt %v; want stopped now, deleted %v later", c.State, c.StoppedAt, c.DeleteAt, retention)
+		c.DeleteAt.Sub(c.StoppedAt).Round(time.Second) != store.Retention {
+		t.Errorf("after stop: state %s, stoppedAt %v, deleteAt %v; want stopped now, deleted %v later", c.State, c.StoppedAt, c.DeleteAt, store.Retention)
 	}
 }
 
