@@ -85,4 +85,19 @@ if [ "$iam" != "$want" ]; then
 fi
 echo "public: Receive's invoker only; project-wide: no Pub/Sub or basic role"
 
+step "every resource ordered after the API enablement"
+# A google resource that refers to no other google resource (through its
+# arguments or depends_on) has no path to google_project_service.enabled:
+# with create_database = false, for instance, nothing else would create the
+# Firestore indexes after the Firestore API is on. The rest follow by
+# induction over the graph.
+config="jsondecode(file(\"$plandir/plan.json\")).configuration.root_module.resources"
+unordered="sort([for r in $config : r.address if startswith(r.type, \"google_\") && r.address != \"google_project_service.enabled\" && !strcontains(jsonencode([try(r.expressions, {}), try(r.depends_on, [])]), \"\\\"google_\")])"
+got=$(echo "jsonencode($unordered)" | terraform -chdir="$plandir/console" console -no-color)
+if [ "$got" != '"[]"' ]; then
+  echo "these resources do not depend on google_project_service.enabled, directly or through another resource: $got" >&2
+  exit 1
+fi
+echo "every google resource depends on the API enablement"
+
 echo "terraform: all checks passed"

@@ -9,7 +9,8 @@ module=github.com/hashicorp/terraform-provider-google
 pseudo=v1.20.1-0.20260828184646-f3721fb45fa3
 cache=${WATCHRELAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/watchrelay}
 mirror=$cache/terraform-mirror
-dir=$mirror/registry.terraform.io/hashicorp/google/$version/linux_amd64
+# Terraform names platforms as Go does: GOOS_GOARCH.
+dir=$mirror/registry.terraform.io/hashicorp/google/$version/$(go env GOOS)_$(go env GOARCH)
 bin=$dir/terraform-provider-google_v$version
 rc=$cache/terraformrc
 if [ ! -x "$bin" ]; then

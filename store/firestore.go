@@ -146,6 +146,12 @@ func (f *Firestore) Watches(ctx context.Context, state WatchState) ([]Watch, err
 // the given time (a watch with no channel has a zero expiration, so it is
 // always due), soonest first. A limit of zero or less means no limit.
 func (f *Firestore) DueWatches(ctx context.Context, before time.Time, limit int) ([]Watch, error) {
+	return f.queryWatches(ctx, f.dueWatchesQuery(before, limit), "due watches")
+}
+
+// dueWatchesQuery is DueWatches' query, apart so that queries_test.go can
+// check it against Indexes.
+func (f *Firestore) dueWatchesQuery(before time.Time, limit int) firestore.Query {
 	// Served by the first of Indexes; ties fall back on the document id, as
 	// in Memory.
 	q := f.watches.Where("state", "==", string(WatchActive)).
@@ -154,7 +160,7 @@ func (f *Firestore) DueWatches(ctx context.Context, before time.Time, limit int)
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	return f.queryWatches(ctx, q, "due watches")
+	return q
 }
 
 func (f *Firestore) queryWatches(ctx context.Context, q firestore.Query, what string) ([]Watch, error) {
@@ -398,14 +404,7 @@ func (f *Firestore) ActivateChannel(ctx context.Context, id, resourceID, resourc
 // expiration is before the given time, soonest first. A limit of zero or less
 // means no limit.
 func (f *Firestore) ChannelsByState(ctx context.Context, state ChannelState, before time.Time, limit int) ([]Channel, error) {
-	// Served by the second of Indexes.
-	q := f.channels.Where("state", "==", string(state)).
-		Where("expiration", "<", before).
-		OrderBy("expiration", firestore.Asc)
-	if limit > 0 {
-		q = q.Limit(limit)
-	}
-	it := q.Documents(ctx)
+	it := f.channelsByStateQuery(state, before, limit).Documents(ctx)
 	defer it.Stop()
 	var out []Channel
 	for {
@@ -422,4 +421,17 @@ func (f *Firestore) ChannelsByState(ctx context.Context, state ChannelState, bef
 		}
 		out = append(out, c)
 	}
+}
+
+// channelsByStateQuery is ChannelsByState's query, apart so that
+// queries_test.go can check it against Indexes.
+func (f *Firestore) channelsByStateQuery(state ChannelState, before time.Time, limit int) firestore.Query {
+	// Served by the second of Indexes.
+	q := f.channels.Where("state", "==", string(state)).
+		Where("expiration", "<", before).
+		OrderBy("expiration", firestore.Asc)
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	return q
 }

@@ -14,7 +14,8 @@ import (
 var updateIndexes = flag.Bool("update-indexes", false, "rewrite terraform/indexes.json from store.Indexes")
 
 // TestIndexesFile keeps terraform/indexes.json, from which Terraform creates
-// the composite indexes, equal to the indexes the queries need. Regenerate
+// the composite indexes, equal to store.Indexes, which TestQueriesHaveIndexes
+// (queries_test.go) checks against the queries *Firestore runs. Regenerate
 // it with: go test ./store -run TestIndexesFile -update-indexes
 func TestIndexesFile(t *testing.T) {
 	t.Parallel()

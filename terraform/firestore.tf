@@ -40,6 +40,9 @@ resource "google_firestore_index" "store" {
       order      = fields.value.order
     }
   }
+
+  # With create_database = false nothing else orders this after the API.
+  depends_on = [google_project_service.enabled]
 }
 
 # Retired channels carry deleteAt (Renew sets it when it stops them);
@@ -53,4 +56,6 @@ resource "google_firestore_field" "channels_delete_at" {
 
   ttl_config {}
   index_config {}
+
+  depends_on = [google_project_service.enabled]
 }

@@ -3,6 +3,11 @@ output "receive_url" {
   value       = local.receive_url
 }
 
+output "receive_public_command" {
+  description = "With public_receive = false: the gcloud command that makes Receive public by turning off its Cloud Run invoker IAM check, which the google provider cannot set on a function's service. Null otherwise."
+  value       = var.public_receive ? null : "gcloud run services update ${basename(google_cloudfunctions2_function.receive.service_config[0].service)} --project=${var.project_id} --region=${var.region} --no-invoker-iam-check"
+}
+
 output "renew_url" {
   description = "Renew's URL, callable by the scheduler's account only."
   value       = local.renew_url

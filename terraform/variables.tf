@@ -161,7 +161,7 @@ variable "renew_ingress" {
 }
 
 variable "public_receive" {
-  description = "Grant roles/run.invoker to allUsers on Receive, which Google's push needs (it sends no credentials). Set false where an org policy (domain-restricted sharing) forbids allUsers, and see the README."
+  description = "Grant roles/run.invoker to allUsers on Receive, which Google's push needs (it sends no credentials). Set false where an org policy (domain-restricted sharing) forbids allUsers, then turn off Receive's invoker IAM check with the receive_public_command output (see the README)."
   type        = bool
   default     = true
 }
@@ -237,8 +237,12 @@ variable "renew_attempt_deadline" {
   default     = null
 
   validation {
-    condition     = var.renew_attempt_deadline == null || can(regex("^[0-9]+s$", coalesce(var.renew_attempt_deadline, "0s")))
-    error_message = "renew_attempt_deadline must be a number of seconds such as 330s."
+    # Cloud Scheduler's range for HTTP targets.
+    condition = var.renew_attempt_deadline == null || (
+      can(regex("^[0-9]+s$", coalesce(var.renew_attempt_deadline, "0s"))) &&
+      try(tonumber(trimsuffix(var.renew_attempt_deadline, "s")) >= 15 && tonumber(trimsuffix(var.renew_attempt_deadline, "s")) <= 1800, false)
+    )
+    error_message = "renew_attempt_deadline must be null or a number of seconds from 15s to 1800s, Cloud Scheduler's range for HTTP targets."
   }
 }
 

@@ -7,8 +7,10 @@
 // emulators`), on free loopback ports, each in its own process group, and
 // killed with it. Under CI=true an emulator that cannot start fails the test;
 // elsewhere the test is skipped with the reason, so a laptop without Java
-// still runs the rest. This package is test infrastructure, so it reads the
-// environment itself rather than through internal/config.
+// still runs the rest. The jars come from the Cloud SDK that SDKRoot finds:
+// $WATCHRELAY_CLOUD_SDK, else gcloud's own installation, else the Debian
+// package's /usr/lib/google-cloud-sdk. This package is test infrastructure,
+// so it reads the environment itself rather than through internal/config.
 package emulator
 
 import (
@@ -20,14 +22,40 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// SDK is where the Cloud SDK keeps the emulator jars.
-var SDK = "/usr/lib/google-cloud-sdk/platform"
+// SDKEnv names the variable that, when set, is the Cloud SDK installation
+// to take the emulators from: the directory holding bin/ and platform/.
+const SDKEnv = "WATCHRELAY_CLOUD_SDK"
+
+// DebianSDK is where the Debian and Ubuntu google-cloud-cli packages install
+// the Cloud SDK.
+const DebianSDK = "/usr/lib/google-cloud-sdk"
+
+// SDKRoot returns the Cloud SDK installation whose emulator jars Require
+// starts, and where that answer came from. In order: $WATCHRELAY_CLOUD_SDK;
+// `gcloud info`'s installation.sdk_root when gcloud is on PATH (the Cloud
+// SDK images keep it at /google-cloud-sdk, a tarball install wherever it was
+// unpacked); else DebianSDK.
+func SDKRoot() (root, from string) {
+	if dir := os.Getenv(SDKEnv); dir != "" {
+		return dir, "$" + SDKEnv
+	}
+	if gcloud, err := exec.LookPath("gcloud"); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, gcloud, "info", "--format=value(installation.sdk_root)").Output()
+		if dir := strings.TrimSpace(string(out)); err == nil && dir != "" {
+			return dir, gcloud + " info"
+		}
+	}
+	return DebianSDK, "the Debian package's default"
+}
 
 // Hosts are the host:port addresses of a running pair of emulators.
 type Hosts struct {
@@ -78,20 +106,33 @@ func Stop() {
 
 func start() (Hosts, error) {
 	h := Hosts{Firestore: os.Getenv("FIRESTORE_EMULATOR_HOST"), Pubsub: os.Getenv("PUBSUB_EMULATOR_HOST")}
+	if h.Firestore != "" && h.Pubsub != "" {
+		return h, nil
+	}
+	root, from := SDKRoot()
+	platform := filepath.Join(root, "platform")
+	missing := func(what, where string) error {
+		return fmt.Errorf("emulator: no %s emulator jar at %s (Cloud SDK %s, from %s; install the component or set %s)",
+			what, where, root, from, SDKEnv)
+	}
 	var err error
 	if h.Firestore == "" {
-		h.Firestore, err = launch("firestore",
-			"-cp", filepath.Join(SDK, "cloud-firestore-emulator", "cloud-firestore-emulator.jar"),
+		jar := filepath.Join(platform, "cloud-firestore-emulator", "cloud-firestore-emulator.jar")
+		if _, err := os.Stat(jar); err != nil {
+			return h, missing("Firestore", jar)
+		}
+		h.Firestore, err = launch("firestore", "-cp", jar,
 			"com.google.cloud.datastore.emulator.firestore.CloudFirestore", "start")
 		if err != nil {
 			return h, err
 		}
 	}
 	if h.Pubsub == "" {
-		jars, _ := filepath.Glob(filepath.Join(SDK, "pubsub-emulator", "lib", "cloud-pubsub-emulator-*-all.jar"))
+		pattern := filepath.Join(platform, "pubsub-emulator", "lib", "cloud-pubsub-emulator-*-all.jar")
+		jars, _ := filepath.Glob(pattern)
 		if len(jars) == 0 {
 			Stop()
-			return h, fmt.Errorf("emulator: no Pub/Sub emulator jar under %s", SDK)
+			return h, missing("Pub/Sub", pattern)
 		}
 		h.Pubsub, err = launch("pubsub", "-jar", jars[0])
 		if err != nil {

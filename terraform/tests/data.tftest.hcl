@@ -96,6 +96,108 @@ run "example_subscription" {
     condition     = google_pubsub_topic.events.message_retention_duration == "3600s" && google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_TOPIC"] == "events"
     error_message = "topic_name and topic_message_retention must reach the topic and the functions."
   }
+
+  assert {
+    condition = (
+      google_pubsub_subscription.example[0].name == "events-example" &&
+      google_pubsub_subscription.example[0].enable_message_ordering == true &&
+      google_pubsub_subscription.example[0].ack_deadline_seconds == 60 &&
+      google_pubsub_subscription.example[0].filter == "" &&
+      google_pubsub_subscription.example[0].retry_policy[0].minimum_backoff == "10s" &&
+      google_pubsub_subscription.example[0].retry_policy[0].maximum_backoff == "600s" &&
+      google_pubsub_subscription.example[0].expiration_policy[0].ttl == ""
+    )
+    error_message = "The example subscription must be ordered (events are keyed by watch id), unfiltered by default, with backoff, and never expire."
+  }
+
+  assert {
+    # Dead letters are kept: the dead-letter topic has its own subscription.
+    condition = (
+      google_pubsub_topic.example_dead_letter[0].name == "events-example-dead-letter" &&
+      google_pubsub_topic.example_dead_letter[0].message_retention_duration == "604800s" &&
+      google_pubsub_subscription.example_dead_letter[0].name == "events-example-dead-letter" &&
+      google_pubsub_subscription.example_dead_letter[0].topic == google_pubsub_topic.example_dead_letter[0].id &&
+      google_pubsub_subscription.example_dead_letter[0].message_retention_duration == "604800s" &&
+      google_pubsub_subscription.example_dead_letter[0].expiration_policy[0].ttl == "" &&
+      length(google_pubsub_subscription.example_dead_letter[0].dead_letter_policy) == 0
+    )
+    error_message = "The dead-letter topic must keep its messages a week in a subscription of its own that never expires."
+  }
+
+  assert {
+    condition     = output.example_subscription.subscription == google_pubsub_subscription.example[0].id && output.example_subscription.dead_letter == google_pubsub_subscription.example_dead_letter[0].id
+    error_message = "The example_subscription output must name both subscriptions."
+  }
+}
+
+run "example_subscription_filter" {
+  variables {
+    example_subscription          = true
+    example_subscription_filter   = "attributes.kind = \"drive.files\""
+    example_max_delivery_attempts = 9
+  }
+
+  assert {
+    condition = (
+      google_pubsub_subscription.example[0].filter == "attributes.kind = \"drive.files\"" &&
+      google_pubsub_subscription.example[0].dead_letter_policy[0].max_delivery_attempts == 9
+    )
+    error_message = "example_subscription_filter and example_max_delivery_attempts must reach the subscription."
+  }
+}
+
+run "subscribe_command" {
+  assert {
+    condition     = output.subscribe_command == "gcloud pubsub subscriptions create SUBSCRIPTION --project=demo-project --topic=${google_pubsub_topic.events.id} --enable-message-ordering --ack-deadline=60"
+    error_message = "subscribe_command must subscribe to the events topic with ordering on."
+  }
+
+  assert {
+    condition     = output.example_subscription == null
+    error_message = "Without the example subscription, its output is null."
+  }
+}
+
+run "image_repository" {
+  assert {
+    condition = (
+      google_artifact_registry_repository.functions.repository_id == "watchrelay-functions" &&
+      google_artifact_registry_repository.functions.format == "DOCKER" &&
+      google_artifact_registry_repository.functions.location == "us-central1" &&
+      google_artifact_registry_repository.functions.cleanup_policy_dry_run == false
+    )
+    error_message = "The image repository must be a Docker repository in the functions' region, with cleanup really applied."
+  }
+
+  assert {
+    condition = (
+      length(google_artifact_registry_repository.functions.cleanup_policies) == 2 &&
+      one([for p in google_artifact_registry_repository.functions.cleanup_policies : p.action if p.id == "keep-recent"]) == "KEEP" &&
+      one(flatten([for p in google_artifact_registry_repository.functions.cleanup_policies : [for m in p.most_recent_versions : m.keep_count] if p.id == "keep-recent"])) == 4 &&
+      one([for p in google_artifact_registry_repository.functions.cleanup_policies : p.action if p.id == "delete-older"]) == "DELETE" &&
+      one(flatten([for p in google_artifact_registry_repository.functions.cleanup_policies : [for c in p.condition : "${c.tag_state}/${c.older_than}"] if p.id == "delete-older"])) == "ANY/86400s"
+    )
+    error_message = "The repository must keep the image_versions_kept newest images and delete the rest after a day."
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.receive.build_config[0].docker_repository == google_artifact_registry_repository.functions.id &&
+      google_cloudfunctions2_function.renew.build_config[0].docker_repository == google_artifact_registry_repository.functions.id
+    )
+    error_message = "Both functions must push their images to watchrelay's repository, where the cleanup policies apply."
+  }
+}
+
+run "image_versions_kept" {
+  variables {
+    image_versions_kept = 7
+  }
+
+  assert {
+    condition     = one(flatten([for p in google_artifact_registry_repository.functions.cleanup_policies : [for m in p.most_recent_versions : m.keep_count] if p.id == "keep-recent"])) == 7
+    error_message = "image_versions_kept must reach the keep policy."
+  }
 }
 
 run "firestore" {
@@ -192,16 +294,43 @@ run "watches" {
 
 run "apis" {
   assert {
-    condition = alltrue([
-      for s in ["cloudfunctions.googleapis.com", "run.googleapis.com", "cloudbuild.googleapis.com", "cloudscheduler.googleapis.com", "firestore.googleapis.com", "pubsub.googleapis.com", "iamcredentials.googleapis.com", "calendar-json.googleapis.com", "drive.googleapis.com", "admin.googleapis.com"] :
-      contains(keys(google_project_service.enabled), s)
+    condition = toset(keys(google_project_service.enabled)) == toset([
+      "artifactregistry.googleapis.com",
+      "cloudbuild.googleapis.com",
+      "cloudfunctions.googleapis.com",
+      "cloudresourcemanager.googleapis.com",
+      "cloudscheduler.googleapis.com",
+      "firestore.googleapis.com",
+      "iam.googleapis.com",
+      "iamcredentials.googleapis.com",
+      "logging.googleapis.com",
+      "pubsub.googleapis.com",
+      "run.googleapis.com",
+      "storage.googleapis.com",
+      "admin.googleapis.com",
+      "calendar-json.googleapis.com",
+      "drive.googleapis.com",
     ])
-    error_message = "Every API watchrelay uses must be enabled."
+    error_message = "Exactly the 15 APIs watchrelay uses must be enabled (README: google_project_service x 15)."
   }
 
   assert {
-    condition     = alltrue([for s in values(google_project_service.enabled) : s.disable_on_destroy == false])
-    error_message = "Destroying watchrelay must not disable APIs."
+    condition     = alltrue([for k, s in google_project_service.enabled : s.service == k && s.project == "demo-project" && s.disable_on_destroy == false && s.disable_dependent_services == false])
+    error_message = "Destroying watchrelay must not disable APIs, nor the services that depend on them."
+  }
+}
+
+run "no_workspace_apis" {
+  variables {
+    enable_workspace_apis = false
+  }
+
+  assert {
+    condition = (
+      length(google_project_service.enabled) == 12 &&
+      length(setintersection(keys(google_project_service.enabled), ["admin.googleapis.com", "calendar-json.googleapis.com", "drive.googleapis.com"])) == 0
+    )
+    error_message = "enable_workspace_apis = false must leave out exactly the Calendar, Drive and Admin SDK APIs."
   }
 }
 

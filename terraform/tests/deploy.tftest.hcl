@@ -78,6 +78,108 @@ run "functions" {
   }
 }
 
+run "function_defaults" {
+  assert {
+    condition = (
+      google_cloudfunctions2_function.receive.name == "watchrelay-receive" &&
+      google_cloudfunctions2_function.receive.location == "us-central1" &&
+      google_cloudfunctions2_function.receive.service_config[0].max_instance_count == 20 &&
+      google_cloudfunctions2_function.receive.service_config[0].available_memory == "256M" &&
+      google_cloudfunctions2_function.receive.service_config[0].timeout_seconds == 60 &&
+      google_cloudfunctions2_function.renew.name == "watchrelay-renew" &&
+      google_cloudfunctions2_function.renew.location == "us-central1" &&
+      google_cloudfunctions2_function.renew.service_config[0].max_instance_count == 1 &&
+      google_cloudfunctions2_function.renew.service_config[0].available_memory == "256M" &&
+      google_cloudfunctions2_function.renew.service_config[0].timeout_seconds == 300
+    )
+    error_message = "The functions' names, region, max instances, memory and timeout must be the variables' defaults."
+  }
+
+  assert {
+    # Google's push comes from the internet; Renew is guarded by IAM.
+    condition = (
+      google_cloudfunctions2_function.receive.service_config[0].ingress_settings == "ALLOW_ALL" &&
+      google_cloudfunctions2_function.renew.service_config[0].ingress_settings == "ALLOW_ALL" &&
+      google_cloudfunctions2_function.receive.service_config[0].all_traffic_on_latest_revision == true &&
+      google_cloudfunctions2_function.renew.service_config[0].all_traffic_on_latest_revision == true
+    )
+    error_message = "Receive must take traffic from anywhere, Renew by default too, and both serve their latest revision."
+  }
+
+  assert {
+    condition = alltrue([for f in [google_cloudfunctions2_function.receive, google_cloudfunctions2_function.renew] :
+      f.service_config[0].environment_variables["WATCHRELAY_RENEW_BEFORE"] == "90m" &&
+      f.service_config[0].environment_variables["WATCHRELAY_GRACE"] == "10m" &&
+      f.service_config[0].environment_variables["WATCHRELAY_RENEW_CONCURRENCY"] == "8" &&
+      f.service_config[0].environment_variables["WATCHRELAY_RENEW_QPS"] == "10"
+    ])
+    error_message = "Renew's settings must reach both functions with the defaults DESIGN.md gives."
+  }
+
+  assert {
+    # Nothing beyond DESIGN.md's configuration, and WATCHRELAY_ADDRESS on Renew only.
+    condition = (
+      toset(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RENEW_BEFORE", "WATCHRELAY_GRACE", "WATCHRELAY_RENEW_CONCURRENCY", "WATCHRELAY_RENEW_QPS"]) &&
+      toset(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RENEW_BEFORE", "WATCHRELAY_GRACE", "WATCHRELAY_RENEW_CONCURRENCY", "WATCHRELAY_RENEW_QPS", "WATCHRELAY_ADDRESS"])
+    )
+    error_message = "The functions' environments must be exactly DESIGN.md's configuration (WATCHRELAY_ADDRESS on Renew only)."
+  }
+}
+
+run "function_variables" {
+  variables {
+    region                  = "europe-west1"
+    receive_max_instances   = 7
+    receive_memory          = "512M"
+    receive_timeout_seconds = 30
+    renew_max_instances     = 2
+    renew_memory            = "1G"
+    renew_timeout_seconds   = 900
+    renew_ingress           = "ALLOW_INTERNAL_ONLY"
+    renew_before            = "2h30m"
+    grace                   = "15m"
+    renew_concurrency       = 3
+    renew_qps               = 2.5
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.receive.location == "europe-west1" &&
+      google_cloudfunctions2_function.receive.service_config[0].max_instance_count == 7 &&
+      google_cloudfunctions2_function.receive.service_config[0].available_memory == "512M" &&
+      google_cloudfunctions2_function.receive.service_config[0].timeout_seconds == 30 &&
+      google_cloudfunctions2_function.renew.location == "europe-west1" &&
+      google_cloudfunctions2_function.renew.service_config[0].max_instance_count == 2 &&
+      google_cloudfunctions2_function.renew.service_config[0].available_memory == "1G" &&
+      google_cloudfunctions2_function.renew.service_config[0].timeout_seconds == 900
+    )
+    error_message = "Each function's max instances, memory and timeout must come from its own variables."
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.renew.service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" &&
+      google_cloudfunctions2_function.receive.service_config[0].ingress_settings == "ALLOW_ALL"
+    )
+    error_message = "renew_ingress must reach Renew, and never Receive."
+  }
+
+  assert {
+    condition = alltrue([for f in [google_cloudfunctions2_function.receive, google_cloudfunctions2_function.renew] :
+      f.service_config[0].environment_variables["WATCHRELAY_RENEW_BEFORE"] == "2h30m" &&
+      f.service_config[0].environment_variables["WATCHRELAY_GRACE"] == "15m" &&
+      f.service_config[0].environment_variables["WATCHRELAY_RENEW_CONCURRENCY"] == "3" &&
+      f.service_config[0].environment_variables["WATCHRELAY_RENEW_QPS"] == "2.5"
+    ])
+    error_message = "renew_before, grace, renew_concurrency and renew_qps must reach both functions' environments."
+  }
+
+  assert {
+    condition     = google_cloud_scheduler_job.renew.attempt_deadline == "930s" && google_cloud_scheduler_job.renew.region == "europe-west1"
+    error_message = "The scheduler's default attempt deadline must follow renew_timeout_seconds (+30 s), in the functions' region."
+  }
+}
+
 run "scheduler" {
   assert {
     condition     = google_cloud_scheduler_job.renew.http_target[0].uri == "https://watchrelay-renew-mock.a.run.app" && google_cloud_scheduler_job.renew.http_target[0].http_method == "POST"
@@ -114,5 +216,31 @@ run "scheduler_variables" {
   assert {
     condition     = google_cloud_scheduler_job.renew.schedule == "*/5 * * * *" && google_cloud_scheduler_job.renew.attempt_deadline == "600s" && google_cloud_scheduler_job.renew.retry_config[0].retry_count == 3
     error_message = "renew_schedule, renew_attempt_deadline and renew_retry_count must reach the job."
+  }
+}
+
+run "scheduler_deadline_bounds" {
+  # Cloud Scheduler's limits for HTTP targets are accepted as they are.
+  command = plan
+  variables {
+    renew_attempt_deadline = "15s"
+  }
+
+  assert {
+    condition     = google_cloud_scheduler_job.renew.attempt_deadline == "15s"
+    error_message = "15s, Cloud Scheduler's least attempt deadline, must be accepted."
+  }
+}
+
+run "scheduler_deadline_capped" {
+  # A Renew timeout near the limit: the default deadline stops at 1800s.
+  command = plan
+  variables {
+    renew_timeout_seconds = 3600
+  }
+
+  assert {
+    condition     = google_cloud_scheduler_job.renew.attempt_deadline == "1800s"
+    error_message = "The default attempt deadline must not exceed Cloud Scheduler's 1800s."
   }
 }

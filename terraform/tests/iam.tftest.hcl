@@ -60,6 +60,20 @@ run "no_public_receive" {
     condition     = length(google_cloud_run_service_iam_member.public_receive) == 0
     error_message = "public_receive = false must grant nothing to allUsers."
   }
+
+  assert {
+    # Cloud Run's way for such projects: no allUsers member, the invoker
+    # check turned off on Receive's service alone.
+    condition     = output.receive_public_command == "gcloud run services update watchrelay-receive --project=demo-project --region=us-central1 --no-invoker-iam-check"
+    error_message = "receive_public_command must turn off the invoker IAM check on Receive's service, and nowhere else."
+  }
+}
+
+run "public_receive_no_command" {
+  assert {
+    condition     = output.receive_public_command == null
+    error_message = "With the allUsers binding, no invoker-check command is needed."
+  }
 }
 
 run "firestore_access" {
@@ -143,7 +157,34 @@ run "build_account" {
   }
 
   assert {
-    condition     = startswith(google_project_iam_member.build_staging_reader.condition[0].expression, "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-")
-    error_message = "The project-level storage read must be conditioned on Cloud Functions' staging buckets."
+    condition = (
+      google_project_iam_member.build_staging_reader.member == "serviceAccount:watchrelay-build@demo-project.iam.gserviceaccount.com" &&
+      google_project_iam_member.build_staging_reader.role == "roles/storage.objectViewer" &&
+      length(google_project_iam_member.build_staging_reader.condition) == 1 &&
+      google_project_iam_member.build_staging_reader.condition[0].expression == "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-\")"
+    )
+    error_message = "Only the build account may read objects project-wide, and only in Cloud Functions' staging buckets (gcf-v2-sources-*)."
+  }
+}
+
+run "service_accounts" {
+  assert {
+    condition = (
+      toset(keys(google_service_account.this)) == toset(["receive", "renew", "scheduler", "build"]) &&
+      alltrue([for k, sa in google_service_account.this : sa.account_id == "watchrelay-${k}" && sa.project == "demo-project"])
+    )
+    error_message = "One account per role, named watchrelay-<role>: the README, the DWD client id and the IAM tests name them so."
+  }
+}
+
+run "service_accounts_named" {
+  # A second copy in the same project: every account id carries the prefix.
+  variables {
+    name = "relay-two"
+  }
+
+  assert {
+    condition     = toset([for sa in values(google_service_account.this) : sa.account_id]) == toset(["relay-two-receive", "relay-two-renew", "relay-two-scheduler", "relay-two-build"])
+    error_message = "Account ids must follow var.name."
   }
 }

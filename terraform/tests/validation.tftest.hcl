@@ -90,6 +90,32 @@ run "bad_schedule" {
   expect_failures = [var.renew_schedule]
 }
 
+run "attempt_deadline_too_short" {
+  # Cloud Scheduler refuses HTTP attempt deadlines under 15s.
+  command = plan
+  variables {
+    renew_attempt_deadline = "14s"
+  }
+  expect_failures = [var.renew_attempt_deadline]
+}
+
+run "attempt_deadline_too_long" {
+  # ... and over 30 minutes.
+  command = plan
+  variables {
+    renew_attempt_deadline = "1801s"
+  }
+  expect_failures = [var.renew_attempt_deadline]
+}
+
+run "attempt_deadline_not_seconds" {
+  command = plan
+  variables {
+    renew_attempt_deadline = "5m"
+  }
+  expect_failures = [var.renew_attempt_deadline]
+}
+
 run "bad_database_id" {
   command = plan
   variables {
