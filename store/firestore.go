@@ -150,13 +150,17 @@ func (f *Firestore) DueWatches(ctx context.Context, before time.Time, limit int)
 }
 
 // dueWatchesQuery is DueWatches' query, apart so that queries_test.go can
-// check it against Indexes.
+// check it against Indexes. Served by the first of Indexes; ties fall back
+// on the document id, as in Memory.
 func (f *Firestore) dueWatchesQuery(before time.Time, limit int) firestore.Query {
-	// Served by the first of Indexes; ties fall back on the document id, as
-	// in Memory.
-	q := f.watches.Where("state", "==", string(WatchActive)).
-		Where("channelExpiration", "<", before).
-		OrderBy("channelExpiration", firestore.Asc)
+	return expiring(f.watches, string(WatchActive), "channelExpiration", before, limit)
+}
+
+// expiring is the shape of both indexed queries: the documents in one state
+// whose expiration field is before a time, soonest first, at most limit of
+// them (no limit when zero or less).
+func expiring(c *firestore.CollectionRef, state, field string, before time.Time, limit int) firestore.Query {
+	q := c.Where("state", "==", state).Where(field, "<", before).OrderBy(field, firestore.Asc)
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
@@ -424,14 +428,8 @@ func (f *Firestore) ChannelsByState(ctx context.Context, state ChannelState, bef
 }
 
 // channelsByStateQuery is ChannelsByState's query, apart so that
-// queries_test.go can check it against Indexes.
+// queries_test.go can check it against Indexes. Served by the second of
+// Indexes.
 func (f *Firestore) channelsByStateQuery(state ChannelState, before time.Time, limit int) firestore.Query {
-	// Served by the second of Indexes.
-	q := f.channels.Where("state", "==", string(state)).
-		Where("expiration", "<", before).
-		OrderBy("expiration", firestore.Asc)
-	if limit > 0 {
-		q = q.Limit(limit)
-	}
-	return q
+	return expiring(f.channels, string(state), "expiration", before, limit)
 }
