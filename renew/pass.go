@@ -201,8 +201,6 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 	claimUntil := deadline.Add(-p.opts.Margin)
 	t := &tally{}
 
-	// Finish what earlier passes left first: those channels are live at
-	// Google with nothing serving them.
 	stopping, err := p.store.ChannelsByState(ctx, store.ChannelStopping, farFuture, p.opts.MaxWork)
 	if err != nil {
 		return Summary{}, fmt.Errorf("renew: query stopping channels: %w", err)
@@ -221,23 +219,27 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("renew: query due watches: %w", err)
 	}
 
-	// Cleanup first, then the due watches: a watch's orphaned pending
-	// channel is cleared before the watch gets a new one, not skipped for
-	// holding the same lease.
-	var cleanup, work []func(context.Context)
+	// Three phases, each done before the next starts. Orphans first: they
+	// are live at Google with nothing serving them. Clearing a pending one
+	// holds its watch's lease, so the purges and renewals, which take the
+	// same leases, come after: run beside it, they would find the watch
+	// leased and skip it. And a watch's orphan is cleared before the watch
+	// gets a new channel.
+	var orphans, purges, work []func(context.Context)
 	for _, c := range stopping {
-		cleanup = append(cleanup, func(ctx context.Context) { p.finishStop(ctx, c, t) })
+		orphans = append(orphans, func(ctx context.Context) { p.finishStop(ctx, c, t) })
 	}
 	for _, c := range pending {
-		cleanup = append(cleanup, func(ctx context.Context) { p.clearPending(ctx, c, t) })
+		orphans = append(orphans, func(ctx context.Context) { p.clearPending(ctx, c, t) })
 	}
 	for _, w := range deleted {
-		cleanup = append(cleanup, func(ctx context.Context) { p.withLease(ctx, w.ID, t, p.purge) })
+		purges = append(purges, func(ctx context.Context) { p.withLease(ctx, w.ID, t, p.purge) })
 	}
 	for _, w := range due {
 		work = append(work, func(ctx context.Context) { p.withLease(ctx, w.ID, t, p.renew) })
 	}
-	p.runAll(ctx, cleanup, claimUntil, t)
+	p.runAll(ctx, orphans, claimUntil, t)
+	p.runAll(ctx, purges, claimUntil, t)
 	p.runAll(ctx, work, claimUntil, t)
 	return t.s, nil
 }
@@ -326,7 +328,7 @@ func (p *Pass) renew(ctx context.Context, w store.Watch, t *tally) {
 
 // open stores a pending channel, asks Google for it, and activates it. On a
 // transient error the channel stays pending: Google may have opened it, and
-// the next pass stops it once a sync has told us its resource id.
+// the next pass stops it (see clearPending).
 func (p *Pass) open(ctx context.Context, w store.Watch) (Granted, string, error) {
 	address := w.Address
 	if address == "" {
@@ -345,14 +347,17 @@ func (p *Pass) open(ctx context.Context, w store.Watch) (Granted, string, error)
 		WatchID:   w.ID,
 		Kind:      w.Kind,
 		TokenHash: store.HashToken(token),
-		State:     store.ChannelPending,
-		Labels:    w.Labels,
-		CreatedAt: now,
+		// What we ask for bounds what Google grants, so if we never hear
+		// the answer, past this the channel is known gone at Google.
+		Expiration: RequestedExpiration(w, now),
+		State:      store.ChannelPending,
+		Labels:     w.Labels,
+		CreatedAt:  now,
 	}
 	if err := p.store.CreateChannel(ctx, c); err != nil {
 		return Granted{}, "", fmt.Errorf("renew: store pending channel: %w", err)
 	}
-	req := ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: RequestedExpiration(w, now)}
+	req := ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: c.Expiration}
 	var granted Granted
 	err = p.call(ctx, func(ctx context.Context) (err error) {
 		granted, err = p.google.Watch(ctx, w, req)
@@ -439,13 +444,16 @@ func (p *Pass) purge(ctx context.Context, w store.Watch, t *tally) {
 			p.retire(ctx, w.ChannelID, store.ChannelExpired)
 		}
 	}
+	// The event goes out before the record goes: if the pass dies between
+	// the two, the next pass purges again and publishes the same event id
+	// again, which consumers dedupe; the other order would lose it.
+	p.publish(ctx, event.TypeStopped, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, ""))
 	if err := p.store.DeleteWatch(ctx, w.ID); err != nil {
 		p.log.Error("purge watch", "watch", w.ID, "error", err)
 		t.add(func(s *Summary) { s.Remaining++ })
 		return
 	}
 	t.add(func(s *Summary) { s.Stopped++ })
-	p.publish(ctx, event.TypeStopped, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, ""))
 }
 
 // stopChannel retires a channel (stopping, accepted for the grace period),
@@ -460,7 +468,11 @@ func (p *Pass) stopChannel(ctx context.Context, w store.Watch, id string, t *tal
 		p.log.Error("read channel to stop", "channel", id, "error", err)
 		return false
 	}
-	if c.State != store.ChannelStopping {
+	switch c.State {
+	case store.ChannelStopped, store.ChannelExpired, store.ChannelFailed:
+		return true // an earlier pass finished it
+	case store.ChannelStopping:
+	default:
 		if !p.retire(ctx, id, store.ChannelStopping) {
 			return false
 		}
@@ -471,15 +483,21 @@ func (p *Pass) stopChannel(ctx context.Context, w store.Watch, id string, t *tal
 // retire marks a channel stopping or expired and keeps accepting its
 // notifications for the grace period: Google may still retry real changes.
 func (p *Pass) retire(ctx context.Context, id string, state store.ChannelState) bool {
-	u := store.ChannelUpdate{State: &state, AcceptUntil: store.Ptr(p.opts.Now().Add(p.opts.Grace))}
-	if state == store.ChannelExpired {
-		u.DeleteAt = store.Ptr(p.opts.Now().Add(retention))
-	}
-	if err := p.store.UpdateChannel(ctx, id, u); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := p.store.UpdateChannel(ctx, id, p.retirement(state)); err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.log.Error("retire channel", "channel", id, "error", err)
 		return false
 	}
 	return true
+}
+
+// retirement is the update that retires a channel into state.
+func (p *Pass) retirement(state store.ChannelState) store.ChannelUpdate {
+	now := p.opts.Now()
+	u := store.ChannelUpdate{State: &state, AcceptUntil: store.Ptr(now.Add(p.opts.Grace))}
+	if state == store.ChannelExpired {
+		u.DeleteAt = store.Ptr(now.Add(retention))
+	}
+	return u
 }
 
 // stopAtGoogle calls channels.stop for a retired channel and records the
@@ -509,24 +527,15 @@ func (p *Pass) finish(ctx context.Context, id string, state store.ChannelState) 
 	}
 }
 
-// finishStop completes a stop that an earlier pass began. A channel past its
-// expiration is gone at Google already.
+// finishStop completes a stop that an earlier pass began.
 func (p *Pass) finishStop(ctx context.Context, c store.Channel, t *tally) {
-	if !c.Expiration.After(p.opts.Now()) {
-		p.finish(ctx, c.ID, store.ChannelExpired)
-		return
-	}
-	if !p.stopAtGoogle(ctx, p.owner(ctx, c), c, t) {
-		t.add(func(s *Summary) { s.Remaining++ })
-	}
+	p.stopOrphan(ctx, p.owner(ctx, c), c, t)
 }
 
 // clearPending handles a channel left pending by a pass that crashed or
 // failed transiently between storing it and activating it. Under the watch's
 // lease no other pass is opening it, so it is an orphan: Google may have
-// opened it. With its resource id (recorded by the sync) it is stopped;
-// without one, the resource id of the watch's current channel is tried,
-// since Google's resource ids name the resource, not the channel.
+// opened it.
 func (p *Pass) clearPending(ctx context.Context, c store.Channel, t *tally) {
 	now := p.opts.Now()
 	w, err := p.store.LeaseWatch(ctx, c.WatchID, now, now.Add(p.opts.Lease))
@@ -546,20 +555,68 @@ func (p *Pass) clearPending(ctx context.Context, c store.Channel, t *tally) {
 	if err != nil || c.State != store.ChannelPending {
 		return
 	}
-	if c.ResourceID == "" && w.ChannelID != "" {
-		if cur, err := p.store.Channel(ctx, w.ChannelID); err == nil {
-			c.ResourceID = cur.ResourceID
-		}
-	}
-	if c.ResourceID == "" {
-		// Nothing can stop it; if Google opened it, it expires by itself.
-		p.log.Warn("pending channel abandoned without a resource id", "channel", c.ID, "watch", c.WatchID)
-		p.finish(ctx, c.ID, store.ChannelFailed)
+	p.stopOrphan(ctx, w, c, t)
+}
+
+// stopOrphan stops a channel of w's that serves no one: pending with no pass
+// opening it, or stopping. Its expiration, as Google granted it or, while
+// pending, as asked (which bounds the grant), says when it is gone at Google
+// by itself. channels.stop needs the resource id, from the watch call or the
+// sync; without one, that of the watch's current channel serves, since
+// Google's resource ids name the resource, not the channel. Without any, the
+// channel is left as it is until the watch's next channel names the resource
+// or the channel expires: a stop with a wrong resource id is answered 404,
+// which would read as stopped.
+func (p *Pass) stopOrphan(ctx context.Context, w store.Watch, c store.Channel, t *tally) {
+	if !expiresBy(c).After(p.opts.Now()) {
+		p.finish(ctx, c.ID, store.ChannelExpired)
 		return
 	}
-	if !p.retire(ctx, c.ID, store.ChannelStopping) || !p.stopAtGoogle(ctx, w, c, t) {
+	if c.ResourceID == "" {
+		c.ResourceID = p.currentResource(ctx, w)
+	}
+	if c.ResourceID == "" {
+		p.log.Warn("orphaned channel waits for its resource id or its expiration", "channel", c.ID, "watch", c.WatchID, "state", c.State)
+		t.add(func(s *Summary) { s.Remaining++ })
+		return
+	}
+	if c.State == store.ChannelPending {
+		// Stopping, with the resource id to stop it by, before Google is
+		// called: if the stop fails or the pass dies, the next pass
+		// finishes it as any stopping channel.
+		u := p.retirement(store.ChannelStopping)
+		u.ResourceID = &c.ResourceID
+		if err := p.store.UpdateChannel(ctx, c.ID, u); err != nil {
+			p.log.Error("retire channel", "channel", c.ID, "error", err)
+			t.add(func(s *Summary) { s.Remaining++ })
+			return
+		}
+	}
+	if !p.stopAtGoogle(ctx, w, c, t) {
 		t.add(func(s *Summary) { s.Remaining++ })
 	}
+}
+
+// expiresBy is when a channel is gone at Google at the latest. A channel
+// stored pending before pending channels carried their requested expiration
+// has none; the kind's longest lifetime from its creation bounds it.
+func expiresBy(c store.Channel) time.Time {
+	if c.Expiration.IsZero() {
+		return c.CreatedAt.Add(MaxTTL(c.Kind))
+	}
+	return c.Expiration
+}
+
+// currentResource returns the resource id of w's current channel, or "".
+func (p *Pass) currentResource(ctx context.Context, w store.Watch) string {
+	if w.ChannelID == "" {
+		return ""
+	}
+	cur, err := p.store.Channel(ctx, w.ChannelID)
+	if err != nil {
+		return ""
+	}
+	return cur.ResourceID
 }
 
 // owner returns a channel's watch, for the credentials (subject) a stop

@@ -229,30 +229,65 @@ func TestConcurrentPasses(t *testing.T) {
 	})
 }
 
-// A crash after any step of a start or a renewal leaves records the next
-// pass completes: exactly one live channel per watch, none leaked; and after
-// the watch is removed, none live.
+// A crash after any step of a pass, or a channels.stop that keeps failing,
+// leaves records the next passes complete: exactly one live channel per
+// watch, none leaked; and after the watch is removed, none live, the watch
+// purged and its stopped event published. Each case breaks passes in turn:
+// one dies after the first time it makes the named step, or ("stop 503")
+// has every channels.stop answered 503. Normal passes then run until one
+// reports nothing remaining.
 func TestCrashAfterEveryStep(t *testing.T) {
-	steps := []struct {
-		step    string
-		renewal bool // crash during a renewal rather than the first start
+	cases := []struct {
+		name     string
+		renewal  bool     // break a renewal rather than the first start
+		syncLost bool     // Receive loses the sync of the first broken pass's channel
+		rmNow    bool     // remove the watch right after the broken passes, before any normal one
+		broken   []string // passes broken before the watch is removed
+		rm       []string // passes broken after
 	}{
-		{"create pending", false},
-		{"watch", false},
-		{"activate", false},
-		{"create pending", true},
-		{"watch", true},
-		{"activate", true},
-		// (The old channel is marked stopping inside "activate".)
-		{"stop", true},
-		{"mark stopped", true},
+		// A start or a renewal dies after each of its steps.
+		{name: "start/create pending", broken: []string{"create pending"}},
+		{name: "start/watch", broken: []string{"watch"}},
+		{name: "start/activate", broken: []string{"activate"}},
+		{name: "renewal/create pending", renewal: true, broken: []string{"create pending"}},
+		{name: "renewal/watch", renewal: true, broken: []string{"watch"}},
+		// The old channel is marked stopping inside "activate".
+		{name: "renewal/activate", renewal: true, broken: []string{"activate"}},
+		{name: "renewal/stop", renewal: true, broken: []string{"stop"}},
+		{name: "renewal/mark stopped", renewal: true, broken: []string{"mark stopped"}},
+		// The orphan of a start that died after its watch call, known by
+		// its sync: the next pass dies stopping it, or Google fails the
+		// stop. Then it is stopping, and a stopping channel whose
+		// expiration is unknown used to be taken for expired: leaked.
+		{name: "start/watch, then orphan/mark stopping", broken: []string{"watch", "mark stopping"}},
+		{name: "start/watch, then orphan/stop", broken: []string{"watch", "stop"}},
+		{name: "start/watch, then orphan/stop 503", broken: []string{"watch", "stop 503"}},
+		// An orphan whose sync was lost has no resource id: it waits for
+		// the watch's next channel to name the resource, then is stopped.
+		{name: "start/watch, sync lost", syncLost: true, broken: []string{"watch"}},
+		{name: "renewal/watch, sync lost", renewal: true, syncLost: true, broken: []string{"watch"}},
+		// ... and the resource id it borrowed is kept for the next try.
+		{name: "renewal/watch, sync lost, then stop 503", renewal: true, syncLost: true, broken: []string{"watch", "stop 503"}},
+		// The old channel of a renewal that died: finishing its stop
+		// dies, or Google fails it.
+		{name: "renewal/activate, then old/stop", renewal: true, broken: []string{"activate", "stop"}},
+		{name: "renewal/activate, then old/stop 503", renewal: true, broken: []string{"activate", "stop 503"}},
+		// The purge of a removed watch dies after each of its steps, or
+		// Google fails its stop.
+		{name: "rm/mark stopping", rm: []string{"mark stopping"}},
+		{name: "rm/stop", rm: []string{"stop"}},
+		{name: "rm/mark stopped", rm: []string{"mark stopped"}},
+		{name: "rm/publish", rm: []string{"publish"}},
+		{name: "rm/delete watch", rm: []string{"delete watch"}},
+		{name: "rm/stop 503", rm: []string{"stop 503"}},
+		// The watch is removed while a broken pass's orphan is still
+		// there: the pass that stops it must purge the watch too.
+		{name: "start/watch, then rm", rmNow: true, broken: []string{"watch"}},
+		{name: "renewal/watch, then rm", renewal: true, rmNow: true, broken: []string{"watch"}},
+		{name: "renewal/activate, then rm", renewal: true, rmNow: true, broken: []string{"activate"}},
 	}
-	for _, tc := range steps {
-		name := "start/" + tc.step
-		if tc.renewal {
-			name = "renewal/" + tc.step
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			stores(t, func(t *testing.T, s testStore) {
 				r := newRig(t, s)
 				r.add(store.Watch{ID: "w", Kind: "calendar.acl", Params: map[string]string{"calendarId": "c1"}, TTLSeconds: 7200})
@@ -260,32 +295,58 @@ func TestCrashAfterEveryStep(t *testing.T) {
 					r.pass(nil)
 					r.clock.Advance(90 * time.Minute)
 				}
-				r.crashed(tc.step, 1)
-				r.flush()                          // the sync of a channel opened before the crash
-				r.clock.Advance(r.leaseDuration()) // the dead pass's lease lapses
-				r.pass(nil)
-				r.flush()
-				r.converged("w")
+				r.deaf.Store(tc.syncLost)
+				r.broken(tc.broken...)
+				r.deaf.Store(false)
+				if !tc.rmNow {
+					r.settle()
+					r.converged("w")
+				}
 
 				if err := r.store.UpdateWatch(context.Background(), "w", store.WatchUpdate{State: store.Ptr(store.WatchDeleted)}, r.clock.Now()); err != nil {
 					t.Fatal(err)
 				}
-				if sum := r.pass(nil); sum.Stopped != 1 {
-					t.Errorf("rm pass %+v, want 1 stopped", sum)
-				}
+				r.broken(tc.rm...)
+				r.settle()
 				if live := r.sim.Live(); len(live) != 0 {
 					t.Errorf("after watch rm, %d channels live: %+v", len(live), live)
 				}
 				if _, err := r.store.Watch(context.Background(), "w"); err == nil {
 					t.Error("the removed watch was not purged")
 				}
+				ids := map[string]bool{}
+				for _, e := range r.published() {
+					if e.Type == event.TypeStopped && e.WatchID == "w" {
+						ids[e.ID] = true
+					}
+				}
+				if len(ids) != 1 {
+					t.Errorf("stopped events with %d distinct ids, want 1 (%v)", len(ids), ids)
+				}
 			})
 		})
 	}
 }
 
-// leaseDuration is the lease a pass with the rig's options takes.
-func (r *rig) leaseDuration() time.Duration { return r.opts.Budget + time.Minute + time.Second }
+// broken runs a broken pass per step: one that dies after step, or for
+// "stop 503" one whose channels.stop calls all fail, which must say it left
+// work.
+func (r *rig) broken(steps ...string) {
+	r.t.Helper()
+	for _, step := range steps {
+		r.flush() // the sync of a channel opened before a crash
+		if step != "stop 503" {
+			r.crashed(step, 1)
+			continue
+		}
+		clear := r.sim.Fail(googlesim.Match{Op: googlesim.OpStop}, googlesim.FailUnavailable)
+		if sum := r.pass(nil); sum.Remaining == 0 {
+			r.t.Errorf("a pass whose stops failed: %+v, want some remaining", sum)
+		}
+		clear()
+	}
+	r.flush()
+}
 
 // A channel left to expire is reported lapsed, then replaced.
 func TestLapsed(t *testing.T) {
