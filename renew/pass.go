@@ -86,7 +86,7 @@ type Options struct {
 	// longer than any one watch's work, so two passes never overlap.
 	Lease time.Duration
 	// Attempts for a call that fails transiently (default 3), with
-	// exponential backoff from Backoff (default 200ms) and full jitter.
+	// exponential backoff from Backoff (default 200ms), jittered by ±50%.
 	Attempts int
 	Backoff  time.Duration
 	// MaxWork caps the due watches one pass reads (default 100000).
@@ -630,7 +630,10 @@ func (p *Pass) owner(ctx context.Context, c store.Channel) store.Watch {
 }
 
 // call makes one Google call under the rate limit, retrying transient errors
-// with exponential backoff and full jitter while the pass has time.
+// with exponential backoff while the pass has time. Each wait is the step
+// jittered by ±50%, not "full jitter" (anywhere from zero): with only a few
+// attempts, a retry must still wait for Google to recover, while the jitter
+// keeps the workers that failed together from retrying together.
 func (p *Pass) call(ctx context.Context, f func(context.Context) error) error {
 	var err error
 	for attempt := range p.opts.Attempts {
