@@ -157,7 +157,12 @@ func New(s Store, g Google, p Publisher, opts Options) (*Pass, error) {
 }
 
 // Summary is what one pass did. Remaining counts the work it found but left
-// for the next pass: transient failures and what the deadline cut off.
+// for the next pass: transient failures, channels it could not stop yet, and
+// what the deadline cut off. Work past MaxWork, which the pass does not read,
+// counts as one: Remaining > 0 then says that more is due, not how much.
+// Watches another pass holds the lease of are not counted: they are that
+// pass's work, in its summary, and two overlapping passes would count them
+// twice.
 type Summary struct {
 	Started         int `json:"started"`
 	Renewed         int `json:"renewed"`
@@ -201,11 +206,12 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 	claimUntil := deadline.Add(-p.opts.Margin)
 	t := &tally{}
 
-	stopping, err := p.store.ChannelsByState(ctx, store.ChannelStopping, farFuture, p.opts.MaxWork)
+	// Each query reads one more than MaxWork, to know whether it was cut.
+	stopping, err := p.store.ChannelsByState(ctx, store.ChannelStopping, farFuture, p.opts.MaxWork+1)
 	if err != nil {
 		return Summary{}, fmt.Errorf("renew: query stopping channels: %w", err)
 	}
-	pending, err := p.store.ChannelsByState(ctx, store.ChannelPending, farFuture, p.opts.MaxWork)
+	pending, err := p.store.ChannelsByState(ctx, store.ChannelPending, farFuture, p.opts.MaxWork+1)
 	if err != nil {
 		return Summary{}, fmt.Errorf("renew: query pending channels: %w", err)
 	}
@@ -214,7 +220,7 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("renew: query deleted watches: %w", err)
 	}
 	now := p.opts.Now()
-	due, err := p.store.DueWatches(ctx, now.Add(p.opts.RenewBefore), p.opts.MaxWork)
+	due, err := p.store.DueWatches(ctx, now.Add(p.opts.RenewBefore), p.opts.MaxWork+1)
 	if err != nil {
 		return Summary{}, fmt.Errorf("renew: query due watches: %w", err)
 	}
@@ -226,22 +232,33 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 	// leased and skip it. And a watch's orphan is cleared before the watch
 	// gets a new channel.
 	var orphans, purges, work []func(context.Context)
-	for _, c := range stopping {
+	for _, c := range atMost(stopping, p.opts.MaxWork, t) {
 		orphans = append(orphans, func(ctx context.Context) { p.finishStop(ctx, c, t) })
 	}
-	for _, c := range pending {
+	for _, c := range atMost(pending, p.opts.MaxWork, t) {
 		orphans = append(orphans, func(ctx context.Context) { p.clearPending(ctx, c, t) })
 	}
 	for _, w := range deleted {
 		purges = append(purges, func(ctx context.Context) { p.withLease(ctx, w.ID, t, p.purge) })
 	}
-	for _, w := range due {
+	for _, w := range atMost(due, p.opts.MaxWork, t) {
 		work = append(work, func(ctx context.Context) { p.withLease(ctx, w.ID, t, p.renew) })
 	}
 	p.runAll(ctx, orphans, claimUntil, t)
 	p.runAll(ctx, purges, claimUntil, t)
 	p.runAll(ctx, work, claimUntil, t)
 	return t.s, nil
+}
+
+// atMost trims what a query read, asked for n+1, to n. A record past n means
+// the query was cut; it counts as one remaining, since counting them all
+// would read what MaxWork exists to leave unread.
+func atMost[T any](records []T, n int, t *tally) []T {
+	if len(records) <= n {
+		return records
+	}
+	t.add(func(s *Summary) { s.Remaining++ })
+	return records[:n]
 }
 
 // runAll runs jobs, at most Concurrency at once, claiming none after
@@ -267,7 +284,8 @@ func (p *Pass) runAll(ctx context.Context, jobs []func(context.Context), claimUn
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // withLease runs work on a watch while holding its lease, and releases it
-// after. A watch leased by another pass is that pass's work: skipped.
+// after. A watch leased by another pass is that pass's work: skipped, and
+// not counted as remaining (see Summary).
 func (p *Pass) withLease(ctx context.Context, id string, t *tally, work func(context.Context, store.Watch, *tally)) {
 	now := p.opts.Now()
 	w, err := p.store.LeaseWatch(ctx, id, now, now.Add(p.opts.Lease))
@@ -323,7 +341,9 @@ func (p *Pass) renew(ctx context.Context, w store.Watch, t *tally) {
 	}
 	t.add(func(s *Summary) { s.Renewed++ })
 	p.publish(ctx, event.TypeRenewed, w, lifecycle(w, old, w.ChannelExpiration, id, granted.Expiration, ""))
-	p.stopChannel(ctx, w, old, t)
+	if !p.stopChannel(ctx, w, old, t) {
+		t.add(func(s *Summary) { s.Remaining++ })
+	}
 }
 
 // open stores a pending channel, asks Google for it, and activates it. On a
@@ -424,8 +444,8 @@ func (p *Pass) fail(ctx context.Context, w store.Watch, err error, t *tally) {
 		}
 	})
 	p.publish(ctx, typ, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, reason))
-	if w.ChannelID != "" && w.ChannelExpiration.After(now) {
-		p.stopChannel(ctx, w, w.ChannelID, t)
+	if w.ChannelID != "" && w.ChannelExpiration.After(now) && !p.stopChannel(ctx, w, w.ChannelID, t) {
+		t.add(func(s *Summary) { s.Remaining++ })
 	}
 }
 

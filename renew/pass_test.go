@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/googlesim"
 	"github.com/watchrelay/watchrelay/renew"
@@ -346,6 +348,64 @@ func (r *rig) broken(steps ...string) {
 		clear()
 	}
 	r.flush()
+}
+
+// Remaining counts what a pass found and left for the next: every stop that
+// failed, and due work past MaxWork; not the watches another pass holds.
+func TestRemaining(t *testing.T) {
+	// renewed gives a watch a 2-hour channel and brings it within
+	// RenewBefore of its expiry.
+	renewed := func(r *rig) {
+		r.add(store.Watch{ID: "w", Kind: "drive.files", Params: map[string]string{"fileId": "f1"}, TTLSeconds: 7200})
+		r.pass(nil)
+		r.clock.Advance(90 * time.Minute)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(r *rig)
+		want  renew.Summary
+	}{
+		// A transient watch error leaves the watch for the next pass.
+		{"watch call 503", func(r *rig) {
+			r.add(store.Watch{ID: "w", Kind: "calendar.settings"})
+			r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, googlesim.FailUnavailable)
+		}, renew.Summary{Remaining: 1}},
+		// The renewal is done, but the old channel is still to stop.
+		{"old channel's stop 503", func(r *rig) {
+			renewed(r)
+			r.sim.Fail(googlesim.Match{Op: googlesim.OpStop}, googlesim.FailUnavailable)
+		}, renew.Summary{Renewed: 1, Remaining: 1}},
+		// The watch ended, but its channel is still to stop.
+		{"failed watch's stop 503", func(r *rig) {
+			renewed(r)
+			r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, googlesim.FailAuth)
+			r.sim.Fail(googlesim.Match{Op: googlesim.OpStop}, googlesim.FailUnavailable)
+		}, renew.Summary{Failed: 1, Remaining: 1}},
+		// Due watches past MaxWork are not read: they count as one.
+		{"past MaxWork", func(r *rig) {
+			for _, id := range []string{"a", "b", "c", "d"} {
+				r.add(store.Watch{ID: id, Kind: "calendar.settings"})
+			}
+			r.opts.MaxWork = 2
+		}, renew.Summary{Started: 2, Remaining: 1}},
+		// A watch another pass holds is that pass's work.
+		{"leased elsewhere", func(r *rig) {
+			r.add(store.Watch{ID: "w", Kind: "calendar.settings"})
+			now := r.clock.Now()
+			if _, err := r.store.LeaseWatch(context.Background(), "w", now, now.Add(time.Hour)); err != nil {
+				r.t.Fatal(err)
+			}
+		}, renew.Summary{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, store.NewMemory())
+			tc.setup(r)
+			if diff := cmp.Diff(tc.want, r.pass(nil)); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // A channel left to expire is reported lapsed, then replaced.
