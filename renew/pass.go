@@ -77,10 +77,13 @@ type Options struct {
 	// QPS bounds Google API calls per second, token bucket (default 10).
 	QPS float64
 	// Budget bounds a pass when its context has no deadline (default 4m).
-	// No new work is claimed within Margin of the deadline.
+	// Renew's request context has one when functions-framework-go sets it
+	// from the function's timeout (CLOUD_RUN_TIMEOUT_SECONDS); that
+	// deadline then bounds the pass instead. No new work is claimed within
+	// Margin of the deadline.
 	Budget time.Duration
-	// Margin is the time kept back at the end of the budget for the work
-	// in flight to finish (default 30s, or a tenth of a short budget).
+	// Margin is the time kept back at the end of the pass for the work in
+	// flight to finish (default 30s, or a tenth of a short pass).
 	Margin time.Duration
 	// Lease is how long a pass holds a watch (default Budget + a minute):
 	// longer than any one watch's work, so two passes never overlap.
@@ -91,7 +94,9 @@ type Options struct {
 	Backoff  time.Duration
 	// MaxWork caps the due watches one pass reads (default 100000).
 	MaxWork int
-	// Now is the clock (default time.Now).
+	// Now is the clock of the records: expirations, leases, timestamps
+	// (default time.Now). The pass's own deadline is real time, as its
+	// context's is.
 	Now func() time.Time
 	// Logger gets one line per failure (default slog.Default()).
 	Logger *slog.Logger
@@ -125,7 +130,6 @@ func New(s Store, g Google, p Publisher, opts Options) (*Pass, error) {
 	def(&opts.RenewBefore, 90*time.Minute)
 	def(&opts.Grace, 10*time.Minute)
 	def(&opts.Budget, 4*time.Minute)
-	def(&opts.Margin, min(30*time.Second, opts.Budget/10))
 	def(&opts.Lease, opts.Budget+time.Minute)
 	def(&opts.Backoff, 200*time.Millisecond)
 	if opts.Concurrency <= 0 {
@@ -199,11 +203,17 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		var cancel context.CancelFunc
-		deadline = p.opts.Now().Add(p.opts.Budget)
+		deadline = time.Now().Add(p.opts.Budget)
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	claimUntil := deadline.Add(-p.opts.Margin)
+	margin := p.opts.Margin
+	if margin <= 0 {
+		// From the pass's own length, not Budget: a short function timeout
+		// must not be eaten whole by a margin sized for the default budget.
+		margin = min(30*time.Second, time.Until(deadline)/10)
+	}
+	claimUntil := deadline.Add(-margin)
 	t := &tally{}
 
 	// Each query reads one more than MaxWork, to know whether it was cut.
@@ -267,7 +277,7 @@ func (p *Pass) runAll(ctx context.Context, jobs []func(context.Context), claimUn
 	sem := make(chan struct{}, p.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, job := range jobs {
-		if !p.opts.Now().Before(claimUntil) || ctx.Err() != nil {
+		if !time.Now().Before(claimUntil) || ctx.Err() != nil {
 			t.add(func(s *Summary) { s.Remaining += len(jobs) - i })
 			break
 		}

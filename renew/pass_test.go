@@ -2,6 +2,7 @@ package renew_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -446,26 +447,64 @@ func TestStopNotFoundIsStopped(t *testing.T) {
 	}
 }
 
-// Renew's HTTP contract: POST only, the summary as JSON.
+// Renew's HTTP contract: POST only, the summary as JSON; a request deadline
+// (functions-framework-go sets one from the function's timeout) bounds the
+// pass.
 func TestServeHTTP(t *testing.T) {
 	r := newRig(t, store.NewMemory())
-	p, err := renew.New(r.store, r.apis, r.events, r.opts)
+	p, err := renew.New(r.store, r.apis, r.events, r.opts) // Margin left to its default
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		method string
-		status int
+		name     string
+		method   string
+		watch    string        // a new watch added first, if any
+		deadline time.Duration // of the request's context, if any
+		status   int
+		want     *renew.Summary // nil: no summary
 	}{
-		{http.MethodGet, http.StatusMethodNotAllowed}, // Scheduler POSTs; anything else is refused
-		{http.MethodPost, http.StatusOK},              // a pass over nothing still answers its summary
+		// Scheduler POSTs; anything else is refused and runs nothing.
+		{"GET", http.MethodGet, "a", 0, http.StatusMethodNotAllowed, nil},
+		// A pass answers what it did, including the work the GET left.
+		{"POST", http.MethodPost, "b", 0, http.StatusOK, &renew.Summary{Started: 2}},
+		// A short function timeout is not eaten whole by a margin sized
+		// for the default budget: the pass still does its work.
+		{"POST within 5s", http.MethodPost, "c", 5 * time.Second, http.StatusOK, &renew.Summary{Started: 1}},
 	} {
-		rec := httptest.NewRecorder()
-		req, _ := http.NewRequest(tc.method, "/renew", nil)
-		p.ServeHTTP(rec, req)
-		if rec.Code != tc.status {
-			t.Errorf("%s: status %d, want %d", tc.method, rec.Code, tc.status)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.watch != "" {
+				r.add(store.Watch{ID: tc.watch, Kind: "calendar.settings"})
+			}
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequestWithContext(ctx, tc.method, "/renew", nil)
+			p.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.want == nil {
+				if got := rec.Header().Get("Allow"); got != http.MethodPost {
+					t.Errorf("Allow: %q, want POST", got)
+				}
+				return
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			var got renew.Summary
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatalf("body %q: %v", rec.Body, err)
+			}
+			if diff := cmp.Diff(*tc.want, got); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
