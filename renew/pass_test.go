@@ -3,6 +3,7 @@ package renew_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -175,7 +176,19 @@ func TestErrorClasses(t *testing.T) {
 					t.Errorf("live channels after a refused watch: %+v", r.sim.Live())
 				}
 				if tc.event == "" {
-					// Transient: the next pass succeeds once Google does.
+					// Transient: nothing to tell downstream, and the watch
+					// stays due for the next pass.
+					if events := r.published(); len(events) != 0 {
+						t.Errorf("events published: %+v, want none", events)
+					}
+					due, err := s.DueWatches(context.Background(), r.clock.Now(), 10)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(due) != 1 || due[0].ID != "w" {
+						t.Errorf("due watches %+v, want w", due)
+					}
+					// The next pass succeeds once Google does.
 					clear()
 					if sum := r.pass(nil); sum.Started != 1 {
 						t.Errorf("retry pass %+v, want 1 started", sum)
@@ -198,10 +211,13 @@ func TestFailedReasonSpelledOut(t *testing.T) {
 	}
 }
 
-// Two passes at once renew each watch exactly once.
+// Two passes at once renew each watch exactly once. Each waits at its query
+// of due watches for the other, so both find all 20 due; with 20 ms per
+// Google call they then work side by side, and only the leases keep them
+// off each other's watches.
 func TestConcurrentPasses(t *testing.T) {
 	stores(t, func(t *testing.T, s testStore) {
-		r := newRig(t, s)
+		r := newRig(t, s, func(o *googlesim.Options) { o.Latency = 20 * time.Millisecond })
 		var ids []string
 		for i := range 20 {
 			id := "w" + strconv.Itoa(i)
@@ -210,17 +226,23 @@ func TestConcurrentPasses(t *testing.T) {
 		}
 		r.pass(nil)
 		r.clock.Advance(90 * time.Minute)
-		before := r.sim.Stats().WatchOK
+		before := r.sim.Stats().WatchCalls
+		both := meetAtDue{Store: r.store, met: &sync.WaitGroup{}}
+		both.met.Add(2)
 		var wg sync.WaitGroup
 		sums := make([]renew.Summary, 2)
+		errs := make([]error, 2)
 		for i := range sums {
-			wg.Go(func() { sums[i] = r.pass(nil) })
+			wg.Go(func() { sums[i], errs[i] = r.passWith(both, r.apis, r.events) })
 		}
 		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
 		if got := sums[0].Renewed + sums[1].Renewed; got != 20 {
 			t.Errorf("renewed %d+%d, want 20 in all", sums[0].Renewed, sums[1].Renewed)
 		}
-		if got := r.sim.Stats().WatchOK - before; got != 20 {
+		if got := r.sim.Stats().WatchCalls - before; got != 20 {
 			t.Errorf("%d watch calls, want 20: a watch was renewed twice", got)
 		}
 		for _, id := range ids {
@@ -230,6 +252,20 @@ func TestConcurrentPasses(t *testing.T) {
 		}
 		r.converged(ids...)
 	})
+}
+
+// meetAtDue holds each pass at its due-watch query until every pass counted
+// in met has made it.
+type meetAtDue struct {
+	renew.Store
+	met *sync.WaitGroup
+}
+
+func (m meetAtDue) DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error) {
+	ws, err := m.Store.DueWatches(ctx, before, limit)
+	m.met.Done()
+	m.met.Wait()
+	return ws, err
 }
 
 // A crash after any step of a pass, or a channels.stop that keeps failing,
