@@ -236,17 +236,27 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 	}
 
 	// Three phases, each done before the next starts. Orphans first: they
-	// are live at Google with nothing serving them. Clearing a pending one
-	// holds its watch's lease, so the purges and renewals, which take the
+	// are live at Google with nothing serving them. Clearing pending ones
+	// holds their watch's lease, so the purges and renewals, which take the
 	// same leases, come after: run beside it, they would find the watch
-	// leased and skip it. And a watch's orphan is cleared before the watch
-	// gets a new channel.
+	// leased and skip it. For the same reason a watch's pending orphans are
+	// cleared together, under one lease. And a watch's orphans are cleared
+	// before the watch gets a new channel.
 	var orphans, purges, work []func(context.Context)
 	for _, c := range atMost(stopping, p.opts.MaxWork, t) {
 		orphans = append(orphans, func(ctx context.Context) { p.finishStop(ctx, c, t) })
 	}
+	var watchIDs []string // of pending orphans, in query order
+	byWatch := map[string][]store.Channel{}
 	for _, c := range atMost(pending, p.opts.MaxWork, t) {
-		orphans = append(orphans, func(ctx context.Context) { p.clearPending(ctx, c, t) })
+		if byWatch[c.WatchID] == nil {
+			watchIDs = append(watchIDs, c.WatchID)
+		}
+		byWatch[c.WatchID] = append(byWatch[c.WatchID], c)
+	}
+	for _, id := range watchIDs {
+		cs := byWatch[id]
+		orphans = append(orphans, func(ctx context.Context) { p.clearPending(ctx, id, cs, t) })
 	}
 	for _, w := range deleted {
 		purges = append(purges, func(ctx context.Context) { p.withLease(ctx, w.ID, t, p.purge) })
@@ -562,30 +572,31 @@ func (p *Pass) finishStop(ctx context.Context, c store.Channel, t *tally) {
 	p.stopOrphan(ctx, p.owner(ctx, c), c, t)
 }
 
-// clearPending handles a channel left pending by a pass that crashed or
-// failed transiently between storing it and activating it. Under the watch's
-// lease no other pass is opening it, so it is an orphan: Google may have
-// opened it.
-func (p *Pass) clearPending(ctx context.Context, c store.Channel, t *tally) {
+// clearPending handles a watch's channels left pending by passes that
+// crashed or failed transiently between storing and activating them. Under
+// the watch's lease no other pass is opening them, so they are orphans:
+// Google may have opened them.
+func (p *Pass) clearPending(ctx context.Context, watchID string, pending []store.Channel, t *tally) {
 	now := p.opts.Now()
-	w, err := p.store.LeaseWatch(ctx, c.WatchID, now, now.Add(p.opts.Lease))
+	w, err := p.store.LeaseWatch(ctx, watchID, now, now.Add(p.opts.Lease))
 	switch {
 	case errors.Is(err, store.ErrLeased):
 		return // in flight in another pass
 	case errors.Is(err, store.ErrNotFound):
-		w = store.Watch{ID: c.WatchID, Kind: c.Kind}
+		w = store.Watch{ID: watchID, Kind: pending[0].Kind}
 	case err != nil:
-		t.add(func(s *Summary) { s.Remaining++ })
+		t.add(func(s *Summary) { s.Remaining += len(pending) })
 		return
 	default:
 		defer p.release(ctx, w.ID)
 	}
-	// Re-read: the lease guarantees no one changes it now.
-	c, err = p.store.Channel(ctx, c.ID)
-	if err != nil || c.State != store.ChannelPending {
-		return
+	for _, c := range pending {
+		// Re-read: the lease guarantees no one changes it now.
+		c, err := p.store.Channel(ctx, c.ID)
+		if err == nil && c.State == store.ChannelPending {
+			p.stopOrphan(ctx, w, c, t)
+		}
 	}
-	p.stopOrphan(ctx, w, c, t)
 }
 
 // stopOrphan stops a channel of w's that serves no one: pending with no pass

@@ -305,6 +305,9 @@ func TestCrashAfterEveryStep(t *testing.T) {
 		// the watch's next channel to name the resource, then is stopped.
 		{name: "start/watch, sync lost", syncLost: true, broken: []string{"watch"}},
 		{name: "renewal/watch, sync lost", renewal: true, syncLost: true, broken: []string{"watch"}},
+		// Two such orphans of one watch: clearing one must not make the
+		// other look leased by another pass.
+		{name: "start/watch twice, sync lost", syncLost: true, broken: []string{"watch", "watch"}},
 		// ... and the resource id it borrowed is kept for the next try.
 		{name: "renewal/watch, sync lost, then stop 503", renewal: true, syncLost: true, broken: []string{"watch", "stop 503"}},
 		// The old channel of a renewal that died: finishing its stop
