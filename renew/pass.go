@@ -9,8 +9,10 @@
 // for it (a sync may arrive first), it is active and named by its watch before
 // the old channel is retired, and the old one is marked stopping before
 // channels.stop is called. A crash between any two steps leaves records the
-// next pass completes, so no path leaves a watch without a live channel or a
-// live channel without a record.
+// next pass completes (an orphan whose resource id was never heard of waits
+// for the watch's next channel to name the resource, one pass more), so no
+// path leaves a watch without a live channel or a live channel without a
+// record.
 package renew
 
 import (
