@@ -9,8 +9,10 @@
 // for it (a sync may arrive first), it is active and named by its watch before
 // the old channel is retired, and the old one is marked stopping before
 // channels.stop is called. A crash between any two steps leaves records the
-// next pass completes, so no path leaves a watch without a live channel or a
-// live channel without a record.
+// next pass completes (an orphan whose resource id was never heard of waits
+// for the watch's next channel to name the resource, one pass more), so no
+// path leaves a watch without a live channel or a live channel without a
+// record.
 package renew
 
 import (
@@ -77,21 +79,26 @@ type Options struct {
 	// QPS bounds Google API calls per second, token bucket (default 10).
 	QPS float64
 	// Budget bounds a pass when its context has no deadline (default 4m).
-	// No new work is claimed within Margin of the deadline.
+	// Renew's request context has one when functions-framework-go sets it
+	// from the function's timeout (CLOUD_RUN_TIMEOUT_SECONDS); that
+	// deadline then bounds the pass instead. No new work is claimed within
+	// Margin of the deadline.
 	Budget time.Duration
-	// Margin is the time kept back at the end of the budget for the work
-	// in flight to finish (default 30s, or a tenth of a short budget).
+	// Margin is the time kept back at the end of the pass for the work in
+	// flight to finish (default 30s, or a tenth of a short pass).
 	Margin time.Duration
 	// Lease is how long a pass holds a watch (default Budget + a minute):
 	// longer than any one watch's work, so two passes never overlap.
 	Lease time.Duration
 	// Attempts for a call that fails transiently (default 3), with
-	// exponential backoff from Backoff (default 200ms) and full jitter.
+	// exponential backoff from Backoff (default 200ms), jittered by ±50%.
 	Attempts int
 	Backoff  time.Duration
 	// MaxWork caps the due watches one pass reads (default 100000).
 	MaxWork int
-	// Now is the clock (default time.Now).
+	// Now is the clock of the records: expirations, leases, timestamps
+	// (default time.Now). The pass's own deadline is real time, as its
+	// context's is.
 	Now func() time.Time
 	// Logger gets one line per failure (default slog.Default()).
 	Logger *slog.Logger
@@ -125,7 +132,6 @@ func New(s Store, g Google, p Publisher, opts Options) (*Pass, error) {
 	def(&opts.RenewBefore, 90*time.Minute)
 	def(&opts.Grace, 10*time.Minute)
 	def(&opts.Budget, 4*time.Minute)
-	def(&opts.Margin, min(30*time.Second, opts.Budget/10))
 	def(&opts.Lease, opts.Budget+time.Minute)
 	def(&opts.Backoff, 200*time.Millisecond)
 	if opts.Concurrency <= 0 {
@@ -157,7 +163,12 @@ func New(s Store, g Google, p Publisher, opts Options) (*Pass, error) {
 }
 
 // Summary is what one pass did. Remaining counts the work it found but left
-// for the next pass: transient failures and what the deadline cut off.
+// for the next pass: transient failures, channels it could not stop yet, and
+// what the deadline cut off. Work past MaxWork, which the pass does not read,
+// counts as one: Remaining > 0 then says that more is due, not how much.
+// Watches another pass holds the lease of are not counted: they are that
+// pass's work, in its summary, and two overlapping passes would count them
+// twice.
 type Summary struct {
 	Started         int `json:"started"`
 	Renewed         int `json:"renewed"`
@@ -194,20 +205,25 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		var cancel context.CancelFunc
-		deadline = p.opts.Now().Add(p.opts.Budget)
+		deadline = time.Now().Add(p.opts.Budget)
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	claimUntil := deadline.Add(-p.opts.Margin)
+	margin := p.opts.Margin
+	if margin <= 0 {
+		// From the pass's own length, not Budget: a short function timeout
+		// must not be eaten whole by a margin sized for the default budget.
+		margin = min(30*time.Second, time.Until(deadline)/10)
+	}
+	claimUntil := deadline.Add(-margin)
 	t := &tally{}
 
-	// Finish what earlier passes left first: those channels are live at
-	// Google with nothing serving them.
-	stopping, err := p.store.ChannelsByState(ctx, store.ChannelStopping, farFuture, p.opts.MaxWork)
+	// Each query reads one more than MaxWork, to know whether it was cut.
+	stopping, err := p.store.ChannelsByState(ctx, store.ChannelStopping, farFuture, p.opts.MaxWork+1)
 	if err != nil {
 		return Summary{}, fmt.Errorf("renew: query stopping channels: %w", err)
 	}
-	pending, err := p.store.ChannelsByState(ctx, store.ChannelPending, farFuture, p.opts.MaxWork)
+	pending, err := p.store.ChannelsByState(ctx, store.ChannelPending, farFuture, p.opts.MaxWork+1)
 	if err != nil {
 		return Summary{}, fmt.Errorf("renew: query pending channels: %w", err)
 	}
@@ -216,30 +232,55 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("renew: query deleted watches: %w", err)
 	}
 	now := p.opts.Now()
-	due, err := p.store.DueWatches(ctx, now.Add(p.opts.RenewBefore), p.opts.MaxWork)
+	due, err := p.store.DueWatches(ctx, now.Add(p.opts.RenewBefore), p.opts.MaxWork+1)
 	if err != nil {
 		return Summary{}, fmt.Errorf("renew: query due watches: %w", err)
 	}
 
-	// Cleanup first, then the due watches: a watch's orphaned pending
-	// channel is cleared before the watch gets a new one, not skipped for
-	// holding the same lease.
-	var cleanup, work []func(context.Context)
-	for _, c := range stopping {
-		cleanup = append(cleanup, func(ctx context.Context) { p.finishStop(ctx, c, t) })
+	// Three phases, each done before the next starts. Orphans first: they
+	// are live at Google with nothing serving them. Clearing pending ones
+	// holds their watch's lease, so the purges and renewals, which take the
+	// same leases, come after: run beside it, they would find the watch
+	// leased and skip it. For the same reason a watch's pending orphans are
+	// cleared together, under one lease. And a watch's orphans are cleared
+	// before the watch gets a new channel.
+	var orphans, purges, work []func(context.Context)
+	for _, c := range atMost(stopping, p.opts.MaxWork, t) {
+		orphans = append(orphans, func(ctx context.Context) { p.finishStop(ctx, c, t) })
 	}
-	for _, c := range pending {
-		cleanup = append(cleanup, func(ctx context.Context) { p.clearPending(ctx, c, t) })
+	var watchIDs []string // of pending orphans, in query order
+	byWatch := map[string][]store.Channel{}
+	for _, c := range atMost(pending, p.opts.MaxWork, t) {
+		if byWatch[c.WatchID] == nil {
+			watchIDs = append(watchIDs, c.WatchID)
+		}
+		byWatch[c.WatchID] = append(byWatch[c.WatchID], c)
+	}
+	for _, id := range watchIDs {
+		cs := byWatch[id]
+		orphans = append(orphans, func(ctx context.Context) { p.clearPending(ctx, id, cs, t) })
 	}
 	for _, w := range deleted {
-		cleanup = append(cleanup, func(ctx context.Context) { p.withLease(ctx, w.ID, t, p.purge) })
+		purges = append(purges, func(ctx context.Context) { p.withLease(ctx, w.ID, t, p.purge) })
 	}
-	for _, w := range due {
+	for _, w := range atMost(due, p.opts.MaxWork, t) {
 		work = append(work, func(ctx context.Context) { p.withLease(ctx, w.ID, t, p.renew) })
 	}
-	p.runAll(ctx, cleanup, claimUntil, t)
+	p.runAll(ctx, orphans, claimUntil, t)
+	p.runAll(ctx, purges, claimUntil, t)
 	p.runAll(ctx, work, claimUntil, t)
 	return t.s, nil
+}
+
+// atMost trims what a query read, asked for n+1, to n. A record past n means
+// the query was cut; it counts as one remaining, since counting them all
+// would read what MaxWork exists to leave unread.
+func atMost[T any](records []T, n int, t *tally) []T {
+	if len(records) <= n {
+		return records
+	}
+	t.add(func(s *Summary) { s.Remaining++ })
+	return records[:n]
 }
 
 // runAll runs jobs, at most Concurrency at once, claiming none after
@@ -248,7 +289,7 @@ func (p *Pass) runAll(ctx context.Context, jobs []func(context.Context), claimUn
 	sem := make(chan struct{}, p.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, job := range jobs {
-		if !p.opts.Now().Before(claimUntil) || ctx.Err() != nil {
+		if !time.Now().Before(claimUntil) || ctx.Err() != nil {
 			t.add(func(s *Summary) { s.Remaining += len(jobs) - i })
 			break
 		}
@@ -265,7 +306,8 @@ func (p *Pass) runAll(ctx context.Context, jobs []func(context.Context), claimUn
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // withLease runs work on a watch while holding its lease, and releases it
-// after. A watch leased by another pass is that pass's work: skipped.
+// after. A watch leased by another pass is that pass's work: skipped, and
+// not counted as remaining (see Summary).
 func (p *Pass) withLease(ctx context.Context, id string, t *tally, work func(context.Context, store.Watch, *tally)) {
 	now := p.opts.Now()
 	w, err := p.store.LeaseWatch(ctx, id, now, now.Add(p.opts.Lease))
@@ -321,12 +363,14 @@ func (p *Pass) renew(ctx context.Context, w store.Watch, t *tally) {
 	}
 	t.add(func(s *Summary) { s.Renewed++ })
 	p.publish(ctx, event.TypeRenewed, w, lifecycle(w, old, w.ChannelExpiration, id, granted.Expiration, ""))
-	p.stopChannel(ctx, w, old, t)
+	if !p.stopChannel(ctx, w, old, t) {
+		t.add(func(s *Summary) { s.Remaining++ })
+	}
 }
 
 // open stores a pending channel, asks Google for it, and activates it. On a
 // transient error the channel stays pending: Google may have opened it, and
-// the next pass stops it once a sync has told us its resource id.
+// the next pass stops it (see clearPending).
 func (p *Pass) open(ctx context.Context, w store.Watch) (Granted, string, error) {
 	address := w.Address
 	if address == "" {
@@ -345,14 +389,17 @@ func (p *Pass) open(ctx context.Context, w store.Watch) (Granted, string, error)
 		WatchID:   w.ID,
 		Kind:      w.Kind,
 		TokenHash: store.HashToken(token),
-		State:     store.ChannelPending,
-		Labels:    w.Labels,
-		CreatedAt: now,
+		// What we ask for bounds what Google grants, so if we never hear
+		// the answer, past this the channel is known gone at Google.
+		Expiration: RequestedExpiration(w, now),
+		State:      store.ChannelPending,
+		Labels:     w.Labels,
+		CreatedAt:  now,
 	}
 	if err := p.store.CreateChannel(ctx, c); err != nil {
 		return Granted{}, "", fmt.Errorf("renew: store pending channel: %w", err)
 	}
-	req := ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: RequestedExpiration(w, now)}
+	req := ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: c.Expiration}
 	var granted Granted
 	err = p.call(ctx, func(ctx context.Context) (err error) {
 		granted, err = p.google.Watch(ctx, w, req)
@@ -419,8 +466,8 @@ func (p *Pass) fail(ctx context.Context, w store.Watch, err error, t *tally) {
 		}
 	})
 	p.publish(ctx, typ, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, reason))
-	if w.ChannelID != "" && w.ChannelExpiration.After(now) {
-		p.stopChannel(ctx, w, w.ChannelID, t)
+	if w.ChannelID != "" && w.ChannelExpiration.After(now) && !p.stopChannel(ctx, w, w.ChannelID, t) {
+		t.add(func(s *Summary) { s.Remaining++ })
 	}
 }
 
@@ -439,13 +486,16 @@ func (p *Pass) purge(ctx context.Context, w store.Watch, t *tally) {
 			p.retire(ctx, w.ChannelID, store.ChannelExpired)
 		}
 	}
+	// The event goes out before the record goes: if the pass dies between
+	// the two, the next pass purges again and publishes the same event id
+	// again, which consumers dedupe; the other order would lose it.
+	p.publish(ctx, event.TypeStopped, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, ""))
 	if err := p.store.DeleteWatch(ctx, w.ID); err != nil {
 		p.log.Error("purge watch", "watch", w.ID, "error", err)
 		t.add(func(s *Summary) { s.Remaining++ })
 		return
 	}
 	t.add(func(s *Summary) { s.Stopped++ })
-	p.publish(ctx, event.TypeStopped, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, ""))
 }
 
 // stopChannel retires a channel (stopping, accepted for the grace period),
@@ -460,7 +510,11 @@ func (p *Pass) stopChannel(ctx context.Context, w store.Watch, id string, t *tal
 		p.log.Error("read channel to stop", "channel", id, "error", err)
 		return false
 	}
-	if c.State != store.ChannelStopping {
+	switch c.State {
+	case store.ChannelStopped, store.ChannelExpired, store.ChannelFailed:
+		return true // an earlier pass finished it
+	case store.ChannelStopping:
+	default:
 		if !p.retire(ctx, id, store.ChannelStopping) {
 			return false
 		}
@@ -471,15 +525,21 @@ func (p *Pass) stopChannel(ctx context.Context, w store.Watch, id string, t *tal
 // retire marks a channel stopping or expired and keeps accepting its
 // notifications for the grace period: Google may still retry real changes.
 func (p *Pass) retire(ctx context.Context, id string, state store.ChannelState) bool {
-	u := store.ChannelUpdate{State: &state, AcceptUntil: store.Ptr(p.opts.Now().Add(p.opts.Grace))}
-	if state == store.ChannelExpired {
-		u.DeleteAt = store.Ptr(p.opts.Now().Add(retention))
-	}
-	if err := p.store.UpdateChannel(ctx, id, u); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := p.store.UpdateChannel(ctx, id, p.retirement(state)); err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.log.Error("retire channel", "channel", id, "error", err)
 		return false
 	}
 	return true
+}
+
+// retirement is the update that retires a channel into state.
+func (p *Pass) retirement(state store.ChannelState) store.ChannelUpdate {
+	now := p.opts.Now()
+	u := store.ChannelUpdate{State: &state, AcceptUntil: store.Ptr(now.Add(p.opts.Grace))}
+	if state == store.ChannelExpired {
+		u.DeleteAt = store.Ptr(now.Add(retention))
+	}
+	return u
 }
 
 // stopAtGoogle calls channels.stop for a retired channel and records the
@@ -509,57 +569,97 @@ func (p *Pass) finish(ctx context.Context, id string, state store.ChannelState) 
 	}
 }
 
-// finishStop completes a stop that an earlier pass began. A channel past its
-// expiration is gone at Google already.
+// finishStop completes a stop that an earlier pass began.
 func (p *Pass) finishStop(ctx context.Context, c store.Channel, t *tally) {
-	if !c.Expiration.After(p.opts.Now()) {
-		p.finish(ctx, c.ID, store.ChannelExpired)
-		return
-	}
-	if !p.stopAtGoogle(ctx, p.owner(ctx, c), c, t) {
-		t.add(func(s *Summary) { s.Remaining++ })
-	}
+	p.stopOrphan(ctx, p.owner(ctx, c), c, t)
 }
 
-// clearPending handles a channel left pending by a pass that crashed or
-// failed transiently between storing it and activating it. Under the watch's
-// lease no other pass is opening it, so it is an orphan: Google may have
-// opened it. With its resource id (recorded by the sync) it is stopped;
-// without one, the resource id of the watch's current channel is tried,
-// since Google's resource ids name the resource, not the channel.
-func (p *Pass) clearPending(ctx context.Context, c store.Channel, t *tally) {
+// clearPending handles a watch's channels left pending by passes that
+// crashed or failed transiently between storing and activating them. Under
+// the watch's lease no other pass is opening them, so they are orphans:
+// Google may have opened them.
+func (p *Pass) clearPending(ctx context.Context, watchID string, pending []store.Channel, t *tally) {
 	now := p.opts.Now()
-	w, err := p.store.LeaseWatch(ctx, c.WatchID, now, now.Add(p.opts.Lease))
+	w, err := p.store.LeaseWatch(ctx, watchID, now, now.Add(p.opts.Lease))
 	switch {
 	case errors.Is(err, store.ErrLeased):
 		return // in flight in another pass
 	case errors.Is(err, store.ErrNotFound):
-		w = store.Watch{ID: c.WatchID, Kind: c.Kind}
+		w = store.Watch{ID: watchID, Kind: pending[0].Kind}
 	case err != nil:
-		t.add(func(s *Summary) { s.Remaining++ })
+		t.add(func(s *Summary) { s.Remaining += len(pending) })
 		return
 	default:
 		defer p.release(ctx, w.ID)
 	}
-	// Re-read: the lease guarantees no one changes it now.
-	c, err = p.store.Channel(ctx, c.ID)
-	if err != nil || c.State != store.ChannelPending {
-		return
-	}
-	if c.ResourceID == "" && w.ChannelID != "" {
-		if cur, err := p.store.Channel(ctx, w.ChannelID); err == nil {
-			c.ResourceID = cur.ResourceID
+	for _, c := range pending {
+		// Re-read: the lease guarantees no one changes it now.
+		c, err := p.store.Channel(ctx, c.ID)
+		if err == nil && c.State == store.ChannelPending {
+			p.stopOrphan(ctx, w, c, t)
 		}
 	}
-	if c.ResourceID == "" {
-		// Nothing can stop it; if Google opened it, it expires by itself.
-		p.log.Warn("pending channel abandoned without a resource id", "channel", c.ID, "watch", c.WatchID)
-		p.finish(ctx, c.ID, store.ChannelFailed)
+}
+
+// stopOrphan stops a channel of w's that serves no one: pending with no pass
+// opening it, or stopping. Its expiration, as Google granted it or, while
+// pending, as asked (which bounds the grant), says when it is gone at Google
+// by itself. channels.stop needs the resource id, from the watch call or the
+// sync; without one, that of the watch's current channel serves, since
+// Google's resource ids name the resource, not the channel. Without any, the
+// channel is left as it is until the watch's next channel names the resource
+// or the channel expires: a stop with a wrong resource id is answered 404,
+// which would read as stopped.
+func (p *Pass) stopOrphan(ctx context.Context, w store.Watch, c store.Channel, t *tally) {
+	if !expiresBy(c).After(p.opts.Now()) {
+		p.finish(ctx, c.ID, store.ChannelExpired)
 		return
 	}
-	if !p.retire(ctx, c.ID, store.ChannelStopping) || !p.stopAtGoogle(ctx, w, c, t) {
+	if c.ResourceID == "" {
+		c.ResourceID = p.currentResource(ctx, w)
+	}
+	if c.ResourceID == "" {
+		p.log.Warn("orphaned channel waits for its resource id or its expiration", "channel", c.ID, "watch", c.WatchID, "state", c.State)
+		t.add(func(s *Summary) { s.Remaining++ })
+		return
+	}
+	if c.State == store.ChannelPending {
+		// Stopping, with the resource id to stop it by, before Google is
+		// called: if the stop fails or the pass dies, the next pass
+		// finishes it as any stopping channel.
+		u := p.retirement(store.ChannelStopping)
+		u.ResourceID = &c.ResourceID
+		if err := p.store.UpdateChannel(ctx, c.ID, u); err != nil {
+			p.log.Error("retire channel", "channel", c.ID, "error", err)
+			t.add(func(s *Summary) { s.Remaining++ })
+			return
+		}
+	}
+	if !p.stopAtGoogle(ctx, w, c, t) {
 		t.add(func(s *Summary) { s.Remaining++ })
 	}
+}
+
+// expiresBy is when a channel is gone at Google at the latest. A channel
+// stored pending before pending channels carried their requested expiration
+// has none; the kind's longest lifetime from its creation bounds it.
+func expiresBy(c store.Channel) time.Time {
+	if c.Expiration.IsZero() {
+		return c.CreatedAt.Add(MaxTTL(c.Kind))
+	}
+	return c.Expiration
+}
+
+// currentResource returns the resource id of w's current channel, or "".
+func (p *Pass) currentResource(ctx context.Context, w store.Watch) string {
+	if w.ChannelID == "" {
+		return ""
+	}
+	cur, err := p.store.Channel(ctx, w.ChannelID)
+	if err != nil {
+		return ""
+	}
+	return cur.ResourceID
 }
 
 // owner returns a channel's watch, for the credentials (subject) a stop
@@ -573,7 +673,10 @@ func (p *Pass) owner(ctx context.Context, c store.Channel) store.Watch {
 }
 
 // call makes one Google call under the rate limit, retrying transient errors
-// with exponential backoff and full jitter while the pass has time.
+// with exponential backoff while the pass has time. Each wait is the step
+// jittered by ±50%, not "full jitter" (anywhere from zero): with only a few
+// attempts, a retry must still wait for Google to recover, while the jitter
+// keeps the workers that failed together from retrying together.
 func (p *Pass) call(ctx context.Context, f func(context.Context) error) error {
 	var err error
 	for attempt := range p.opts.Attempts {

@@ -2,6 +2,8 @@ package renew_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -9,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/googlesim"
@@ -172,7 +176,19 @@ func TestErrorClasses(t *testing.T) {
 					t.Errorf("live channels after a refused watch: %+v", r.sim.Live())
 				}
 				if tc.event == "" {
-					// Transient: the next pass succeeds once Google does.
+					// Transient: nothing to tell downstream, and the watch
+					// stays due for the next pass.
+					if events := r.published(); len(events) != 0 {
+						t.Errorf("events published: %+v, want none", events)
+					}
+					due, err := s.DueWatches(context.Background(), r.clock.Now(), 10)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(due) != 1 || due[0].ID != "w" {
+						t.Errorf("due watches %+v, want w", due)
+					}
+					// The next pass succeeds once Google does.
 					clear()
 					if sum := r.pass(nil); sum.Started != 1 {
 						t.Errorf("retry pass %+v, want 1 started", sum)
@@ -195,10 +211,13 @@ func TestFailedReasonSpelledOut(t *testing.T) {
 	}
 }
 
-// Two passes at once renew each watch exactly once.
+// Two passes at once renew each watch exactly once. Each waits at its query
+// of due watches for the other, so both find all 20 due; with 20 ms per
+// Google call they then work side by side, and only the leases keep them
+// off each other's watches.
 func TestConcurrentPasses(t *testing.T) {
 	stores(t, func(t *testing.T, s testStore) {
-		r := newRig(t, s)
+		r := newRig(t, s, func(o *googlesim.Options) { o.Latency = 20 * time.Millisecond })
 		var ids []string
 		for i := range 20 {
 			id := "w" + strconv.Itoa(i)
@@ -207,17 +226,23 @@ func TestConcurrentPasses(t *testing.T) {
 		}
 		r.pass(nil)
 		r.clock.Advance(90 * time.Minute)
-		before := r.sim.Stats().WatchOK
+		before := r.sim.Stats().WatchCalls
+		both := meetAtDue{Store: r.store, met: &sync.WaitGroup{}}
+		both.met.Add(2)
 		var wg sync.WaitGroup
 		sums := make([]renew.Summary, 2)
+		errs := make([]error, 2)
 		for i := range sums {
-			wg.Go(func() { sums[i] = r.pass(nil) })
+			wg.Go(func() { sums[i], errs[i] = r.passWith(both, r.apis, r.events) })
 		}
 		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
 		if got := sums[0].Renewed + sums[1].Renewed; got != 20 {
 			t.Errorf("renewed %d+%d, want 20 in all", sums[0].Renewed, sums[1].Renewed)
 		}
-		if got := r.sim.Stats().WatchOK - before; got != 20 {
+		if got := r.sim.Stats().WatchCalls - before; got != 20 {
 			t.Errorf("%d watch calls, want 20: a watch was renewed twice", got)
 		}
 		for _, id := range ids {
@@ -229,30 +254,82 @@ func TestConcurrentPasses(t *testing.T) {
 	})
 }
 
-// A crash after any step of a start or a renewal leaves records the next
-// pass completes: exactly one live channel per watch, none leaked; and after
-// the watch is removed, none live.
+// meetAtDue holds each pass at its due-watch query until every pass counted
+// in met has made it.
+type meetAtDue struct {
+	renew.Store
+	met *sync.WaitGroup
+}
+
+func (m meetAtDue) DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error) {
+	ws, err := m.Store.DueWatches(ctx, before, limit)
+	m.met.Done()
+	m.met.Wait()
+	return ws, err
+}
+
+// A crash after any step of a pass, or a channels.stop that keeps failing,
+// leaves records the next passes complete: exactly one live channel per
+// watch, none leaked; and after the watch is removed, none live, the watch
+// purged and its stopped event published. Each case breaks passes in turn:
+// one dies after the first time it makes the named step, or ("stop 503")
+// has every channels.stop answered 503. Normal passes then run until one
+// reports nothing remaining.
 func TestCrashAfterEveryStep(t *testing.T) {
-	steps := []struct {
-		step    string
-		renewal bool // crash during a renewal rather than the first start
+	cases := []struct {
+		name     string
+		renewal  bool     // break a renewal rather than the first start
+		syncLost bool     // Receive loses the sync of the first broken pass's channel
+		rmNow    bool     // remove the watch right after the broken passes, before any normal one
+		broken   []string // passes broken before the watch is removed
+		rm       []string // passes broken after
 	}{
-		{"create pending", false},
-		{"watch", false},
-		{"activate", false},
-		{"create pending", true},
-		{"watch", true},
-		{"activate", true},
-		// (The old channel is marked stopping inside "activate".)
-		{"stop", true},
-		{"mark stopped", true},
+		// A start or a renewal dies after each of its steps.
+		{name: "start/create pending", broken: []string{"create pending"}},
+		{name: "start/watch", broken: []string{"watch"}},
+		{name: "start/activate", broken: []string{"activate"}},
+		{name: "renewal/create pending", renewal: true, broken: []string{"create pending"}},
+		{name: "renewal/watch", renewal: true, broken: []string{"watch"}},
+		// The old channel is marked stopping inside "activate".
+		{name: "renewal/activate", renewal: true, broken: []string{"activate"}},
+		{name: "renewal/stop", renewal: true, broken: []string{"stop"}},
+		{name: "renewal/mark stopped", renewal: true, broken: []string{"mark stopped"}},
+		// The orphan of a start that died after its watch call, known by
+		// its sync: the next pass dies stopping it, or Google fails the
+		// stop. Then it is stopping, and a stopping channel whose
+		// expiration is unknown used to be taken for expired: leaked.
+		{name: "start/watch, then orphan/mark stopping", broken: []string{"watch", "mark stopping"}},
+		{name: "start/watch, then orphan/stop", broken: []string{"watch", "stop"}},
+		{name: "start/watch, then orphan/stop 503", broken: []string{"watch", "stop 503"}},
+		// An orphan whose sync was lost has no resource id: it waits for
+		// the watch's next channel to name the resource, then is stopped.
+		{name: "start/watch, sync lost", syncLost: true, broken: []string{"watch"}},
+		{name: "renewal/watch, sync lost", renewal: true, syncLost: true, broken: []string{"watch"}},
+		// Two such orphans of one watch: clearing one must not make the
+		// other look leased by another pass.
+		{name: "start/watch twice, sync lost", syncLost: true, broken: []string{"watch", "watch"}},
+		// ... and the resource id it borrowed is kept for the next try.
+		{name: "renewal/watch, sync lost, then stop 503", renewal: true, syncLost: true, broken: []string{"watch", "stop 503"}},
+		// The old channel of a renewal that died: finishing its stop
+		// dies, or Google fails it.
+		{name: "renewal/activate, then old/stop", renewal: true, broken: []string{"activate", "stop"}},
+		{name: "renewal/activate, then old/stop 503", renewal: true, broken: []string{"activate", "stop 503"}},
+		// The purge of a removed watch dies after each of its steps, or
+		// Google fails its stop.
+		{name: "rm/mark stopping", rm: []string{"mark stopping"}},
+		{name: "rm/stop", rm: []string{"stop"}},
+		{name: "rm/mark stopped", rm: []string{"mark stopped"}},
+		{name: "rm/publish", rm: []string{"publish"}},
+		{name: "rm/delete watch", rm: []string{"delete watch"}},
+		{name: "rm/stop 503", rm: []string{"stop 503"}},
+		// The watch is removed while a broken pass's orphan is still
+		// there: the pass that stops it must purge the watch too.
+		{name: "start/watch, then rm", rmNow: true, broken: []string{"watch"}},
+		{name: "renewal/watch, then rm", renewal: true, rmNow: true, broken: []string{"watch"}},
+		{name: "renewal/activate, then rm", renewal: true, rmNow: true, broken: []string{"activate"}},
 	}
-	for _, tc := range steps {
-		name := "start/" + tc.step
-		if tc.renewal {
-			name = "renewal/" + tc.step
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			stores(t, func(t *testing.T, s testStore) {
 				r := newRig(t, s)
 				r.add(store.Watch{ID: "w", Kind: "calendar.acl", Params: map[string]string{"calendarId": "c1"}, TTLSeconds: 7200})
@@ -260,32 +337,116 @@ func TestCrashAfterEveryStep(t *testing.T) {
 					r.pass(nil)
 					r.clock.Advance(90 * time.Minute)
 				}
-				r.crashed(tc.step, 1)
-				r.flush()                          // the sync of a channel opened before the crash
-				r.clock.Advance(r.leaseDuration()) // the dead pass's lease lapses
-				r.pass(nil)
-				r.flush()
-				r.converged("w")
+				r.deaf.Store(tc.syncLost)
+				r.broken(tc.broken...)
+				r.deaf.Store(false)
+				if !tc.rmNow {
+					r.settle()
+					r.converged("w")
+				}
 
 				if err := r.store.UpdateWatch(context.Background(), "w", store.WatchUpdate{State: store.Ptr(store.WatchDeleted)}, r.clock.Now()); err != nil {
 					t.Fatal(err)
 				}
-				if sum := r.pass(nil); sum.Stopped != 1 {
-					t.Errorf("rm pass %+v, want 1 stopped", sum)
-				}
+				r.broken(tc.rm...)
+				r.settle()
 				if live := r.sim.Live(); len(live) != 0 {
 					t.Errorf("after watch rm, %d channels live: %+v", len(live), live)
 				}
 				if _, err := r.store.Watch(context.Background(), "w"); err == nil {
 					t.Error("the removed watch was not purged")
 				}
+				ids := map[string]bool{}
+				for _, e := range r.published() {
+					if e.Type == event.TypeStopped && e.WatchID == "w" {
+						ids[e.ID] = true
+					}
+				}
+				if len(ids) != 1 {
+					t.Errorf("stopped events with %d distinct ids, want 1 (%v)", len(ids), ids)
+				}
 			})
 		})
 	}
 }
 
-// leaseDuration is the lease a pass with the rig's options takes.
-func (r *rig) leaseDuration() time.Duration { return r.opts.Budget + time.Minute + time.Second }
+// broken runs a broken pass per step: one that dies after step, or for
+// "stop 503" one whose channels.stop calls all fail, which must say it left
+// work.
+func (r *rig) broken(steps ...string) {
+	r.t.Helper()
+	for _, step := range steps {
+		r.flush() // the sync of a channel opened before a crash
+		if step != "stop 503" {
+			r.crashed(step, 1)
+			continue
+		}
+		clear := r.sim.Fail(googlesim.Match{Op: googlesim.OpStop}, googlesim.FailUnavailable)
+		if sum := r.pass(nil); sum.Remaining == 0 {
+			r.t.Errorf("a pass whose stops failed: %+v, want some remaining", sum)
+		}
+		clear()
+	}
+	r.flush()
+}
+
+// Remaining counts what a pass found and left for the next: every stop that
+// failed, and due work past MaxWork; not the watches another pass holds.
+func TestRemaining(t *testing.T) {
+	// renewed gives a watch a 2-hour channel and brings it within
+	// RenewBefore of its expiry.
+	renewed := func(r *rig) {
+		r.add(store.Watch{ID: "w", Kind: "drive.files", Params: map[string]string{"fileId": "f1"}, TTLSeconds: 7200})
+		r.pass(nil)
+		r.clock.Advance(90 * time.Minute)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(r *rig)
+		want  renew.Summary
+	}{
+		// A transient watch error leaves the watch for the next pass.
+		{"watch call 503", func(r *rig) {
+			r.add(store.Watch{ID: "w", Kind: "calendar.settings"})
+			r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, googlesim.FailUnavailable)
+		}, renew.Summary{Remaining: 1}},
+		// The renewal is done, but the old channel is still to stop.
+		{"old channel's stop 503", func(r *rig) {
+			renewed(r)
+			r.sim.Fail(googlesim.Match{Op: googlesim.OpStop}, googlesim.FailUnavailable)
+		}, renew.Summary{Renewed: 1, Remaining: 1}},
+		// The watch ended, but its channel is still to stop.
+		{"failed watch's stop 503", func(r *rig) {
+			renewed(r)
+			r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, googlesim.FailAuth)
+			r.sim.Fail(googlesim.Match{Op: googlesim.OpStop}, googlesim.FailUnavailable)
+		}, renew.Summary{Failed: 1, Remaining: 1}},
+		// Due watches past MaxWork are not read: they count as one.
+		{"past MaxWork", func(r *rig) {
+			for _, id := range []string{"a", "b", "c", "d"} {
+				r.add(store.Watch{ID: id, Kind: "calendar.settings"})
+			}
+			r.opts.MaxWork = 2
+		}, renew.Summary{Started: 2, Remaining: 1}},
+		// A watch another pass holds is that pass's work.
+		{"leased elsewhere", func(r *rig) {
+			r.add(store.Watch{ID: "w", Kind: "calendar.settings"})
+			now := r.clock.Now()
+			if _, err := r.store.LeaseWatch(context.Background(), "w", now, now.Add(time.Hour)); err != nil {
+				r.t.Fatal(err)
+			}
+		}, renew.Summary{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, store.NewMemory())
+			tc.setup(r)
+			if diff := cmp.Diff(tc.want, r.pass(nil)); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
 
 // A channel left to expire is reported lapsed, then replaced.
 func TestLapsed(t *testing.T) {
@@ -325,26 +486,64 @@ func TestStopNotFoundIsStopped(t *testing.T) {
 	}
 }
 
-// Renew's HTTP contract: POST only, the summary as JSON.
+// Renew's HTTP contract: POST only, the summary as JSON; a request deadline
+// (functions-framework-go sets one from the function's timeout) bounds the
+// pass.
 func TestServeHTTP(t *testing.T) {
 	r := newRig(t, store.NewMemory())
-	p, err := renew.New(r.store, r.apis, r.events, r.opts)
+	p, err := renew.New(r.store, r.apis, r.events, r.opts) // Margin left to its default
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		method string
-		status int
+		name     string
+		method   string
+		watch    string        // a new watch added first, if any
+		deadline time.Duration // of the request's context, if any
+		status   int
+		want     *renew.Summary // nil: no summary
 	}{
-		{http.MethodGet, http.StatusMethodNotAllowed}, // Scheduler POSTs; anything else is refused
-		{http.MethodPost, http.StatusOK},              // a pass over nothing still answers its summary
+		// Scheduler POSTs; anything else is refused and runs nothing.
+		{"GET", http.MethodGet, "a", 0, http.StatusMethodNotAllowed, nil},
+		// A pass answers what it did, including the work the GET left.
+		{"POST", http.MethodPost, "b", 0, http.StatusOK, &renew.Summary{Started: 2}},
+		// A short function timeout is not eaten whole by a margin sized
+		// for the default budget: the pass still does its work.
+		{"POST within 5s", http.MethodPost, "c", 5 * time.Second, http.StatusOK, &renew.Summary{Started: 1}},
 	} {
-		rec := httptest.NewRecorder()
-		req, _ := http.NewRequest(tc.method, "/renew", nil)
-		p.ServeHTTP(rec, req)
-		if rec.Code != tc.status {
-			t.Errorf("%s: status %d, want %d", tc.method, rec.Code, tc.status)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.watch != "" {
+				r.add(store.Watch{ID: tc.watch, Kind: "calendar.settings"})
+			}
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequestWithContext(ctx, tc.method, "/renew", nil)
+			p.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.want == nil {
+				if got := rec.Header().Get("Allow"); got != http.MethodPost {
+					t.Errorf("Allow: %q, want POST", got)
+				}
+				return
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			var got renew.Summary
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatalf("body %q: %v", rec.Body, err)
+			}
+			if diff := cmp.Diff(*tc.want, got); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/uuid"
 
 	"github.com/watchrelay/watchrelay/internal/emulator"
@@ -39,17 +43,40 @@ type testStore interface {
 }
 
 // rig is the whole of watchrelay on real parts: the simulator that the real
-// google.golang.org/api clients reach, Receive on a loopback port, a store
-// (memory, or Firestore on the emulator) and Pub/Sub in process.
+// google.golang.org/api clients reach, Receive on a loopback port, and
+// either the memory store with Pub/Sub in process (pstest) or Firestore and
+// Pub/Sub on their emulators. Tests read the events from a subscription of
+// the topic, the same way on both.
 type rig struct {
 	t      testing.TB
 	clock  *clock
 	sim    *googlesim.Sim
 	store  testStore
 	apis   *renew.APIs
-	pubsub *inproc.Server
-	events *event.Publisher
+	events *countedPublisher
 	opts   renew.Options
+	// deaf makes Receive answer 410, which Google does not retry: the
+	// notification is lost.
+	deaf atomic.Bool
+
+	mu       sync.Mutex
+	received []*pubsub.Message
+	seen     map[string]bool // message ids: the emulator may redeliver
+}
+
+// countedPublisher counts the events Pub/Sub confirmed, so that a reader of
+// the subscription knows when it has them all.
+type countedPublisher struct {
+	*event.Publisher
+	n atomic.Int64
+}
+
+func (p *countedPublisher) Publish(ctx context.Context, e event.Event) error {
+	err := p.Publisher.Publish(ctx, e)
+	if err == nil {
+		p.n.Add(1)
+	}
+	return err
 }
 
 // stores runs a test once per store: the memory store, and Firestore on the
@@ -85,22 +112,20 @@ func newRig(t testing.TB, s testStore, simOpts ...func(*googlesim.Options)) *rig
 		t.Fatal(err)
 	}
 	t.Cleanup(r.sim.Close)
-	r.pubsub, err = inproc.Start(ctx, "renew-test", "events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.pubsub.Close() })
-	r.events, err = event.NewPublisher(r.pubsub.Client, "events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.events.Stop)
+	topic := "events-" + uuid.NewString()[:8]
+	r.subscribe(r.pubsubClient(topic), topic)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	recv, err := receive.New(receive.Deps{Channels: s, Publisher: r.events, Logger: quiet, Now: r.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(recv)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if r.deaf.Load() {
+			http.Error(w, "deaf", http.StatusGone)
+			return
+		}
+		recv.ServeHTTP(w, req)
+	}))
 	t.Cleanup(srv.Close)
 	r.apis, err = renew.NewAPIs(ctx, renew.APIConfig{BaseURL: r.sim.URL})
 	if err != nil {
@@ -120,6 +145,74 @@ func newRig(t testing.TB, s testStore, simOpts ...func(*googlesim.Options)) *rig
 	return r
 }
 
+// rigProject is the project of the rig's Pub/Sub; the emulator takes any.
+const rigProject = "renew-test"
+
+// pubsubClient returns a client of the Firestore rig's Pub/Sub emulator
+// (PUBSUB_EMULATOR_HOST, set with Firestore's by emulator.Require) or of a
+// pstest server with the topic for the memory rig.
+func (r *rig) pubsubClient(topic string) *pubsub.Client {
+	r.t.Helper()
+	if _, ok := r.store.(*store.Firestore); ok {
+		c, err := pubsub.NewClient(context.Background(), rigProject)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		r.t.Cleanup(func() { c.Close() })
+		return c
+	}
+	srv, err := inproc.Start(context.Background(), rigProject, topic)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { srv.Close() })
+	return srv.Client
+}
+
+// subscribe makes the rig's own topic, publishes the events there, and
+// receives them, from the start, on a subscription of that topic.
+func (r *rig) subscribe(client *pubsub.Client, name string) {
+	r.t.Helper()
+	ctx := context.Background()
+	if err := inproc.EnsureTopic(ctx, client, rigProject, name); err != nil {
+		r.t.Fatal(err)
+	}
+	sub := fmt.Sprintf("projects/%s/subscriptions/%s", rigProject, name)
+	if _, err := client.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name:                  sub,
+		Topic:                 fmt.Sprintf("projects/%s/topics/%s", rigProject, name),
+		EnableMessageOrdering: true,
+		AckDeadlineSeconds:    60,
+	}); err != nil {
+		r.t.Fatal(err)
+	}
+	pub, err := event.NewPublisher(client, name)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(pub.Stop)
+	r.events = &countedPublisher{Publisher: pub}
+	r.seen = map[string]bool{}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := client.Subscriber(sub).Receive(ctx, func(_ context.Context, m *pubsub.Message) {
+			m.Ack()
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if !r.seen[m.ID] {
+				r.seen[m.ID] = true
+				r.received = append(r.received, m)
+			}
+		})
+		if err != nil {
+			r.t.Errorf("receive events: %v", err)
+		}
+	}()
+	r.t.Cleanup(func() { cancel(); <-done })
+}
+
 // pass runs one pass with the rig's options over google (the simulator's
 // adapters unless a test wraps them).
 func (r *rig) pass(google renew.Google) renew.Summary {
@@ -127,15 +220,21 @@ func (r *rig) pass(google renew.Google) renew.Summary {
 	if google == nil {
 		google = r.apis
 	}
-	p, err := renew.New(r.store, google, r.events, r.opts)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	sum, err := p.Run(context.Background())
+	sum, err := r.passWith(r.store, google, r.events)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	return sum
+}
+
+// passWith runs one pass with the rig's options over the given parts.
+func (r *rig) passWith(s renew.Store, g renew.Google, pub renew.Publisher) (renew.Summary, error) {
+	r.t.Helper()
+	p, err := renew.New(s, g, pub, r.opts)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return p.Run(context.Background())
 }
 
 // add stores an active watch.
@@ -177,20 +276,38 @@ func (r *rig) flush() {
 	}
 }
 
-// published returns the events on the topic, in publish order.
+// published is an event as a subscriber sees it.
 type published struct {
 	Type, ID, WatchID string
 	Data              map[string]any
 }
 
+// published returns every event Pub/Sub has confirmed so far, each watch's
+// in publish order (the ordering key is the watch id), once the
+// subscription has delivered them all.
 func (r *rig) published() []published {
-	var out []published
-	for _, m := range r.pubsub.Messages() {
-		p := published{Type: m.Attributes[event.AttrType], ID: m.Attributes[event.AttrID], WatchID: m.Attributes[event.AttrWatchID]}
-		_ = json.Unmarshal(m.Data, &p.Data)
-		out = append(out, p)
+	r.t.Helper()
+	want := int(r.events.n.Load())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		got := len(r.received)
+		msgs := r.received[:got:got]
+		r.mu.Unlock()
+		if got >= want {
+			var out []published
+			for _, m := range msgs {
+				p := published{Type: m.Attributes[event.AttrType], ID: m.Attributes[event.AttrID], WatchID: m.Attributes[event.AttrWatchID]}
+				_ = json.Unmarshal(m.Data, &p.Data)
+				out = append(out, p)
+			}
+			return out
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the subscription delivered %d of the %d events published", got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	return out
 }
 
 // count returns how many events of a type were published for a watch.
@@ -236,8 +353,8 @@ func (r *rig) converged(watchIDs ...string) {
 	}
 }
 
-// crash makes a store and a Google that work until a given step of a
-// renewal has succeeded, and then fail every call, as a process that died
+// crash makes a store, a Google and a publisher that work until a given step
+// of a pass has succeeded, and then fail every call, as a process that died
 // there would make no more calls.
 type crash struct {
 	step string
@@ -314,7 +431,9 @@ func (c crashStore) DeleteWatch(ctx context.Context, id string) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	return c.Store.DeleteWatch(ctx, id)
+	err := c.Store.DeleteWatch(ctx, id)
+	c.after("delete watch")
+	return err
 }
 
 type crashGoogle struct {
@@ -340,19 +459,46 @@ func (c crashGoogle) Stop(ctx context.Context, w store.Watch, id, rid string) er
 	return err
 }
 
+type crashPublisher struct {
+	renew.Publisher
+	*crash
+}
+
+func (c crashPublisher) Publish(ctx context.Context, e event.Event) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	err := c.Publisher.Publish(ctx, e)
+	c.after("publish")
+	return err
+}
+
 // crashed runs a pass that dies after the n-th occurrence of step, over the
-// rig's store and adapters.
+// rig's store, adapters and publisher, and then lets the lease it held lapse.
 func (r *rig) crashed(step string, n int) {
 	r.t.Helper()
 	c := &crash{step: step, n: n}
-	p, err := renew.New(crashStore{r.store, c}, crashGoogle{r.apis, c}, r.events, r.opts)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if _, err := p.Run(context.Background()); err != nil && !errors.Is(err, errCrashed) {
+	if _, err := r.passWith(crashStore{r.store, c}, crashGoogle{r.apis, c}, crashPublisher{r.events, c}); err != nil && !errors.Is(err, errCrashed) {
 		r.t.Fatal(err)
 	}
 	if !c.dead {
 		r.t.Fatalf("the pass never reached step %q #%d", step, n)
 	}
+	r.clock.Advance(r.opts.Budget + time.Minute + time.Second) // the default lease
+}
+
+// settle runs passes until one leaves nothing remaining, and fails the test
+// if three do not: an orphan whose resource id is unknown takes one pass to
+// open its watch's next channel, which names the resource, and one to stop
+// it by that.
+func (r *rig) settle() {
+	r.t.Helper()
+	for range 3 {
+		r.flush()
+		if r.pass(nil).Remaining == 0 {
+			r.flush()
+			return
+		}
+	}
+	r.t.Fatal("three passes and still work remaining")
 }
