@@ -104,10 +104,6 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// retention is how long a finished channel's record is kept for operators
-// before the Firestore TTL policy deletes it.
-const retention = 7 * 24 * time.Hour
-
 // Pass runs reconcile passes. It is safe to run several at once, in one
 // process or many: leases keep them off each other's watches.
 type Pass struct {
@@ -537,7 +533,7 @@ func (p *Pass) retirement(state store.ChannelState) store.ChannelUpdate {
 	now := p.opts.Now()
 	u := store.ChannelUpdate{State: &state, AcceptUntil: store.Ptr(now.Add(p.opts.Grace))}
 	if state == store.ChannelExpired {
-		u.DeleteAt = store.Ptr(now.Add(retention))
+		u.DeleteAt = store.Ptr(now.Add(store.Retention))
 	}
 	return u
 }
@@ -560,7 +556,7 @@ func (p *Pass) stopAtGoogle(ctx context.Context, w store.Watch, c store.Channel,
 // finish records a channel's last state and when its record may go.
 func (p *Pass) finish(ctx context.Context, id string, state store.ChannelState) {
 	now := p.opts.Now()
-	u := store.ChannelUpdate{State: &state, DeleteAt: store.Ptr(now.Add(retention))}
+	u := store.ChannelUpdate{State: &state, DeleteAt: store.Ptr(now.Add(store.Retention))}
 	if state == store.ChannelStopped {
 		u.StoppedAt = &now
 	}
