@@ -263,7 +263,7 @@ func (d *demo) summary(ctx context.Context) error {
 	d.mu.Lock()
 	events := d.events[event.TypeNotification]
 	d.mu.Unlock()
-	d.say("Summary: Google delivered %d notifications and gave up on %d; %d events published, %d lost; %d channels live at Google, %d active watches, %d leaked",
+	d.say("Summary: Google delivered %d notifications and gave up on %d; %d events published, %d lost; live channels at Google: %d, for %d active watches, %d leaked",
 		len(delivered), undelivered, events, len(unpublished)+undelivered, len(live), len(active), len(leak))
 	var errs []error
 	if len(unpublished) > 0 {
