@@ -34,13 +34,12 @@ type APIConfig struct {
 	// BaseURL, when set (WATCHRELAY_API_BASE_URL), sends every call there
 	// with no credentials: calendar at <base>/calendar/v3/, drive at
 	// <base>/drive/v3/, admin directory and reports at <base>/ (their
-	// request paths begin with admin/...). Each call still carries a bearer
-	// token, but a stand-in that is not a credential: it only names whose
-	// delegation the call stands for, "sim-subject:" followed by the
-	// watch's subject, or "sim-service-account" for a watch without one,
-	// so a simulated Google can answer a revoked subject's calls 401 (see
-	// internal/googlesim). Unless HTTPClient is set too: then it is sent as
-	// it is.
+	// request paths begin with admin/...). Each call carries a fixed
+	// bearer token that is not a credential and proves nothing: it only
+	// names whose delegation the call stands for, "sim-subject:" followed
+	// by the watch's subject, or "sim-service-account" for a watch without
+	// one, so that a simulated Google can refuse a revoked subject (see
+	// internal/googlesim). With HTTPClient set too, no token is added.
 	BaseURL string
 	// HTTPClient, when set, carries every call as it is: no credentials
 	// are added. For tests.
