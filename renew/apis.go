@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/compute/metadata"
+	"golang.org/x/oauth2"
 	directory "google.golang.org/api/admin/directory/v1"
 	reports "google.golang.org/api/admin/reports/v1"
 	"google.golang.org/api/calendar/v3"
@@ -33,7 +34,12 @@ type APIConfig struct {
 	// BaseURL, when set (WATCHRELAY_API_BASE_URL), sends every call there
 	// with no credentials: calendar at <base>/calendar/v3/, drive at
 	// <base>/drive/v3/, admin directory and reports at <base>/ (their
-	// request paths begin with admin/...).
+	// request paths begin with admin/...). Each call carries a fixed
+	// bearer token that is not a credential and proves nothing: it only
+	// names whose delegation the call stands for, "sim-subject:" followed
+	// by the watch's subject, or "sim-service-account" for a watch without
+	// one, so that a simulated Google can refuse a revoked subject (see
+	// internal/googlesim). With HTTPClient set too, no token is added.
 	BaseURL string
 	// HTTPClient, when set, carries every call as it is: no credentials
 	// are added. For tests.
@@ -49,7 +55,8 @@ type APIConfig struct {
 
 // APIs implements Google over the typed google.golang.org/api clients. It
 // builds each client the first time it is needed and keeps it, one per
-// API, subject and set of scopes, so the goroutines of a pass share them.
+// API, subject and set of scopes (with a base URL, one per API and
+// subject), so the goroutines of a pass share them.
 // It is safe for concurrent use.
 type APIs struct {
 	cfg APIConfig
@@ -63,7 +70,8 @@ type APIs struct {
 
 var _ Google = (*APIs)(nil)
 
-// serviceKey names one client: credentials differ by subject and scopes.
+// serviceKey names one client: credentials differ by subject and scopes,
+// the base URL's stand-in token by subject only.
 type serviceKey struct {
 	api     string
 	subject string
@@ -169,8 +177,13 @@ func stop(ctx context.Context, api string, c clients, ch channel) error {
 // the first time.
 func (a *APIs) clients(ctx context.Context, api, subject string, scopes []string) (clients, error) {
 	key := serviceKey{api: api}
-	if a.cfg.BaseURL == "" && a.cfg.HTTPClient == nil {
-		// Only real credentials differ by subject and scopes.
+	switch {
+	case a.cfg.HTTPClient != nil:
+		// The caller's client is the same for every call.
+	case a.cfg.BaseURL != "":
+		// The stand-in token names the subject, not the scopes.
+		key.subject = subject
+	default:
 		key.subject, key.scopes = subject, strings.Join(scopes, " ")
 	}
 	a.mu.Lock()
@@ -223,7 +236,8 @@ func (a *APIs) build(ctx context.Context, api, subject string, scopes []string) 
 }
 
 // options are the client options of api: the base URL without
-// credentials, or Application Default Credentials with the kind's scopes,
+// credentials (but with the stand-in token naming the subject, see
+// simToken), or Application Default Credentials with the kind's scopes,
 // or, with a subject, domain-wide delegation through impersonation of the
 // function's own service account (no key files: the IAM Credentials API
 // signs the delegation JWT, which needs roles/iam.serviceAccountTokenCreator
@@ -231,7 +245,11 @@ func (a *APIs) build(ctx context.Context, api, subject string, scopes []string) 
 func (a *APIs) options(ctx context.Context, api, subject string, scopes []string) ([]option.ClientOption, error) {
 	var opts []option.ClientOption
 	switch {
+	case a.cfg.BaseURL != "" && a.cfg.HTTPClient == nil:
+		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: simToken(subject), TokenType: "Bearer"})
+		opts = append(opts, option.WithEndpoint(a.endpoint(api)), option.WithTokenSource(ts))
 	case a.cfg.BaseURL != "":
+		// The caller's client carries the calls as they are.
 		opts = append(opts, option.WithEndpoint(a.endpoint(api)), option.WithoutAuthentication())
 	case a.cfg.HTTPClient != nil:
 		// The caller's client carries its own credentials, if any.
@@ -256,6 +274,17 @@ func (a *APIs) options(ctx context.Context, api, subject string, scopes []string
 		opts = append(opts, option.WithHTTPClient(a.cfg.HTTPClient))
 	}
 	return append(opts, a.cfg.ClientOptions...), nil
+}
+
+// simToken is the access token of a base-URL client for subject. It is
+// not a credential and proves nothing: it tells a simulated Google whose
+// delegation a call stands for, as a real token tells Google. The format
+// is internal/googlesim's SubjectToken, which tests check against.
+func simToken(subject string) string {
+	if subject == "" {
+		return "sim-service-account"
+	}
+	return "sim-subject:" + subject
 }
 
 // endpoint is api's base path under the configured base URL, where the

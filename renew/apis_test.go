@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/watchrelay/watchrelay/internal/googlesim"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -35,6 +36,7 @@ type recorder struct {
 	mu     sync.Mutex
 	calls  []request
 	bodies []map[string]any
+	auths  []string // each call's Authorization header
 	// grant answers a watch: the expiration to grant (ms, as Google's
 	// string), or "" to leave it out.
 	grant func(asked string) string
@@ -66,6 +68,7 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.calls = append(r.calls, request{Method: req.Method, Path: req.URL.Path, Query: q})
 	r.bodies = append(r.bodies, body)
+	r.auths = append(r.auths, req.Header.Get("Authorization"))
 	r.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/json")
@@ -439,5 +442,49 @@ func TestAPIsDiscoversServiceAccount(t *testing.T) {
 	a, _ = NewAPIs(context.Background(), APIConfig{ServiceAccount: "set@p.iam.gserviceaccount.com"})
 	if sa, _ := a.serviceAccount(context.Background()); sa != "set@p.iam.gserviceaccount.com" || asked != 1 {
 		t.Errorf("serviceAccount = %q after %d metadata calls, want the configured one and no call", sa, asked)
+	}
+}
+
+// TestAPIsBaseURLTokenNamesSubject proves that in base-URL mode every call
+// (watch, the start page token before a changes watch, stop) carries the
+// stand-in bearer token of its watch's subject, in the simulator's format,
+// and that clients are kept per subject so no call borrows another's.
+func TestAPIsBaseURLTokenNamesSubject(t *testing.T) {
+	t.Parallel()
+	g := newRecorder(t)
+	a := newTestAPIs(t, g.srv.URL, time.Now())
+	ctx := context.Background()
+	var want []string
+	for i, subject := range []string{"alice@example.com", "", "bob@example.com", "alice@example.com"} {
+		for _, w := range []store.Watch{
+			{Kind: "calendar.events", Params: map[string]string{"calendarId": "c1"}, Subject: subject},
+			{Kind: "drive.changes", Params: map[string]string{"driveId": "d1"}, Subject: subject},
+		} {
+			req := ChannelRequest{ID: fmt.Sprint("ch-", i, w.Kind), Address: "https://hooks.example/recv", Expiration: time.Now().Add(time.Hour)}
+			if _, err := a.Watch(ctx, w, req); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Stop(ctx, w, req.ID, "res-1"); err != nil {
+				t.Fatal(err)
+			}
+			n := 2 // watch and stop
+			if w.Kind == "drive.changes" {
+				n++ // and the start page token first
+			}
+			for range n {
+				want = append(want, "Bearer "+googlesim.SubjectToken(subject))
+			}
+		}
+	}
+	g.mu.Lock()
+	got := append([]string(nil), g.auths...)
+	g.mu.Unlock()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Authorization headers (-want +got):\n%s", d)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.services) != 6 {
+		t.Errorf("%d clients built, want one per API and subject (2 x 3)", len(a.services))
 	}
 }

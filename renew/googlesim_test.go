@@ -175,3 +175,67 @@ func TestClassifyAgainstGoogleSim(t *testing.T) {
 		t.Errorf("left live: %+v", live)
 	}
 }
+
+// TestRevokedSubjectAgainstGoogleSim proves that the simulator learns a
+// watch's subject from the real clients' calls: once a subject's grant is
+// revoked, its watch and its stop get Google's 401, classified failed
+// with the reason spelled out, while another subject and the service
+// account on the same resource go on working.
+func TestRevokedSubjectAgainstGoogleSim(t *testing.T) {
+	t.Parallel()
+	sim, a, hook := startSim(t)
+	ctx := context.Background()
+	params := map[string]string{"calendarId": "team@example.com"}
+	alice := store.Watch{Kind: "calendar.events", Params: params, Subject: "alice@example.com"}
+	bob := store.Watch{Kind: "calendar.events", Params: params, Subject: "bob@example.com"}
+	sa := store.Watch{Kind: "calendar.events", Params: params}
+	req := func(id string) ChannelRequest {
+		return ChannelRequest{ID: id, Token: "tok-" + id, Address: hook, Expiration: time.Now().Add(time.Hour)}
+	}
+
+	// Alice's channel, opened before her grant was revoked.
+	g, err := a.Watch(ctx, alice, req("alice-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := sim.Channel("alice-1"); c.Subject != alice.Subject {
+		t.Errorf("the simulator saw subject %q, want %q", c.Subject, alice.Subject)
+	}
+
+	sim.RevokeSubject(alice.Subject)
+	_, err = a.Watch(ctx, alice, req("alice-2"))
+	if c := Classify(err); c != ClassFailed {
+		t.Fatalf("revoked subject's watch: %v, class %v, want failed", err, c)
+	}
+	if r := Reason(err); !strings.Contains(r, "401 authError: Invalid Credentials") || !strings.Contains(r, "revoked") {
+		t.Errorf("Reason = %q, want Google's 401 and the grant's revocation", r)
+	}
+	err = a.Stop(ctx, alice, "alice-1", g.ResourceID)
+	if c := Classify(err); c != ClassFailed || IsNotFound(err) {
+		t.Errorf("revoked subject's stop: %v, class %v, want failed", err, c)
+	}
+
+	// Another subject and the service account are unaffected.
+	for _, w := range []store.Watch{bob, sa} {
+		id := "other-" + w.Subject
+		g, err := a.Watch(ctx, w, req(id))
+		if err != nil {
+			t.Fatalf("subject %q: %v", w.Subject, err)
+		}
+		if c, _ := sim.Channel(id); c.Subject != w.Subject {
+			t.Errorf("the simulator saw subject %q, want %q", c.Subject, w.Subject)
+		}
+		if err := a.Stop(ctx, w, id, g.ResourceID); err != nil {
+			t.Errorf("subject %q: stop: %v", w.Subject, err)
+		}
+	}
+
+	// The grant given back, alice stops her channel.
+	sim.RestoreSubject(alice.Subject)
+	if err := a.Stop(ctx, alice, "alice-1", g.ResourceID); err != nil {
+		t.Fatal(err)
+	}
+	if live := sim.Live(); len(live) != 0 {
+		t.Errorf("left live: %+v", live)
+	}
+}

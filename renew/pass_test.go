@@ -565,3 +565,77 @@ func TestDeadlineLeavesRemaining(t *testing.T) {
 		t.Errorf("next pass started %d, want the %d left", next.Started, sum.Remaining)
 	}
 }
+
+// A revoked domain-wide delegation grant ends only its subject's watch: the
+// simulator learns each call's subject from the clients' stand-in token and
+// answers the revoked one 401, so that watch becomes failed with a failed
+// event spelling out why, while a watch of another subject on the same
+// calendar renews as usual. The failed watch's old channel cannot be
+// stopped either while the grant is revoked; it stays stopping, and once
+// the grant is back the next pass stops it.
+func TestRevokedSubject(t *testing.T) {
+	stores(t, func(t *testing.T, s testStore) {
+		r := newRig(t, s)
+		const alice, bob = "alice@example.com", "bob@example.com"
+		params := map[string]string{"calendarId": "team@example.com"}
+		r.add(store.Watch{ID: "alice", Kind: "calendar.events", Params: params, Subject: alice, TTLSeconds: 7200})
+		r.add(store.Watch{ID: "bob", Kind: "calendar.events", Params: params, Subject: bob, TTLSeconds: 7200})
+		if sum := r.pass(nil); sum.Started != 2 {
+			t.Fatalf("first pass %+v, want 2 started", sum)
+		}
+		r.converged("alice", "bob")
+		old := r.watch("alice").ChannelID
+		if c, _ := r.sim.Channel(old); c.Subject != alice {
+			t.Errorf("Google saw alice's watch as subject %q", c.Subject)
+		}
+
+		r.sim.RevokeSubject(alice)
+		r.clock.Advance(90 * time.Minute) // both due for renewal
+		sum := r.pass(nil)
+		if sum.Failed != 1 || sum.Renewed != 1 {
+			t.Fatalf("summary %+v, want 1 failed and 1 renewed", sum)
+		}
+		const why = "401 authError: Invalid Credentials"
+		w := r.watch("alice")
+		if w.State != store.WatchFailed || !strings.Contains(w.LastError, why) {
+			t.Errorf("alice: state %s, lastError %q; want failed with %q", w.State, w.LastError, why)
+		}
+		var failed []published
+		for _, p := range r.published() {
+			if p.Type == event.TypeFailed {
+				failed = append(failed, p)
+			}
+		}
+		if len(failed) != 1 || failed[0].WatchID != "alice" {
+			t.Fatalf("failed events %+v, want one for alice", failed)
+		}
+		if e, _ := failed[0].Data["error"].(string); !strings.Contains(e, why) || !strings.Contains(e, "revoked") {
+			t.Errorf("failed event error %q does not spell out the revoked grant", e)
+		}
+
+		// Bob's watch is untouched by alice's revocation.
+		if r.count(event.TypeRenewed, "bob") != 1 {
+			t.Errorf("no renewed event for bob; published %+v", r.published())
+		}
+		b := r.watch("bob")
+		if c, ok := r.sim.Channel(b.ChannelID); b.State != store.WatchActive || !ok || c.Subject != bob || !c.StoppedAt.IsZero() {
+			t.Errorf("bob: state %s, channel %+v (known %v); want active on a live channel of bob's", b.State, c, ok)
+		}
+
+		// Alice's old channel: Google refused her stop as well.
+		if sum.Remaining != 1 || r.channel(old).State != store.ChannelStopping {
+			t.Errorf("summary %+v, old channel %s; want it left stopping for the next pass", sum, r.channel(old).State)
+		}
+		r.sim.RestoreSubject(alice)
+		if sum := r.pass(nil); sum.ChannelsStopped != 1 || sum.Remaining != 0 {
+			t.Errorf("pass after the grant came back: %+v, want alice's old channel stopped", sum)
+		}
+		if c := r.channel(old); c.State != store.ChannelStopped {
+			t.Errorf("old channel %s after the grant came back, want stopped", c.State)
+		}
+		if w := r.watch("alice"); w.State != store.WatchFailed {
+			t.Errorf("alice %s after the grant came back, want still failed", w.State)
+		}
+		r.converged("bob")
+	})
+}

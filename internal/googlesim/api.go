@@ -267,7 +267,7 @@ func (s *Sim) watch(kind string, params resourceParams) http.HandlerFunc {
 		}
 		req, bad := decodeChannel(r)
 		p, badParam := params(r)
-		call := Call{Op: OpWatch, Kind: kind, ChannelID: req.ID, Path: r.URL.Path}
+		call := Call{Op: OpWatch, Kind: kind, ChannelID: req.ID, Subject: subjectOf(r), Path: r.URL.Path}
 		if p != nil {
 			call.ResourceID = ResourceID(kind, p)
 		}
@@ -305,6 +305,7 @@ func (s *Sim) watch(kind string, params resourceParams) http.HandlerFunc {
 			ID:          req.ID,
 			Kind:        kind,
 			Params:      p,
+			Subject:     call.Subject,
 			ResourceID:  call.ResourceID,
 			ResourceURI: resourceURI(kind, p, r.URL.Query()),
 			Address:     req.Address,
@@ -398,7 +399,7 @@ func (s *Sim) stop(api string) http.HandlerFunc {
 			return
 		}
 		req, bad := decodeChannel(r)
-		call := Call{Op: OpStop, ResourceID: req.ResourceID, ChannelID: req.ID, Path: r.URL.Path}
+		call := Call{Op: OpStop, ResourceID: req.ResourceID, ChannelID: req.ID, Subject: subjectOf(r), Path: r.URL.Path}
 
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -434,7 +435,8 @@ func (s *Sim) startPageToken(w http.ResponseWriter, r *http.Request) {
 	if driveID != "" {
 		p["driveId"] = driveID
 	}
-	call := Call{Op: OpStartPageToken, Kind: KindDriveChanges, ResourceID: ResourceID(KindDriveChanges, p), Path: r.URL.Path}
+	call := Call{Op: OpStartPageToken, Kind: KindDriveChanges, ResourceID: ResourceID(KindDriveChanges, p),
+		Subject: subjectOf(r), Path: r.URL.Path}
 
 	s.mu.Lock()
 	s.stats.PageTokenCalls++

@@ -45,10 +45,21 @@
 //
 // Where it differs from Google:
 //
-//   - There are no credentials. Every call is accepted as authorized unless
-//     a failure is injected (FailNext, Fail); revoking a subject's grant is
-//     simulated with Fail on the watches and stops concerned (for example by
-//     resource id) with FailAuth.
+//   - There are no credentials. The bearer token of a call is not checked;
+//     it only says whose delegation the call stands for: "sim-subject:"
+//     followed by the delegated user's email (SubjectToken), as renew's
+//     clients send it in base-URL mode, and anything else, or no
+//     Authorization header, is the service account itself. That is not a
+//     credential: anyone may send any token. Every call is accepted as
+//     authorized unless its subject's grant was revoked (RevokeSubject:
+//     401 authError "Invalid Credentials" on every watch, channels.stop
+//     and changes.getStartPageToken of that subject, like FailAuth) or a
+//     failure is injected (FailNext, Fail; Match.Subject selects a
+//     subject's calls). Scopes are not modelled: a call is never refused
+//     for lacking one.
+//   - Any caller may stop a channel, not only the subject whose token
+//     opened it (Channel.Subject records that one); Google's rule there is
+//     undocumented.
 //   - The watched resources are not modelled: any calendar, file, drive,
 //     user or application exists until DeleteResource removes it, and
 //     notifications are sent only when a test calls Push or PushResource.

@@ -18,6 +18,7 @@ type Call struct {
 	Kind       string // the watch kind; for a stop, the stopped channel's kind ("" if unknown)
 	ResourceID string // the watched resource; for a stop, the resourceId in the body
 	ChannelID  string // the channel id in the body (watch and stop)
+	Subject    string // the delegated user the bearer token names; "" for the service account
 	Path       string // the request path
 }
 
@@ -28,6 +29,7 @@ type Match struct {
 	Kind       string
 	ResourceID string
 	ChannelID  string
+	Subject    string
 	Func       func(Call) bool
 }
 
@@ -36,6 +38,7 @@ func (m Match) matches(c Call) bool {
 		(m.Kind == "" || m.Kind == c.Kind) &&
 		(m.ResourceID == "" || m.ResourceID == c.ResourceID) &&
 		(m.ChannelID == "" || m.ChannelID == c.ChannelID) &&
+		(m.Subject == "" || m.Subject == c.Subject) &&
 		(m.Func == nil || m.Func(c))
 }
 
@@ -50,7 +53,8 @@ type Failure struct {
 
 // Failures Google answers, ready to inject.
 var (
-	// FailAuth: the credentials or the delegated grant were revoked.
+	// FailAuth: the credentials or the delegated grant were revoked
+	// (RevokeSubject answers it for every call of a subject).
 	FailAuth = Failure{Code: 401, Reason: "authError", Message: "Invalid Credentials"}
 	// FailForbidden: the caller lost access to the resource.
 	FailForbidden = Failure{Code: 403, Reason: "forbidden", Message: "Forbidden"}
@@ -116,9 +120,13 @@ func (s *Sim) ClearFailures() {
 	clear(s.failures)
 }
 
-// injected returns the failure for c, consuming a FailNext budget first;
-// s.mu must be held.
+// injected returns the failure for c: FailAuth for a revoked subject,
+// else an injected one, consuming a FailNext budget first; s.mu must be
+// held.
 func (s *Sim) injected(c Call) (Failure, bool) {
+	if s.revoked[c.Subject] {
+		return FailAuth, true
+	}
 	for i, n := range s.next {
 		if n.match.matches(c) {
 			n.left--

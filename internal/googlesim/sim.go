@@ -65,6 +65,7 @@ type Channel struct {
 	ID          string
 	Kind        string
 	Params      map[string]string // the watched resource's parameters (calendarId, fileId, ...)
+	Subject     string            // the delegated user whose token opened it; "" for the service account
 	ResourceID  string
 	ResourceURI string
 	Address     string
@@ -106,6 +107,7 @@ type Sim struct {
 	channels   map[string]*channel            // every channel ever opened, by id
 	byResource map[string]map[string]*channel // resource id → channel id → channel
 	deleted    map[string]bool                // resource ids
+	revoked    map[string]bool                // subjects whose grant was revoked ("" the service account)
 	pageTokens map[string]int64               // drive id → start page token
 	next       []*nextFailure
 	failures   map[int]*persistentFailure
@@ -146,6 +148,7 @@ func New(opts Options) *Sim {
 		channels:   make(map[string]*channel),
 		byResource: make(map[string]map[string]*channel),
 		deleted:    make(map[string]bool),
+		revoked:    make(map[string]bool),
 		pageTokens: make(map[string]int64),
 		failures:   make(map[int]*persistentFailure),
 		rng:        rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
