@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -74,13 +73,8 @@ func newEmuRig(t *testing.T) *emuRig {
 	if err := inproc.EnsureTopic(ctx, client, emuProject, topic); err != nil {
 		t.Fatal(err)
 	}
-	sub := fmt.Sprintf("projects/%s/subscriptions/sub-%s", emuProject, suffix)
-	if _, err := client.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
-		Name:                  sub,
-		Topic:                 fmt.Sprintf("projects/%s/topics/%s", emuProject, topic),
-		EnableMessageOrdering: true,
-		AckDeadlineSeconds:    10,
-	}); err != nil {
+	sub, err := inproc.Subscribe(ctx, client, emuProject, topic, "sub-"+suffix)
+	if err != nil {
 		t.Fatal(err)
 	}
 	pub, err := event.NewPublisher(client, topic)
@@ -399,12 +393,11 @@ func TestReceiveOutagesOnEmulators(t *testing.T) {
 	if err := inproc.EnsureTopic(ctx, direct, emuProject, topic); err != nil {
 		t.Fatal(err)
 	}
-	r := &emuRig{client: direct, sub: fmt.Sprintf("projects/%s/subscriptions/sub-%s", emuProject, suffix)}
-	if _, err := direct.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
-		Name: r.sub, Topic: fmt.Sprintf("projects/%s/topics/%s", emuProject, topic), EnableMessageOrdering: true,
-	}); err != nil {
+	sub, err := inproc.Subscribe(ctx, direct, emuProject, topic, "sub-"+suffix)
+	if err != nil {
 		t.Fatal(err)
 	}
+	r := &emuRig{client: direct, sub: sub}
 	pub, err := event.NewPublisher(proxied, topic)
 	if err != nil {
 		t.Fatal(err)

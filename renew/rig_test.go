@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/uuid"
 
 	"github.com/watchrelay/watchrelay/internal/emulator"
@@ -177,13 +175,8 @@ func (r *rig) subscribe(client *pubsub.Client, name string) {
 	if err := inproc.EnsureTopic(ctx, client, rigProject, name); err != nil {
 		r.t.Fatal(err)
 	}
-	sub := fmt.Sprintf("projects/%s/subscriptions/%s", rigProject, name)
-	if _, err := client.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
-		Name:                  sub,
-		Topic:                 fmt.Sprintf("projects/%s/topics/%s", rigProject, name),
-		EnableMessageOrdering: true,
-		AckDeadlineSeconds:    60,
-	}); err != nil {
+	sub, err := inproc.Subscribe(ctx, client, rigProject, name, name)
+	if err != nil {
 		r.t.Fatal(err)
 	}
 	pub, err := event.NewPublisher(client, name)

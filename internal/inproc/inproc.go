@@ -1,6 +1,6 @@
 // Package inproc runs an in-process Pub/Sub (the client library's pstest
-// fake) for watchrelay's embedded defaults and tests, and makes topics on
-// the Pub/Sub emulator. pstest differs from Pub/Sub in what its own package
+// fake) for watchrelay's embedded defaults and tests, and makes topics and
+// subscriptions on it or on the Pub/Sub emulator. pstest differs from Pub/Sub in what its own package
 // doc says (no persistence, filters applied, no quotas); watchrelay relies
 // on it only to accept publishes and deliver them to subscriptions.
 package inproc
@@ -74,4 +74,19 @@ func EnsureTopic(ctx context.Context, client *pubsub.Client, project, topic stri
 		return fmt.Errorf("inproc: create topic %s: %w", name, err)
 	}
 	return nil
+}
+
+// Subscribe makes an ordered subscription named sub of an existing topic, as
+// a downstream subscriber would: events published from then on reach it,
+// each watch's in order. It returns the subscription's full name.
+func Subscribe(ctx context.Context, client *pubsub.Client, project, topic, sub string) (string, error) {
+	name := fmt.Sprintf("projects/%s/subscriptions/%s", project, sub)
+	if _, err := client.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name:                  name,
+		Topic:                 fmt.Sprintf("projects/%s/topics/%s", project, topic),
+		EnableMessageOrdering: true,
+	}); err != nil && status.Code(err) != codes.AlreadyExists {
+		return "", fmt.Errorf("inproc: create subscription %s: %w", name, err)
+	}
+	return name, nil
 }

@@ -22,8 +22,6 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/uuid"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
@@ -193,12 +191,9 @@ type Printed struct {
 // subscription exists (so no event published after it is missed); the
 // channel reports how receiving ended.
 func (s *Service) Tail(ctx context.Context, f func(Printed)) (<-chan error, error) {
-	sub := fmt.Sprintf("projects/%s/subscriptions/watchrelay-tail-%s", s.project, uuid.NewString()[:8])
-	topic := fmt.Sprintf("projects/%s/topics/%s", s.project, s.Config.Topic)
-	if _, err := s.pubsub.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
-		Name: sub, Topic: topic, EnableMessageOrdering: true,
-	}); err != nil && status.Code(err) != codes.AlreadyExists {
-		return nil, fmt.Errorf("service: tail subscription: %w", err)
+	sub, err := inproc.Subscribe(ctx, s.pubsub, s.project, s.Config.Topic, "watchrelay-tail-"+uuid.NewString()[:8])
+	if err != nil {
+		return nil, fmt.Errorf("service: tail: %w", err)
 	}
 	done := make(chan error, 1)
 	go func() {
