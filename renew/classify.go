@@ -107,7 +107,12 @@ func diagnose(err error) (Class, string) {
 	case errors.Is(err, ErrNoServiceAccount):
 		return ClassFailed, "the watch has a subject, so domain-wide delegation is needed, but the service account email is unknown: set it in the deployment"
 	case errors.As(err, &ge):
-		return diagnoseAPI(ge)
+		class, reason := diagnoseAPI(ge)
+		if sub != "" && class == ClassFailed && (ge.Code == 401 || ge.Code == 403) {
+			// An operator fixes a revoked grant per user: say which.
+			reason += " (the watch acts as " + sub + ")"
+		}
+		return class, reason
 	case errors.As(err, &re):
 		status := 0
 		if re.Response != nil {

@@ -80,6 +80,8 @@ func TestClassify(t *testing.T) {
 		{"400 channelIdNotUnique", apiErr(400, "channelIdNotUnique", "Channel id not unique"), ClassTransient, "fresh id"},
 		// Wrapped as Watch wraps it, a Google error classifies the same.
 		{"wrapped 404", call(apiErr(404, "notFound", "Not Found")), ClassGone, "404"},
+		// A refused grant names the user the watch acts as.
+		{"wrapped 401 with a subject", call(apiErr(401, "authError", "Invalid Credentials")), ClassFailed, "acts as ann@example.com"},
 		// The OAuth token endpoint refuses the delegated user.
 		{"invalid_grant", call(viaTransport(&oauth2.RetrieveError{Response: &http.Response{StatusCode: 400},
 			ErrorCode: "invalid_grant", ErrorDescription: "Invalid email or User ID"})), ClassFailed, "delegation to ann@example.com (invalid_grant: Invalid email or User ID)"},
