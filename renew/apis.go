@@ -20,6 +20,7 @@ import (
 	"google.golang.org/api/impersonate"
 	"google.golang.org/api/option"
 
+	"github.com/watchrelay/watchrelay/internal/googlesim"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -237,7 +238,7 @@ func (a *APIs) build(ctx context.Context, api, subject string, scopes []string) 
 
 // options are the client options of api: the base URL without
 // credentials (but with the stand-in token naming the subject, see
-// simToken), or Application Default Credentials with the kind's scopes,
+// googlesim.SubjectToken), or Application Default Credentials with the kind's scopes,
 // or, with a subject, domain-wide delegation through impersonation of the
 // function's own service account (no key files: the IAM Credentials API
 // signs the delegation JWT, which needs roles/iam.serviceAccountTokenCreator
@@ -246,7 +247,7 @@ func (a *APIs) options(ctx context.Context, api, subject string, scopes []string
 	var opts []option.ClientOption
 	switch {
 	case a.cfg.BaseURL != "" && a.cfg.HTTPClient == nil:
-		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: simToken(subject), TokenType: "Bearer"})
+		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: googlesim.SubjectToken(subject), TokenType: "Bearer"})
 		opts = append(opts, option.WithEndpoint(a.endpoint(api)), option.WithTokenSource(ts))
 	case a.cfg.BaseURL != "":
 		// The caller's client carries the calls as they are.
@@ -274,17 +275,6 @@ func (a *APIs) options(ctx context.Context, api, subject string, scopes []string
 		opts = append(opts, option.WithHTTPClient(a.cfg.HTTPClient))
 	}
 	return append(opts, a.cfg.ClientOptions...), nil
-}
-
-// simToken is the access token of a base-URL client for subject. It is
-// not a credential and proves nothing: it tells a simulated Google whose
-// delegation a call stands for, as a real token tells Google. The format
-// is internal/googlesim's SubjectToken, which tests check against.
-func simToken(subject string) string {
-	if subject == "" {
-		return "sim-service-account"
-	}
-	return "sim-subject:" + subject
 }
 
 // endpoint is api's base path under the configured base URL, where the

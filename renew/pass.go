@@ -607,7 +607,7 @@ func (p *Pass) clearPending(ctx context.Context, watchID string, pending []store
 // or the channel expires: a stop with a wrong resource id is answered 404,
 // which would read as stopped.
 func (p *Pass) stopOrphan(ctx context.Context, w store.Watch, c store.Channel, t *tally) {
-	if !expiresBy(c).After(p.opts.Now()) {
+	if !c.Expiration.After(p.opts.Now()) {
 		p.finish(ctx, c.ID, store.ChannelExpired)
 		return
 	}
@@ -634,16 +634,6 @@ func (p *Pass) stopOrphan(ctx context.Context, w store.Watch, c store.Channel, t
 	if !p.stopAtGoogle(ctx, w, c, t) {
 		t.add(func(s *Summary) { s.Remaining++ })
 	}
-}
-
-// expiresBy is when a channel is gone at Google at the latest. A channel
-// stored pending before pending channels carried their requested expiration
-// has none; the kind's longest lifetime from its creation bounds it.
-func expiresBy(c store.Channel) time.Time {
-	if c.Expiration.IsZero() {
-		return c.CreatedAt.Add(MaxTTL(c.Kind))
-	}
-	return c.Expiration
 }
 
 // currentResource returns the resource id of w's current channel, or "".

@@ -8,7 +8,7 @@
 // killed with it. Under CI=true an emulator that cannot start fails the test;
 // elsewhere the test is skipped with the reason, so a laptop without Java
 // still runs the rest. The jars come from the Cloud SDK that SDKRoot finds:
-// $WATCHRELAY_CLOUD_SDK, else gcloud's own installation, else the Debian
+// $WATCHRELAY_CLOUD_SDK, else the installation of the gcloud on PATH, else the Debian
 // package's /usr/lib/google-cloud-sdk. This package is test infrastructure,
 // so it reads the environment itself rather than through internal/config.
 package emulator
@@ -22,7 +22,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,19 +38,17 @@ const DebianSDK = "/usr/lib/google-cloud-sdk"
 
 // SDKRoot returns the Cloud SDK installation whose emulator jars Require
 // starts, and where that answer came from. In order: $WATCHRELAY_CLOUD_SDK;
-// `gcloud info`'s installation.sdk_root when gcloud is on PATH (the Cloud
-// SDK images keep it at /google-cloud-sdk, a tarball install wherever it was
-// unpacked); else DebianSDK.
+// the installation of the gcloud on PATH, whose real path is <sdk>/bin/gcloud
+// in every layout (the Debian package links /usr/bin/gcloud there; the Cloud
+// SDK images put /google-cloud-sdk/bin on PATH), read off the file system
+// rather than by running gcloud, which takes a second; else DebianSDK.
 func SDKRoot() (root, from string) {
 	if dir := os.Getenv(SDKEnv); dir != "" {
 		return dir, "$" + SDKEnv
 	}
 	if gcloud, err := exec.LookPath("gcloud"); err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, gcloud, "info", "--format=value(installation.sdk_root)").Output()
-		if dir := strings.TrimSpace(string(out)); err == nil && dir != "" {
-			return dir, gcloud + " info"
+		if real, err := filepath.EvalSymlinks(gcloud); err == nil {
+			return filepath.Dir(filepath.Dir(real)), gcloud
 		}
 	}
 	return DebianSDK, "the Debian package's default"

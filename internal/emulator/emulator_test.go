@@ -27,13 +27,23 @@ func TestRequireStartsBoth(t *testing.T) {
 	}
 }
 
-// SDKRoot takes the override, then gcloud's answer, then the Debian path.
-// Not parallel: rows set the environment.
+// SDKRoot takes the override, then the installation of the gcloud on PATH,
+// then the Debian path. Not parallel: rows set the environment.
 func TestSDKRoot(t *testing.T) {
-	// A gcloud that answers as the Cloud SDK images' would.
-	fake := t.TempDir()
-	script := "#!/bin/sh\necho /google-cloud-sdk\n"
-	if err := os.WriteFile(filepath.Join(fake, "gcloud"), []byte(script), 0o755); err != nil {
+	// An SDK whose gcloud is on PATH through a link, as the Debian package
+	// lays it out (/usr/bin/gcloud -> /usr/lib/google-cloud-sdk/bin/gcloud).
+	tmp := t.TempDir()
+	sdk := filepath.Join(tmp, "google-cloud-sdk")
+	fake := filepath.Join(tmp, "usr-bin")
+	for _, dir := range []string{filepath.Join(sdk, "bin"), fake} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(sdk, "bin", "gcloud"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(sdk, "bin", "gcloud"), filepath.Join(fake, "gcloud")); err != nil {
 		t.Fatal(err)
 	}
 	noGcloud := t.TempDir()
@@ -45,8 +55,8 @@ func TestSDKRoot(t *testing.T) {
 	}{
 		// The variable wins over any gcloud on PATH.
 		{"override", "/opt/sdk", fake, "/opt/sdk"},
-		// Without it, gcloud says where it is installed.
-		{"gcloud", "", fake, "/google-cloud-sdk"},
+		// Without it, the SDK the gcloud on PATH belongs to.
+		{"gcloud", "", fake, sdk},
 		// Without either, the Debian package's path.
 		{"debian", "", noGcloud, DebianSDK},
 	} {
