@@ -335,16 +335,6 @@ func (o *outage) restore() {
 	o.mu.Unlock()
 }
 
-// ownerCreds is the emulator's "owner" bearer token, which the Firestore
-// client sends by itself only on a connection it dials from
-// FIRESTORE_EMULATOR_HOST.
-type ownerCreds struct{}
-
-func (ownerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer owner"}, nil
-}
-func (ownerCreds) RequireTransportSecurity() bool { return false }
-
 // TestReceiveOutagesOnEmulators cuts Firestore, then Pub/Sub, under a
 // running handler: each outage answers 503 within the handler's Timeout,
 // logged at ERROR, and publishes nothing; once the service is back, Google's
@@ -358,7 +348,7 @@ func TestReceiveOutagesOnEmulators(t *testing.T) {
 
 	fsProxy := newOutage(t, os.Getenv("FIRESTORE_EMULATOR_HOST"))
 	conn, err := grpc.NewClient("passthrough:///"+fsProxy.addr(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(ownerCreds{}))
+		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(emulator.Owner{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/watchrelay/watchrelay/internal/emulator"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -147,15 +148,6 @@ func (t fsTally) rpcs() int {
 	return n
 }
 
-// emulatorOwner is the credential the Firestore client itself sends to the
-// emulator ("Bearer owner": an admin, past any security rules).
-type emulatorOwner struct{}
-
-func (emulatorOwner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer owner"}, nil
-}
-func (emulatorOwner) RequireTransportSecurity() bool { return false }
-
 // openCountedFirestore opens the Firestore store on the emulator at host
 // through a connection whose every RPC c counts. With
 // FIRESTORE_EMULATOR_HOST set the client dials the emulator itself and
@@ -167,7 +159,7 @@ func openCountedFirestore(tb testing.TB, host, prefix string, c *rpcCounter) *st
 	tb.Helper()
 	conn, err := grpc.NewClient("passthrough:///"+host,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(emulatorOwner{}),
+		grpc.WithPerRPCCredentials(emulator.Owner{}),
 		grpc.WithChainUnaryInterceptor(c.unary),
 		grpc.WithChainStreamInterceptor(c.stream),
 	)

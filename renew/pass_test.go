@@ -264,7 +264,15 @@ type meetAtDue struct {
 func (m meetAtDue) DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error) {
 	ws, err := m.Store.DueWatches(ctx, before, limit)
 	m.met.Done()
-	m.met.Wait()
+	// If the other pass failed before its due query, it never arrives:
+	// fail this one too rather than hang the test.
+	met := make(chan struct{})
+	go func() { m.met.Wait(); close(met) }()
+	select {
+	case <-met:
+	case <-time.After(30 * time.Second):
+		return nil, errors.New("the other pass never reached its due-watch query")
+	}
 	return ws, err
 }
 

@@ -278,10 +278,14 @@ func TestChannelStopRecordsIt(t *testing.T) {
 	}
 }
 
-// channelUpdates answers every update with err.
-type channelUpdates struct{ err error }
+// channelUpdates keeps the update it is given and answers it with err.
+type channelUpdates struct {
+	err error
+	got store.ChannelUpdate
+}
 
-func (u channelUpdates) UpdateChannel(context.Context, string, store.ChannelUpdate) error {
+func (u *channelUpdates) UpdateChannel(_ context.Context, _ string, cu store.ChannelUpdate) error {
+	u.got = cu
 	return u.err
 }
 
@@ -298,9 +302,15 @@ func TestRecordStopped(t *testing.T) {
 		{"store down: reported", store.ErrUnavailable, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := recordStopped(context.Background(), channelUpdates{tc.store}, "c", time.Now())
+			now := time.Now()
+			u := &channelUpdates{err: tc.store}
+			err := recordStopped(context.Background(), u, "c", now)
 			if (err != nil) != tc.wantError {
 				t.Errorf("error %v, want error: %v", err, tc.wantError)
+			}
+			if u.got.State == nil || *u.got.State != store.ChannelStopped || u.got.StoppedAt == nil || !u.got.StoppedAt.Equal(now) ||
+				u.got.DeleteAt == nil || !u.got.DeleteAt.Equal(now.Add(store.Retention)) {
+				t.Errorf("update %+v, want stopped now with deleteAt %v later", u.got, store.Retention)
 			}
 		})
 	}

@@ -108,6 +108,7 @@ func TestServe(t *testing.T) {
 	waitFor(t, 30*time.Second, "serve to listen", func() bool {
 		select {
 		case err := <-done:
+			done <- err // for the deferred wait, which would block forever otherwise
 			t.Fatalf("serve ended: %v\n%s", err, stderr.String())
 		default:
 		}

@@ -54,6 +54,21 @@ func SDKRoot() (root, from string) {
 	return DebianSDK, "the Debian package's default"
 }
 
+// Owner is the per-RPC credential ("Bearer owner": an admin, past any
+// security rules) that the Firestore client sends the emulator by itself
+// only on the connection it dials from FIRESTORE_EMULATOR_HOST. A test that
+// brings its own connection (through a proxy, or with interceptors) passes
+// it with grpc.WithPerRPCCredentials.
+type Owner struct{}
+
+// GetRequestMetadata sends the owner's token.
+func (Owner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer owner"}, nil
+}
+
+// RequireTransportSecurity is false: the emulator speaks plain gRPC.
+func (Owner) RequireTransportSecurity() bool { return false }
+
 // Hosts are the host:port addresses of a running pair of emulators.
 type Hosts struct {
 	Firestore string
