@@ -9,8 +9,9 @@ module=github.com/hashicorp/terraform-provider-google
 pseudo=v1.20.1-0.20260828184646-f3721fb45fa3
 cache=${WATCHRELAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/watchrelay}
 mirror=$cache/terraform-mirror
-# Terraform names platforms as Go does: GOOS_GOARCH.
-dir=$mirror/registry.terraform.io/hashicorp/google/$version/$(go env GOOS)_$(go env GOARCH)
+# Terraform names platforms as Go does: GOOS_GOARCH, of the machine that runs
+# terraform, so the host's, whatever GOOS/GOARCH a shell exports.
+dir=$mirror/registry.terraform.io/hashicorp/google/$version/$(go env GOHOSTOS)_$(go env GOHOSTARCH)
 bin=$dir/terraform-provider-google_v$version
 rc=$cache/terraformrc
 if [ ! -x "$bin" ]; then
@@ -18,7 +19,7 @@ if [ ! -x "$bin" ]; then
   mkdir -p "$dir"
   tmp=$(mktemp -d)
   start=$(date +%s)
-  GOFLAGS=-mod=mod GOBIN="$tmp" go install "$module@$pseudo"
+  env -u GOOS -u GOARCH GOFLAGS=-mod=mod GOBIN="$tmp" go install "$module@$pseudo"
   mv "$tmp/terraform-provider-google" "$bin"
   rmdir "$tmp"
   echo "built in $(( $(date +%s) - start ))s: $bin" >&2

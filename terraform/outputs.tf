@@ -4,8 +4,8 @@ output "receive_url" {
 }
 
 output "receive_public_command" {
-  description = "With public_receive = false: the gcloud command that makes Receive public by turning off its Cloud Run invoker IAM check, which the google provider cannot set on a function's service. Null otherwise."
-  value       = var.public_receive ? null : "gcloud run services update ${basename(google_cloudfunctions2_function.receive.service_config[0].service)} --project=${var.project_id} --region=${var.region} --no-invoker-iam-check"
+  description = "With public_receive = false: the gcloud command that makes Receive public by turning off its Cloud Run invoker IAM check, which the google provider cannot set on a function's service (a Cloud Functions gen2 function's service bears the function's name). Null otherwise."
+  value       = var.public_receive ? null : "gcloud run services update ${google_cloudfunctions2_function.receive.name} --project=${var.project_id} --region=${var.region} --no-invoker-iam-check"
 }
 
 output "renew_url" {

@@ -39,7 +39,7 @@ const DebianSDK = "/usr/lib/google-cloud-sdk"
 // SDKRoot returns the Cloud SDK installation whose emulator jars Require
 // starts, and where that answer came from. In order: $WATCHRELAY_CLOUD_SDK;
 // the installation of the gcloud on PATH, whose real path is <sdk>/bin/gcloud
-// in every layout (the Debian package links /usr/bin/gcloud there; the Cloud
+// in every layout, when that SDK has a platform/ directory (the Debian package links /usr/bin/gcloud there; the Cloud
 // SDK images put /google-cloud-sdk/bin on PATH), read off the file system
 // rather than by running gcloud, which takes a second; else DebianSDK.
 func SDKRoot() (root, from string) {
@@ -47,11 +47,20 @@ func SDKRoot() (root, from string) {
 		return dir, "$" + SDKEnv
 	}
 	if gcloud, err := exec.LookPath("gcloud"); err == nil {
+		// A snap or a version-manager shim resolves elsewhere: only an
+		// installation with a platform/ directory is the SDK.
 		if real, err := filepath.EvalSymlinks(gcloud); err == nil {
-			return filepath.Dir(filepath.Dir(real)), gcloud
+			if root := filepath.Dir(filepath.Dir(real)); isDir(filepath.Join(root, "platform")) {
+				return root, gcloud
+			}
 		}
 	}
 	return DebianSDK, "the Debian package's default"
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // Owner is the per-RPC credential ("Bearer owner": an admin, past any

@@ -35,7 +35,7 @@ func TestSDKRoot(t *testing.T) {
 	tmp := t.TempDir()
 	sdk := filepath.Join(tmp, "google-cloud-sdk")
 	fake := filepath.Join(tmp, "usr-bin")
-	for _, dir := range []string{filepath.Join(sdk, "bin"), fake} {
+	for _, dir := range []string{filepath.Join(sdk, "bin"), filepath.Join(sdk, "platform"), fake} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -44,6 +44,14 @@ func TestSDKRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(filepath.Join(sdk, "bin", "gcloud"), filepath.Join(fake, "gcloud")); err != nil {
+		t.Fatal(err)
+	}
+	// A gcloud whose installation has no platform/ (a snap, a shim).
+	shim := filepath.Join(tmp, "shim")
+	if err := os.MkdirAll(shim, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shim, "gcloud"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	noGcloud := t.TempDir()
@@ -57,6 +65,8 @@ func TestSDKRoot(t *testing.T) {
 		{"override", "/opt/sdk", fake, "/opt/sdk"},
 		// Without it, the SDK the gcloud on PATH belongs to.
 		{"gcloud", "", fake, sdk},
+		// A gcloud that is no SDK's own is passed over.
+		{"shim", "", shim, DebianSDK},
 		// Without either, the Debian package's path.
 		{"debian", "", noGcloud, DebianSDK},
 	} {

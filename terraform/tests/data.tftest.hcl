@@ -315,7 +315,7 @@ run "apis" {
   }
 
   assert {
-    condition     = alltrue([for k, s in google_project_service.enabled : s.service == k && s.project == "demo-project" && s.disable_on_destroy == false && s.disable_dependent_services == false])
+    condition     = alltrue([for s in google_project_service.enabled : s.project == "demo-project" && s.disable_on_destroy == false && s.disable_dependent_services == false])
     error_message = "Destroying watchrelay must not disable APIs, nor the services that depend on them."
   }
 }

@@ -40,14 +40,6 @@ run "functions" {
   }
 
   assert {
-    condition = alltrue([for f in [google_cloudfunctions2_function.receive, google_cloudfunctions2_function.renew] : alltrue([
-      for k in ["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RENEW_BEFORE", "WATCHRELAY_GRACE", "WATCHRELAY_RENEW_CONCURRENCY", "WATCHRELAY_RENEW_QPS"] :
-      contains(keys(f.service_config[0].environment_variables), k)
-    ])])
-    error_message = "Both functions need every variable of DESIGN.md's configuration."
-  }
-
-  assert {
     condition = (
       google_cloudfunctions2_function.renew.service_config[0].environment_variables["GOOGLE_CLOUD_PROJECT"] == "demo-project" &&
       google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_TOPIC"] == "watchrelay-events" &&

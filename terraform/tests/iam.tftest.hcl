@@ -54,6 +54,7 @@ run "no_public_receive" {
   # An org policy with domain-restricted sharing refuses allUsers.
   variables {
     public_receive = false
+    name           = "relay-two" # the command must follow the function's name
   }
 
   assert {
@@ -64,7 +65,7 @@ run "no_public_receive" {
   assert {
     # Cloud Run's way for such projects: no allUsers member, the invoker
     # check turned off on Receive's service alone.
-    condition     = output.receive_public_command == "gcloud run services update watchrelay-receive --project=demo-project --region=us-central1 --no-invoker-iam-check"
+    condition     = output.receive_public_command == "gcloud run services update relay-two-receive --project=demo-project --region=us-central1 --no-invoker-iam-check"
     error_message = "receive_public_command must turn off the invoker IAM check on Receive's service, and nowhere else."
   }
 }
