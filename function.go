@@ -7,7 +7,6 @@ package watchrelay
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -38,20 +37,15 @@ var (
 	logger = logging.New(os.Stderr, slog.LevelInfo)
 )
 
-// errNoProject refuses the embedded defaults when deployed: their store
-// lives in one instance's memory and their Pub/Sub in-process, so Receive
-// would acknowledge notifications whose events no subscriber ever gets.
-var errNoProject = errors.New("GOOGLE_CLOUD_PROJECT is not set: refusing the embedded in-memory store and in-process Pub/Sub, which would acknowledge notifications and drop them")
-
 // assemble builds the service once per instance. A failure is kept and
 // answered as 503 on every request, so Google and Scheduler retry while the
-// logs say why.
+// logs say why. service.New builds production parts only: without a project
+// it fails (service.ErrNoProject), since nothing here can reach the embedded
+// in-memory store and in-process Pub/Sub, which would acknowledge
+// notifications and drop them.
 func assemble() (*service.Service, error) {
 	once.Do(func() {
 		cfg, err := config.Load()
-		if err == nil && cfg.Local() {
-			err = errNoProject
-		}
 		if err != nil {
 			svcErr = err
 			return

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/watchrelay/watchrelay/internal/event"
-	"github.com/watchrelay/watchrelay/internal/inproc"
+	"github.com/watchrelay/watchrelay/internal/fake/inproc"
 	"github.com/watchrelay/watchrelay/internal/logging"
 	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/store"

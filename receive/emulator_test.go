@@ -22,10 +22,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/watchrelay/watchrelay/internal/emulator"
 	"github.com/watchrelay/watchrelay/internal/event"
-	"github.com/watchrelay/watchrelay/internal/inproc"
 	"github.com/watchrelay/watchrelay/internal/logging"
+	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -70,10 +69,10 @@ func newEmuRig(t *testing.T) *emuRig {
 	}
 	t.Cleanup(func() { client.Close() })
 	topic := "events-" + suffix
-	if err := inproc.EnsureTopic(ctx, client, emuProject, topic); err != nil {
+	if err := event.EnsureTopic(ctx, client, emuProject, topic); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := inproc.Subscribe(ctx, client, emuProject, topic, "sub-"+suffix)
+	sub, err := event.Subscribe(ctx, client, emuProject, topic, "sub-"+suffix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,10 +379,10 @@ func TestReceiveOutagesOnEmulators(t *testing.T) {
 	}
 	t.Cleanup(func() { proxied.Close() })
 	topic := "events-" + suffix
-	if err := inproc.EnsureTopic(ctx, direct, emuProject, topic); err != nil {
+	if err := event.EnsureTopic(ctx, direct, emuProject, topic); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := inproc.Subscribe(ctx, direct, emuProject, topic, "sub-"+suffix)
+	sub, err := event.Subscribe(ctx, direct, emuProject, topic, "sub-"+suffix)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,10 @@ import (
 
 	"cloud.google.com/go/pubsub/v2/pstest"
 
-	"github.com/watchrelay/watchrelay/internal/emulator"
 	"github.com/watchrelay/watchrelay/internal/event"
-	"github.com/watchrelay/watchrelay/internal/inproc"
+	"github.com/watchrelay/watchrelay/internal/fake/inproc"
 	"github.com/watchrelay/watchrelay/internal/logging"
+	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/store"
 )

@@ -12,8 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
-	"github.com/watchrelay/watchrelay/internal/emulator"
-	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/google"
+	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
+	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -152,7 +153,7 @@ func benchPass(b *testing.B, storeName string, n int) passFigures {
 	arrivals := &callLog{}
 	front := httptest.NewServer(arrivals.wrap(r.sim.Handler()))
 	defer front.Close()
-	apis, err := renew.NewAPIs(ctx, renew.APIConfig{BaseURL: front.URL})
+	apis, err := google.NewAPIs(ctx, google.APIConfig{BaseURL: front.URL})
 	if err != nil {
 		b.Fatal(err)
 	}

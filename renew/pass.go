@@ -30,6 +30,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -367,18 +368,18 @@ func (p *Pass) renew(ctx context.Context, w store.Watch, t *tally) {
 // open stores a pending channel, asks Google for it, and activates it. On a
 // transient error the channel stays pending: Google may have opened it, and
 // the next pass stops it (see clearPending).
-func (p *Pass) open(ctx context.Context, w store.Watch) (Granted, string, error) {
+func (p *Pass) open(ctx context.Context, w store.Watch) (google.Granted, string, error) {
 	address := w.Address
 	if address == "" {
 		address = p.opts.Address
 	}
 	if address == "" {
-		return Granted{}, "", errNoAddress
+		return google.Granted{}, "", errNoAddress
 	}
 	now := p.opts.Now()
 	token, err := newToken()
 	if err != nil {
-		return Granted{}, "", err
+		return google.Granted{}, "", err
 	}
 	c := store.Channel{
 		ID:        uuid.NewString(),
@@ -387,26 +388,26 @@ func (p *Pass) open(ctx context.Context, w store.Watch) (Granted, string, error)
 		TokenHash: store.HashToken(token),
 		// What we ask for bounds what Google grants, so if we never hear
 		// the answer, past this the channel is known gone at Google.
-		Expiration: RequestedExpiration(w, now),
+		Expiration: google.RequestedExpiration(w, now),
 		State:      store.ChannelPending,
 		Labels:     w.Labels,
 		CreatedAt:  now,
 	}
 	if err := p.store.CreateChannel(ctx, c); err != nil {
-		return Granted{}, "", fmt.Errorf("renew: store pending channel: %w", err)
+		return google.Granted{}, "", fmt.Errorf("renew: store pending channel: %w", err)
 	}
-	req := ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: c.Expiration}
-	var granted Granted
+	req := google.ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: c.Expiration}
+	var granted google.Granted
 	err = p.call(ctx, func(ctx context.Context) (err error) {
 		granted, err = p.google.Watch(ctx, w, req)
 		return err
 	})
 	if err != nil {
-		if Classify(err) != ClassTransient {
+		if google.Classify(err) != google.ClassTransient {
 			// Google refused: no channel exists, nothing to stop.
 			p.finish(ctx, c.ID, store.ChannelFailed)
 		}
-		return Granted{}, "", err
+		return google.Granted{}, "", err
 	}
 	if granted.Expiration.IsZero() {
 		granted.Expiration = req.Expiration
@@ -418,7 +419,7 @@ func (p *Pass) open(ctx context.Context, w store.Watch) (Granted, string, error)
 	if err := p.store.ActivateChannel(ctx, c.ID, granted.ResourceID, granted.ResourceURI, granted.Expiration, now.Add(p.opts.Grace), now); err != nil {
 		// The channel is live at Google and recorded as pending, without
 		// a watch pointing at it: the next pass's cleanup stops it.
-		return Granted{}, "", fmt.Errorf("renew: activate channel: %w", err)
+		return google.Granted{}, "", fmt.Errorf("renew: activate channel: %w", err)
 	}
 	return granted, c.ID, nil
 }
@@ -430,14 +431,14 @@ var errNoAddress = errors.New("renew: no webhook address: set WATCHRELAY_ADDRESS
 // the watch due, so the next pass tries again; a terminal one ends the watch
 // as gone or failed, stops its channel and says so in an event.
 func (p *Pass) fail(ctx context.Context, w store.Watch, err error, t *tally) {
-	class := ClassFailed
+	class := google.ClassFailed
 	reason := err.Error()
 	if !errors.Is(err, errNoAddress) {
-		class, reason = Classify(err), Reason(err)
+		class, reason = google.Classify(err), google.Reason(err)
 	}
 	now := p.opts.Now()
 	u := store.WatchUpdate{LastError: &reason, Failures: store.Ptr(w.Failures + 1)}
-	if class == ClassTransient {
+	if class == google.ClassTransient {
 		p.log.Warn("renewal deferred", "watch", w.ID, "kind", w.Kind, "error", reason)
 		t.add(func(s *Summary) { s.Remaining++ })
 		if err := p.store.UpdateWatch(ctx, w.ID, u, now); err != nil {
@@ -446,7 +447,7 @@ func (p *Pass) fail(ctx context.Context, w store.Watch, err error, t *tally) {
 		return
 	}
 	state, typ := store.WatchFailed, event.TypeFailed
-	if class == ClassGone {
+	if class == google.ClassGone {
 		state, typ = store.WatchGone, event.TypeGone
 	}
 	p.log.Error("watch ended", "watch", w.ID, "kind", w.Kind, "state", state, "error", reason)
@@ -455,7 +456,7 @@ func (p *Pass) fail(ctx context.Context, w store.Watch, err error, t *tally) {
 		p.log.Error("record failure", "watch", w.ID, "error", err)
 	}
 	t.add(func(s *Summary) {
-		if class == ClassGone {
+		if class == google.ClassGone {
 			s.Gone++
 		} else {
 			s.Failed++
@@ -544,8 +545,8 @@ func (p *Pass) stopAtGoogle(ctx context.Context, w store.Watch, c store.Channel,
 	err := p.call(ctx, func(ctx context.Context) error {
 		return p.google.Stop(ctx, w, c.ID, c.ResourceID)
 	})
-	if err != nil && !IsNotFound(err) {
-		p.log.Warn("channel not stopped; the next pass tries again", "channel", c.ID, "watch", c.WatchID, "error", Reason(err))
+	if err != nil && !google.IsNotFound(err) {
+		p.log.Warn("channel not stopped; the next pass tries again", "channel", c.ID, "watch", c.WatchID, "error", google.Reason(err))
 		return false
 	}
 	p.finish(ctx, c.ID, store.ChannelStopped)
@@ -672,7 +673,7 @@ func (p *Pass) call(ctx context.Context, f func(context.Context) error) error {
 			}
 			return err
 		}
-		if err = f(ctx); err == nil || Classify(err) != ClassTransient {
+		if err = f(ctx); err == nil || google.Classify(err) != google.ClassTransient {
 			return err
 		}
 		if attempt == p.opts.Attempts-1 {

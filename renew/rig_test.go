@@ -16,10 +16,11 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"github.com/google/uuid"
 
-	"github.com/watchrelay/watchrelay/internal/emulator"
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/event"
-	"github.com/watchrelay/watchrelay/internal/googlesim"
-	"github.com/watchrelay/watchrelay/internal/inproc"
+	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
+	"github.com/watchrelay/watchrelay/internal/fake/inproc"
+	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
@@ -50,7 +51,7 @@ type rig struct {
 	clock  *clock
 	sim    *googlesim.Sim
 	store  testStore
-	apis   *renew.APIs
+	apis   *google.APIs
 	events *countedPublisher
 	opts   renew.Options
 	// deaf makes Receive answer 410, which Google does not retry: the
@@ -125,7 +126,7 @@ func newRig(t testing.TB, s testStore, simOpts ...func(*googlesim.Options)) *rig
 		recv.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
-	r.apis, err = renew.NewAPIs(ctx, renew.APIConfig{BaseURL: r.sim.URL})
+	r.apis, err = google.NewAPIs(ctx, google.APIConfig{BaseURL: r.sim.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +173,10 @@ func (r *rig) pubsubClient(topic string) *pubsub.Client {
 func (r *rig) subscribe(client *pubsub.Client, name string) {
 	r.t.Helper()
 	ctx := context.Background()
-	if err := inproc.EnsureTopic(ctx, client, rigProject, name); err != nil {
+	if err := event.EnsureTopic(ctx, client, rigProject, name); err != nil {
 		r.t.Fatal(err)
 	}
-	sub, err := inproc.Subscribe(ctx, client, rigProject, name, name)
+	sub, err := event.Subscribe(ctx, client, rigProject, name, name)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -434,9 +435,9 @@ type crashGoogle struct {
 	*crash
 }
 
-func (c crashGoogle) Watch(ctx context.Context, w store.Watch, req renew.ChannelRequest) (renew.Granted, error) {
+func (c crashGoogle) Watch(ctx context.Context, w store.Watch, req google.ChannelRequest) (google.Granted, error) {
 	if err := c.check(); err != nil {
-		return renew.Granted{}, err
+		return google.Granted{}, err
 	}
 	g, err := c.Google.Watch(ctx, w, req)
 	c.after("watch")

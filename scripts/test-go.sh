@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs go vet and every Go test. The emulator tests start the Firestore and
-# Pub/Sub emulator jars themselves (internal/emulator); under CI=true they
+# Pub/Sub emulator jars themselves (internal/testing/emulator); under CI=true they
 # fail rather than skip when Java or the jars are missing. The output keeps
 # one line per test and per package, so skips and emulator runs show.
 set -euo pipefail

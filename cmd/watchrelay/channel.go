@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/receive"
-	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -54,7 +54,7 @@ func (spec importSpec) check(now time.Time) error {
 	}
 	// Only the kind is checked: the params belong to the watch. Its error
 	// lists the known kinds.
-	if err := renew.ValidateWatch(store.Watch{Kind: spec.Kind}); errors.Is(err, renew.ErrUnknownKind) {
+	if err := google.ValidateWatch(store.Watch{Kind: spec.Kind}); errors.Is(err, google.ErrUnknownKind) {
 		errs = append(errs, err)
 	}
 	if !spec.Expiration.After(now) {

@@ -11,9 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
-	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 	"github.com/watchrelay/watchrelay/internal/logging"
 	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/renew"
@@ -74,7 +75,8 @@ func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) 
 	cfg.Grace = short
 	// The demo's log shows warnings and errors only; its story is on stdout.
 	logger := logging.New(e.stderr, slog.LevelWarn)
-	d.svc, err = service.New(ctx, cfg, service.Options{Logger: logger, Store: store.NewMemory()})
+	local := &env{cfg: cfg, logger: logger} // no project: the embedded defaults
+	d.svc, err = local.service(ctx, service.Options{})
 	if err != nil {
 		ln.Close()
 		d.sim.Close()
@@ -144,7 +146,7 @@ func short8(id string) string {
 func (d *demo) add(ctx context.Context, w store.Watch) error {
 	w.State = store.WatchActive
 	w.CreatedAt, w.UpdatedAt = time.Now(), time.Now()
-	if err := renew.ValidateWatch(w); err != nil {
+	if err := google.ValidateWatch(w); err != nil {
 		return err
 	}
 	return d.svc.Store.CreateWatch(ctx, w)

@@ -28,8 +28,10 @@ import (
 	"syscall"
 
 	"github.com/watchrelay/watchrelay/internal/config"
+	"github.com/watchrelay/watchrelay/internal/fake/inproc"
 	"github.com/watchrelay/watchrelay/internal/logging"
 	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/store"
 )
 
 func main() {
@@ -53,9 +55,27 @@ type env struct {
 	logger *slog.Logger
 }
 
+// service builds watchrelay from the environment. Where it names no project
+// and no emulator, this is where the embedded defaults are chosen: an
+// in-memory store and an in-process Pub/Sub, living as long as the command.
+// The deployed function has no such fallback (service.ErrNoProject).
 func (e *env) service(ctx context.Context, opts service.Options) (*service.Service, error) {
 	opts.Logger = e.logger
-	return service.New(ctx, e.cfg, opts)
+	if opts.Store == nil && e.cfg.Project == "" && e.cfg.FirestoreEmulator == "" {
+		opts.Store = store.NewMemory()
+	}
+	if opts.PubSub == nil && e.cfg.Project == "" && e.cfg.PubsubEmulator == "" {
+		ps, err := inproc.Start(ctx, service.LocalProject, e.cfg.Topic)
+		if err != nil {
+			return nil, err
+		}
+		opts.PubSub, opts.Release = ps.Client, ps.Close
+	}
+	s, err := service.New(ctx, e.cfg, opts)
+	if err != nil && opts.Release != nil {
+		opts.Release()
+	}
+	return s, err
 }
 
 type command struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/api/option"
 
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
@@ -35,7 +36,7 @@ func runWatchAdd(ctx context.Context, e *env, args []string) error {
 		w.ID = "w-" + uuid.NewString()[:8]
 	}
 	w.TTLSeconds = int64(ttl.Seconds())
-	if err := renew.ValidateWatch(w); err != nil {
+	if err := google.ValidateWatch(w); err != nil {
 		return err
 	}
 	s, err := e.service(ctx, service.Options{})

@@ -1,4 +1,4 @@
-package event
+package event_test
 
 import (
 	"encoding/json"
@@ -12,7 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/watchrelay/watchrelay/internal/inproc"
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/internal/fake/inproc"
 )
 
 // A lifecycle event renders in binary content mode: every ce- attribute,
@@ -21,17 +22,17 @@ func TestMessage(t *testing.T) {
 	// ce-time keeps milliseconds of a clock that has nanoseconds.
 	at := time.Date(2026, 11, 22, 8, 0, 0, 123456789, time.UTC)
 	exp := time.Date(2026, 11, 22, 9, 0, 0, 123e6, time.UTC)
-	m, err := Event{
-		ID: "w-42/" + TypeRenewed + "/ch-2", Source: "//watchrelay/watches/w-42", Type: TypeRenewed,
+	m, err := event.Event{
+		ID: "w-42/" + event.TypeRenewed + "/ch-2", Source: "//watchrelay/watches/w-42", Type: event.TypeRenewed,
 		Subject: "w-42", Time: at, WatchID: "w-42", Kind: "drive.files",
-		Data: LifecycleData{WatchID: "w-42", Kind: "drive.files", OldChannelID: "ch-1", NewChannelID: "ch-2", NewExpiration: &exp},
+		Data: event.LifecycleData{WatchID: "w-42", Kind: "drive.files", OldChannelID: "ch-1", NewChannelID: "ch-2", NewExpiration: &exp},
 	}.Message()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"ce-specversion": "1.0", "ce-id": "w-42/" + TypeRenewed + "/ch-2", "ce-source": "//watchrelay/watches/w-42",
-		"ce-type": TypeRenewed, "ce-time": "2026-11-22T08:00:00.123Z", "ce-subject": "w-42",
+		"ce-specversion": "1.0", "ce-id": "w-42/" + event.TypeRenewed + "/ch-2", "ce-source": "//watchrelay/watches/w-42",
+		"ce-type": event.TypeRenewed, "ce-time": "2026-11-22T08:00:00.123Z", "ce-subject": "w-42",
 		"content-type": "application/json", "watch_id": "w-42", "kind": "drive.files",
 	}
 	if diff := cmp.Diff(want, m.Attributes); diff != "" {
@@ -52,7 +53,7 @@ func TestMessage(t *testing.T) {
 
 // Data that cannot be JSON is an error, not an empty message.
 func TestMessageBadData(t *testing.T) {
-	if _, err := (Event{ID: "x", Data: make(chan int)}).Message(); err == nil {
+	if _, err := (event.Event{ID: "x", Data: make(chan int)}).Message(); err == nil {
 		t.Error("a channel marshalled")
 	}
 }
@@ -76,7 +77,7 @@ func (f *failFirst) React(any) (bool, any, error) {
 
 // A failed publish pauses its ordering key in the client; Publish resumes
 // it, so that Google's retry of the same notification, on the same
-// Publisher, goes through instead of failing on a paused key for good.
+// event.Publisher, goes through instead of failing on a paused key for good.
 func TestPublishResumesAfterFailure(t *testing.T) {
 	ctx := t.Context()
 	srv, err := inproc.Start(ctx, "p", "events", pstest.ServerReactorOption{FuncName: "Publish", Reactor: &failFirst{n: 1}})
@@ -84,13 +85,13 @@ func TestPublishResumesAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	p, err := NewPublisher(srv.Client, "events")
+	p, err := event.NewPublisher(srv.Client, "events")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Stop)
-	e := Event{ID: "ch-1/10", Type: TypeNotification, Time: time.Now(), WatchID: "w-1", Data: map[string]int{"n": 10}}
-	if err := p.Publish(ctx, e); !errors.Is(err, ErrUnavailable) {
+	e := event.Event{ID: "ch-1/10", Type: event.TypeNotification, Time: time.Now(), WatchID: "w-1", Data: map[string]int{"n": 10}}
+	if err := p.Publish(ctx, e); !errors.Is(err, event.ErrUnavailable) {
 		t.Fatalf("first publish = %v, want ErrUnavailable", err)
 	}
 	if err := p.Publish(ctx, e); err != nil {

@@ -3,10 +3,11 @@
 // Cloud Functions entry points (function.go) and the CLI both build through
 // it, so a local `watchrelay serve` behaves as the deployment does.
 //
-// What it builds follows the environment: with a project or an emulator, the
-// Firestore store and Pub/Sub (the topic is created on an emulator); with
-// neither, the embedded defaults, an in-memory store and an in-process
-// Pub/Sub.
+// It builds production parts only: Firestore and Pub/Sub, in a project or
+// on their emulators (the topic is created on an emulator). The embedded
+// defaults, an in-memory store and an in-process Pub/Sub, are not reachable
+// from here: the CLI and tests choose them and hand them in through
+// Options, so the deployed function (function.go) cannot run on them.
 package service
 
 import (
@@ -23,9 +24,9 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/uuid"
 
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
-	"github.com/watchrelay/watchrelay/internal/inproc"
 	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
@@ -45,15 +46,21 @@ var (
 	_ Store = (*store.Firestore)(nil)
 )
 
-// localProject names the project of the emulators and of the embedded
+// LocalProject names the project of the emulators and of the embedded
 // defaults when GOOGLE_CLOUD_PROJECT is unset.
-const localProject = "watchrelay-local"
+const LocalProject = "watchrelay-local"
+
+// ErrNoProject: nothing names a project or an emulator, and no store or
+// Pub/Sub client was handed in. The deployed function fails this way when
+// GOOGLE_CLOUD_PROJECT is missing, rather than serve from one instance's
+// memory and acknowledge notifications no subscriber would ever get.
+var ErrNoProject = errors.New("service: GOOGLE_CLOUD_PROJECT is not set (nor FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST)")
 
 // Service is watchrelay, assembled.
 type Service struct {
 	Config    config.Config
 	Store     Store
-	Google    *renew.APIs
+	Google    *google.APIs
 	Publisher *event.Publisher
 	Receive   *receive.Handler
 	Renew     *renew.Pass
@@ -67,9 +74,16 @@ type Service struct {
 // Options adjust what New builds.
 type Options struct {
 	Logger *slog.Logger
-	// Store replaces the store the config would select (the demo and
-	// tests pass a *store.Memory).
+	// Store replaces the Firestore store the config would select (the
+	// CLI's embedded defaults and tests pass a *store.Memory).
 	Store Store
+	// PubSub replaces the Pub/Sub client the config would select (the
+	// CLI's embedded defaults pass one connected to an in-process
+	// Pub/Sub, with the topic made).
+	PubSub *pubsub.Client
+	// Release, when set, is called by Close after the service's own
+	// parts: it frees what was handed in (the in-process Pub/Sub).
+	Release func() error
 	// Renew tunes the pass beyond the config (budget, clock, backoff).
 	Renew renew.Options
 }
@@ -77,11 +91,14 @@ type Options struct {
 // New builds every part. Close releases them.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Service, error) {
 	s := &Service{Config: cfg, Logger: opts.Logger, project: cfg.Project}
+	if opts.Release != nil {
+		s.closers = append(s.closers, opts.Release)
+	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
 	if s.project == "" {
-		s.project = localProject
+		s.project = LocalProject
 	}
 	if err := s.build(ctx, opts); err != nil {
 		s.Close()
@@ -103,10 +120,13 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 		s.Store = fs
 		s.closers = append(s.closers, fs.Close)
 	default:
-		s.Store = store.NewMemory()
+		return ErrNoProject
 	}
 
-	if cfg.Project != "" || cfg.PubsubEmulator != "" {
+	switch {
+	case opts.PubSub != nil:
+		s.pubsub = opts.PubSub
+	case cfg.Project != "" || cfg.PubsubEmulator != "":
 		c, err := pubsub.NewClient(ctx, s.project)
 		if err != nil {
 			return fmt.Errorf("service: pubsub: %w", err)
@@ -114,17 +134,12 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 		s.pubsub = c
 		s.closers = append(s.closers, c.Close)
 		if cfg.PubsubEmulator != "" {
-			if err := inproc.EnsureTopic(ctx, c, s.project, cfg.Topic); err != nil {
+			if err := event.EnsureTopic(ctx, c, s.project, cfg.Topic); err != nil {
 				return err
 			}
 		}
-	} else {
-		srv, err := inproc.Start(ctx, s.project, cfg.Topic)
-		if err != nil {
-			return err
-		}
-		s.pubsub = srv.Client
-		s.closers = append(s.closers, srv.Close)
+	default:
+		return ErrNoProject
 	}
 	pub, err := event.NewPublisher(s.pubsub, cfg.Topic)
 	if err != nil {
@@ -143,7 +158,7 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 		return err
 	}
 
-	s.Google, err = renew.NewAPIs(ctx, renew.APIConfig{BaseURL: cfg.APIBaseURL})
+	s.Google, err = google.NewAPIs(ctx, google.APIConfig{BaseURL: cfg.APIBaseURL})
 	if err != nil {
 		return err
 	}
@@ -191,7 +206,7 @@ type Printed struct {
 // subscription exists (so no event published after it is missed); the
 // channel reports how receiving ended.
 func (s *Service) Tail(ctx context.Context, f func(Printed)) (<-chan error, error) {
-	sub, err := inproc.Subscribe(ctx, s.pubsub, s.project, s.Config.Topic, "watchrelay-tail-"+uuid.NewString()[:8])
+	sub, err := event.Subscribe(ctx, s.pubsub, s.project, s.Config.Topic, "watchrelay-tail-"+uuid.NewString()[:8])
 	if err != nil {
 		return nil, fmt.Errorf("service: tail: %w", err)
 	}

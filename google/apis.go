@@ -1,4 +1,4 @@
-package renew
+package google
 
 import (
 	"context"
@@ -20,7 +20,6 @@ import (
 	"google.golang.org/api/impersonate"
 	"google.golang.org/api/option"
 
-	"github.com/watchrelay/watchrelay/internal/googlesim"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -28,7 +27,7 @@ import (
 // needed, but the function's own service account email is unknown (not
 // set in APIConfig.ServiceAccount and not on Google Cloud to ask the
 // metadata server).
-var ErrNoServiceAccount = errors.New("renew: domain-wide delegation needs the service account email; set APIConfig.ServiceAccount")
+var ErrNoServiceAccount = errors.New("google: domain-wide delegation needs the service account email; set APIConfig.ServiceAccount")
 
 // APIConfig configures the Google API clients.
 type APIConfig struct {
@@ -40,7 +39,7 @@ type APIConfig struct {
 	// names whose delegation the call stands for, "sim-subject:" followed
 	// by the watch's subject, or "sim-service-account" for a watch without
 	// one, so that a simulated Google can refuse a revoked subject (see
-	// internal/googlesim). With HTTPClient set too, no token is added.
+	// internal/fake/googlesim). With HTTPClient set too, no token is added.
 	BaseURL string
 	// HTTPClient, when set, carries every call as it is: no credentials
 	// are added. For tests.
@@ -52,6 +51,9 @@ type APIConfig struct {
 	// deployment may set it; when empty it is read from the metadata
 	// server the first time a subject is used.
 	ServiceAccount string
+	// Now is the clock a requested expiration is turned into a TTL by,
+	// for the kinds that take params.ttl (default time.Now).
+	Now func() time.Time
 }
 
 // APIs implements Google over the typed google.golang.org/api clients. It
@@ -62,14 +64,10 @@ type APIConfig struct {
 type APIs struct {
 	cfg APIConfig
 
-	now func() time.Time // for params.ttl; tests replace it
-
 	mu       sync.Mutex
 	services map[serviceKey]*serviceEntry
 	account  string // discovered service account email
 }
-
-var _ Google = (*APIs)(nil)
 
 // serviceKey names one client: credentials differ by subject and scopes,
 // the base URL's stand-in token by subject only.
@@ -92,11 +90,14 @@ type serviceEntry struct {
 func NewAPIs(ctx context.Context, cfg APIConfig) (*APIs, error) {
 	if cfg.BaseURL != "" {
 		if !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
-			return nil, fmt.Errorf("renew: API base URL %q is not an http(s) URL", cfg.BaseURL)
+			return nil, fmt.Errorf("google: API base URL %q is not an http(s) URL", cfg.BaseURL)
 		}
 		cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	}
-	return &APIs{cfg: cfg, now: time.Now, services: make(map[serviceKey]*serviceEntry)}, nil
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &APIs{cfg: cfg, services: make(map[serviceKey]*serviceEntry)}, nil
 }
 
 // Watch opens a channel on w's resource through the kind's own watch call
@@ -126,7 +127,7 @@ func (a *APIs) Watch(ctx context.Context, w store.Watch, req ChannelRequest) (Gr
 		// (seconds) rather than the expiration field; send both, so each
 		// API reads the one it honours.
 		if k.API == APICalendar || k.API == APIDirectory {
-			if ttl := req.Expiration.Sub(a.now()) / time.Second; ttl >= 1 {
+			if ttl := req.Expiration.Sub(a.cfg.Now()) / time.Second; ttl >= 1 {
 				ch.Params = map[string]string{"ttl": strconv.FormatInt(int64(ttl), 10)}
 			}
 		}
@@ -171,7 +172,7 @@ func stop(ctx context.Context, api string, c clients, ch channel) error {
 	case APIReports:
 		return c.reports.Channels.Stop(toReports(ch)).Context(ctx).Do()
 	}
-	return fmt.Errorf("renew: no channels.stop for API %q", api)
+	return fmt.Errorf("google: no channels.stop for API %q", api)
 }
 
 // clients returns the client of api for subject and scopes, building it
@@ -228,17 +229,17 @@ func (a *APIs) build(ctx context.Context, api, subject string, scopes []string) 
 	case APIReports:
 		c.reports, err = reports.NewService(bctx, opts...)
 	default:
-		err = fmt.Errorf("renew: unknown API %q", api)
+		err = fmt.Errorf("google: unknown API %q", api)
 	}
 	if err != nil {
-		return clients{}, fmt.Errorf("renew: %s client: %w", api, err)
+		return clients{}, fmt.Errorf("google: %s client: %w", api, err)
 	}
 	return c, nil
 }
 
 // options are the client options of api: the base URL without
 // credentials (but with the stand-in token naming the subject, see
-// googlesim.SubjectToken), or Application Default Credentials with the kind's scopes,
+// SubjectToken), or Application Default Credentials with the kind's scopes,
 // or, with a subject, domain-wide delegation through impersonation of the
 // function's own service account (no key files: the IAM Credentials API
 // signs the delegation JWT, which needs roles/iam.serviceAccountTokenCreator
@@ -247,7 +248,7 @@ func (a *APIs) options(ctx context.Context, api, subject string, scopes []string
 	var opts []option.ClientOption
 	switch {
 	case a.cfg.BaseURL != "" && a.cfg.HTTPClient == nil:
-		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: googlesim.SubjectToken(subject), TokenType: "Bearer"})
+		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: SubjectToken(subject), TokenType: "Bearer"})
 		opts = append(opts, option.WithEndpoint(a.endpoint(api)), option.WithTokenSource(ts))
 	case a.cfg.BaseURL != "":
 		// The caller's client carries the calls as they are.
@@ -265,7 +266,7 @@ func (a *APIs) options(ctx context.Context, api, subject string, scopes []string
 			Subject:         subject,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("renew: delegation to %s: %w", subject, err)
+			return nil, fmt.Errorf("google: delegation to %s: %w", subject, err)
 		}
 		opts = append(opts, option.WithTokenSource(ts))
 	default:
@@ -308,7 +309,7 @@ func (a *APIs) serviceAccount(ctx context.Context) (string, error) {
 	}
 	sa, err := metadata.EmailWithContext(ctx, "default")
 	if err != nil {
-		return "", fmt.Errorf("renew: read the service account from the metadata server: %w", err)
+		return "", fmt.Errorf("google: read the service account from the metadata server: %w", err)
 	}
 	a.mu.Lock()
 	a.account = sa
@@ -329,7 +330,7 @@ type CallError struct {
 }
 
 func (e *CallError) Error() string {
-	msg := fmt.Sprintf("renew: %s %s: %v", e.Kind, e.Op, e.Err)
+	msg := fmt.Sprintf("google: %s %s: %v", e.Kind, e.Op, e.Err)
 	if e.secret != "" {
 		msg = strings.ReplaceAll(msg, e.secret, "[token]")
 	}
@@ -351,4 +352,26 @@ func scrub(err error, token string) error {
 		ge.Errors[i].Message = hide(ge.Errors[i].Message)
 	}
 	return err
+}
+
+// The stand-in access tokens of base-URL mode. They are not credentials and
+// prove nothing: they only name whose delegation a call stands for, so that a
+// simulated Google can refuse a revoked subject. The format is defined here,
+// on the production side; internal/fake/googlesim parses it.
+const (
+	// SubjectTokenPrefix starts the token of a call made for a subject
+	// through domain-wide delegation: "sim-subject:" + the user's email.
+	SubjectTokenPrefix = "sim-subject:"
+	// ServiceAccountToken is the token of a call made as the service
+	// account itself, with no subject.
+	ServiceAccountToken = "sim-service-account"
+)
+
+// SubjectToken is the stand-in access token of a call for subject; the
+// empty subject is the service account itself.
+func SubjectToken(subject string) string {
+	if subject == "" {
+		return ServiceAccountToken
+	}
+	return SubjectTokenPrefix + subject
 }

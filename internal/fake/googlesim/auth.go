@@ -3,29 +3,14 @@ package googlesim
 import (
 	"net/http"
 	"strings"
+
+	"github.com/watchrelay/watchrelay/google"
 )
 
 // The simulator checks no credentials, but it learns whose delegation a
-// call stands for from its bearer token, as Google does from a real one.
-// These are the stand-in access tokens renew sends in base-URL mode
-// (WATCHRELAY_API_BASE_URL); they name a principal and prove nothing.
-const (
-	// SubjectTokenPrefix starts the token of a call made for a subject
-	// through domain-wide delegation: "sim-subject:" + the user's email.
-	SubjectTokenPrefix = "sim-subject:"
-	// ServiceAccountToken is the token of a call made as the service
-	// account itself, with no subject.
-	ServiceAccountToken = "sim-service-account"
-)
-
-// SubjectToken is the stand-in access token of a call for subject; the
-// empty subject is the service account itself.
-func SubjectToken(subject string) string {
-	if subject == "" {
-		return ServiceAccountToken
-	}
-	return SubjectTokenPrefix + subject
-}
+// call stands for from its bearer token, as Google does from a real one: the
+// stand-in token google.SubjectToken defines, which the production clients
+// send in base-URL mode (WATCHRELAY_API_BASE_URL).
 
 // subjectOf is the subject a request's bearer token names: the text after
 // SubjectTokenPrefix, or "" (the service account) for any other token or
@@ -36,7 +21,7 @@ func subjectOf(r *http.Request) string {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""
 	}
-	sub, ok := strings.CutPrefix(strings.TrimSpace(token), SubjectTokenPrefix)
+	sub, ok := strings.CutPrefix(strings.TrimSpace(token), google.SubjectTokenPrefix)
 	if !ok {
 		return ""
 	}

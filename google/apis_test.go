@@ -1,4 +1,4 @@
-package renew
+package google_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -102,13 +102,12 @@ func (r *recorder) requests() ([]request, []map[string]any) {
 
 // newTestAPIs returns adapters talking to base without credentials, with
 // a fixed clock.
-func newTestAPIs(t *testing.T, base string, now time.Time) *APIs {
+func newTestAPIs(t *testing.T, base string, now time.Time) *google.APIs {
 	t.Helper()
-	a, err := NewAPIs(context.Background(), APIConfig{BaseURL: base})
+	a, err := google.NewAPIs(context.Background(), google.APIConfig{BaseURL: base, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.now = func() time.Time { return now }
 	return a
 }
 
@@ -220,7 +219,7 @@ func TestAPIsWatchEveryKind(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			g := newRecorder(t)
-			// Google grants a minute less than asked: Granted must carry
+			// Google grants a minute less than asked: google.Granted must carry
 			// Google's expiration, not ours.
 			g.grant = func(asked string) string {
 				ms, _ := strconv.ParseInt(asked, 10, 64)
@@ -228,7 +227,7 @@ func TestAPIsWatchEveryKind(t *testing.T) {
 			}
 			a := newTestAPIs(t, g.srv.URL, now)
 			w := store.Watch{ID: "w1", Kind: tc.kind, Params: tc.params}
-			req := ChannelRequest{ID: "ch-1", Token: "tok-1", Address: "https://hooks.example/recv", Expiration: now.Add(2 * time.Hour)}
+			req := google.ChannelRequest{ID: "ch-1", Token: "tok-1", Address: "https://hooks.example/recv", Expiration: now.Add(2 * time.Hour)}
 
 			got, err := a.Watch(context.Background(), w, req)
 			if err != nil {
@@ -248,7 +247,7 @@ func TestAPIsWatchEveryKind(t *testing.T) {
 			if d := cmp.Diff(wantBody, bodies[len(bodies)-1]); d != "" {
 				t.Errorf("channel body (-want +got):\n%s", d)
 			}
-			want := Granted{
+			want := google.Granted{
 				ResourceID:  "res-1",
 				ResourceURI: "https://www.googleapis.com" + tc.calls[len(tc.calls)-1].Path,
 				Expiration:  now.Add(2*time.Hour - time.Minute),
@@ -292,7 +291,7 @@ func TestAPIsWatchWithoutGrantedExpiration(t *testing.T) {
 	g.grant = func(string) string { return "" }
 	now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 	a := newTestAPIs(t, g.srv.URL, now)
-	req := ChannelRequest{ID: "ch-1", Token: "tok-1", Address: "https://hooks.example/recv", Expiration: now.Add(time.Hour)}
+	req := google.ChannelRequest{ID: "ch-1", Token: "tok-1", Address: "https://hooks.example/recv", Expiration: now.Add(time.Hour)}
 	got, err := a.Watch(context.Background(), store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f1"}}, req)
 	if err != nil {
 		t.Fatal(err)
@@ -312,21 +311,21 @@ func TestAPIsWatchRefusesBadWatches(t *testing.T) {
 		want error
 	}{
 		// An unknown kind has no API to call.
-		{"unknown kind", store.Watch{Kind: "gmail.users"}, ErrUnknownKind},
+		{"unknown kind", store.Watch{Kind: "gmail.users"}, google.ErrUnknownKind},
 		// A missing required param would make a malformed path.
-		{"missing param", store.Watch{Kind: "drive.files"}, ErrInvalidWatch},
+		{"missing param", store.Watch{Kind: "drive.files"}, google.ErrInvalidWatch},
 		// An unknown param is refused rather than silently ignored.
-		{"unknown param", store.Watch{Kind: "calendar.settings", Params: map[string]string{"calendarId": "c1"}}, ErrInvalidWatch},
+		{"unknown param", store.Watch{Kind: "calendar.settings", Params: map[string]string{"calendarId": "c1"}}, google.ErrInvalidWatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			g := newRecorder(t)
 			a := newTestAPIs(t, g.srv.URL, time.Now())
-			_, err := a.Watch(context.Background(), tc.w, ChannelRequest{ID: "ch-1", Address: "https://hooks.example/recv"})
+			_, err := a.Watch(context.Background(), tc.w, google.ChannelRequest{ID: "ch-1", Address: "https://hooks.example/recv"})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Watch error = %v, want %v", err, tc.want)
 			}
-			if c := Classify(err); c != ClassFailed {
+			if c := google.Classify(err); c != google.ClassFailed {
 				t.Errorf("Classify = %v, want failed", c)
 			}
 			if calls, _ := g.requests(); len(calls) != 0 {
@@ -346,17 +345,17 @@ func TestAPIsErrorNeverCarriesToken(t *testing.T) {
 	g.failBody = `{"error":{"code":400,"message":"Invalid token ` + token + `","errors":[{"reason":"invalid","message":"Invalid token ` + token + `"}]}}`
 	a := newTestAPIs(t, g.srv.URL, time.Now())
 	_, err := a.Watch(context.Background(), store.Watch{Kind: "calendar.settings"},
-		ChannelRequest{ID: "ch-1", Token: token, Address: "https://hooks.example/recv", Expiration: time.Now().Add(time.Hour)})
+		google.ChannelRequest{ID: "ch-1", Token: token, Address: "https://hooks.example/recv", Expiration: time.Now().Add(time.Hour)})
 	if err == nil {
 		t.Fatal("Watch succeeded against a failing Google")
 	}
 	if strings.Contains(err.Error(), token) {
 		t.Errorf("error carries the token: %v", err)
 	}
-	if r := Reason(err); strings.Contains(r, token) || !strings.Contains(r, "[token]") {
+	if r := google.Reason(err); strings.Contains(r, token) || !strings.Contains(r, "[token]") {
 		t.Errorf("Reason = %q: want the token replaced by [token]", r)
 	}
-	if c := Classify(err); c != ClassFailed {
+	if c := google.Classify(err); c != google.ClassFailed {
 		t.Errorf("Classify = %v, want failed", c)
 	}
 }
@@ -370,7 +369,7 @@ func TestAPIsStopNotFound(t *testing.T) {
 	g.failBody = `{"error":{"code":404,"message":"Channel not found","errors":[{"reason":"notFound","message":"Channel not found"}]}}`
 	a := newTestAPIs(t, g.srv.URL, time.Now())
 	err := a.Stop(context.Background(), store.Watch{Kind: "admin.reports.activities"}, "ch-1", "res-1")
-	if !IsNotFound(err) {
+	if !google.IsNotFound(err) {
 		t.Fatalf("IsNotFound(%v) = false", err)
 	}
 }
@@ -385,17 +384,15 @@ func TestAPIsSharesClients(t *testing.T) {
 	for i := range 50 {
 		kc := kindCases[i%len(kindCases)]
 		wg.Go(func() {
-			req := ChannelRequest{ID: fmt.Sprint("ch-", i), Address: "https://hooks.example/recv", Expiration: time.Now().Add(time.Hour)}
+			req := google.ChannelRequest{ID: fmt.Sprint("ch-", i), Address: "https://hooks.example/recv", Expiration: time.Now().Add(time.Hour)}
 			if _, err := a.Watch(context.Background(), store.Watch{Kind: kc.kind, Params: kc.params}, req); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	wg.Wait()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.services) != 4 {
-		t.Errorf("%d clients built, want one per API (4)", len(a.services))
+	if n := a.ClientCount(); n != 4 {
+		t.Errorf("%d clients built, want one per API (4)", n)
 	}
 }
 
@@ -403,7 +400,7 @@ func TestAPIsSharesClients(t *testing.T) {
 // refused at start-up, not on the first call.
 func TestNewAPIsRejectsBadBaseURL(t *testing.T) {
 	t.Parallel()
-	if _, err := NewAPIs(context.Background(), APIConfig{BaseURL: "localhost:8080"}); err == nil {
+	if _, err := google.NewAPIs(context.Background(), google.APIConfig{BaseURL: "localhost:8080"}); err == nil {
 		t.Error("NewAPIs accepted a base URL without a scheme")
 	}
 }
@@ -424,12 +421,12 @@ func TestAPIsDiscoversServiceAccount(t *testing.T) {
 	defer md.Close()
 	t.Setenv("GCE_METADATA_HOST", strings.TrimPrefix(md.URL, "http://"))
 
-	a, err := NewAPIs(context.Background(), APIConfig{})
+	a, err := google.NewAPIs(context.Background(), google.APIConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		sa, err := a.serviceAccount(context.Background())
+		sa, err := a.ServiceAccount(context.Background())
 		if err != nil || sa != "relay@p.iam.gserviceaccount.com" {
 			t.Fatalf("serviceAccount = %q, %v", sa, err)
 		}
@@ -439,8 +436,8 @@ func TestAPIsDiscoversServiceAccount(t *testing.T) {
 	}
 
 	// A configured one wins without asking.
-	a, _ = NewAPIs(context.Background(), APIConfig{ServiceAccount: "set@p.iam.gserviceaccount.com"})
-	if sa, _ := a.serviceAccount(context.Background()); sa != "set@p.iam.gserviceaccount.com" || asked != 1 {
+	a, _ = google.NewAPIs(context.Background(), google.APIConfig{ServiceAccount: "set@p.iam.gserviceaccount.com"})
+	if sa, _ := a.ServiceAccount(context.Background()); sa != "set@p.iam.gserviceaccount.com" || asked != 1 {
 		t.Errorf("serviceAccount = %q after %d metadata calls, want the configured one and no call", sa, asked)
 	}
 }
@@ -460,7 +457,7 @@ func TestAPIsBaseURLTokenNamesSubject(t *testing.T) {
 			{Kind: "calendar.events", Params: map[string]string{"calendarId": "c1"}, Subject: subject},
 			{Kind: "drive.changes", Params: map[string]string{"driveId": "d1"}, Subject: subject},
 		} {
-			req := ChannelRequest{ID: fmt.Sprint("ch-", i, w.Kind), Address: "https://hooks.example/recv", Expiration: time.Now().Add(time.Hour)}
+			req := google.ChannelRequest{ID: fmt.Sprint("ch-", i, w.Kind), Address: "https://hooks.example/recv", Expiration: time.Now().Add(time.Hour)}
 			if _, err := a.Watch(ctx, w, req); err != nil {
 				t.Fatal(err)
 			}
@@ -472,7 +469,7 @@ func TestAPIsBaseURLTokenNamesSubject(t *testing.T) {
 				n++ // and the start page token first
 			}
 			for range n {
-				want = append(want, "Bearer "+googlesim.SubjectToken(subject))
+				want = append(want, "Bearer "+google.SubjectToken(subject))
 			}
 		}
 	}
@@ -482,9 +479,7 @@ func TestAPIsBaseURLTokenNamesSubject(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("Authorization headers (-want +got):\n%s", d)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.services) != 6 {
-		t.Errorf("%d clients built, want one per API and subject (2 x 3)", len(a.services))
+	if n := a.ClientCount(); n != 6 {
+		t.Errorf("%d clients built, want one per API and subject (2 x 3)", n)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/api/drive/v3"
 	"google.golang.org/api/googleapi"
 
-	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 )
 
 // kinds lists one watch per kind, with the resource URI Google reports.

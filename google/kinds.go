@@ -1,4 +1,4 @@
-package renew
+package google
 
 import (
 	"context"
@@ -23,10 +23,10 @@ import (
 // details, so the CLI can print one clear line.
 var (
 	// ErrUnknownKind: the watch's kind is not in the kinds table.
-	ErrUnknownKind = errors.New("renew: unknown kind")
+	ErrUnknownKind = errors.New("google: unknown kind")
 	// ErrInvalidWatch: a parameter is missing, unknown or malformed, or a
 	// field of the watch is out of range.
-	ErrInvalidWatch = errors.New("renew: invalid watch")
+	ErrInvalidWatch = errors.New("google: invalid watch")
 )
 
 // The Google APIs a kind can belong to; each has its own client and its own

@@ -9,13 +9,14 @@ import (
 	"google.golang.org/api/drive/v3"
 	"google.golang.org/api/option"
 
-	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/google"
+	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 )
 
 // as returns client options whose calls stand for subject ("" the service
 // account), with the bearer token renew's clients send in base-URL mode.
 func as(base, path, subject string) []option.ClientOption {
-	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: googlesim.SubjectToken(subject)})
+	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: google.SubjectToken(subject)})
 	return []option.ClientOption{option.WithEndpoint(base + path), option.WithTokenSource(ts)}
 }
 

@@ -10,8 +10,9 @@ import (
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"google.golang.org/grpc/codes"
 
-	"github.com/watchrelay/watchrelay/internal/emulator"
-	"github.com/watchrelay/watchrelay/internal/inproc"
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/internal/fake/inproc"
+	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 )
 
 func TestMain(m *testing.M) { emulator.Main(m) }
@@ -90,7 +91,7 @@ func TestEnsureTopic(t *testing.T) {
 		ctx := t.Context()
 		topic := "t-" + time.Now().Format("150405.000000000")[7:]
 		for i := range 2 {
-			if err := inproc.EnsureTopic(ctx, client, project, topic); err != nil {
+			if err := event.EnsureTopic(ctx, client, project, topic); err != nil {
 				t.Fatalf("call %d: %v", i+1, err)
 			}
 		}
@@ -121,7 +122,7 @@ func TestEnsureTopic(t *testing.T) {
 		check(t, client, "inproc-test")
 		// Errors other than AlreadyExists are errors (pstest does not
 		// check names; the emulator does).
-		if err := inproc.EnsureTopic(t.Context(), client, "inproc-test", "bad name!"); err == nil {
+		if err := event.EnsureTopic(t.Context(), client, "inproc-test", "bad name!"); err == nil {
 			t.Error("EnsureTopic accepted an invalid topic name")
 		}
 	})

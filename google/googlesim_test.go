@@ -1,4 +1,4 @@
-package renew
+package google_test
 
 import (
 	"context"
@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/google"
+	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 	"github.com/watchrelay/watchrelay/store"
 )
 
 // startSim starts a simulated Google and a webhook that accepts its pushes.
-func startSim(t *testing.T) (*googlesim.Sim, *APIs, string) {
+func startSim(t *testing.T) (*googlesim.Sim, *google.APIs, string) {
 	t.Helper()
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
@@ -25,7 +26,7 @@ func startSim(t *testing.T) (*googlesim.Sim, *APIs, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	a, err := NewAPIs(context.Background(), APIConfig{BaseURL: sim.URL})
+	a, err := google.NewAPIs(context.Background(), google.APIConfig{BaseURL: sim.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,9 +45,9 @@ func TestAPIsAgainstGoogleSim(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := store.Watch{ID: "w1", Kind: tc.kind, Params: tc.params}
 			now := time.Now()
-			req := ChannelRequest{
+			req := google.ChannelRequest{
 				ID: fmt.Sprintf("sim-channel-%d", i), Token: "tok-" + tc.kind, Address: hook,
-				Expiration: RequestedExpiration(w, now),
+				Expiration: google.RequestedExpiration(w, now),
 			}
 			g, err := a.Watch(ctx, w, req)
 			if err != nil {
@@ -73,7 +74,7 @@ func TestAPIsAgainstGoogleSim(t *testing.T) {
 			if c, _ := sim.Channel(req.ID); c.StoppedAt.IsZero() {
 				t.Error("the simulator did not stop the channel")
 			}
-			if err := a.Stop(ctx, w, req.ID, g.ResourceID); !IsNotFound(err) {
+			if err := a.Stop(ctx, w, req.ID, g.ResourceID); !google.IsNotFound(err) {
 				t.Errorf("second Stop = %v, want not found", err)
 			}
 		})
@@ -90,7 +91,7 @@ func TestAPIsAgainstGoogleSimShortTTL(t *testing.T) {
 	sim, a, hook := startSim(t)
 	w := store.Watch{Kind: "calendar.events", Params: map[string]string{"calendarId": "c1"}, TTLSeconds: 90}
 	now := time.Now()
-	g, err := a.Watch(context.Background(), w, ChannelRequest{ID: "short", Address: hook, Expiration: RequestedExpiration(w, now)})
+	g, err := a.Watch(context.Background(), w, google.ChannelRequest{ID: "short", Address: hook, Expiration: google.RequestedExpiration(w, now)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,36 +116,36 @@ func TestClassifyAgainstGoogleSim(t *testing.T) {
 	for i, tc := range []struct {
 		name   string
 		inject *googlesim.Failure
-		want   Class
+		want   google.Class
 		reason string
 	}{
 		// The webhook domain is not allowed: failed, reason spelled out.
-		{"webhook", &googlesim.FailWebhook, ClassFailed, "Unauthorized WebHook callback channel: " + hook},
+		{"webhook", &googlesim.FailWebhook, google.ClassFailed, "Unauthorized WebHook callback channel: " + hook},
 		// The grant was revoked.
-		{"auth", &googlesim.FailAuth, ClassFailed, "rejected the credentials"},
+		{"auth", &googlesim.FailAuth, google.ClassFailed, "rejected the credentials"},
 		// Access to the file was lost.
-		{"forbidden", &googlesim.FailForbidden, ClassFailed, "permission denied"},
+		{"forbidden", &googlesim.FailForbidden, google.ClassFailed, "permission denied"},
 		// Rate limits, 429 and 5xx are retried.
-		{"rate limit", &googlesim.FailRateLimit, ClassTransient, "rateLimitExceeded"},
-		{"user rate limit", &googlesim.FailUserRateLimit, ClassTransient, "userRateLimitExceeded"},
-		{"429", &googlesim.FailTooManyRequests, ClassTransient, "429"},
-		{"503", &googlesim.FailUnavailable, ClassTransient, "503"},
+		{"rate limit", &googlesim.FailRateLimit, google.ClassTransient, "rateLimitExceeded"},
+		{"user rate limit", &googlesim.FailUserRateLimit, google.ClassTransient, "userRateLimitExceeded"},
+		{"429", &googlesim.FailTooManyRequests, google.ClassTransient, "429"},
+		{"503", &googlesim.FailUnavailable, google.ClassTransient, "503"},
 		// The file is gone.
-		{"404", &googlesim.FailNotFound, ClassGone, "no longer exists"},
-		{"410", &googlesim.FailGone, ClassGone, "410"},
+		{"404", &googlesim.FailNotFound, google.ClassGone, "no longer exists"},
+		{"410", &googlesim.FailGone, google.ClassGone, "410"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sim.FailNext(1, googlesim.Match{Op: googlesim.OpWatch, ResourceID: resource}, *tc.inject)
-			_, err := a.Watch(context.Background(), w, ChannelRequest{
+			_, err := a.Watch(context.Background(), w, google.ChannelRequest{
 				ID: fmt.Sprint("fail-", i), Token: "tok", Address: hook, Expiration: time.Now().Add(time.Hour),
 			})
 			if err == nil {
 				t.Fatal("Watch succeeded despite the injected failure")
 			}
-			if c := Classify(err); c != tc.want {
+			if c := google.Classify(err); c != tc.want {
 				t.Errorf("Classify = %v, want %v (%v)", c, tc.want, err)
 			}
-			if r := Reason(err); !strings.Contains(r, tc.reason) {
+			if r := google.Reason(err); !strings.Contains(r, tc.reason) {
 				t.Errorf("Reason = %q, want it to contain %q", r, tc.reason)
 			}
 		})
@@ -152,21 +153,21 @@ func TestClassifyAgainstGoogleSim(t *testing.T) {
 
 	// A deleted resource is gone.
 	sim.DeleteResource(resource)
-	_, err := a.Watch(context.Background(), w, ChannelRequest{ID: "deleted", Address: hook, Expiration: time.Now().Add(time.Hour)})
-	if Classify(err) != ClassGone {
-		t.Errorf("watch on a deleted file: %v, class %v, want gone", err, Classify(err))
+	_, err := a.Watch(context.Background(), w, google.ChannelRequest{ID: "deleted", Address: hook, Expiration: time.Now().Add(time.Hour)})
+	if google.Classify(err) != google.ClassGone {
+		t.Errorf("watch on a deleted file: %v, class %v, want gone", err, google.Classify(err))
 	}
 	sim.RestoreResource(resource)
 
 	// A reused channel id (a retried call whose first attempt got through)
 	// is not the watch's fault.
-	req := ChannelRequest{ID: "twice", Address: hook, Expiration: time.Now().Add(time.Hour)}
+	req := google.ChannelRequest{ID: "twice", Address: hook, Expiration: time.Now().Add(time.Hour)}
 	g, err := a.Watch(context.Background(), w, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Watch(context.Background(), w, req); Classify(err) != ClassTransient {
-		t.Errorf("reused id: %v, class %v, want transient", err, Classify(err))
+	if _, err := a.Watch(context.Background(), w, req); google.Classify(err) != google.ClassTransient {
+		t.Errorf("reused id: %v, class %v, want transient", err, google.Classify(err))
 	}
 	if err := a.Stop(context.Background(), w, req.ID, g.ResourceID); err != nil {
 		t.Fatal(err)
@@ -189,8 +190,8 @@ func TestRevokedSubjectAgainstGoogleSim(t *testing.T) {
 	alice := store.Watch{Kind: "calendar.events", Params: params, Subject: "alice@example.com"}
 	bob := store.Watch{Kind: "calendar.events", Params: params, Subject: "bob@example.com"}
 	sa := store.Watch{Kind: "calendar.events", Params: params}
-	req := func(id string) ChannelRequest {
-		return ChannelRequest{ID: id, Token: "tok-" + id, Address: hook, Expiration: time.Now().Add(time.Hour)}
+	req := func(id string) google.ChannelRequest {
+		return google.ChannelRequest{ID: id, Token: "tok-" + id, Address: hook, Expiration: time.Now().Add(time.Hour)}
 	}
 
 	// Alice's channel, opened before her grant was revoked.
@@ -204,14 +205,14 @@ func TestRevokedSubjectAgainstGoogleSim(t *testing.T) {
 
 	sim.RevokeSubject(alice.Subject)
 	_, err = a.Watch(ctx, alice, req("alice-2"))
-	if c := Classify(err); c != ClassFailed {
+	if c := google.Classify(err); c != google.ClassFailed {
 		t.Fatalf("revoked subject's watch: %v, class %v, want failed", err, c)
 	}
-	if r := Reason(err); !strings.Contains(r, "401 authError: Invalid Credentials") || !strings.Contains(r, "revoked") {
+	if r := google.Reason(err); !strings.Contains(r, "401 authError: Invalid Credentials") || !strings.Contains(r, "revoked") {
 		t.Errorf("Reason = %q, want Google's 401 and the grant's revocation", r)
 	}
 	err = a.Stop(ctx, alice, "alice-1", g.ResourceID)
-	if c := Classify(err); c != ClassFailed || IsNotFound(err) {
+	if c := google.Classify(err); c != google.ClassFailed || google.IsNotFound(err) {
 		t.Errorf("revoked subject's stop: %v, class %v, want failed", err, c)
 	}
 

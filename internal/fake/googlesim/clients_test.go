@@ -17,7 +17,7 @@ import (
 	"google.golang.org/api/drive/v3"
 	"google.golang.org/api/option"
 
-	"github.com/watchrelay/watchrelay/internal/googlesim"
+	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 )
 
 // watchReq is one watch call, in terms common to every API.

@@ -1,4 +1,4 @@
-package renew
+package google
 
 import (
 	"context"
@@ -103,7 +103,7 @@ func diagnose(err error) (Class, string) {
 	}
 	switch {
 	case errors.Is(err, ErrUnknownKind), errors.Is(err, ErrInvalidWatch):
-		return ClassFailed, "the watch is invalid: " + strings.TrimPrefix(inner(err).Error(), "renew: ")
+		return ClassFailed, "the watch is invalid: " + strings.TrimPrefix(inner(err).Error(), "google: ")
 	case errors.Is(err, ErrNoServiceAccount):
 		return ClassFailed, "the watch has a subject, so domain-wide delegation is needed, but the service account email is unknown: set it in the deployment"
 	case errors.As(err, &ge):

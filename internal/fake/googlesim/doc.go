@@ -47,7 +47,7 @@
 //
 //   - There are no credentials. The bearer token of a call is not checked;
 //     it only says whose delegation the call stands for: "sim-subject:"
-//     followed by the delegated user's email (SubjectToken), as renew's
+//     followed by the delegated user's email (google.SubjectToken), as the production
 //     clients send it in base-URL mode, and anything else, or no
 //     Authorization header, is the service account itself. That is not a
 //     credential: anyone may send any token. Every call is accepted as

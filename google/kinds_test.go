@@ -1,4 +1,4 @@
-package renew
+package google_test
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -19,9 +20,9 @@ func TestKindsTable(t *testing.T) {
 		"drive.changes", "drive.files",
 	}
 	var got []string
-	for _, k := range Kinds() {
+	for _, k := range google.Kinds() {
 		got = append(got, k.Name)
-		if k.API == "" || len(k.Scopes) == 0 || k.MaxTTL <= 0 || k.DefaultTTL <= 0 || k.DefaultTTL > k.MaxTTL || k.watch == nil {
+		if k.API == "" || len(k.Scopes) == 0 || k.MaxTTL <= 0 || k.DefaultTTL <= 0 || k.DefaultTTL > k.MaxTTL || !k.HasWatch() {
 			t.Errorf("%s is incomplete: %+v", k.Name, k)
 		}
 		if !strings.HasPrefix(k.Name, k.API+".") {
@@ -31,7 +32,7 @@ func TestKindsTable(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("Kinds() = %v, want %v", got, want)
 	}
-	if _, ok := LookupKind("drive.files"); !ok {
+	if _, ok := google.LookupKind("drive.files"); !ok {
 		t.Error("LookupKind(drive.files) not found")
 	}
 }
@@ -52,7 +53,7 @@ func TestKindMaxTTL(t *testing.T) {
 		"admin.reports.activities": 6 * time.Hour,
 		"gmail.users":              0, // unknown
 	} {
-		if got := MaxTTL(kind); got != want {
+		if got := google.MaxTTL(kind); got != want {
 			t.Errorf("MaxTTL(%s) = %v, want %v", kind, got, want)
 		}
 	}
@@ -76,7 +77,7 @@ func TestKindRequestedExpiration(t *testing.T) {
 		{"longer is capped", store.Watch{Kind: "drive.files", TTLSeconds: 7 * 86400}, 24 * time.Hour},
 		// Exactly the maximum stays.
 		{"the maximum itself", store.Watch{Kind: "admin.reports.activities", TTLSeconds: 21600}, 6 * time.Hour},
-		// A negative ttlSeconds (refused by ValidateWatch) falls back to
+		// A negative ttlSeconds (refused by google.ValidateWatch) falls back to
 		// the maximum rather than a channel in the past.
 		{"negative is ignored", store.Watch{Kind: "calendar.events", TTLSeconds: -5}, 7 * 24 * time.Hour},
 		// An unknown kind gets nothing: the watch call refuses it anyway.
@@ -84,14 +85,14 @@ func TestKindRequestedExpiration(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := RequestedExpiration(tc.w, now); !got.Equal(now.Add(tc.want)) {
+			if got := google.RequestedExpiration(tc.w, now); !got.Equal(now.Add(tc.want)) {
 				t.Errorf("RequestedExpiration = now + %v, want now + %v", got.Sub(now), tc.want)
 			}
 		})
 	}
 }
 
-// TestValidateWatch proves ValidateWatch accepts every valid watch of
+// TestValidateWatch proves google.ValidateWatch accepts every valid watch of
 // kindCases and refuses each kind of mistake with a message that says
 // what to fix.
 func TestValidateWatch(t *testing.T) {
@@ -99,7 +100,7 @@ func TestValidateWatch(t *testing.T) {
 	for _, tc := range kindCases {
 		t.Run("valid "+tc.name, func(t *testing.T) {
 			t.Parallel()
-			if err := ValidateWatch(store.Watch{Kind: tc.kind, Params: tc.params}); err != nil {
+			if err := google.ValidateWatch(store.Watch{Kind: tc.kind, Params: tc.params}); err != nil {
 				t.Errorf("ValidateWatch: %v", err)
 			}
 		})
@@ -111,42 +112,42 @@ func TestValidateWatch(t *testing.T) {
 		wantMsg string
 	}{
 		// An unknown kind lists the known ones.
-		{"unknown kind", store.Watch{Kind: "gmail.users"}, ErrUnknownKind, "known kinds: admin.directory.aliases"},
+		{"unknown kind", store.Watch{Kind: "gmail.users"}, google.ErrUnknownKind, "known kinds: admin.directory.aliases"},
 		// A required param is named.
-		{"missing required param", store.Watch{Kind: "calendar.events"}, ErrInvalidWatch, "calendar.events needs param calendarId"},
+		{"missing required param", store.Watch{Kind: "calendar.events"}, google.ErrInvalidWatch, "calendar.events needs param calendarId"},
 		// An empty value is as good as missing.
-		{"empty required param", store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": ""}}, ErrInvalidWatch, "needs param fileId"},
+		{"empty required param", store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": ""}}, google.ErrInvalidWatch, "needs param fileId"},
 		// An unknown param is named, with what the kind takes.
 		{"unknown param", store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f", "calendarId": "c"}},
-			ErrInvalidWatch, "drive.files has no param calendarId (required: fileId)"},
+			google.ErrInvalidWatch, "drive.files has no param calendarId (required: fileId)"},
 		// A param on a kind that takes none says so.
 		{"param on a kind without params", store.Watch{Kind: "calendar.settings", Params: map[string]string{"x": "y"}},
-			ErrInvalidWatch, "it takes none"},
+			google.ErrInvalidWatch, "it takes none"},
 		// Directory users need a customer or a domain.
-		{"users without customer or domain", store.Watch{Kind: "admin.directory.users"}, ErrInvalidWatch, "needs customer"},
+		{"users without customer or domain", store.Watch{Kind: "admin.directory.users"}, google.ErrInvalidWatch, "needs customer"},
 		// ... and not both.
 		{"users with customer and domain", store.Watch{Kind: "admin.directory.users",
-			Params: map[string]string{"customer": "my_customer", "domain": "example.com"}}, ErrInvalidWatch, "not both"},
+			Params: map[string]string{"customer": "my_customer", "domain": "example.com"}}, google.ErrInvalidWatch, "not both"},
 		// An event Directory does not send is refused with the valid ones.
 		{"bad user event", store.Watch{Kind: "admin.directory.users",
-			Params: map[string]string{"customer": "my_customer", "event": "create"}}, ErrInvalidWatch, "add, delete, makeAdmin, undelete, update"},
+			Params: map[string]string{"customer": "my_customer", "event": "create"}}, google.ErrInvalidWatch, "add, delete, makeAdmin, undelete, update"},
 		{"bad alias event", store.Watch{Kind: "admin.directory.aliases",
-			Params: map[string]string{"userKey": "ann@example.com", "event": "update"}}, ErrInvalidWatch, "param event=\"update\""},
+			Params: map[string]string{"userKey": "ann@example.com", "event": "update"}}, google.ErrInvalidWatch, "param event=\"update\""},
 		// Reports needs both its path params.
 		{"reports without application", store.Watch{Kind: "admin.reports.activities",
-			Params: map[string]string{"userKey": "all"}}, ErrInvalidWatch, "needs param applicationName"},
+			Params: map[string]string{"userKey": "all"}}, google.ErrInvalidWatch, "needs param applicationName"},
 		// A boolean param must parse.
 		{"bad boolean", store.Watch{Kind: "drive.changes", Params: map[string]string{"includeRemoved": "yes"}},
-			ErrInvalidWatch, "includeRemoved=\"yes\" is not true or false"},
+			google.ErrInvalidWatch, "includeRemoved=\"yes\" is not true or false"},
 		// A negative lifetime is a mistake.
-		{"negative ttl", store.Watch{Kind: "calendar.settings", TTLSeconds: -1}, ErrInvalidWatch, "ttlSeconds -1"},
+		{"negative ttl", store.Watch{Kind: "calendar.settings", TTLSeconds: -1}, google.ErrInvalidWatch, "ttlSeconds -1"},
 		// A webhook address must be an absolute http(s) URL.
-		{"bad address scheme", store.Watch{Kind: "calendar.settings", Address: "ftp://example.com/hook"}, ErrInvalidWatch, "address"},
-		{"relative address", store.Watch{Kind: "calendar.settings", Address: "/hook"}, ErrInvalidWatch, "address"},
+		{"bad address scheme", store.Watch{Kind: "calendar.settings", Address: "ftp://example.com/hook"}, google.ErrInvalidWatch, "address"},
+		{"relative address", store.Watch{Kind: "calendar.settings", Address: "/hook"}, google.ErrInvalidWatch, "address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := ValidateWatch(tc.w)
+			err := google.ValidateWatch(tc.w)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("ValidateWatch = %v, want %v", err, tc.wantErr)
 			}
@@ -157,14 +158,14 @@ func TestValidateWatch(t *testing.T) {
 	}
 
 	// Every mistake is reported at once, not one per attempt.
-	err := ValidateWatch(store.Watch{Kind: "calendar.events", Params: map[string]string{"x": "1"}, TTLSeconds: -1})
+	err := google.ValidateWatch(store.Watch{Kind: "calendar.events", Params: map[string]string{"x": "1"}, TTLSeconds: -1})
 	for _, part := range []string{"needs param calendarId", "has no param x", "ttlSeconds -1"} {
 		if err == nil || !strings.Contains(err.Error(), part) {
 			t.Errorf("ValidateWatch = %v, want it to include %q", err, part)
 		}
 	}
 	// A lifetime over the maximum is capped, not refused.
-	if err := ValidateWatch(store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f"}, TTLSeconds: 1 << 30}); err != nil {
+	if err := google.ValidateWatch(store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f"}, TTLSeconds: 1 << 30}); err != nil {
 		t.Errorf("ValidateWatch refused a long ttlSeconds: %v", err)
 	}
 }
