@@ -9,8 +9,9 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// A pass creates a watch, stores its next channel as pending before calling
-// Google's watch method, then activates it with what Google granted.
+// A pass claims a watch and, in the same write, stores its next channel as
+// pending before calling Google's watch method; then it activates the
+// channel with what Google granted, under the same claim.
 func ExampleMemory() {
 	ctx := context.Background()
 	s := store.NewMemory()
@@ -29,14 +30,17 @@ func ExampleMemory() {
 		fmt.Println(err)
 		return
 	}
-	err = s.CreateChannel(ctx, store.Channel{
-		ID:        "4ba78bf0-6a47-11e2-bcfd-0800200c9a66",
-		WatchID:   "w-42",
-		Kind:      "calendar.events",
-		TokenHash: store.HashToken("the channel token, never stored itself"),
-		State:     store.ChannelPending,
-		Labels:    map[string]string{"tenant": "acme"},
-		CreatedAt: now,
+	claim := store.Lease{Holder: "pass-1/claim-1", Until: now.Add(5 * time.Minute)}
+	_, err = s.LeaseWatch(ctx, "w-42", claim, now, func(w store.Watch) (store.Channel, bool) {
+		return store.Channel{
+			ID:        "4ba78bf0-6a47-11e2-bcfd-0800200c9a66",
+			WatchID:   w.ID,
+			Kind:      w.Kind,
+			TokenHash: store.HashToken("the channel token, never stored itself"),
+			State:     store.ChannelPending,
+			Labels:    w.Labels,
+			CreatedAt: now,
+		}, true
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -44,9 +48,15 @@ func ExampleMemory() {
 	}
 	// Google answered the watch call with a resource id and an expiration.
 	expiration := now.Add(7 * 24 * time.Hour)
-	err = s.ActivateChannel(ctx, "4ba78bf0-6a47-11e2-bcfd-0800200c9a66",
-		"ret08u3rv24htgh289g", "https://www.googleapis.com/calendar/v3/calendars/primary/events",
-		expiration, now.Add(10*time.Minute), now)
+	err = s.ActivateChannel(ctx, store.Activation{
+		ChannelID:   "4ba78bf0-6a47-11e2-bcfd-0800200c9a66",
+		WatchID:     "w-42",
+		Holder:      claim.Holder,
+		ResourceID:  "ret08u3rv24htgh289g",
+		ResourceURI: "https://www.googleapis.com/calendar/v3/calendars/primary/events",
+		Expiration:  expiration,
+		Now:         now,
+	})
 	if err != nil {
 		fmt.Println(err)
 		return

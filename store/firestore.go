@@ -187,10 +187,9 @@ func (f *Firestore) queryWatches(ctx context.Context, q firestore.Query, what st
 	}
 }
 
-// LeaseWatch takes the watch's lease until the given time, in a transaction,
-// so two passes never both hold it: ErrLeased if another holder's lease runs
-// past now, ErrNotFound if the watch is gone. It returns the watch as leased.
-func (f *Firestore) LeaseWatch(ctx context.Context, id string, now, until time.Time) (Watch, error) {
+// LeaseWatch takes the watch's lease for l.Holder, and creates the
+// channel open returns, in one transaction; see Memory.LeaseWatch.
+func (f *Firestore) LeaseWatch(ctx context.Context, id string, l Lease, now time.Time, open func(Watch) (Channel, bool)) (Watch, error) {
 	ref, err := f.watch(id)
 	if err != nil {
 		return Watch{}, err
@@ -208,9 +207,19 @@ func (f *Firestore) LeaseWatch(ctx context.Context, id string, now, until time.T
 		if w.LeaseUntil.After(now) {
 			return fmt.Errorf("store: lease watch %s: %w", id, ErrLeased)
 		}
-		w.LeaseUntil = normal(until)
+		w.LeaseUntil, w.LeaseHolder = normal(l.Until), l.Holder
 		leased = w
-		return tx.Update(ref, []firestore.Update{{Path: "leaseUntil", Value: w.LeaseUntil}})
+		if open != nil {
+			if c, ok := open(w); ok {
+				if err := CheckID(c.ID); err != nil {
+					return fmt.Errorf("store: create channel: %w", err)
+				}
+				if err := tx.Create(f.channels.Doc(c.ID), c.normal()); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Update(ref, []firestore.Update{{Path: "leaseUntil", Value: w.LeaseUntil}, {Path: "leaseHolder", Value: l.Holder}})
 	})
 	if err != nil {
 		return Watch{}, fail("lease watch "+id, err)
@@ -218,9 +227,40 @@ func (f *Firestore) LeaseWatch(ctx context.Context, id string, now, until time.T
 	return leased, nil
 }
 
+// ReleaseWatch gives the lease back if holder still holds it; see
+// Memory.ReleaseWatch.
+func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string) error {
+	ref, err := f.watch(id)
+	if err != nil {
+		return nil // no watch can have that id
+	}
+	err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if w, err := decodeWatch(snap); err != nil || w.LeaseHolder != holder {
+			return err
+		}
+		return tx.Update(ref, release().fields())
+	})
+	if err != nil {
+		return fail("release watch "+id, err)
+	}
+	return nil
+}
+
 // updates lists the Firestore field updates for the fields u names, plus
 // updatedAt.
 func (u WatchUpdate) updates(now time.Time) []firestore.Update {
+	return append(u.fields(), firestore.Update{Path: "updatedAt", Value: normal(now)})
+}
+
+// fields lists the Firestore field updates for the fields u names.
+func (u WatchUpdate) fields() []firestore.Update {
 	var ups []firestore.Update
 	add := func(path string, v any) { ups = append(ups, firestore.Update{Path: path, Value: v}) }
 	if u.State != nil {
@@ -241,7 +281,12 @@ func (u WatchUpdate) updates(now time.Time) []firestore.Update {
 	if u.LeaseUntil != nil {
 		add("leaseUntil", normal(*u.LeaseUntil))
 	}
-	add("updatedAt", normal(now))
+	if u.LeaseHolder != nil {
+		add("leaseHolder", *u.LeaseHolder)
+	}
+	if u.RetryAt != nil {
+		add("retryAt", normal(*u.RetryAt))
+	}
 	return ups
 }
 
@@ -346,60 +391,68 @@ func (f *Firestore) UpdateChannel(ctx context.Context, id string, u ChannelUpdat
 	return nil
 }
 
-// ActivateChannel records what Google granted for a pending channel, marks
-// it active, points its watch at it and retires the watch's previous active
-// channel, in one transaction; see Memory.ActivateChannel.
-func (f *Firestore) ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, acceptOldUntil, now time.Time) error {
-	cref, err := f.channel(id)
+// ActivateChannel records what Google granted for a pending channel under
+// its lease, points the watch at it and retires the one it named before, in
+// one transaction; see Memory.ActivateChannel. The transaction reads the
+// channel and the watch in one call and does not read the old channel: its
+// state follows from the watch (a watch names only a channel that is live or
+// lapsed), and its record exists, since only finished records are deleted
+// and a watch never names one. Should it be missing all the same, the
+// transaction runs again without it.
+func (f *Firestore) ActivateChannel(ctx context.Context, a Activation) error {
+	cref, err := f.channel(a.ChannelID)
 	if err != nil {
 		return err
 	}
-	err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(cref)
-		if err != nil {
-			return fail("activate channel "+id, err)
-		}
-		c, err := decodeChannel(snap)
-		if err != nil {
-			return err
-		}
-		wref, err := f.watch(c.WatchID)
-		if err != nil {
-			return fmt.Errorf("store: activate channel %s: %w", id, err)
-		}
-		wsnap, err := tx.Get(wref)
-		if err != nil {
-			return fail("activate channel "+id+": watch "+c.WatchID, err)
-		}
-		w, err := decodeWatch(wsnap)
-		if err != nil {
-			return err
-		}
-		// Every read of a transaction comes before its writes.
-		var oldRef *firestore.DocumentRef
-		if ref, err := f.channel(w.ChannelID); err == nil && w.ChannelID != id {
-			osnap, err := tx.Get(ref)
-			if err != nil && status.Code(err) != codes.NotFound {
+	wref, err := f.watch(a.WatchID)
+	if err != nil {
+		return err
+	}
+	activate := func(retireOld bool) error {
+		return f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+			snaps, err := tx.GetAll([]*firestore.DocumentRef{cref, wref})
+			if err != nil {
 				return err
 			}
-			if err == nil {
-				if old, err := decodeChannel(osnap); err == nil && old.State == ChannelActive {
-					oldRef = ref
+			if !snaps[0].Exists() {
+				return fmt.Errorf("store: activate channel %s: %w", a.ChannelID, ErrNotFound)
+			}
+			if !snaps[1].Exists() {
+				return fmt.Errorf("store: activate channel %s: watch %s: %w", a.ChannelID, a.WatchID, ErrNotFound)
+			}
+			c, err := decodeChannel(snaps[0])
+			if err != nil {
+				return err
+			}
+			w, err := decodeWatch(snaps[1])
+			if err != nil {
+				return err
+			}
+			if c.WatchID != a.WatchID {
+				return fmt.Errorf("store: activate channel %s: watch %s: %w", a.ChannelID, a.WatchID, ErrNotFound)
+			}
+			if err := a.check(c, w); err != nil {
+				return err
+			}
+			if old, err := f.channel(w.ChannelID); retireOld && err == nil && w.ChannelID != c.ID {
+				if err := tx.Update(old, retirement(w, a).updates()); err != nil {
+					return err
 				}
 			}
-		}
-		if oldRef != nil {
-			if err := tx.Update(oldRef, retirement(acceptOldUntil).updates()); err != nil {
+			if err := tx.Update(cref, activation(a).updates()); err != nil {
 				return err
 			}
-		}
-		if err := tx.Update(cref, activation(resourceID, resourceURI, expiration).updates()); err != nil {
-			return err
-		}
-		return tx.Update(wref, pointAt(id, expiration).updates(now))
-	})
+			return tx.Update(wref, pointAt(a).updates(a.Now))
+		})
+	}
+	err = activate(true)
+	if status.Code(err) == codes.NotFound {
+		// The channel and the watch were read in the transaction, so
+		// only the old channel's record can be missing.
+		err = activate(false)
+	}
 	if err != nil {
-		return fail("activate channel "+id, err)
+		return fail("activate channel "+a.ChannelID, err)
 	}
 	return nil
 }

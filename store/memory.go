@@ -48,6 +48,7 @@ func (w Watch) normal() Watch {
 	w.CreatedAt = normal(w.CreatedAt)
 	w.UpdatedAt = normal(w.UpdatedAt)
 	w.LeaseUntil = normal(w.LeaseUntil)
+	w.RetryAt = normal(w.RetryAt)
 	return w
 }
 
@@ -125,10 +126,13 @@ func (m *Memory) DueWatches(_ context.Context, before time.Time, limit int) ([]W
 	return out, nil
 }
 
-// LeaseWatch takes the watch's lease until the given time, atomically:
-// ErrLeased if another holder's lease runs past now, ErrNotFound if the watch
-// is gone. It returns the watch as leased.
-func (m *Memory) LeaseWatch(_ context.Context, id string, now, until time.Time) (Watch, error) {
+// LeaseWatch takes the watch's lease for l.Holder until l.Until,
+// atomically: ErrLeased if another claim's lease runs past now, ErrNotFound
+// if the watch is gone. When open is given, it is called with the watch as
+// leased, and the channel it returns, if any, is created in the same step:
+// a renewal's claim and its pending channel are one write. It returns the
+// watch as leased.
+func (m *Memory) LeaseWatch(_ context.Context, id string, l Lease, now time.Time, open func(Watch) (Channel, bool)) (Watch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w, ok := m.watches[id]
@@ -138,9 +142,31 @@ func (m *Memory) LeaseWatch(_ context.Context, id string, now, until time.Time) 
 	if w.LeaseUntil.After(now) {
 		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrLeased)
 	}
-	w.LeaseUntil = normal(until)
+	w.LeaseUntil, w.LeaseHolder = normal(l.Until), l.Holder
+	if open != nil {
+		if c, ok := open(w.clone()); ok {
+			if err := CheckID(c.ID); err != nil {
+				return Watch{}, fmt.Errorf("store: create channel: %w", err)
+			}
+			if _, ok := m.channels[c.ID]; ok {
+				return Watch{}, fmt.Errorf("channel %s: %w", c.ID, ErrExists)
+			}
+			m.channels[c.ID] = c.clone().normal()
+		}
+	}
 	m.watches[id] = w
 	return w.clone(), nil
+}
+
+// ReleaseWatch gives the lease back if holder still holds it; a lease
+// another claim took over, or a watch that is gone, is left alone.
+func (m *Memory) ReleaseWatch(_ context.Context, id, holder string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w, ok := m.watches[id]; ok && w.LeaseHolder == holder {
+		m.watches[id] = release().apply(w, w.UpdatedAt)
+	}
+	return nil
 }
 
 // UpdateWatch changes the fields u names, and UpdatedAt to now; ErrNotFound
@@ -163,6 +189,8 @@ func (u WatchUpdate) apply(w Watch, now time.Time) Watch {
 	set(&w.LastError, u.LastError)
 	set(&w.Failures, u.Failures)
 	set(&w.LeaseUntil, u.LeaseUntil)
+	set(&w.LeaseHolder, u.LeaseHolder)
+	set(&w.RetryAt, u.RetryAt)
 	w.UpdatedAt = now
 	return w
 }
@@ -234,53 +262,82 @@ func (u ChannelUpdate) apply(c Channel) Channel {
 
 // ActivateChannel records what Google granted for a pending channel (its
 // resource id and URI, kept if a sync recorded them already, and its
-// expiration), marks it active, points its watch at it, and retires the
-// channel the watch named before (stopping, accepted until acceptOldUntil) if
-// that one was active, all in one atomic step: a crash never leaves a live
-// channel that no watch names, nor an old one that nothing will stop.
-func (m *Memory) ActivateChannel(_ context.Context, id, resourceID, resourceURI string, expiration, acceptOldUntil, now time.Time) error {
+// expiration), marks it active, points its watch at it, gives the lease
+// back, and retires the channel the watch named before, all in one atomic
+// step: a crash never leaves a live channel that no watch names, nor an old
+// one that nothing will stop. The old one becomes stopping, or expired if
+// its expiration (the watch's copy) has passed. It refuses, changing
+// nothing, unless the channel is still pending and a.Holder still holds the
+// watch (ErrLeaseLost), and unless the watch is still active (ErrNotActive).
+func (m *Memory) ActivateChannel(_ context.Context, a Activation) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.channels[id]
+	c, ok := m.channels[a.ChannelID]
 	if !ok {
-		return fmt.Errorf("channel %s: %w", id, ErrNotFound)
+		return fmt.Errorf("channel %s: %w", a.ChannelID, ErrNotFound)
 	}
-	w, ok := m.watches[c.WatchID]
-	if !ok {
-		return fmt.Errorf("watch %s: %w", c.WatchID, ErrNotFound)
+	w, ok := m.watches[a.WatchID]
+	if !ok || c.WatchID != a.WatchID {
+		return fmt.Errorf("watch %s: %w", a.WatchID, ErrNotFound)
 	}
-	if old, ok := m.channels[w.ChannelID]; ok && old.ID != id && old.State == ChannelActive {
-		m.channels[old.ID] = retirement(acceptOldUntil).apply(old).normal()
+	if err := a.check(c, w); err != nil {
+		return err
 	}
-	m.channels[id] = activation(resourceID, resourceURI, expiration).apply(c).normal()
-	m.watches[w.ID] = pointAt(id, expiration).apply(w, now).normal()
+	if old, ok := m.channels[w.ChannelID]; ok && old.ID != c.ID {
+		m.channels[old.ID] = retirement(w, a).apply(old).normal()
+	}
+	m.channels[c.ID] = activation(a).apply(c).normal()
+	m.watches[w.ID] = pointAt(a).apply(w, a.Now).normal()
 	return nil
 }
 
-// activation, retirement and pointAt are the parts of ActivateChannel,
-// shared by both stores.
-func activation(resourceID, resourceURI string, expiration time.Time) ChannelUpdate {
-	u := ChannelUpdate{State: Ptr(ChannelActive), Expiration: &expiration}
-	if resourceID != "" {
-		u.ResourceID = &resourceID
+// check, activation, retirement, pointAt and release are the parts of
+// ActivateChannel and ReleaseWatch, shared by both stores.
+func (a Activation) check(c Channel, w Watch) error {
+	switch {
+	case c.State != ChannelPending:
+		return fmt.Errorf("store: activate channel %s: it is %s: %w", c.ID, c.State, ErrLeaseLost)
+	case w.LeaseHolder != a.Holder:
+		return fmt.Errorf("store: activate channel %s: watch %s: %w", c.ID, w.ID, ErrLeaseLost)
+	case w.State != WatchActive:
+		return fmt.Errorf("store: activate channel %s: watch %s is %s: %w", c.ID, w.ID, w.State, ErrNotActive)
 	}
-	if resourceURI != "" {
-		u.ResourceURI = &resourceURI
+	return nil
+}
+
+func activation(a Activation) ChannelUpdate {
+	u := ChannelUpdate{State: Ptr(ChannelActive), Expiration: &a.Expiration}
+	if a.ResourceID != "" {
+		u.ResourceID = &a.ResourceID
+	}
+	if a.ResourceURI != "" {
+		u.ResourceURI = &a.ResourceURI
 	}
 	return u
 }
 
-func retirement(acceptUntil time.Time) ChannelUpdate {
-	return ChannelUpdate{State: Ptr(ChannelStopping), AcceptUntil: &acceptUntil}
+// retirement is the update of the channel w named before a's: stopping,
+// or expired (a finished record) if it has lapsed; accepted for the grace
+// period either way, as Google may still retry real changes.
+func retirement(w Watch, a Activation) ChannelUpdate {
+	if !w.ChannelExpiration.After(a.Now) {
+		u := Finished(ChannelExpired, a.Now)
+		u.AcceptUntil = &a.AcceptOldUntil
+		return u
+	}
+	return ChannelUpdate{State: Ptr(ChannelStopping), AcceptUntil: &a.AcceptOldUntil}
 }
 
-func pointAt(channelID string, expiration time.Time) WatchUpdate {
-	return WatchUpdate{
-		ChannelID:         &channelID,
-		ChannelExpiration: &expiration,
-		LastError:         Ptr(""),
-		Failures:          Ptr(0),
-	}
+func pointAt(a Activation) WatchUpdate {
+	u := release()
+	u.ChannelID = &a.ChannelID
+	u.ChannelExpiration = &a.Expiration
+	u.LastError, u.Failures, u.RetryAt = Ptr(""), Ptr(0), &time.Time{}
+	return u
+}
+
+func release() WatchUpdate {
+	return WatchUpdate{LeaseUntil: &time.Time{}, LeaseHolder: Ptr("")}
 }
 
 // ChannelsByState returns up to limit channels in the given state whose

@@ -37,6 +37,14 @@ var (
 	// ErrInvalidID: a create was given an id no Firestore document can
 	// have (see CheckID).
 	ErrInvalidID = errors.New("store: invalid id")
+	// ErrLeaseLost: an activation's claim no longer holds its watch (the
+	// lease ran out and another pass took it), or its channel is no
+	// longer pending (that pass cleared it). Activating it would point the
+	// watch at a channel the other pass has stopped, or retire its live one.
+	ErrLeaseLost = errors.New("store: lease lost")
+	// ErrNotActive: the watch was removed or ended while a channel was
+	// being opened for it; the channel must be stopped, not activated.
+	ErrNotActive = errors.New("store: watch not active")
 )
 
 // CheckID reports whether id can name a document, by Firestore's rules: 1 to
@@ -110,13 +118,24 @@ type Watch struct {
 	UpdatedAt         time.Time `firestore:"updatedAt" json:"updatedAt"`
 	// LeaseUntil: a pass working on this watch holds it until then.
 	LeaseUntil time.Time `firestore:"leaseUntil" json:"leaseUntil"`
+	// LeaseHolder names the claim holding the lease (see Lease): only it
+	// may activate a channel for the watch or give the lease back.
+	LeaseHolder string `firestore:"leaseHolder,omitempty" json:"leaseHolder,omitempty"`
+	// RetryAt: after a transient failure the watch is not tried again
+	// before then (backoff across passes, or Google's Retry-After), so
+	// a throttled API is not asked again on every pass.
+	RetryAt time.Time `firestore:"retryAt,omitempty" json:"retryAt,omitzero"`
 }
 
 // Channel is a channels/{id} document; the id is the Google channel id.
 type Channel struct {
-	ID          string            `firestore:"-" json:"id"`
-	WatchID     string            `firestore:"watchId" json:"watchId"`
-	Kind        string            `firestore:"kind" json:"kind"`
+	ID      string `firestore:"-" json:"id"`
+	WatchID string `firestore:"watchId" json:"watchId"`
+	Kind    string `firestore:"kind" json:"kind"`
+	// Subject is the user the channel was opened as (domain-wide
+	// delegation), so that it is stopped as that user even once its
+	// watch is gone or names another.
+	Subject     string            `firestore:"subject,omitempty" json:"subject,omitempty"`
 	ResourceID  string            `firestore:"resourceId" json:"resourceId,omitempty"`
 	ResourceURI string            `firestore:"resourceUri" json:"resourceUri,omitempty"`
 	TokenHash   string            `firestore:"tokenHash" json:"-"`
@@ -163,6 +182,8 @@ type WatchUpdate struct {
 	LastError         *string
 	Failures          *int
 	LeaseUntil        *time.Time
+	LeaseHolder       *string
+	RetryAt           *time.Time
 }
 
 // ChannelUpdate changes the named fields of a channel; a nil field is left
@@ -176,6 +197,41 @@ type ChannelUpdate struct {
 	SyncedAt    *time.Time
 	StoppedAt   *time.Time
 	DeleteAt    *time.Time
+}
+
+// Lease is one claim on a watch by a pass. Holder is fresh for every claim,
+// so a pass whose lease ran out while it waited on Google cannot act as if
+// it still held the watch: the activation and the release check it.
+type Lease struct {
+	Holder string
+	Until  time.Time
+}
+
+// Activation is what Google granted for a pending channel, to be recorded
+// under the lease that opened it (see ActivateChannel).
+type Activation struct {
+	ChannelID, WatchID string
+	// Holder is the lease the channel was opened under.
+	Holder string
+	// ResourceID and ResourceURI are kept if empty (a sync may have
+	// recorded them already).
+	ResourceID, ResourceURI string
+	Expiration              time.Time
+	// AcceptOldUntil: the channel the watch named before is retired,
+	// and its notifications are accepted until then.
+	AcceptOldUntil time.Time
+	Now            time.Time
+}
+
+// Finished is the update that records a channel's last state (stopped,
+// expired or failed) and when its record may go: deleteAt drives the
+// Firestore TTL policy, Retention from now.
+func Finished(state ChannelState, now time.Time) ChannelUpdate {
+	u := ChannelUpdate{State: &state, DeleteAt: Ptr(now.Add(Retention))}
+	if state == ChannelStopped {
+		u.StoppedAt = &now
+	}
+	return u
 }
 
 // Ptr returns a pointer to v, for building updates.

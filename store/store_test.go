@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -28,13 +29,14 @@ type contractStore interface {
 	Watch(ctx context.Context, id string) (store.Watch, error)
 	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
 	DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error)
-	LeaseWatch(ctx context.Context, id string, now, until time.Time) (store.Watch, error)
+	LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error)
+	ReleaseWatch(ctx context.Context, id, holder string) error
 	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
 	DeleteWatch(ctx context.Context, id string) error
 	CreateChannel(ctx context.Context, c store.Channel) error
 	Channel(ctx context.Context, id string) (store.Channel, error)
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
-	ActivateChannel(ctx context.Context, id, resourceID, resourceURI string, expiration, acceptOldUntil, now time.Time) error
+	ActivateChannel(ctx context.Context, a store.Activation) error
 	ChannelsByState(ctx context.Context, state store.ChannelState, before time.Time, limit int) ([]store.Channel, error)
 }
 
@@ -92,6 +94,14 @@ func sampleWatch(id string) store.Watch {
 		CreatedAt:  t0,
 		UpdatedAt:  t0,
 	}
+}
+
+// lease is a claim by holder until the given time.
+func lease(holder string, until time.Time) store.Lease { return store.Lease{Holder: holder, Until: until} }
+
+// activation is a grant for a pending channel, under holder's lease.
+func activation(channelID, watchID, holder string) store.Activation {
+	return store.Activation{ChannelID: channelID, WatchID: watchID, Holder: holder, ResourceID: "r", ResourceURI: "u", Expiration: t0.Add(time.Hour), AcceptOldUntil: t0, Now: t0}
 }
 
 func sampleChannel(id, watchID string) store.Channel {
@@ -268,17 +278,17 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 			// Each method that names one record says when it is missing.
 			{"Watch", func() error { _, err := s.Watch(ctx, "nope"); return err }},
 			{"Watch empty id", func() error { _, err := s.Watch(ctx, ""); return err }},
-			{"LeaseWatch", func() error { _, err := s.LeaseWatch(ctx, "nope", t0, t0.Add(time.Minute)); return err }},
+			{"LeaseWatch", func() error { _, err := s.LeaseWatch(ctx, "nope", lease("h", t0.Add(time.Minute)), t0, nil); return err }},
 			{"UpdateWatch", func() error { return s.UpdateWatch(ctx, "nope", store.WatchUpdate{LastError: store.Ptr("x")}, t0) }},
 			{"Channel", func() error { _, err := s.Channel(ctx, "nope"); return err }},
 			{"UpdateChannel", func() error {
 				return s.UpdateChannel(ctx, "nope", store.ChannelUpdate{State: store.Ptr(store.ChannelStopped)})
 			}},
 			{"UpdateChannel with nothing to change", func() error { return s.UpdateChannel(ctx, "nope", store.ChannelUpdate{}) }},
-			{"ActivateChannel of a missing channel", func() error { return s.ActivateChannel(ctx, "nope", "r", "u", t0, t0, t0) }},
+			{"ActivateChannel of a missing channel", func() error { return s.ActivateChannel(ctx, activation("nope", "w1", "h")) }},
 			// The channel exists but its watch does not: nothing changes.
 			{"ActivateChannel of a channel whose watch is gone", func() error {
-				return s.ActivateChannel(ctx, "orphan", "r", "u", t0.Add(time.Hour), t0, t0)
+				return s.ActivateChannel(ctx, activation("orphan", "no-such-watch", "h"))
 			}},
 		}
 		// An id no document can have is simply not found, on either
@@ -290,13 +300,13 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 				call func() error
 			}{
 				{"Watch " + id, func() error { _, err := s.Watch(ctx, id); return err }},
-				{"LeaseWatch " + id, func() error { _, err := s.LeaseWatch(ctx, id, t0, t0.Add(time.Minute)); return err }},
+				{"LeaseWatch " + id, func() error { _, err := s.LeaseWatch(ctx, id, lease("h", t0.Add(time.Minute)), t0, nil); return err }},
 				{"UpdateWatch " + id, func() error { return s.UpdateWatch(ctx, id, store.WatchUpdate{LastError: store.Ptr("x")}, t0) }},
 				{"Channel " + id, func() error { _, err := s.Channel(ctx, id); return err }},
 				{"UpdateChannel " + id, func() error {
 					return s.UpdateChannel(ctx, id, store.ChannelUpdate{State: store.Ptr(store.ChannelStopped)})
 				}},
-				{"ActivateChannel " + id, func() error { return s.ActivateChannel(ctx, id, "r", "u", t0, t0, t0) }},
+				{"ActivateChannel " + id, func() error { return s.ActivateChannel(ctx, activation(id, "w1", "h")) }},
 			}...)
 		}
 		for _, tt := range tests {
@@ -413,10 +423,10 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 			until       = t0.Add(5 * time.Minute)
 			start       = make(chan struct{})
 		)
-		for range n {
+		for i := range n {
 			wg.Go(func() {
 				<-start
-				w, err := s.LeaseWatch(t.Context(), "w1", t0, until)
+				w, err := s.LeaseWatch(t.Context(), "w1", lease(fmt.Sprint("h", i), until), t0, nil)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -457,26 +467,36 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		s := newStore(t)
 		mustCreateWatches(t, s, sampleWatch("w1"))
 		until := t0.Add(time.Minute)
-		if _, err := s.LeaseWatch(t.Context(), "w1", t0, until); err != nil {
+		if _, err := s.LeaseWatch(t.Context(), "w1", lease("h1", until), t0, nil); err != nil {
 			t.Fatal(err)
 		}
 		// Still held half-way through.
-		if _, err := s.LeaseWatch(t.Context(), "w1", t0.Add(30*time.Second), t0.Add(2*time.Minute)); !errors.Is(err, store.ErrLeased) {
+		if _, err := s.LeaseWatch(t.Context(), "w1", lease("h2", t0.Add(2*time.Minute)), t0.Add(30*time.Second), nil); !errors.Is(err, store.ErrLeased) {
 			t.Fatalf("LeaseWatch during the lease = %v, want ErrLeased", err)
 		}
 		// At the stored end the lease no longer runs past now.
-		w, err := s.LeaseWatch(t.Context(), "w1", stored(until), t0.Add(3*time.Minute))
+		w, err := s.LeaseWatch(t.Context(), "w1", lease("h3", t0.Add(3*time.Minute)), stored(until), nil)
 		if err != nil {
 			t.Fatalf("LeaseWatch once expired: %v", err)
 		}
 		if !w.LeaseUntil.Equal(stored(t0.Add(3 * time.Minute))) {
 			t.Errorf("LeaseUntil = %v, want %v", w.LeaseUntil, stored(t0.Add(3*time.Minute)))
 		}
-		// Releasing it through UpdateWatch lets the next one in at once.
-		if err := s.UpdateWatch(t.Context(), "w1", store.WatchUpdate{LeaseUntil: store.Ptr(time.Time{})}, t0); err != nil {
+		if w.LeaseHolder != "h3" {
+			t.Errorf("LeaseHolder = %q, want h3", w.LeaseHolder)
+		}
+		// A claim whose lease was taken over cannot release it.
+		if err := s.ReleaseWatch(t.Context(), "w1", "h1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.LeaseWatch(t.Context(), "w1", t0, t0.Add(time.Minute)); err != nil {
+		if _, err := s.LeaseWatch(t.Context(), "w1", lease("h4", t0.Add(time.Minute)), t0, nil); !errors.Is(err, store.ErrLeased) {
+			t.Fatalf("LeaseWatch after a stale release = %v, want ErrLeased", err)
+		}
+		// Its holder's release lets the next one in at once.
+		if err := s.ReleaseWatch(t.Context(), "w1", "h3"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LeaseWatch(t.Context(), "w1", lease("h4", t0.Add(time.Minute)), t0, nil); err != nil {
 			t.Errorf("LeaseWatch after release: %v", err)
 		}
 	})
@@ -528,7 +548,7 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		t.Parallel()
 		s := newStore(t)
 		w := sampleWatch("w1")
-		w.Failures, w.LastError, w.LeaseUntil = 2, "transient", t0.Add(time.Minute)
+		w.Failures, w.LastError, w.LeaseUntil, w.LeaseHolder, w.RetryAt = 2, "transient", t0.Add(time.Minute), "h1", t0.Add(time.Second)
 		synced := sampleChannel("synced", "w1")
 		// A sync message recorded the resource before the watch call
 		// returned.
@@ -538,7 +558,7 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		mustCreateChannels(t, s, synced, fresh)
 
 		exp, now := t0.Add(24*time.Hour), t0.Add(2*time.Second)
-		if err := s.ActivateChannel(t.Context(), "synced", "", "", exp, now, now); err != nil {
+		if err := s.ActivateChannel(t.Context(), store.Activation{ChannelID: "synced", WatchID: "w1", Holder: "h1", Expiration: exp, AcceptOldUntil: now, Now: now}); err != nil {
 			t.Fatal(err)
 		}
 		gotC, err := s.Channel(t.Context(), "synced")
@@ -556,7 +576,9 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		}
 		wantW := normalWatch(w)
 		wantW.ChannelID, wantW.ChannelExpiration = "synced", stored(exp)
-		wantW.Failures, wantW.LastError, wantW.UpdatedAt = 0, "", stored(now)
+		wantW.Failures, wantW.LastError, wantW.RetryAt, wantW.UpdatedAt = 0, "", time.Time{}, stored(now)
+		// The lease is given back in the same step.
+		wantW.LeaseUntil, wantW.LeaseHolder = time.Time{}, ""
 		if diff := cmp.Diff(wantW, gotW); diff != "" {
 			t.Errorf("watch (-want +got):\n%s", diff)
 		}
@@ -564,7 +586,10 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		// Given ids replace what is there, and the channel the watch
 		// named before is retired in the same step.
 		exp2, graceEnd := t0.Add(48*time.Hour), t0.Add(10*time.Minute)
-		if err := s.ActivateChannel(t.Context(), "fresh", "r-granted", "uri-granted", exp2, graceEnd, now); err != nil {
+		if _, err := s.LeaseWatch(t.Context(), "w1", lease("h2", t0.Add(time.Hour)), now, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ActivateChannel(t.Context(), store.Activation{ChannelID: "fresh", WatchID: "w1", Holder: "h2", ResourceID: "r-granted", ResourceURI: "uri-granted", Expiration: exp2, AcceptOldUntil: graceEnd, Now: now}); err != nil {
 			t.Fatal(err)
 		}
 		old, err := s.Channel(t.Context(), "synced")
@@ -589,6 +614,113 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		}
 		if gotW.ChannelID != "fresh" || !gotW.ChannelExpiration.Equal(stored(exp2)) {
 			t.Errorf("watch points at %q until %v, want fresh until %v", gotW.ChannelID, gotW.ChannelExpiration, stored(exp2))
+		}
+	})
+
+	t.Run("LeaseWatch creates the claim's pending channel in the same step", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		mustCreateWatches(t, s, sampleWatch("w1"))
+		mustCreateChannels(t, s, sampleChannel("taken", "w1"))
+		var seen store.Watch
+		open := func(id string) func(store.Watch) (store.Channel, bool) {
+			return func(w store.Watch) (store.Channel, bool) {
+				seen = w
+				return sampleChannel(id, w.ID), true
+			}
+		}
+		// A channel id already taken fails the whole claim: no lease.
+		if _, err := s.LeaseWatch(t.Context(), "w1", lease("h1", t0.Add(time.Minute)), t0, open("taken")); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("LeaseWatch with a taken channel id = %v, want ErrExists", err)
+		}
+		if w, _ := s.Watch(t.Context(), "w1"); w.LeaseHolder != "" || !w.LeaseUntil.IsZero() {
+			t.Fatalf("a failed claim left a lease: %q until %v", w.LeaseHolder, w.LeaseUntil)
+		}
+		// open sees the watch as leased; nothing to open is a plain lease.
+		if _, err := s.LeaseWatch(t.Context(), "w1", lease("h2", t0.Add(time.Minute)), t0, open("new")); err != nil {
+			t.Fatal(err)
+		}
+		if seen.LeaseHolder != "h2" {
+			t.Errorf("open saw LeaseHolder %q, want h2", seen.LeaseHolder)
+		}
+		got, err := s.Channel(t.Context(), "new")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(normalChannel(sampleChannel("new", "w1")), got); diff != "" {
+			t.Errorf("pending channel (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("ActivateChannel refuses what its claim no longer owns", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		held := sampleWatch("held")
+		held.LeaseHolder, held.LeaseUntil = "h1", t0.Add(time.Minute)
+		removed := sampleWatch("removed")
+		removed.State, removed.LeaseHolder, removed.LeaseUntil = store.WatchDeleted, "h1", t0.Add(time.Minute)
+		mustCreateWatches(t, s, held, removed)
+		stopped := sampleChannel("stopped", "held")
+		stopped.State = store.ChannelStopped
+		mustCreateChannels(t, s, sampleChannel("c-held", "held"), stopped, sampleChannel("c-removed", "removed"))
+		for _, tt := range []struct {
+			name string
+			a    store.Activation
+			want error
+		}{
+			// The lease ran out and another claim holds the watch now.
+			{"another holder", activation("c-held", "held", "h2"), store.ErrLeaseLost},
+			// Another pass cleared the channel as an orphan: stopped at
+			// Google, it must not become the watch's channel.
+			{"channel no longer pending", activation("stopped", "held", "h1"), store.ErrLeaseLost},
+			// The user removed the watch while its channel was opened.
+			{"watch removed", activation("c-removed", "removed", "h1"), store.ErrNotActive},
+		} {
+			if err := s.ActivateChannel(t.Context(), tt.a); !errors.Is(err, tt.want) {
+				t.Errorf("%s: ActivateChannel = %v, want %v", tt.name, err, tt.want)
+			}
+		}
+		for _, id := range []string{"c-held", "c-removed"} {
+			if c, _ := s.Channel(t.Context(), id); c.State != store.ChannelPending {
+				t.Errorf("a refused activation made %s %s", id, c.State)
+			}
+		}
+		if w, _ := s.Watch(t.Context(), "held"); w.ChannelID != "" || w.LeaseHolder != "h1" {
+			t.Errorf("a refused activation changed the watch: channel %q, holder %q", w.ChannelID, w.LeaseHolder)
+		}
+	})
+
+	t.Run("ActivateChannel retires a lapsed channel as expired, and survives a missing one", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		lapsed := sampleWatch("lapsed")
+		lapsed.ChannelID, lapsed.ChannelExpiration, lapsed.LeaseHolder, lapsed.LeaseUntil = "old", t0.Add(-time.Minute), "h1", t0.Add(time.Minute)
+		lost := sampleWatch("lost")
+		lost.ChannelID, lost.ChannelExpiration, lost.LeaseHolder, lost.LeaseUntil = "no-such-record", t0.Add(time.Hour), "h1", t0.Add(time.Minute)
+		mustCreateWatches(t, s, lapsed, lost)
+		old := sampleChannel("old", "lapsed")
+		old.State = store.ChannelActive
+		mustCreateChannels(t, s, old, sampleChannel("new", "lapsed"), sampleChannel("new2", "lost"))
+		if err := s.ActivateChannel(t.Context(), activation("new", "lapsed", "h1")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Channel(t.Context(), "old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != store.ChannelExpired || !got.DeleteAt.Equal(stored(t0.Add(store.Retention))) || !got.AcceptUntil.Equal(stored(t0)) {
+			t.Errorf("lapsed channel: %s, deleteAt %v, acceptUntil %v; want expired, deleteAt %v, acceptUntil %v",
+				got.State, got.DeleteAt, got.AcceptUntil, stored(t0.Add(store.Retention)), stored(t0))
+		}
+		// A watch naming a record that is gone still gets its channel.
+		if err := s.ActivateChannel(t.Context(), activation("new2", "lost", "h1")); err != nil {
+			t.Fatalf("ActivateChannel with the old record missing: %v", err)
+		}
+		if w, _ := s.Watch(t.Context(), "lost"); w.ChannelID != "new2" {
+			t.Errorf("watch names %q, want new2", w.ChannelID)
+		}
+		if _, err := s.Channel(t.Context(), "no-such-record"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the missing old record was made up: %v", err)
 		}
 	})
 
@@ -796,7 +928,7 @@ func TestFirestoreUnreachable(t *testing.T) {
 		{"DueWatches", func(ctx context.Context) error { _, err := f.DueWatches(ctx, t0, 10); return err }},
 		// A transaction.
 		{"LeaseWatch", func(ctx context.Context) error {
-			_, err := f.LeaseWatch(ctx, "w1", t0, t0.Add(time.Minute))
+			_, err := f.LeaseWatch(ctx, "w1", lease("h", t0.Add(time.Minute)), t0, nil)
 			return err
 		}},
 	}
