@@ -227,9 +227,9 @@ func (f *Firestore) LeaseWatch(ctx context.Context, id string, l Lease, now time
 	return leased, nil
 }
 
-// ReleaseWatch gives the lease back if holder still holds it; see
-// Memory.ReleaseWatch.
-func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string) error {
+// ReleaseWatch gives the lease back with the update u if holder still
+// holds it; see Memory.ReleaseWatch.
+func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string, u WatchUpdate, now time.Time) error {
 	ref, err := f.watch(id)
 	if err != nil {
 		return nil // no watch can have that id
@@ -242,10 +242,14 @@ func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string) error {
 		if err != nil {
 			return err
 		}
-		if w, err := decodeWatch(snap); err != nil || w.LeaseHolder != holder {
+		w, err := decodeWatch(snap)
+		if err != nil {
 			return err
 		}
-		return tx.Update(ref, release().fields())
+		if w.LeaseHolder != holder {
+			return fmt.Errorf("store: release watch %s: %w", id, ErrLeaseLost)
+		}
+		return tx.Update(ref, u.released().updates(now))
 	})
 	if err != nil {
 		return fail("release watch "+id, err)
@@ -256,11 +260,6 @@ func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string) error {
 // updates lists the Firestore field updates for the fields u names, plus
 // updatedAt.
 func (u WatchUpdate) updates(now time.Time) []firestore.Update {
-	return append(u.fields(), firestore.Update{Path: "updatedAt", Value: normal(now)})
-}
-
-// fields lists the Firestore field updates for the fields u names.
-func (u WatchUpdate) fields() []firestore.Update {
 	var ups []firestore.Update
 	add := func(path string, v any) { ups = append(ups, firestore.Update{Path: path, Value: v}) }
 	if u.State != nil {
@@ -287,6 +286,7 @@ func (u WatchUpdate) fields() []firestore.Update {
 	if u.RetryAt != nil {
 		add("retryAt", normal(*u.RetryAt))
 	}
+	add("updatedAt", normal(now))
 	return ups
 }
 

@@ -158,14 +158,21 @@ func (m *Memory) LeaseWatch(_ context.Context, id string, l Lease, now time.Time
 	return w.clone(), nil
 }
 
-// ReleaseWatch gives the lease back if holder still holds it; a lease
-// another claim took over, or a watch that is gone, is left alone.
-func (m *Memory) ReleaseWatch(_ context.Context, id, holder string) error {
+// ReleaseWatch gives the lease back, with the update u (a pass's last word
+// on the watch: its failure, its end) in the same step, if holder still
+// holds it. A lease another claim took over is left alone, and u with it:
+// ErrLeaseLost. A watch that is gone needs nothing.
+func (m *Memory) ReleaseWatch(_ context.Context, id, holder string, u WatchUpdate, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if w, ok := m.watches[id]; ok && w.LeaseHolder == holder {
-		m.watches[id] = release().apply(w, w.UpdatedAt)
+	w, ok := m.watches[id]
+	if !ok {
+		return nil
 	}
+	if w.LeaseHolder != holder {
+		return fmt.Errorf("store: release watch %s: %w", id, ErrLeaseLost)
+	}
+	m.watches[id] = u.released().apply(w, now).normal()
 	return nil
 }
 
@@ -329,15 +336,15 @@ func retirement(w Watch, a Activation) ChannelUpdate {
 }
 
 func pointAt(a Activation) WatchUpdate {
-	u := release()
-	u.ChannelID = &a.ChannelID
-	u.ChannelExpiration = &a.Expiration
+	u := WatchUpdate{ChannelID: &a.ChannelID, ChannelExpiration: &a.Expiration}
 	u.LastError, u.Failures, u.RetryAt = Ptr(""), Ptr(0), &time.Time{}
-	return u
+	return u.released()
 }
 
-func release() WatchUpdate {
-	return WatchUpdate{LeaseUntil: &time.Time{}, LeaseHolder: Ptr("")}
+// released is u with the lease given back.
+func (u WatchUpdate) released() WatchUpdate {
+	u.LeaseUntil, u.LeaseHolder = &time.Time{}, Ptr("")
+	return u
 }
 
 // ChannelsByState returns up to limit channels in the given state whose

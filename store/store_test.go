@@ -30,7 +30,7 @@ type contractStore interface {
 	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
 	DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error)
 	LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error)
-	ReleaseWatch(ctx context.Context, id, holder string) error
+	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time) error
 	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
 	DeleteWatch(ctx context.Context, id string) error
 	CreateChannel(ctx context.Context, c store.Channel) error
@@ -485,16 +485,28 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		if w.LeaseHolder != "h3" {
 			t.Errorf("LeaseHolder = %q, want h3", w.LeaseHolder)
 		}
-		// A claim whose lease was taken over cannot release it.
-		if err := s.ReleaseWatch(t.Context(), "w1", "h1"); err != nil {
-			t.Fatal(err)
+		// A claim whose lease was taken over cannot release it, nor
+		// write its last word on the watch.
+		if err := s.ReleaseWatch(t.Context(), "w1", "h1", store.WatchUpdate{LastError: store.Ptr("stale")}, t0); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("stale ReleaseWatch = %v, want ErrLeaseLost", err)
 		}
 		if _, err := s.LeaseWatch(t.Context(), "w1", lease("h4", t0.Add(time.Minute)), t0, nil); !errors.Is(err, store.ErrLeased) {
 			t.Fatalf("LeaseWatch after a stale release = %v, want ErrLeased", err)
 		}
-		// Its holder's release lets the next one in at once.
-		if err := s.ReleaseWatch(t.Context(), "w1", "h3"); err != nil {
+		if w, _ := s.Watch(t.Context(), "w1"); w.LastError != "" {
+			t.Errorf("a stale release wrote lastError %q", w.LastError)
+		}
+		// Its holder's release lets the next one in at once, and
+		// writes the update with it.
+		if err := s.ReleaseWatch(t.Context(), "w1", "h3", store.WatchUpdate{LastError: store.Ptr("deferred")}, t0); err != nil {
 			t.Fatal(err)
+		}
+		if w, _ := s.Watch(t.Context(), "w1"); w.LastError != "deferred" || w.LeaseHolder != "" || !w.LeaseUntil.IsZero() {
+			t.Errorf("after release: lastError %q, holder %q, until %v", w.LastError, w.LeaseHolder, w.LeaseUntil)
+		}
+		// Releasing a watch that is gone is no error.
+		if err := s.ReleaseWatch(t.Context(), "nope", "h3", store.WatchUpdate{}, t0); err != nil {
+			t.Errorf("ReleaseWatch of a missing watch = %v", err)
 		}
 		if _, err := s.LeaseWatch(t.Context(), "w1", lease("h4", t0.Add(time.Minute)), t0, nil); err != nil {
 			t.Errorf("LeaseWatch after release: %v", err)
