@@ -251,9 +251,18 @@ func (c *storeCalls) Watches(ctx context.Context, state store.WatchState) ([]sto
 	return c.Store.Watches(ctx, state)
 }
 
-func (c *storeCalls) LeaseWatch(ctx context.Context, id string, now, until time.Time) (store.Watch, error) {
-	c.count("LeaseWatch")
-	return c.Store.LeaseWatch(ctx, id, now, until)
+func (c *storeCalls) LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error) {
+	name := "LeaseWatch"
+	if open != nil {
+		name += " with a pending channel"
+	}
+	c.count(name)
+	return c.Store.LeaseWatch(ctx, id, l, now, open)
+}
+
+func (c *storeCalls) ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time) error {
+	c.count("ReleaseWatch")
+	return c.Store.ReleaseWatch(ctx, id, holder, u, now)
 }
 
 func (c *storeCalls) UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error {
@@ -264,11 +273,6 @@ func (c *storeCalls) UpdateWatch(ctx context.Context, id string, u store.WatchUp
 func (c *storeCalls) DeleteWatch(ctx context.Context, id string) error {
 	c.count("DeleteWatch")
 	return c.Store.DeleteWatch(ctx, id)
-}
-
-func (c *storeCalls) CreateChannel(ctx context.Context, ch store.Channel) error {
-	c.count("CreateChannel")
-	return c.Store.CreateChannel(ctx, ch)
 }
 
 func (c *storeCalls) Channel(ctx context.Context, id string) (store.Channel, error) {
@@ -285,9 +289,9 @@ func (c *storeCalls) UpdateChannel(ctx context.Context, id string, u store.Chann
 	return c.Store.UpdateChannel(ctx, id, u)
 }
 
-func (c *storeCalls) ActivateChannel(ctx context.Context, id, rid, uri string, exp, acceptOld, now time.Time) error {
+func (c *storeCalls) ActivateChannel(ctx context.Context, a store.Activation) error {
 	c.count("ActivateChannel")
-	return c.Store.ActivateChannel(ctx, id, rid, uri, exp, acceptOld, now)
+	return c.Store.ActivateChannel(ctx, a)
 }
 
 func (c *storeCalls) ChannelsByState(ctx context.Context, state store.ChannelState, before time.Time, limit int) ([]store.Channel, error) {

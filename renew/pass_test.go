@@ -188,8 +188,18 @@ func TestErrorClasses(t *testing.T) {
 					if len(due) != 1 || due[0].ID != "w" {
 						t.Errorf("due watches %+v, want w", due)
 					}
-					// The next pass succeeds once Google does.
+					// Google answered, so the watch waits out a backoff:
+					// a pass before it ends asks nothing of Google.
+					if w.RetryAt.Sub(r.clock.Now()) < 4*time.Minute {
+						t.Errorf("retryAt %v, want about RetryBase (5m) from now", w.RetryAt)
+					}
+					calls := r.sim.Stats().WatchCalls
+					if sum := r.pass(nil); sum.Remaining != 1 || r.sim.Stats().WatchCalls != calls {
+						t.Errorf("pass during the backoff: %+v, %d watch calls; want it left, no call", sum, r.sim.Stats().WatchCalls-calls)
+					}
+					// The next pass after it succeeds once Google does.
 					clear()
+					r.clock.Advance(5 * time.Minute)
 					if sum := r.pass(nil); sum.Started != 1 {
 						t.Errorf("retry pass %+v, want 1 started", sum)
 					}
@@ -414,21 +424,24 @@ func TestRemaining(t *testing.T) {
 		want  renew.Summary
 	}{
 		// A transient watch error leaves the watch for the next pass.
+		// The 503 says why, and that the API asked to slow down.
 		{"watch call 503", func(r *rig) {
 			r.add(store.Watch{ID: "w", Kind: "calendar.settings"})
 			r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, googlesim.FailUnavailable)
-		}, renew.Summary{Remaining: 1}},
+		}, renew.Summary{Remaining: 1, Throttled: []string{"calendar"}, Deferred: map[string]int{
+			"Google is busy or rate-limiting (503 backendError: The service is currently unavailable.); will retry": 1,
+		}}},
 		// The renewal is done, but the old channel is still to stop.
 		{"old channel's stop 503", func(r *rig) {
 			renewed(r)
 			r.sim.Fail(googlesim.Match{Op: googlesim.OpStop}, googlesim.FailUnavailable)
-		}, renew.Summary{Renewed: 1, Remaining: 1}},
+		}, renew.Summary{Renewed: 1, Remaining: 1, Throttled: []string{"drive"}}},
 		// The watch ended, but its channel is still to stop.
 		{"failed watch's stop 503", func(r *rig) {
 			renewed(r)
 			r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, googlesim.FailAuth)
 			r.sim.Fail(googlesim.Match{Op: googlesim.OpStop}, googlesim.FailUnavailable)
-		}, renew.Summary{Failed: 1, Remaining: 1}},
+		}, renew.Summary{Failed: 1, Remaining: 1, Throttled: []string{"drive"}}},
 		// Due watches past MaxWork are not read: they count as one.
 		{"past MaxWork", func(r *rig) {
 			for _, id := range []string{"a", "b", "c", "d"} {
@@ -440,7 +453,7 @@ func TestRemaining(t *testing.T) {
 		{"leased elsewhere", func(r *rig) {
 			r.add(store.Watch{ID: "w", Kind: "calendar.settings"})
 			now := r.clock.Now()
-			if _, err := r.store.LeaseWatch(context.Background(), "w", now, now.Add(time.Hour)); err != nil {
+			if _, err := r.store.LeaseWatch(context.Background(), "w", store.Lease{Holder: "other pass", Until: now.Add(time.Hour)}, now, nil); err != nil {
 				r.t.Fatal(err)
 			}
 		}, renew.Summary{}},

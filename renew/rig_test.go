@@ -385,20 +385,39 @@ type crashStore struct {
 	*crash
 }
 
-func (c crashStore) CreateChannel(ctx context.Context, ch store.Channel) error {
+// LeaseWatch's step is "create pending" when it stores a pending channel.
+func (c crashStore) LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error) {
 	if err := c.check(); err != nil {
-		return err
+		return store.Watch{}, err
 	}
-	err := c.Store.CreateChannel(ctx, ch)
-	c.after("create pending")
-	return err
+	created := false
+	w, err := c.Store.LeaseWatch(ctx, id, l, now, func(w store.Watch) (store.Channel, bool) {
+		created = false // a transaction that met contention runs this again
+		if open == nil {
+			return store.Channel{}, false
+		}
+		ch, ok := open(w)
+		created = ok
+		return ch, ok
+	})
+	if err == nil && created {
+		c.after("create pending")
+	}
+	return w, err
 }
 
-func (c crashStore) ActivateChannel(ctx context.Context, id, rid, uri string, exp, acceptOld, now time.Time) error {
+func (c crashStore) ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	err := c.Store.ActivateChannel(ctx, id, rid, uri, exp, acceptOld, now)
+	return c.Store.ReleaseWatch(ctx, id, holder, u, now)
+}
+
+func (c crashStore) ActivateChannel(ctx context.Context, a store.Activation) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	err := c.Store.ActivateChannel(ctx, a)
 	c.after("activate")
 	return err
 }

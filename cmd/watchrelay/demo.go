@@ -157,7 +157,7 @@ func (d *demo) pass(ctx context.Context) (renew.Summary, error) {
 	if err != nil {
 		return sum, err
 	}
-	if sum != (renew.Summary{}) {
+	if !sum.Idle() {
 		d.say("renew pass: %s", sum.JSON())
 	}
 	return sum, nil

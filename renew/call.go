@@ -1,0 +1,129 @@
+package renew
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/watchrelay/watchrelay/google"
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// errThrottled: the call was not made, because its API asked this pass to
+// slow down. Like any unrecognised error it is transient.
+var errThrottled = errors.New("renew: the API asked this pass to slow down; left for a later pass")
+
+// apiOf names the API a kind's calls go to, which throttling is kept per.
+func apiOf(kind string) string {
+	k, _ := google.LookupKind(kind)
+	return k.API
+}
+
+// isThrottled reports whether api asked this pass to slow down.
+func (r *run) isThrottled(api string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.throttled[api]
+}
+
+// call makes a Google call of api, at most attempts times, under the rate
+// limit, each within CallTimeout. An API that answers "slow down" (429, a
+// rate-limit 403, a 5xx) is not called again for the rest of the pass: one
+// throttled API slows only itself, and the load on it does not grow pass
+// after pass. Ambiguous failures are retried with exponential backoff while
+// the pass has time; each wait is the step jittered by ±50%, not "full
+// jitter" (anywhere from zero): with only a few attempts, a retry must still
+// wait for Google to recover, while the jitter keeps the workers that failed
+// together from retrying together.
+func (r *run) call(ctx context.Context, api string, attempts int, f func(context.Context) error) error {
+	var err error
+	for attempt := range attempts {
+		if r.isThrottled(api) {
+			return errThrottled
+		}
+		if werr := r.limiter.Wait(ctx); werr != nil {
+			if err == nil {
+				err = werr
+			}
+			return err
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
+		err = f(cctx)
+		cancel()
+		if err == nil || google.Classify(err) != google.ClassTransient {
+			return err
+		}
+		if google.IsThrottle(err) {
+			r.mu.Lock()
+			r.throttled[api] = true
+			r.mu.Unlock()
+			r.log.Warn("API asked to slow down; no more calls to it this pass", "api", api, "error", google.Reason(err))
+			return err
+		}
+		if attempt == attempts-1 {
+			break
+		}
+		backoff := r.opts.Backoff << attempt
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff/2 + mrand.N(backoff)):
+		}
+	}
+	return err
+}
+
+// publish sends a lifecycle event. The pass's work is already durable when
+// it publishes, so a failure is logged, not undone.
+func (r *run) publish(ctx context.Context, typ string, w store.Watch, data event.LifecycleData) {
+	channel := data.NewChannelID
+	if channel == "" {
+		channel = data.OldChannelID
+	}
+	e := event.Event{
+		ID:      w.ID + "/" + typ + "/" + channel,
+		Source:  "//watchrelay/watches/" + w.ID,
+		Type:    typ,
+		Subject: w.ID,
+		Time:    r.opts.Now(),
+		WatchID: w.ID,
+		Kind:    w.Kind,
+		Data:    data,
+	}
+	if err := r.events.Publish(ctx, e); err != nil {
+		r.log.Error("lifecycle event not published", "watch", w.ID, "type", typ, "error", err)
+	}
+}
+
+func lifecycle(w store.Watch, oldID string, oldExp time.Time, newID string, newExp time.Time, reason string) event.LifecycleData {
+	d := event.LifecycleData{
+		WatchID:      w.ID,
+		Kind:         w.Kind,
+		Params:       w.Params,
+		Labels:       w.Labels,
+		OldChannelID: oldID,
+		NewChannelID: newID,
+		Error:        reason,
+	}
+	if oldID != "" && !oldExp.IsZero() {
+		d.OldExpiration = &oldExp
+	}
+	if newID != "" {
+		d.NewExpiration = &newExp
+	}
+	return d
+}
+
+// newToken returns a fresh channel token: 32 random bytes, base64url.
+func newToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("renew: token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

@@ -1,0 +1,270 @@
+package renew
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/watchrelay/watchrelay/google"
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// errNoAddress: the watch names no webhook and the deployment has none. It
+// is transient: the watch keeps its live channel and is tried again once
+// WATCHRELAY_ADDRESS is set, rather than ended for a deployment's mistake.
+var errNoAddress = errors.New("renew: no webhook address: set WATCHRELAY_ADDRESS or the watch's address")
+
+// due reports whether w needs a new channel at now: it has none, or its
+// channel expires within google.RenewThreshold.
+func (r *run) due(w store.Watch, now time.Time) bool {
+	if w.State != store.WatchActive {
+		return false
+	}
+	return w.ChannelID == "" || w.ChannelExpiration.Sub(now) < google.RenewThreshold(w, r.opts.RenewBefore)
+}
+
+// renew gives a due watch a fresh channel and retires the old one: claim the
+// watch and store the new channel pending (one commit), call watch, activate
+// (one transaction: the new channel active and named by the watch, the old
+// one retired, the lease given back), then stop the old channel.
+func (r *run) renew(ctx context.Context, w store.Watch) {
+	now := r.opts.Now()
+	if !r.due(w, now) {
+		return // the query's window is wider than a short-lived channel's
+	}
+	if w.RetryAt.After(now) {
+		r.deferred(w.LastError) // waiting out its backoff
+		return
+	}
+	api := apiOf(w.Kind)
+	if r.isThrottled(api) {
+		r.deferred(api + " asked to slow down")
+		return
+	}
+	address := w.Address
+	if address == "" {
+		address = r.opts.Address
+	}
+	if address == "" {
+		r.noAddress(ctx, w)
+		return
+	}
+	token, err := newToken()
+	if err != nil {
+		r.log.Error("no channel token", "error", err)
+		r.remaining(1)
+		return
+	}
+	var c store.Channel
+	w, cl, err := r.lease(ctx, w.ID, func(cur store.Watch) (store.Channel, bool) {
+		c = store.Channel{} // a transaction that met contention runs this again
+		if !r.due(cur, now) || cur.RetryAt.After(now) {
+			return store.Channel{}, false // renewed or removed since the query
+		}
+		c = pendingChannel(cur, token, now)
+		return c, true
+	})
+	if !r.claimed(w.ID, err) {
+		return
+	}
+	if c.ID == "" {
+		r.release(ctx, cl, store.WatchUpdate{})
+		return
+	}
+	old := w.ChannelID
+	lapsed := old != "" && !w.ChannelExpiration.After(now)
+	if lapsed {
+		r.add(func(s *Summary) { s.Lapsed++ })
+		r.publish(ctx, event.TypeLapsed, w, lifecycle(w, old, w.ChannelExpiration, "", time.Time{}, ""))
+	}
+	req := google.ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: c.Expiration}
+	var granted google.Granted
+	err = r.call(ctx, api, 1, func(ctx context.Context) (err error) {
+		granted, err = r.google.Watch(ctx, w, req)
+		return err
+	})
+	if err != nil {
+		r.watchFailed(ctx, w, cl, c, err)
+		return
+	}
+	if granted.Expiration.IsZero() {
+		granted.Expiration = req.Expiration
+	}
+	if !r.activate(ctx, w, cl, c, granted) {
+		return
+	}
+	typ := event.TypeRenewed
+	if old == "" {
+		typ = event.TypeStarted
+	}
+	r.add(func(s *Summary) {
+		if old == "" || lapsed {
+			s.Started++
+		} else {
+			s.Renewed++
+		}
+	})
+	r.publish(ctx, typ, w, lifecycle(w, old, w.ChannelExpiration, c.ID, granted.Expiration, ""))
+	if old != "" && !lapsed {
+		// The activation retired it; Google's resource ids name the
+		// resource, not the channel, so the new grant's stops the old.
+		r.stopRetired(ctx, store.Channel{ID: old, WatchID: w.ID, Kind: w.Kind, Subject: w.Subject, ResourceID: granted.ResourceID})
+	}
+}
+
+// pendingChannel is the record of a channel about to be asked for.
+func pendingChannel(w store.Watch, token string, now time.Time) store.Channel {
+	return store.Channel{
+		ID:        uuid.NewString(),
+		WatchID:   w.ID,
+		Kind:      w.Kind,
+		Subject:   w.Subject,
+		TokenHash: store.HashToken(token),
+		// What we ask for bounds what Google grants, so if we never hear
+		// the answer, past this the channel is known gone at Google.
+		Expiration: google.RequestedExpiration(w, now),
+		State:      store.ChannelPending,
+		Labels:     w.Labels,
+		CreatedAt:  now,
+	}
+}
+
+// activate records the grant under the claim. It reports whether the watch
+// now names the channel; otherwise it has dealt with the channel: a watch
+// removed or ended meanwhile gets it stopped at once (and a removed one is
+// purged by this pass, which holds it), a claim taken over leaves it to the
+// pass that took it, and a store failure leaves it pending for the next
+// pass's cleanup.
+func (r *run) activate(ctx context.Context, w store.Watch, cl claim, c store.Channel, g google.Granted) bool {
+	now := r.opts.Now()
+	err := r.store.ActivateChannel(ctx, store.Activation{
+		ChannelID: c.ID, WatchID: w.ID, Holder: cl.holder,
+		ResourceID: g.ResourceID, ResourceURI: g.ResourceURI, Expiration: g.Expiration,
+		AcceptOldUntil: now.Add(r.opts.Grace), Now: now,
+	})
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, store.ErrNotActive), errors.Is(err, store.ErrNotFound):
+		c.ResourceID, c.Expiration = g.ResourceID, g.Expiration
+		r.stopOrphan(ctx, c)
+		if cur, err := r.store.Watch(ctx, w.ID); err == nil && cur.State == store.WatchDeleted {
+			r.purge(ctx, cur, cl)
+		}
+		r.release(ctx, cl, store.WatchUpdate{})
+	case errors.Is(err, store.ErrLeaseLost):
+		r.log.Warn("lease lost while the watch call ran; the pass holding the watch clears the channel", "watch", w.ID, "channel", c.ID)
+		r.remaining(1)
+	default:
+		r.log.Error("activate channel", "watch", w.ID, "channel", c.ID, "error", err)
+		r.remaining(1)
+		r.release(ctx, cl, store.WatchUpdate{})
+	}
+	return false
+}
+
+// watchFailed settles a watch call that did not open a channel. An
+// ambiguous outcome (a timeout, a lost connection) may have opened it at
+// Google: it stays pending, and the next pass's cleanup stops it. An answer
+// means it was not opened: the record is finished as failed at once, so
+// nothing is left to stop. Then the watch waits (transient) or ends.
+func (r *run) watchFailed(ctx context.Context, w store.Watch, cl claim, c store.Channel, err error) {
+	// The pass's deadline may be what cut the call: the records must still
+	// say what happened, and the lease go back.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if answered(err) {
+		r.finish(ctx, c.ID, store.ChannelFailed)
+	}
+	if google.Classify(err) == google.ClassTransient {
+		r.deferWatch(ctx, w, cl, err)
+		return
+	}
+	r.end(ctx, w, cl, err)
+}
+
+// answered reports whether a watch call's failure says no channel was
+// opened: Google answered, or the call was never made.
+func answered(err error) bool { return google.IsAnswer(err) || errors.Is(err, errThrottled) }
+
+// deferWatch leaves a watch for a later pass after a transient failure. When
+// Google answered (a throttle, a 5xx), the watch also waits RetryBase,
+// doubled per failure up to RetryMax, or Google's Retry-After when longer,
+// so that a throttled API is not asked again by every pass. An ambiguous
+// outcome (a timeout) waits for nothing: the next pass tries again.
+func (r *run) deferWatch(ctx context.Context, w store.Watch, cl claim, err error) {
+	reason := google.Reason(err)
+	r.log.Warn("renewal deferred", "watch", w.ID, "kind", w.Kind, "error", reason)
+	r.deferred(reason)
+	u := store.WatchUpdate{LastError: &reason, Failures: store.Ptr(w.Failures + 1)}
+	if answered(err) {
+		wait := min(r.opts.RetryBase<<min(w.Failures, 20), r.opts.RetryMax)
+		u.RetryAt = store.Ptr(r.opts.Now().Add(max(wait, google.RetryAfter(err))))
+	}
+	r.release(ctx, cl, u)
+}
+
+// deferred counts a watch left for a later pass, and why.
+func (r *run) deferred(reason string) {
+	r.add(func(s *Summary) {
+		s.Remaining++
+		if s.Deferred == nil {
+			s.Deferred = map[string]int{}
+		}
+		s.Deferred[reason]++
+	})
+}
+
+// noAddress defers a watch that has no webhook address, without claiming
+// it: its live channel serves on, and lastError says what to set.
+func (r *run) noAddress(ctx context.Context, w store.Watch) {
+	reason := errNoAddress.Error()
+	r.deferred(reason)
+	if w.LastError == reason {
+		return // said already: one write, not one per pass
+	}
+	r.log.Warn("renewal deferred", "watch", w.ID, "kind", w.Kind, "error", reason)
+	if err := r.store.UpdateWatch(ctx, w.ID, store.WatchUpdate{LastError: &reason}, r.opts.Now()); err != nil {
+		r.log.Error("record failure", "watch", w.ID, "error", err)
+	}
+}
+
+// end ends a watch that Google refused for good, as gone or failed, says so
+// in an event, and stops its channel. The channel is retired first: if the
+// pass dies after, the next pass stops it as any stopping channel.
+func (r *run) end(ctx context.Context, w store.Watch, cl claim, err error) {
+	class, reason := google.Classify(err), google.Reason(err)
+	now := r.opts.Now()
+	var current store.Channel
+	if w.ChannelID != "" {
+		var ok bool
+		if current, ok = r.retireCurrent(ctx, w, now); !ok {
+			r.remaining(1)
+			r.release(ctx, cl, store.WatchUpdate{})
+			return
+		}
+	}
+	state, typ := store.WatchFailed, event.TypeFailed
+	if class == google.ClassGone {
+		state, typ = store.WatchGone, event.TypeGone
+	}
+	r.log.Error("watch ended", "watch", w.ID, "kind", w.Kind, "state", state, "error", reason)
+	r.release(ctx, cl, store.WatchUpdate{
+		State: &state, ChannelID: store.Ptr(""), ChannelExpiration: &time.Time{},
+		LastError: &reason, Failures: store.Ptr(w.Failures + 1),
+	})
+	r.add(func(s *Summary) {
+		if class == google.ClassGone {
+			s.Gone++
+		} else {
+			s.Failed++
+		}
+	})
+	r.publish(ctx, typ, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, reason))
+	if current.State == store.ChannelStopping {
+		r.stopRetired(ctx, current)
+	}
+}
