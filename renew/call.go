@@ -16,7 +16,18 @@ import (
 
 // errThrottled: the call was not made, because its API asked this pass to
 // slow down. Like any unrecognised error it is transient.
-var errThrottled = errors.New("renew: the API asked this pass to slow down; left for a later pass")
+var errThrottled = errors.New("renew: the API asked this pass to slow down")
+
+// throttledReason is why a watch of api was left untried.
+func throttledReason(api string) string { return api + " asked this pass to slow down" }
+
+// reason spells out why a watch was deferred or ended.
+func reason(api string, err error) string {
+	if errors.Is(err, errThrottled) {
+		return throttledReason(api)
+	}
+	return google.Reason(err)
+}
 
 // apiOf names the API a kind's calls go to, which throttling is kept per.
 func apiOf(kind string) string {

@@ -41,7 +41,7 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 	}
 	api := apiOf(w.Kind)
 	if r.isThrottled(api) {
-		r.deferred(api + " asked to slow down")
+		r.deferred(throttledReason(api))
 		return
 	}
 	address := w.Address
@@ -133,11 +133,12 @@ func pendingChannel(w store.Watch, token string, now time.Time) store.Channel {
 }
 
 // activate records the grant under the claim. It reports whether the watch
-// now names the channel; otherwise it has dealt with the channel: a watch
-// removed or ended meanwhile gets it stopped at once (and a removed one is
-// purged by this pass, which holds it), a claim taken over leaves it to the
-// pass that took it, and a store failure leaves it pending for the next
-// pass's cleanup.
+// now names the channel. Otherwise the channel is live at Google and serves
+// no one, and it is dealt with here: a watch removed or ended meanwhile, or
+// a claim lost to another pass (which may have stopped the record before
+// Google opened the channel), gets it stopped at once, by the resource id
+// the grant names; a removed watch is purged by this pass, which holds it.
+// A store failure leaves it pending for the next pass's cleanup.
 func (r *run) activate(ctx context.Context, w store.Watch, cl claim, c store.Channel, g google.Granted) bool {
 	now := r.opts.Now()
 	err := r.store.ActivateChannel(ctx, store.Activation{
@@ -145,24 +146,25 @@ func (r *run) activate(ctx context.Context, w store.Watch, cl claim, c store.Cha
 		ResourceID: g.ResourceID, ResourceURI: g.ResourceURI, Expiration: g.Expiration,
 		AcceptOldUntil: now.Add(r.opts.Grace), Now: now,
 	})
-	switch {
-	case err == nil:
+	if err == nil {
 		return true
-	case errors.Is(err, store.ErrNotActive), errors.Is(err, store.ErrNotFound):
-		c.ResourceID, c.Expiration = g.ResourceID, g.Expiration
-		r.stopOrphan(ctx, c)
-		if cur, err := r.store.Watch(ctx, w.ID); err == nil && cur.State == store.WatchDeleted {
-			r.purge(ctx, cur, cl)
-		}
-		r.release(ctx, cl, store.WatchUpdate{})
-	case errors.Is(err, store.ErrLeaseLost):
-		r.log.Warn("lease lost while the watch call ran; the pass holding the watch clears the channel", "watch", w.ID, "channel", c.ID)
-		r.remaining(1)
-	default:
+	}
+	if !errors.Is(err, store.ErrNotActive) && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrLeaseLost) {
 		r.log.Error("activate channel", "watch", w.ID, "channel", c.ID, "error", err)
 		r.remaining(1)
 		r.release(ctx, cl, store.WatchUpdate{})
+		return false
 	}
+	r.log.Warn("opened a channel its watch no longer wants; stopping it", "watch", w.ID, "channel", c.ID, "why", err)
+	c.ResourceID, c.Expiration = g.ResourceID, g.Expiration
+	r.stopOrphan(ctx, c)
+	if errors.Is(err, store.ErrLeaseLost) {
+		return false // the watch is another pass's now
+	}
+	if cur, err := r.store.Watch(ctx, w.ID); err == nil && cur.State == store.WatchDeleted {
+		r.purge(ctx, cur, cl)
+	}
+	r.release(ctx, cl, store.WatchUpdate{})
 	return false
 }
 
@@ -196,7 +198,7 @@ func answered(err error) bool { return google.IsAnswer(err) || errors.Is(err, er
 // so that a throttled API is not asked again by every pass. An ambiguous
 // outcome (a timeout) waits for nothing: the next pass tries again.
 func (r *run) deferWatch(ctx context.Context, w store.Watch, cl claim, err error) {
-	reason := google.Reason(err)
+	reason := reason(apiOf(w.Kind), err)
 	r.log.Warn("renewal deferred", "watch", w.ID, "kind", w.Kind, "error", reason)
 	r.deferred(reason)
 	u := store.WatchUpdate{LastError: &reason, Failures: store.Ptr(w.Failures + 1)}

@@ -416,7 +416,9 @@ func (s *Sim) stop(api string) http.HandlerFunc {
 			writeFailure(w, *bad)
 			return
 		}
-		if c == nil || apiOf(c.Kind) != api || c.ResourceID != req.ResourceID || !c.live(s.opts.Now()) {
+		// Google keeps a channel to the principal that opened it: a stop
+		// by anyone else finds no such channel.
+		if c == nil || apiOf(c.Kind) != api || c.ResourceID != req.ResourceID || c.Subject != call.Subject || !c.live(s.opts.Now()) {
 			writeFailure(w, Failure{Code: 404, Reason: "notFound", Message: "Channel not found"})
 			return
 		}
