@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
@@ -143,15 +142,6 @@ func short8(id string) string {
 	return id
 }
 
-func (d *demo) add(ctx context.Context, w store.Watch) error {
-	w.State = store.WatchActive
-	w.CreatedAt, w.UpdatedAt = time.Now(), time.Now()
-	if err := google.ValidateWatch(w); err != nil {
-		return err
-	}
-	return d.svc.Store.CreateWatch(ctx, w)
-}
-
 func (d *demo) pass(ctx context.Context) (renew.Summary, error) {
 	sum, err := d.svc.Renew.Run(ctx)
 	if err != nil {
@@ -168,7 +158,7 @@ func (d *demo) run(ctx context.Context, short time.Duration) error {
 	drv := store.Watch{ID: "budget-sheet", Kind: "drive.files", Params: map[string]string{"fileId": "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"}, TTLSeconds: int64(short.Seconds())}
 	d.say("Adding a Calendar watch and a Drive watch whose channel lives %s", short)
 	for _, w := range []store.Watch{cal, drv} {
-		if err := d.add(ctx, w); err != nil {
+		if _, err := renew.AddWatch(ctx, d.svc.Store, w, time.Now()); err != nil {
 			return err
 		}
 	}
@@ -213,7 +203,7 @@ func (d *demo) run(ctx context.Context, short time.Duration) error {
 	push(calRes, "not_exists")
 
 	d.say("Removing the Drive watch: Renew stops its channel")
-	if err := d.svc.Store.UpdateWatch(ctx, drv.ID, store.WatchUpdate{State: store.Ptr(store.WatchDeleted)}, time.Now()); err != nil {
+	if err := renew.RemoveWatch(ctx, d.svc.Store, drv.ID, time.Now()); err != nil {
 		return err
 	}
 	if _, err := d.pass(ctx); err != nil {

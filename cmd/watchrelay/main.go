@@ -9,6 +9,7 @@
 //	watchrelay watch add --kind K --param k=v... [--subject S] [--label k=v...]
 //	watchrelay watch list [--json]
 //	watchrelay watch rm ID
+//	watchrelay watch retry ID              a failed or gone watch, once its cause is fixed
 //	watchrelay renew                       run one pass now, print the summary
 //	watchrelay channel import --id ID --token T --resource-id R --kind K --expiration RFC3339 --watch W
 //	watchrelay channel stop --kind K --id ID --resource-id R [--subject S]
@@ -89,6 +90,7 @@ var commands = map[string]command{
 	"watch add":      {"watch add --kind K --param k=v... [--id ID] [--subject S] [--label k=v...] [--address URL] [--ttl D]", runWatchAdd},
 	"watch list":     {"watch list [--json]", runWatchList},
 	"watch rm":       {"watch rm ID", runWatchRm},
+	"watch retry":    {"watch retry ID", runWatchRetry},
 	"renew":          {"renew", runRenew},
 	"channel import": {"channel import --id ID --token T|- --resource-id R --kind K --expiration RFC3339 --watch W [--resource-uri U]", runChannelImport},
 	"channel stop":   {"channel stop --kind K --id ID --resource-id R [--subject S]", runChannelStop},

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
-	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
@@ -98,6 +96,17 @@ func onEmulators(t *testing.T) (*googlesim.Sim, map[string]string) {
 	}
 }
 
+// cliStore opens the Firestore that CLI runs with env share.
+func cliStore(t *testing.T, env map[string]string) *store.Firestore {
+	t.Helper()
+	fs, err := store.OpenFirestore(context.Background(), env["GOOGLE_CLOUD_PROJECT"], "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fs.Close() })
+	return fs
+}
+
 // Against the emulators, each command is its own process-like run sharing
 // only Firestore: add opens the channel with a pass of its own, list shows
 // it, rm stops it and the pass purges the watch.
@@ -152,11 +161,7 @@ func TestChannelImportAndStop(t *testing.T) {
 		"--kind", "calendar.events", "--watch", "w-1", "--expiration", "2030-01-01T00:00:00Z"); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := store.OpenFirestore(context.Background(), env["GOOGLE_CLOUD_PROJECT"], "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
+	fs := cliStore(t, env)
 	c, err := fs.Channel(context.Background(), "ch-1")
 	if err != nil || c.State != store.ChannelActive || c.TokenHash != store.HashToken("s3cret") || c.ResourceID != "r-1" {
 		t.Errorf("imported channel %+v, %v", c, err)
@@ -219,40 +224,16 @@ func TestChannelImportRefusedLocally(t *testing.T) {
 	}
 }
 
-// unreadableWatches is a store whose watches cannot be read.
-type unreadableWatches struct{ service.Store }
-
-func (unreadableWatches) Watch(context.Context, string) (store.Watch, error) {
-	return store.Watch{}, store.ErrUnavailable
-}
-
-// A watch that cannot be read is an error, not a channel imported without
-// the watch's labels.
-func TestImportChannelWatchUnreadable(t *testing.T) {
-	mem := store.NewMemory()
-	spec := importSpec{ID: "c", Token: "t", ResourceID: "r", Kind: "drive.files", WatchID: "w", Expiration: time.Now().Add(time.Hour)}
-	err := importChannel(context.Background(), unreadableWatches{mem}, spec, time.Now())
-	if !errors.Is(err, store.ErrUnavailable) {
-		t.Errorf("import: %v, want %v", err, store.ErrUnavailable)
-	}
-	if _, err := mem.Channel(context.Background(), "c"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("channel stored anyway: %v", err)
-	}
-}
-
 // channel stop on a channel the store knows stops it at Google and records
-// it stopped, with the deleteAt that lets the TTL policy remove it.
+// it stopped, with the deleteAt that lets the TTL policy remove it, and its
+// watch no longer names it.
 func TestChannelStopRecordsIt(t *testing.T) {
 	sim, env := onEmulators(t)
 	if _, err := run(t, env, "watch", "add", "--id", "w1", "--kind", "calendar.events", "--param", "calendarId=c1"); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	fs, err := store.OpenFirestore(ctx, env["GOOGLE_CLOUD_PROJECT"], "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
+	fs := cliStore(t, env)
 	w, err := fs.Watch(ctx, "w1")
 	if err != nil {
 		t.Fatal(err)
@@ -276,43 +257,74 @@ func TestChannelStopRecordsIt(t *testing.T) {
 		c.DeleteAt.Sub(c.StoppedAt).Round(time.Second) != store.Retention {
 		t.Errorf("after stop: state %s, stoppedAt %v, deleteAt %v; want stopped now, deleted %v later", c.State, c.StoppedAt, c.DeleteAt, store.Retention)
 	}
+	// The watch names no finished channel: the next pass gives it a new one.
+	if w, err := fs.Watch(ctx, "w1"); err != nil || w.ChannelID != "" || !w.ChannelExpiration.IsZero() {
+		t.Errorf("watch after its channel was stopped: %+v, %v; want no channel", w, err)
+	}
 }
 
-// channelUpdates keeps the update it is given and answers it with err.
-type channelUpdates struct {
-	err error
-	got store.ChannelUpdate
-}
-
-func (u *channelUpdates) UpdateChannel(_ context.Context, _ string, cu store.ChannelUpdate) error {
-	u.got = cu
-	return u.err
-}
-
-// A channel the store does not know needs no record; a store that fails is
-// reported, not ignored.
-func TestRecordStopped(t *testing.T) {
+// watch retry gives a watch that ended another chance: active again, with
+// nothing of its failure left, and with a channel from the pass it asks for.
+// What cannot be retried is refused with the reason, and left as it is.
+func TestWatchRetry(t *testing.T) {
+	sim, env := onEmulators(t)
+	ctx := context.Background()
+	fs := cliStore(t, env)
+	now := time.Now()
+	for _, w := range []store.Watch{
+		{ID: "failed", State: store.WatchFailed, LastError: "401 authError: Invalid Credentials", Failures: 2},
+		{ID: "active", State: store.WatchActive, ChannelID: "c-live", ChannelExpiration: now.Add(24 * time.Hour)},
+		{ID: "deleted", State: store.WatchDeleted},
+	} {
+		w.Kind, w.Params, w.CreatedAt, w.UpdatedAt = "drive.files", map[string]string{"fileId": "f-" + w.ID}, now, now
+		if err := fs.CreateWatch(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
-		name      string
-		store     error
-		wantError bool
+		name string
+		args []string
+		says string // in stdout when it succeeds, in the error when not
+		ok   bool
 	}{
-		{"recorded", nil, false},
-		{"unknown to the store: a stray, nothing to record", fmt.Errorf("wrapped: %w", store.ErrNotFound), false},
-		{"store down: reported", store.ErrUnavailable, true},
+		// No id: refused before the store is opened.
+		{"no id", nil, "takes one watch id", false},
+		// Two ids: the same; one watch at a time.
+		{"two ids", []string{"failed", "active"}, "takes one watch id", false},
+		// No such watch: the store's not found.
+		{"unknown", []string{"nope"}, "not found", false},
+		// A live watch has nothing to retry.
+		{"active", []string{"active"}, "is active", false},
+		// A removed watch is left for the pass to purge.
+		{"deleted", []string{"deleted"}, "is deleted", false},
+		// A failed watch is active again, and the pass it asks for opens
+		// its channel.
+		{"failed", []string{"failed"}, `renew: {"started":1`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			now := time.Now()
-			u := &channelUpdates{err: tc.store}
-			err := recordStopped(context.Background(), u, "c", now)
-			if (err != nil) != tc.wantError {
-				t.Errorf("error %v, want error: %v", err, tc.wantError)
+			out, err := run(t, env, append([]string{"watch", "retry"}, tc.args...)...)
+			got := out
+			if err != nil {
+				got = err.Error()
 			}
-			if u.got.State == nil || *u.got.State != store.ChannelStopped || u.got.StoppedAt == nil || !u.got.StoppedAt.Equal(now) ||
-				u.got.DeleteAt == nil || !u.got.DeleteAt.Equal(now.Add(store.Retention)) {
-				t.Errorf("update %+v, want stopped now with deleteAt %v later", u.got, store.Retention)
+			if (err == nil) != tc.ok || !strings.Contains(got, tc.says) {
+				t.Errorf("watch retry %v: %v, printed %q; want ok=%v saying %q", tc.args, err, out, tc.ok, tc.says)
 			}
 		})
+	}
+	w, err := fs.Watch(ctx, "failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.State != store.WatchActive || w.LastError != "" || w.Failures != 0 || w.ChannelID == "" {
+		t.Errorf("after retry: %+v, want active with a channel and no failure left", w)
+	}
+	if live := sim.Live(); len(live) != 1 || live[0].ID != w.ChannelID {
+		t.Errorf("live at Google: %+v, want the retried watch's channel %s", live, w.ChannelID)
+	}
+	// The pass purged the deleted watch; the active one kept its channel.
+	if w, err := fs.Watch(ctx, "active"); err != nil || w.State != store.WatchActive || w.ChannelID != "c-live" {
+		t.Errorf("refused watch: %+v, %v; want it left active on c-live", w, err)
 	}
 }
 
@@ -321,11 +333,7 @@ func TestRecordStopped(t *testing.T) {
 func TestRenewCommand(t *testing.T) {
 	sim, env := onEmulators(t)
 	ctx := context.Background()
-	fs, err := store.OpenFirestore(ctx, env["GOOGLE_CLOUD_PROJECT"], "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
+	fs := cliStore(t, env)
 	now := time.Now()
 	if err := fs.CreateWatch(ctx, store.Watch{ID: "w1", Kind: "drive.files", Params: map[string]string{"fileId": "f1"},
 		State: store.WatchActive, CreatedAt: now, UpdatedAt: now}); err != nil {

@@ -13,21 +13,22 @@ import (
 	"time"
 
 	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/renew"
 )
 
 // channelSpecs is the repeatable --channel flag of serve: a channel to
 // import into the embedded store, which lives in the serving process only.
-type channelSpecs []importSpec
+type channelSpecs []renew.ImportSpec
 
 func (c *channelSpecs) String() string { return fmt.Sprintf("%d channels", len(*c)) }
 
 // Set reads one spec, "id=..,token=..,...": the flags of channel import,
 // written as key=value pairs.
 func (c *channelSpecs) Set(v string) error {
-	spec := importSpec{Expiration: time.Now().Add(24 * time.Hour)}
+	spec := renew.ImportSpec{Expiration: time.Now().Add(24 * time.Hour)}
 	fs := flag.NewFlagSet("--channel", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	spec.bind(fs)
+	bindSpec(&spec, fs)
 	var args []string
 	for _, kv := range strings.Split(v, ",") {
 		args = append(args, "-"+kv)
@@ -35,7 +36,7 @@ func (c *channelSpecs) Set(v string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := spec.check(time.Now()); err != nil {
+	if err := spec.Check(time.Now()); err != nil {
 		return err
 	}
 	*c = append(*c, spec)
@@ -56,7 +57,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer s.Close()
 	for _, spec := range specs {
-		if err := importChannel(ctx, s.Store, spec, time.Now()); err != nil {
+		if err := renew.ImportChannel(ctx, s.Store, spec, time.Now()); err != nil {
 			return fmt.Errorf("serve: channel %s: %w", spec.ID, err)
 		}
 	}

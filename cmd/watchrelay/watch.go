@@ -3,17 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	scheduler "cloud.google.com/go/scheduler/apiv1"
 	"cloud.google.com/go/scheduler/apiv1/schedulerpb"
-	"github.com/google/uuid"
 	"google.golang.org/api/option"
 
-	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
@@ -21,7 +18,7 @@ import (
 
 func runWatchAdd(ctx context.Context, e *env, args []string) error {
 	fs := flags("watch add", e)
-	w := store.Watch{Params: map[string]string{}, Labels: map[string]string{}, State: store.WatchActive}
+	w := store.Watch{Params: map[string]string{}, Labels: map[string]string{}}
 	fs.StringVar(&w.ID, "id", "", "watch id (default a fresh one)")
 	fs.StringVar(&w.Kind, "kind", "", "kind, e.g. calendar.events (see README)")
 	fs.Var(pairs(w.Params), "param", "API parameter k=v (repeatable)")
@@ -32,32 +29,31 @@ func runWatchAdd(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if w.ID == "" {
-		w.ID = "w-" + uuid.NewString()[:8]
-	}
 	w.TTLSeconds = int64(ttl.Seconds())
-	if err := google.ValidateWatch(w); err != nil {
-		return err
-	}
 	s, err := e.service(ctx, service.Options{})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	now := time.Now()
-	w.CreatedAt, w.UpdatedAt = now, now
-	if err := s.Store.CreateWatch(ctx, w); err != nil {
+	if w, err = renew.AddWatch(ctx, s.Store, w, time.Now()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "watch %s added\n", w.ID)
 	if e.cfg.Local() {
 		fmt.Fprintln(e.stderr, "note: with no GOOGLE_CLOUD_PROJECT or emulator, watches live in this process only; `watchrelay demo` shows the flow")
 	}
-	// Exit 0 once stored: the channel comes from the pass, now or later.
-	if err := startChannel(ctx, e, s.Renew.Run); err != nil {
-		fmt.Fprintf(e.stderr, "the watch is stored; its channel will come from the next scheduled pass: %v\n", err)
-	}
+	passNow(ctx, e, s, "the watch is stored; its channel will come from the next scheduled pass")
 	return nil
+}
+
+// passNow asks for a pass (startChannel), so a change to a watch is acted on
+// now. The change is stored already and the next scheduled pass acts on it
+// anyway: if no pass can be had now, the command still exits 0, and later
+// says what happens instead.
+func passNow(ctx context.Context, e *env, s *service.Service, later string) {
+	if err := startChannel(ctx, e, s.Renew.Run); err != nil {
+		fmt.Fprintf(e.stderr, "%s: %v\n", later, err)
+	}
 }
 
 // schedulerOptions reach a fake Cloud Scheduler in tests.
@@ -132,12 +128,26 @@ func dash(s string) string {
 }
 
 func runWatchRm(ctx context.Context, e *env, args []string) error {
-	fs := flags("watch rm", e)
+	return changeWatch(ctx, e, "watch rm", args, func(s service.Store, id string) error {
+		return renew.RemoveWatch(ctx, s, id, time.Now())
+	}, "marked deleted", "the next scheduled pass stops its channel")
+}
+
+func runWatchRetry(ctx context.Context, e *env, args []string) error {
+	return changeWatch(ctx, e, "watch retry", args, func(s service.Store, id string) error {
+		return renew.RetryWatch(ctx, s, id, time.Now())
+	}, "is active again", "its channel will come from the next scheduled pass")
+}
+
+// changeWatch runs a command whose one argument is a watch id: it changes
+// the watch, says so (done), then asks for a pass to act on it.
+func changeWatch(ctx context.Context, e *env, name string, args []string, change func(s service.Store, id string) error, done, later string) error {
+	fs := flags(name, e)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("watch rm takes one watch id")
+		return fmt.Errorf("%s takes one watch id", name)
 	}
 	id := fs.Arg(0)
 	s, err := e.service(ctx, service.Options{})
@@ -145,14 +155,11 @@ func runWatchRm(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	// Marked, not deleted: Renew stops its channel, then purges it.
-	if err := s.Store.UpdateWatch(ctx, id, store.WatchUpdate{State: store.Ptr(store.WatchDeleted)}, time.Now()); err != nil {
+	if err := change(s.Store, id); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "watch %s marked deleted\n", id)
-	if err := startChannel(ctx, e, s.Renew.Run); err != nil {
-		fmt.Fprintf(e.stderr, "the next scheduled pass stops its channel: %v\n", err)
-	}
+	fmt.Fprintf(e.stdout, "watch %s %s\n", id, done)
+	passNow(ctx, e, s, later)
 	return nil
 }
 

@@ -1,0 +1,20 @@
+package store
+
+import "time"
+
+// Finished is the update that records a channel's last state (stopped,
+// expired or failed) and when its record may go. The record is kept
+// Retention for operators reading the console, then the Firestore TTL policy
+// on deleteAt removes it: nothing else ever deletes a channel, so a finished
+// record without a deleteAt would stay forever. StoppedAt is set only for
+// ChannelStopped, the one state in which Google confirmed the stop.
+//
+// A pass and the CLI's channel stop both finish channels; this is the one
+// place that says what finishing writes.
+func Finished(state ChannelState, now time.Time) ChannelUpdate {
+	u := ChannelUpdate{State: &state, DeleteAt: Ptr(now.Add(Retention))}
+	if state == ChannelStopped {
+		u.StoppedAt = &now
+	}
+	return u
+}
