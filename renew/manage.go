@@ -116,7 +116,7 @@ func RetryWatch(ctx context.Context, s WatchEditor, id string, now time.Time) er
 	}
 	u := store.WatchUpdate{
 		State: store.Ptr(store.WatchActive), LastError: store.Ptr(""), Failures: store.Ptr(0),
-		ChannelID: store.Ptr(""), ChannelExpiration: &time.Time{},
+		ChannelID: store.Ptr(""), ChannelExpiration: &time.Time{}, RetryAt: &time.Time{},
 	}
 	if err := s.UpdateWatch(ctx, id, u, now); err != nil {
 		return fmt.Errorf("retry: %w", err)

@@ -68,7 +68,7 @@ func ended(state store.WatchState) store.Watch {
 	return store.Watch{
 		ID: "w", Kind: "drive.files", Params: map[string]string{"fileId": "f1"}, State: state,
 		ChannelID: "c-old", ChannelExpiration: manageNow.Add(time.Hour),
-		LastError: "401 authError: Invalid Credentials", Failures: 3,
+		LastError: "401 authError: Invalid Credentials", Failures: 3, RetryAt: manageNow.Add(time.Hour),
 		CreatedAt: manageNow.Add(-time.Hour), UpdatedAt: manageNow.Add(-time.Hour),
 	}
 }
@@ -217,7 +217,7 @@ func TestRemoveWatch(t *testing.T) {
 func TestRetryWatch(t *testing.T) {
 	t.Parallel()
 	retried := func(w store.Watch) store.Watch {
-		w.State, w.LastError, w.Failures = store.WatchActive, "", 0
+		w.State, w.LastError, w.Failures, w.RetryAt = store.WatchActive, "", 0, time.Time{}
 		w.ChannelID, w.ChannelExpiration, w.UpdatedAt = "", time.Time{}, manageNow
 		return w
 	}

@@ -297,7 +297,7 @@ func TestRemovedDuringRenewal(t *testing.T) {
 			done <- sum
 		}()
 		<-h.entered
-		if err := r.store.UpdateWatch(context.Background(), "w", store.WatchUpdate{State: store.Ptr(store.WatchDeleted)}, r.clock.Now()); err != nil {
+		if err := renew.RemoveWatch(context.Background(), r.store, "w", r.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		close(h.release)

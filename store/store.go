@@ -223,17 +223,6 @@ type Activation struct {
 	Now            time.Time
 }
 
-// Finished is the update that records a channel's last state (stopped,
-// expired or failed) and when its record may go: deleteAt drives the
-// Firestore TTL policy, Retention from now.
-func Finished(state ChannelState, now time.Time) ChannelUpdate {
-	u := ChannelUpdate{State: &state, DeleteAt: Ptr(now.Add(Retention))}
-	if state == ChannelStopped {
-		u.StoppedAt = &now
-	}
-	return u
-}
-
 // Ptr returns a pointer to v, for building updates.
 func Ptr[T any](v T) *T { return &v }
 
