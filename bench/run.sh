@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 watches=${1:-10000}
 echo "== $(date -u +%Y-%m-%dT%H:%MZ), $(getconf _NPROCESSORS_ONLN) cores, $(go version | cut -d' ' -f3-), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "== The deployed function's binary"
+bash bench/size.sh
 echo "== Receive hot path"
 go test ./receive -run '^$' -bench 'Receive|Bare' -benchmem -count 5
 echo "== Renew pass over $watches due watches, memory store"

@@ -32,26 +32,11 @@ func (r *run) due(w store.Watch, now time.Time) bool {
 // one retired, the lease given back), then stop the old channel.
 func (r *run) renew(ctx context.Context, w store.Watch) {
 	now := r.opts.Now()
-	if !r.due(w, now) {
-		return // the query's window is wider than a short-lived channel's
-	}
-	if w.RetryAt.After(now) {
-		r.deferred(w.LastError) // waiting out its backoff
+	address, ok := r.ready(ctx, w, now)
+	if !ok {
 		return
 	}
 	api := apiOf(w.Kind)
-	if r.isThrottled(api) {
-		r.deferred(throttledReason(api))
-		return
-	}
-	address := w.Address
-	if address == "" {
-		address = r.opts.Address
-	}
-	if address == "" {
-		r.noAddress(ctx, w)
-		return
-	}
 	token, err := newToken()
 	if err != nil {
 		r.log.Error("no channel token", "error", err)
@@ -113,6 +98,31 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 		// resource, not the channel, so the new grant's stops the old.
 		r.stopRetired(ctx, store.Channel{ID: old, WatchID: w.ID, Kind: w.Kind, Subject: w.Subject, ResourceID: granted.ResourceID})
 	}
+}
+
+// ready reports whether a watch from the due query is to be renewed now,
+// with the webhook address to give Google; a watch waiting out its backoff,
+// of a throttled API, or without an address is counted as deferred.
+func (r *run) ready(ctx context.Context, w store.Watch, now time.Time) (address string, ok bool) {
+	switch {
+	case !r.due(w, now):
+		return "", false // the query's window is wider than a short-lived channel's
+	case w.RetryAt.After(now):
+		r.deferred(w.LastError)
+		return "", false
+	case r.isThrottled(apiOf(w.Kind)):
+		r.deferred(throttledReason(apiOf(w.Kind)))
+		return "", false
+	}
+	address = w.Address
+	if address == "" {
+		address = r.opts.Address
+	}
+	if address == "" {
+		r.noAddress(ctx, w)
+		return "", false
+	}
+	return address, true
 }
 
 // pendingChannel is the record of a channel about to be asked for.

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// The transactions of a renewal on Firestore: the claim (with its pending
+// channel), the activation under it, and the release. Each is one
+// transaction, the unit of the Firestore cost bench/README.md counts.
+
+// LeaseWatch takes the watch's lease for l.Holder, and creates the
+// channel open returns, in one transaction; see Memory.LeaseWatch.
+func (f *Firestore) LeaseWatch(ctx context.Context, id string, l Lease, now time.Time, open func(Watch) (Channel, bool)) (Watch, error) {
+	ref, err := f.watch(id)
+	if err != nil {
+		return Watch{}, err
+	}
+	var leased Watch
+	err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return err
+		}
+		w, err := decodeWatch(snap)
+		if err != nil {
+			return err
+		}
+		if w.LeaseUntil.After(now) {
+			return fmt.Errorf("store: lease watch %s: %w", id, ErrLeased)
+		}
+		w.LeaseUntil, w.LeaseHolder = normal(l.Until), l.Holder
+		leased = w
+		if open != nil {
+			if c, ok := open(w); ok {
+				if err := CheckID(c.ID); err != nil {
+					return fmt.Errorf("store: create channel: %w", err)
+				}
+				if err := tx.Create(f.channels.Doc(c.ID), c.normal()); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Update(ref, []firestore.Update{{Path: "leaseUntil", Value: w.LeaseUntil}, {Path: "leaseHolder", Value: l.Holder}})
+	})
+	if err != nil {
+		return Watch{}, fail("lease watch "+id, err)
+	}
+	return leased, nil
+}
+
+// ReleaseWatch gives the lease back with the update u if holder still
+// holds it; see Memory.ReleaseWatch.
+func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string, u WatchUpdate, now time.Time) error {
+	ref, err := f.watch(id)
+	if err != nil {
+		return nil // no watch can have that id
+	}
+	err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		w, err := decodeWatch(snap)
+		if err != nil {
+			return err
+		}
+		if w.LeaseHolder != holder {
+			return fmt.Errorf("store: release watch %s: %w", id, ErrLeaseLost)
+		}
+		return tx.Update(ref, u.released().updates(now))
+	})
+	if err != nil {
+		return fail("release watch "+id, err)
+	}
+	return nil
+}
+
+// ActivateChannel records what Google granted for a pending channel under
+// its lease, points the watch at it and retires the one it named before, in
+// one transaction; see Memory.ActivateChannel. The transaction reads the
+// channel and the watch in one call and does not read the old channel: its
+// state follows from the watch (a watch names only a channel that is live or
+// lapsed), and its record exists, since only finished records are deleted
+// and a watch never names one. Should it be missing all the same, the
+// transaction runs again without it.
+func (f *Firestore) ActivateChannel(ctx context.Context, a Activation) error {
+	cref, err := f.channel(a.ChannelID)
+	if err != nil {
+		return err
+	}
+	wref, err := f.watch(a.WatchID)
+	if err != nil {
+		return err
+	}
+	activate := func(retireOld bool) error {
+		return f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+			snaps, err := tx.GetAll([]*firestore.DocumentRef{cref, wref})
+			if err != nil {
+				return err
+			}
+			if !snaps[0].Exists() {
+				return fmt.Errorf("store: activate channel %s: %w", a.ChannelID, ErrNotFound)
+			}
+			if !snaps[1].Exists() {
+				return fmt.Errorf("store: activate channel %s: watch %s: %w", a.ChannelID, a.WatchID, ErrNotFound)
+			}
+			c, err := decodeChannel(snaps[0])
+			if err != nil {
+				return err
+			}
+			w, err := decodeWatch(snaps[1])
+			if err != nil {
+				return err
+			}
+			if c.WatchID != a.WatchID {
+				return fmt.Errorf("store: activate channel %s: watch %s: %w", a.ChannelID, a.WatchID, ErrNotFound)
+			}
+			if err := a.check(c, w); err != nil {
+				return err
+			}
+			if old, err := f.channel(w.ChannelID); retireOld && err == nil && w.ChannelID != c.ID {
+				if err := tx.Update(old, retirement(w, a).updates()); err != nil {
+					return err
+				}
+			}
+			if err := tx.Update(cref, activation(a).updates()); err != nil {
+				return err
+			}
+			return tx.Update(wref, pointAt(a).updates(a.Now))
+		})
+	}
+	err = activate(true)
+	if status.Code(err) == codes.NotFound {
+		// The channel and the watch were read in the transaction, so
+		// only the old channel's record can be missing.
+		err = activate(false)
+	}
+	if err != nil {
+		return fail("activate channel "+a.ChannelID, err)
+	}
+	return nil
+}
