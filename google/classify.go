@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/auth"
 	"github.com/googleapis/gax-go/v2/apierror"
@@ -76,6 +79,54 @@ func Reason(err error) string {
 func IsNotFound(err error) bool {
 	var ge *googleapi.Error
 	return errors.As(err, &ge) && ge.Code == 404
+}
+
+// IsThrottle reports whether Google answered err by asking us to slow
+// down: 429, a 403 whose reason is a rate or quota limit, or a 5xx. A
+// pass stops calling that API until its next run. An error Google did not
+// answer (network, timeout, canceled context) is not a throttle: nothing
+// says the API is loaded.
+func IsThrottle(err error) bool {
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	return ge.Code == 429 || ge.Code >= 500 || rateLimited(ge, apiReasons(ge))
+}
+
+// IsAnswer reports whether Google answered the call with an HTTP error,
+// whatever its status: the call was refused, so a watch call opened no
+// channel. Any other error, a network failure or a timeout above all,
+// leaves the outcome unknown: the channel may exist at Google. Errors
+// raised before the call was sent (an invalid watch, a refused token) are
+// not answers either, which only errs on the side of caution.
+func IsAnswer(err error) bool {
+	var ge *googleapi.Error
+	return errors.As(err, &ge)
+}
+
+// RetryAfter is the delay Google's answer asked for in its Retry-After
+// header (delay-seconds or an HTTP-date), or 0 when err carries none.
+func RetryAfter(err error) time.Duration { return retryAfter(err, time.Now()) }
+
+// retryAfter is RetryAfter with an HTTP-date counted from now.
+func retryAfter(err error, now time.Time) time.Duration {
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) {
+		return 0
+	}
+	v := strings.TrimSpace(ge.Header.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		// Bound before converting, so a huge value cannot overflow.
+		return time.Duration(min(max(s, 0), int64(math.MaxInt64/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // 403 reasons that are rate or quota limits: retry later, nothing is wrong
@@ -164,14 +215,7 @@ func inner(err error) error {
 
 // diagnoseAPI classifies an error answer of a Google API.
 func diagnoseAPI(ge *googleapi.Error) (Class, string) {
-	reasons := make([]string, 0, len(ge.Errors)+1)
-	for _, e := range ge.Errors {
-		reasons = append(reasons, e.Reason)
-	}
-	var ae *apierror.APIError
-	if errors.As(ge, &ae) && ae.Reason() != "" {
-		reasons = append(reasons, ae.Reason())
-	}
+	reasons := apiReasons(ge)
 	said := said(ge, reasons)
 	has := func(rs ...string) bool {
 		return slices.ContainsFunc(reasons, func(r string) bool { return slices.Contains(rs, r) })
@@ -183,7 +227,7 @@ func diagnoseAPI(ge *googleapi.Error) (Class, string) {
 		return ClassGone, "the watched resource no longer exists or is no longer visible to the caller (" + said + ")"
 	case ge.Code == 429 || ge.Code >= 500 || ge.Code == 408:
 		return ClassTransient, "Google is busy or rate-limiting (" + said + "); will retry"
-	case ge.Code == 403 && (has(rateReasons...) || strings.Contains(msg, "rate limit")):
+	case rateLimited(ge, reasons):
 		return ClassTransient, "rate or quota limit reached (" + said + "); will retry"
 	case ge.Code == 401:
 		return ClassFailed, "Google rejected the credentials (" + said + "): the grant may have been revoked; check the service account and, for a subject, the domain-wide delegation"
@@ -207,7 +251,30 @@ func diagnoseAPI(ge *googleapi.Error) (Class, string) {
 	case ge.Code == 409:
 		return ClassTransient, "conflict (" + said + "); will retry"
 	}
-	return ClassFailed, "Google refused the request (" + said + ")"
+	// 412, 423 and the like: nothing says the watch is at fault, and
+	// ending it on a guess would be worse than asking again.
+	return ClassTransient, "Google answered an unexpected status (" + said + "); will retry"
+}
+
+// apiReasons lists the reasons of an error answer: error.errors[].reason,
+// then the google.rpc.ErrorInfo reason when the answer carries one.
+func apiReasons(ge *googleapi.Error) []string {
+	reasons := make([]string, 0, len(ge.Errors)+1)
+	for _, e := range ge.Errors {
+		reasons = append(reasons, e.Reason)
+	}
+	var ae *apierror.APIError
+	if errors.As(ge, &ae) && ae.Reason() != "" {
+		reasons = append(reasons, ae.Reason())
+	}
+	return reasons
+}
+
+// rateLimited reports whether ge is a 403 that is a rate or quota limit
+// rather than a refusal.
+func rateLimited(ge *googleapi.Error, reasons []string) bool {
+	return ge.Code == 403 && (slices.ContainsFunc(reasons, func(r string) bool { return slices.Contains(rateReasons, r) }) ||
+		strings.Contains(strings.ToLower(ge.Message), "rate limit"))
 }
 
 // said phrases what Google answered: "400 push.webhookUrlUnauthorized:

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/auth"
 	"golang.org/x/oauth2"
@@ -104,6 +106,11 @@ func TestClassify(t *testing.T) {
 		{"connection refused", viaTransport(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), ClassTransient, "could not reach Google"},
 		{"deadline", call(viaTransport(context.DeadlineExceeded)), ClassTransient, "timed out"},
 		{"canceled", context.Canceled, ClassTransient, "canceled"},
+		// A status nothing recognises says nothing against the watch:
+		// retried, not ended on a guess.
+		{"412", apiErr(412, "conditionNotMet", "Precondition Failed"), ClassTransient, "unexpected status (412 conditionNotMet"},
+		{"423", apiErr(423, "", "Locked"), ClassTransient, "will retry"},
+		{"405 without JSON", &googleapi.Error{Code: 405, Body: "Method Not Allowed"}, ClassTransient, "Method Not Allowed"},
 		// Invalid watches and missing configuration are failures of the
 		// watch, with the details.
 		{"unknown kind", call(fmt.Errorf("%w %q", ErrUnknownKind, "gmail.users")), ClassFailed, `unknown kind "gmail.users"`},
@@ -161,5 +168,110 @@ func TestClassifyIsNotFound(t *testing.T) {
 		if got := IsNotFound(tc.err); got != tc.want {
 			t.Errorf("%s: IsNotFound = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// withHeader is apiErr with a Retry-After header, as CheckResponse copies
+// the answer's headers.
+func withHeader(code int, reason, retryAfter string) error {
+	ge := apiErr(code, reason, "slow down").(*googleapi.Error)
+	ge.Header = http.Header{"Retry-After": {retryAfter}}
+	return ge
+}
+
+// TestIsThrottleIsAnswer proves which errors ask a pass to slow down, and
+// which are Google's answer rather than an unknown outcome.
+func TestIsThrottleIsAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name             string
+		err              error
+		throttle, answer bool
+	}{
+		// Google asks us to slow down in so many words.
+		{"429", apiErr(429, "rateLimitExceeded", "Too Many Requests"), true, true},
+		// Drive and Calendar send rate limits as 403 with a reason.
+		{"403 rateLimitExceeded", apiErr(403, "rateLimitExceeded", "Rate Limit Exceeded"), true, true},
+		{"403 userRateLimitExceeded", apiErr(403, "userRateLimitExceeded", "User Rate Limit Exceeded"), true, true},
+		{"403 quotaExceeded", apiErr(403, "quotaExceeded", "Quota exceeded"), true, true},
+		// ... or only in the message.
+		{"403 rate limit in the message", &googleapi.Error{Code: 403, Message: "Calendar usage limits exceeded: rate limit"}, true, true},
+		// Google's own trouble: calling harder would not help.
+		{"500", apiErr(500, "backendError", "Backend Error"), true, true},
+		{"503 without JSON", &googleapi.Error{Code: 503, Body: "unavailable"}, true, true},
+		// Wrapped as Watch wraps it.
+		{"wrapped 429", call(apiErr(429, "", "Too Many Requests")), true, true},
+		// A permission 403 is a refusal, not a throttle.
+		{"403 forbidden", apiErr(403, "forbidden", "Forbidden"), false, true},
+		// Refusals of the watch itself are answers, not throttles.
+		{"400 webhook", apiErr(400, "push.webhookUrlUnauthorized", "Unauthorized WebHook callback channel"), false, true},
+		{"401", apiErr(401, "authError", "Invalid Credentials"), false, true},
+		{"wrapped 404", call(apiErr(404, "notFound", "Not Found")), false, true},
+		// A reused id is an answer too, though an earlier attempt may
+		// have opened the channel: that one was ambiguous, not this one.
+		{"400 channelIdNotUnique", apiErr(400, "channelIdNotUnique", "Channel id not unique"), false, true},
+		// A timeout answer says nothing about Google's load.
+		{"408", apiErr(408, "", "Request Timeout"), false, true},
+		// No answer: the call may or may not have reached Google, and
+		// nothing says the API is loaded.
+		{"connection refused", viaTransport(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), false, false},
+		{"connection reset", viaTransport(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}), false, false},
+		{"deadline", call(viaTransport(context.DeadlineExceeded)), false, false},
+		{"canceled", context.Canceled, false, false},
+		// The token endpoint is not the API: neither its refusal nor its
+		// being busy is the API's answer.
+		{"invalid_grant", call(viaTransport(&oauth2.RetrieveError{Response: &http.Response{StatusCode: 400}, ErrorCode: "invalid_grant"})), false, false},
+		{"token endpoint 503", &oauth2.RetrieveError{Response: &http.Response{StatusCode: 503}}, false, false},
+		{"nil", nil, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := IsThrottle(tc.err); got != tc.throttle {
+				t.Errorf("IsThrottle(%v) = %v, want %v", tc.err, got, tc.throttle)
+			}
+			if got := IsAnswer(tc.err); got != tc.answer {
+				t.Errorf("IsAnswer(%v) = %v, want %v", tc.err, got, tc.answer)
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		err  error
+		want time.Duration
+	}{
+		// delay-seconds.
+		{"seconds", withHeader(429, "rateLimitExceeded", "30"), 30 * time.Second},
+		{"zero seconds", withHeader(503, "backendError", "0"), 0},
+		// An HTTP-date is counted from now.
+		{"HTTP-date", withHeader(503, "backendError", "Sun, 22 Nov 2026 08:02:00 GMT"), 2 * time.Minute},
+		// A date already past asks for no wait.
+		{"past HTTP-date", withHeader(503, "backendError", "Sun, 22 Nov 2026 07:00:00 GMT"), 0},
+		// Wrapped as Watch wraps it.
+		{"wrapped", call(withHeader(403, "rateLimitExceeded", "7")), 7 * time.Second},
+		// Nonsense is no Retry-After, not an error.
+		{"negative", withHeader(429, "", "-5"), 0},
+		{"garbage", withHeader(429, "", "soon"), 0},
+		// A value too large for a Duration is capped, not wrapped around.
+		{"huge", withHeader(429, "", "99999999999999999"), time.Duration(math.MaxInt64/time.Second) * time.Second},
+		// No header, no answer, or no error: nothing to wait for.
+		{"no header", apiErr(429, "rateLimitExceeded", "Too Many Requests"), 0},
+		{"no answer", viaTransport(syscall.ECONNREFUSED), 0},
+		{"nil", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := retryAfter(tc.err, now); got != tc.want {
+				t.Errorf("retryAfter = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// RetryAfter reads the clock itself.
+	if got := RetryAfter(withHeader(429, "", "3")); got != 3*time.Second {
+		t.Errorf("RetryAfter = %v, want 3s", got)
 	}
 }

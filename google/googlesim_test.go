@@ -177,6 +177,127 @@ func TestClassifyAgainstGoogleSim(t *testing.T) {
 	}
 }
 
+// TestErrorKindsAgainstGoogleSim proves IsThrottle, IsAnswer and
+// RetryAfter on the errors the real clients return: Google's answers
+// (injected), a call that times out while the simulator holds it, and a
+// server that is gone.
+func TestErrorKindsAgainstGoogleSim(t *testing.T) {
+	t.Parallel()
+	sim, a, hook := startSim(t)
+	w := store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f1"}}
+	match := googlesim.Match{Op: googlesim.OpWatch, ResourceID: googlesim.ResourceID("drive.files", w.Params)}
+	with := func(f googlesim.Failure, after time.Duration) googlesim.Failure {
+		f.RetryAfter = after
+		return f
+	}
+	// A simulator that is no longer there: the client gets no answer.
+	closed, err := googlesim.Start(googlesim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	gone, err := google.NewAPIs(context.Background(), google.APIConfig{BaseURL: closed.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for i, tc := range []struct {
+		name       string
+		fail       func(t *testing.T) (timeout time.Duration, undo func()) // arranges the failure
+		apis       *google.APIs                                            // default a
+		throttle   bool
+		answer     bool
+		retryAfter time.Duration
+	}{
+		// 429 with Retry-After: slow down, and for how long.
+		{name: "429 with Retry-After", fail: injected(sim, match, with(googlesim.FailTooManyRequests, 30*time.Second)),
+			throttle: true, answer: true, retryAfter: 30 * time.Second},
+		// Rate-limit 403s throttle too; Retry-After is whole seconds.
+		{name: "403 rate limit", fail: injected(sim, match, with(googlesim.FailRateLimit, 1500*time.Millisecond)),
+			throttle: true, answer: true, retryAfter: 2 * time.Second},
+		{name: "403 user rate limit", fail: injected(sim, match, googlesim.FailUserRateLimit), throttle: true, answer: true},
+		// 5xx: Google's trouble, slow down.
+		{name: "500", fail: injected(sim, match, googlesim.FailBackend), throttle: true, answer: true},
+		{name: "503 with Retry-After", fail: injected(sim, match, with(googlesim.FailUnavailable, 5*time.Second)),
+			throttle: true, answer: true, retryAfter: 5 * time.Second},
+		// Refusals are answers but no reason to slow down.
+		{name: "403 forbidden", fail: injected(sim, match, googlesim.FailForbidden), answer: true},
+		{name: "401", fail: injected(sim, match, googlesim.FailAuth), answer: true},
+		{name: "404", fail: injected(sim, match, googlesim.FailNotFound), answer: true},
+		{name: "400 webhook", fail: injected(sim, match, googlesim.FailWebhook), answer: true},
+		// A status nothing recognises is still an answer.
+		{name: "412", fail: injected(sim, match, googlesim.Failure{Code: 412, Reason: "conditionNotMet", Message: "Precondition Failed"}), answer: true},
+		// Timed out while Google held the call: no answer, the channel
+		// may exist.
+		{name: "timeout", fail: func(t *testing.T) (time.Duration, func()) {
+			release := sim.Hold(match)
+			// Released only once the simulator has dropped the call,
+			// so that it opens nothing.
+			return 50 * time.Millisecond, func() { waitDropped(t, sim); release() }
+		}},
+		// Nobody listening: a transport error, no answer either.
+		{name: "closed server", apis: gone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tc.fail != nil {
+				timeout, undo := tc.fail(t)
+				defer undo()
+				if timeout > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, timeout)
+					defer cancel()
+				}
+			}
+			apis := a
+			if tc.apis != nil {
+				apis = tc.apis
+			}
+			_, err := apis.Watch(ctx, w, google.ChannelRequest{
+				ID: fmt.Sprint("kinds-", i), Token: "tok", Address: hook, Expiration: time.Now().Add(time.Hour),
+			})
+			if err == nil {
+				t.Fatal("Watch succeeded despite the failure")
+			}
+			if got := google.IsThrottle(err); got != tc.throttle {
+				t.Errorf("IsThrottle = %v, want %v (%v)", got, tc.throttle, err)
+			}
+			if got := google.IsAnswer(err); got != tc.answer {
+				t.Errorf("IsAnswer = %v, want %v (%v)", got, tc.answer, err)
+			}
+			if got := google.RetryAfter(err); got != tc.retryAfter {
+				t.Errorf("RetryAfter = %v, want %v (%v)", got, tc.retryAfter, err)
+			}
+			// Every one of them is retried by the next pass.
+			if !tc.answer && google.Classify(err) != google.ClassTransient {
+				t.Errorf("Classify = %v, want transient (%v)", google.Classify(err), err)
+			}
+		})
+	}
+	if live := sim.Live(); len(live) != 0 {
+		t.Errorf("left live: %+v", live)
+	}
+}
+
+// injected arranges for the next call that matches to fail with f.
+func injected(sim *googlesim.Sim, m googlesim.Match, f googlesim.Failure) func(*testing.T) (time.Duration, func()) {
+	return func(*testing.T) (time.Duration, func()) {
+		sim.FailNext(1, m, f)
+		return 0, sim.ClearFailures
+	}
+}
+
+// waitDropped waits until the simulator has dropped a held call whose
+// client gave up.
+func waitDropped(t *testing.T, sim *googlesim.Sim) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); sim.Stats().Dropped == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the simulator still holds a call its client gave up")
+		}
+	}
+}
+
 // TestRevokedSubjectAgainstGoogleSim proves that the simulator learns a
 // watch's subject from the real clients' calls: once a subject's grant is
 // revoked, its watch and its stop get Google's 401, classified failed

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/watchrelay/watchrelay/google"
+	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -75,6 +76,9 @@ func TestKindRequestedExpiration(t *testing.T) {
 		{"shorter is honoured", store.Watch{Kind: "drive.changes", TTLSeconds: 90}, 90 * time.Second},
 		// More than the maximum is capped, not refused.
 		{"longer is capped", store.Watch{Kind: "drive.files", TTLSeconds: 7 * 86400}, 24 * time.Hour},
+		// So is one too large for a Duration, rather than wrapping around
+		// to a lifetime in the past.
+		{"huge is capped", store.Watch{Kind: "drive.files", TTLSeconds: 1 << 40}, 24 * time.Hour},
 		// Exactly the maximum stays.
 		{"the maximum itself", store.Watch{Kind: "admin.reports.activities", TTLSeconds: 21600}, 6 * time.Hour},
 		// A negative ttlSeconds (refused by google.ValidateWatch) falls back to
@@ -167,5 +171,123 @@ func TestValidateWatch(t *testing.T) {
 	// A lifetime over the maximum is capped, not refused.
 	if err := google.ValidateWatch(store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f"}, TTLSeconds: 1 << 30}); err != nil {
 		t.Errorf("ValidateWatch refused a long ttlSeconds: %v", err)
+	}
+}
+
+// TestRenewThreshold proves a channel is renewed renewBefore ahead of its
+// expiration, or halfway through its life when that comes later.
+func TestRenewThreshold(t *testing.T) {
+	t.Parallel()
+	const renewBefore = 90 * time.Minute
+	for _, tc := range []struct {
+		name string
+		w    store.Watch
+		want time.Duration
+	}{
+		// A week-long channel: renewBefore, far under half its life.
+		{"long-lived kind", store.Watch{Kind: "calendar.events"}, renewBefore},
+		// Six hours: half is 3h, so renewBefore still wins.
+		{"admin kind", store.Watch{Kind: "admin.reports.activities"}, renewBefore},
+		// A one-hour Drive channel is renewed 30 min before expiry, not
+		// the moment it opens.
+		{"one hour", store.Watch{Kind: "drive.files", TTLSeconds: 3600}, 30 * time.Minute},
+		// Exactly twice renewBefore: both limits agree.
+		{"three hours", store.Watch{Kind: "drive.files", TTLSeconds: 3 * 3600}, renewBefore},
+		// A ttlSeconds over the kind's maximum is capped first: half of
+		// drive.files' day, then renewBefore.
+		{"capped ttl", store.Watch{Kind: "drive.files", TTLSeconds: 7 * 86400}, renewBefore},
+		// A demo channel of 90 s is renewed at 45 s left.
+		{"demo channel", store.Watch{Kind: "calendar.settings", TTLSeconds: 90}, 45 * time.Second},
+		// An unknown kind has no lifetime, so nothing to renew ahead of.
+		{"unknown kind", store.Watch{Kind: "gmail.users"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := google.RenewThreshold(tc.w, renewBefore); got != tc.want {
+				t.Errorf("RenewThreshold = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckRenewBefore proves the renewal window must hold two passes and
+// end before the shortest-lived kind's channels open.
+func TestCheckRenewBefore(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name                  string
+		renewBefore, interval time.Duration
+		wantMsg               string // "" when accepted
+	}{
+		// The defaults, from their one source.
+		{"defaults", config.Defaults.RenewBefore, config.Defaults.RenewInterval, ""},
+		// Exactly two passes is enough.
+		{"two passes", 20 * time.Minute, 10 * time.Minute, ""},
+		// Just under the shortest lifetime (admin kinds, 6h) is allowed.
+		{"just under the shortest lifetime", 6*time.Hour - time.Second, time.Hour, ""},
+		// Under two passes, one missed pass lets a channel lapse.
+		{"one pass", 15 * time.Minute, 10 * time.Minute,
+			"WATCHRELAY_RENEW_BEFORE=15m0s is less than two passes of WATCHRELAY_RENEW_INTERVAL=10m0s (20m0s)"},
+		// A slow schedule under the default window.
+		{"slow schedule", 90 * time.Minute, time.Hour, "WATCHRELAY_RENEW_INTERVAL=1h0m0s"},
+		// The admin kinds' channels would be due as they open; they are named.
+		{"as long as the shortest lifetime", 6 * time.Hour, time.Hour,
+			"not shorter than the 6h0m0s lifetime of admin.directory.aliases, admin.directory.users, admin.reports.activities"},
+		{"longer than every lifetime", 30 * 24 * time.Hour, 10 * time.Minute, "WATCHRELAY_RENEW_BEFORE=720h0m0s"},
+		// An interval of nothing is a mistake, not "renew all the time".
+		{"zero interval", 90 * time.Minute, 0, "WATCHRELAY_RENEW_INTERVAL=0s must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			wantRefusal(t, "CheckRenewBefore", google.CheckRenewBefore(tc.renewBefore, tc.interval), google.ErrRenewWindow, tc.wantMsg)
+		})
+	}
+}
+
+// wantRefusal checks the result of a check: nil when msg is "", else an
+// error wrapping sentinel that says msg.
+func wantRefusal(t *testing.T, check string, err, sentinel error, msg string) {
+	t.Helper()
+	switch {
+	case msg == "" && err != nil:
+		t.Errorf("%s = %v, want nil", check, err)
+	case msg == "":
+	case !errors.Is(err, sentinel):
+		t.Errorf("%s = %v, want %v", check, err, sentinel)
+	case !strings.Contains(err.Error(), msg):
+		t.Errorf("%s = %q, want it to say %q", check, err, msg)
+	}
+}
+
+// TestCheckTTL proves a watch's own lifetime must span two passes.
+func TestCheckTTL(t *testing.T) {
+	t.Parallel()
+	const interval = 10 * time.Minute
+	for _, tc := range []struct {
+		name    string
+		ttl     int64
+		wantMsg string // "" when accepted
+	}{
+		// No ttlSeconds: the kind's lifetime, checked by CheckRenewBefore.
+		{"unset", 0, ""},
+		// Exactly two passes.
+		{"two passes", 1200, ""},
+		{"a day", 86400, ""},
+		// A negative one is ValidateWatch's to refuse.
+		{"negative", -1, ""},
+		// Live about one minute in ten: refused, with the minimum.
+		{"demo 90 s", 90, "ttlSeconds 90 is less than 1200, two renewal passes of 10m0s"},
+		{"one second short", 1199, "less than 1200"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			wantRefusal(t, "CheckTTL", google.CheckTTL(store.Watch{Kind: "drive.files", TTLSeconds: tc.ttl}, interval), google.ErrInvalidWatch, tc.wantMsg)
+		})
+	}
+	// A fractional interval rounds the minimum up, so the message never
+	// names a value it would refuse.
+	err := google.CheckTTL(store.Watch{Kind: "drive.files", TTLSeconds: 20}, 10300*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "less than 21,") {
+		t.Errorf("CheckTTL(20 s, 10.3 s) = %v, want it to ask for 21", err)
 	}
 }

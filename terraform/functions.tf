@@ -4,6 +4,23 @@ locals {
   receive_url = google_cloudfunctions2_function.receive.service_config[0].uri
   renew_url   = google_cloudfunctions2_function.renew.service_config[0].uri
 
+  # renew_interval in seconds: the sum of its Go duration's units.
+  renew_interval_seconds = sum([
+    for u in regexall("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)", var.renew_interval) : tonumber(u[0]) * { h = 3600, m = 60, s = 1, ms = 0.001 }[u[1]]
+  ])
+
+  # The period of renew_schedule, for the forms that have a plain one:
+  # every minute, every N minutes, hourly, every N hours (N dividing the
+  # hour or the day, so that the gaps are equal). null for any other
+  # schedule, which is then taken on trust.
+  renew_cron          = join(" ", compact(split(" ", trimspace(var.renew_schedule))))
+  renew_every_minutes = try(tonumber(regex("^\\*/([0-9]+) \\* \\* \\* \\*$", local.renew_cron)[0]), local.renew_cron == "* * * * *" ? 1 : null)
+  renew_every_hours   = try(tonumber(regex("^[0-9]+ \\*/([0-9]+) \\* \\* \\*$", local.renew_cron)[0]), can(regex("^[0-9]+ \\* \\* \\* \\*$", local.renew_cron)) ? 1 : null)
+  renew_schedule_seconds = (
+    local.renew_every_minutes != null ? (try(60 % local.renew_every_minutes == 0, false) ? 60 * local.renew_every_minutes : null) :
+    local.renew_every_hours != null ? (try(24 % local.renew_every_hours == 0, false) ? 3600 * local.renew_every_hours : null) :
+    null
+  )
 }
 
 resource "google_cloudfunctions2_function" "receive" {
@@ -75,10 +92,20 @@ resource "google_cloudfunctions2_function" "renew" {
     ingress_settings               = var.renew_ingress
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.this["renew"].email
-    # Renew gives every watch without its own address Receive's URL.
+    # Renew gives every watch without its own address Receive's URL, and
+    # checks its renewal window against the schedule's period.
     environment_variables = merge(local.environment, {
-      WATCHRELAY_ADDRESS = local.receive_url
+      WATCHRELAY_ADDRESS        = local.receive_url
+      WATCHRELAY_RENEW_INTERVAL = var.renew_interval
     })
+  }
+
+  lifecycle {
+    precondition {
+      # Renew cannot see its schedule: it takes the period on our word.
+      condition     = local.renew_schedule_seconds == null || local.renew_schedule_seconds == local.renew_interval_seconds
+      error_message = "renew_interval (${var.renew_interval}) must equal the period of renew_schedule (${var.renew_schedule}, every ${coalesce(local.renew_schedule_seconds, 0)} s): Renew checks its renewal windows against it."
+    }
   }
 
   # The first build needs its account's grants in place.

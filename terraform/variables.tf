@@ -179,6 +179,19 @@ variable "renew_before" {
   }
 }
 
+variable "renew_interval" {
+  description = "WATCHRELAY_RENEW_INTERVAL: how often renew_schedule runs Renew (Go duration). It must equal renew_schedule's period, which the plan checks for the plain forms (every N minutes, hourly, every N hours). renew_before must cover two intervals, and a watch's ttl_seconds too, or a missed pass lets a channel lapse."
+  type        = string
+  default     = "10m"
+
+  validation {
+    # A Go duration, and not zero (a non-zero digit somewhere): Renew
+    # checks its windows against it.
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.renew_interval)) && can(regex("[1-9]", var.renew_interval))
+    error_message = "renew_interval must be a positive Go duration such as 10m or 1h, the period of renew_schedule."
+  }
+}
+
 variable "grace" {
   description = "WATCHRELAY_GRACE: how long a retired channel's notifications are still accepted (Go duration)."
   type        = string
@@ -215,7 +228,7 @@ variable "renew_qps" {
 # --- Scheduler --------------------------------------------------------------
 
 variable "renew_schedule" {
-  description = "Cron schedule of the Renew pass. Its period must stay well under renew_before and the shortest channel lifetime."
+  description = "Cron schedule of the Renew pass. Its period must equal renew_interval and stay well under renew_before and the shortest channel lifetime."
   type        = string
   default     = "*/10 * * * *"
 
@@ -364,7 +377,8 @@ variable "watches" {
     userKey, applicationName, customer, domain, event, ...); subject is a user
     to impersonate through domain-wide delegation; address overrides the
     webhook URL (default: Receive); ttl_seconds the channel lifetime (default:
-    the kind's maximum); labels are copied onto every event.
+    the kind's maximum; at least two renew_interval, 1200 by default, or the
+    channel would lapse between passes); labels are copied onto every event.
   EOT
   type = map(object({
     kind        = string

@@ -35,6 +35,15 @@ resource "terraform_data" "watch_spec" {
   for_each = var.watches
 
   input = each.value
+
+  lifecycle {
+    precondition {
+      # google.CheckTTL, which the CLI's watch add applies: a channel must
+      # live through two passes, or it lapses between them.
+      condition     = each.value.ttl_seconds == null || try(each.value.ttl_seconds >= 2 * local.renew_interval_seconds, false)
+      error_message = "Watch ${each.key}: ttl_seconds must be at least ${ceil(2 * local.renew_interval_seconds)}, two renew_interval (${var.renew_interval}) passes, or its channel would lapse between passes."
+    }
+  }
 }
 
 resource "google_firestore_document" "watch" {

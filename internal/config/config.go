@@ -25,6 +25,11 @@ type Config struct {
 	// RenewBefore is how long before its expiration a channel is replaced
 	// (WATCHRELAY_RENEW_BEFORE).
 	RenewBefore time.Duration
+	// RenewInterval is how often Cloud Scheduler runs Renew
+	// (WATCHRELAY_RENEW_INTERVAL); it must match the job's schedule.
+	// Renewal windows and channel lifetimes are checked against it
+	// (google.CheckRenewBefore, google.CheckTTL).
+	RenewInterval time.Duration
 	// Grace is how long a retired channel's notifications are still
 	// accepted, for Google's late retries of real changes (WATCHRELAY_GRACE).
 	Grace time.Duration
@@ -57,6 +62,7 @@ var Defaults = Config{
 	Topic:            "watchrelay-events",
 	Database:         "(default)",
 	RenewBefore:      90 * time.Minute,
+	RenewInterval:    10 * time.Minute,
 	Grace:            10 * time.Minute,
 	RenewConcurrency: 8,
 	RenewQPS:         10,
@@ -99,6 +105,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		*dst = d
 	}
 	dur("WATCHRELAY_RENEW_BEFORE", &c.RenewBefore)
+	dur("WATCHRELAY_RENEW_INTERVAL", &c.RenewInterval)
 	dur("WATCHRELAY_GRACE", &c.Grace)
 	if v := getenv("WATCHRELAY_RENEW_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -109,12 +109,19 @@ run "function_defaults" {
   }
 
   assert {
-    # Nothing beyond DESIGN.md's configuration, and WATCHRELAY_ADDRESS on Renew only.
+    # The period of the default schedule, */10.
+    condition     = google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_RENEW_INTERVAL"] == "10m"
+    error_message = "Renew must get WATCHRELAY_RENEW_INTERVAL, by default the default schedule's 10m."
+  }
+
+  assert {
+    # Nothing beyond DESIGN.md's configuration, and WATCHRELAY_ADDRESS and
+    # WATCHRELAY_RENEW_INTERVAL on Renew only.
     condition = (
       toset(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RENEW_BEFORE", "WATCHRELAY_GRACE", "WATCHRELAY_RENEW_CONCURRENCY", "WATCHRELAY_RENEW_QPS"]) &&
-      toset(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RENEW_BEFORE", "WATCHRELAY_GRACE", "WATCHRELAY_RENEW_CONCURRENCY", "WATCHRELAY_RENEW_QPS", "WATCHRELAY_ADDRESS"])
+      toset(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RENEW_BEFORE", "WATCHRELAY_GRACE", "WATCHRELAY_RENEW_CONCURRENCY", "WATCHRELAY_RENEW_QPS", "WATCHRELAY_ADDRESS", "WATCHRELAY_RENEW_INTERVAL"])
     )
-    error_message = "The functions' environments must be exactly DESIGN.md's configuration (WATCHRELAY_ADDRESS on Renew only)."
+    error_message = "The functions' environments must be exactly DESIGN.md's configuration (WATCHRELAY_ADDRESS and WATCHRELAY_RENEW_INTERVAL on Renew only)."
   }
 }
 
@@ -201,6 +208,7 @@ run "scheduler" {
 run "scheduler_variables" {
   variables {
     renew_schedule         = "*/5 * * * *"
+    renew_interval         = "5m" # the schedule's period
     renew_attempt_deadline = "600s"
     renew_retry_count      = 3
   }

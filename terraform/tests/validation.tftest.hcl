@@ -66,6 +66,124 @@ run "bad_renew_before" {
   expect_failures = [var.renew_before]
 }
 
+run "bad_renew_interval" {
+  command = plan
+  variables {
+    renew_interval = "ten minutes"
+  }
+  expect_failures = [var.renew_interval]
+}
+
+run "zero_renew_interval" {
+  # Renew checks its windows against the interval: none is a mistake.
+  command = plan
+  variables {
+    renew_interval = "0m0s"
+  }
+  expect_failures = [var.renew_interval]
+}
+
+run "renew_interval_off_schedule" {
+  # The default schedule runs every 10 minutes, not 15.
+  command = plan
+  variables {
+    renew_interval = "15m"
+  }
+  expect_failures = [google_cloudfunctions2_function.renew]
+}
+
+run "renew_interval_off_hourly_schedule" {
+  # Hourly, written as a minute of every hour.
+  command = plan
+  variables {
+    renew_interval = "30m"
+    renew_schedule = "5 * * * *"
+  }
+  expect_failures = [google_cloudfunctions2_function.renew]
+}
+
+run "renew_interval_matches_schedule" {
+  # Every 2 hours is 2h, or 120m: any spelling of the same duration.
+  command = plan
+  variables {
+    renew_before   = "5h"
+    renew_interval = "1h60m"
+    renew_schedule = "0 */2 * * *"
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_RENEW_INTERVAL"] == "1h60m"
+    error_message = "renew_interval must reach Renew as given."
+  }
+}
+
+run "irregular_schedule_on_trust" {
+  # Twice an hour at :05 and :35 has no period the plan can read: the
+  # interval is taken as given.
+  command = plan
+  variables {
+    renew_interval = "30m"
+    renew_schedule = "5,35 * * * *"
+  }
+}
+
+run "ttl_under_two_passes" {
+  # 90 s lives through no pass of the default 10 minutes.
+  command = plan
+  variables {
+    watches = { w1 = { kind = "calendar.settings", ttl_seconds = 90 } }
+  }
+  expect_failures = [terraform_data.watch_spec]
+}
+
+run "ttl_just_under_two_passes" {
+  command = plan
+  variables {
+    watches = { w1 = { kind = "calendar.settings", ttl_seconds = 1199 } }
+  }
+  expect_failures = [terraform_data.watch_spec]
+}
+
+run "ttl_two_passes" {
+  # Exactly two passes of the default 10 minutes is enough.
+  command = plan
+  variables {
+    watches = { w1 = { kind = "calendar.settings", ttl_seconds = 1200 } }
+  }
+
+  assert {
+    condition     = length(google_firestore_document.watch) == 1
+    error_message = "A ttl_seconds of two passes must be accepted."
+  }
+}
+
+run "ttl_follows_renew_interval" {
+  # With a pass every 30 minutes, the 1200 s that suffice by default
+  # do not.
+  command = plan
+  variables {
+    renew_interval = "30m"
+    renew_schedule = "*/30 * * * *"
+    watches        = { w1 = { kind = "calendar.settings", ttl_seconds = 1200 } }
+  }
+  expect_failures = [terraform_data.watch_spec]
+}
+
+run "ttl_shorter_interval" {
+  # ... and with a pass every 5 minutes, 600 s do.
+  command = plan
+  variables {
+    renew_interval = "5m"
+    renew_schedule = "*/5 * * * *"
+    watches        = { w1 = { kind = "calendar.settings", ttl_seconds = 600 } }
+  }
+
+  assert {
+    condition     = length(google_firestore_document.watch) == 1
+    error_message = "A ttl_seconds of two 5-minute passes must be accepted."
+  }
+}
+
 run "bad_retention" {
   command = plan
   variables {

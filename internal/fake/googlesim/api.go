@@ -271,6 +271,9 @@ func (s *Sim) watch(kind string, params resourceParams) http.HandlerFunc {
 		if p != nil {
 			call.ResourceID = ResourceID(kind, p)
 		}
+		if !s.await(w, r, call) {
+			return
+		}
 
 		s.mu.Lock()
 		s.stats.WatchCalls++
@@ -400,6 +403,9 @@ func (s *Sim) stop(api string) http.HandlerFunc {
 		}
 		req, bad := decodeChannel(r)
 		call := Call{Op: OpStop, ResourceID: req.ResourceID, ChannelID: req.ID, Subject: subjectOf(r), Path: r.URL.Path}
+		if !s.await(w, r, call) {
+			return
+		}
 
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -439,6 +445,9 @@ func (s *Sim) startPageToken(w http.ResponseWriter, r *http.Request) {
 	}
 	call := Call{Op: OpStartPageToken, Kind: KindDriveChanges, ResourceID: ResourceID(KindDriveChanges, p),
 		Subject: subjectOf(r), Path: r.URL.Path}
+	if !s.await(w, r, call) {
+		return
+	}
 
 	s.mu.Lock()
 	s.stats.PageTokenCalls++

@@ -43,6 +43,22 @@
 //   - Errors have Google's JSON shape, so googleapi.CheckResponse yields a
 //     *googleapi.Error with Code, Message and Errors[].Reason.
 //
+// What tests can make it do, beyond Google's normal answers:
+//
+//   - FailNext and Fail answer matching calls (Match: operation, kind,
+//     resource, channel id, subject, or any Func) with a Google-shaped
+//     error; the Fail* values are the ones Google sends. A Failure's
+//     RetryAfter adds a Retry-After header in whole seconds, as an HTTP
+//     server may on 429 and 503.
+//   - RevokeSubject answers every call of a delegated user 401, and
+//     DeleteResource every watch on a resource 404.
+//   - Hold keeps matching calls waiting, before the simulator does anything
+//     with them, until released: a client's own timeout, or calls piling up
+//     behind a slow API, without sleeping. A held call whose client gave up
+//     is dropped with no effect, so after a timed-out watch the channel
+//     was, here, never opened; with Google that outcome is unknown.
+//   - Options.Latency slows every call; Options.Now moves its clock.
+//
 // Where it differs from Google:
 //
 //   - There are no credentials. The bearer token of a call is not checked;

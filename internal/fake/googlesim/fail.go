@@ -3,6 +3,10 @@ package googlesim
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
 )
 
 // Operations, as Call.Op and Match.Op name them.
@@ -49,6 +53,9 @@ type Failure struct {
 	Reason  string
 	Message string
 	Domain  string // default "global"
+	// RetryAfter, when set, is sent as a Retry-After header in whole
+	// seconds, rounded up.
+	RetryAfter time.Duration
 }
 
 // Failures Google answers, ready to inject.
@@ -120,6 +127,76 @@ func (s *Sim) ClearFailures() {
 	clear(s.failures)
 }
 
+// hold is one Hold: the calls it matches wait until released is closed.
+type hold struct {
+	match    Match
+	released chan struct{}
+}
+
+// Hold makes every call that matches (watch, stop, startPageToken) wait,
+// before the simulator does anything with it, until release is called or
+// the request's context ends. Released, a held call goes on as if it had
+// just arrived: it is counted in Stats, meets injected failures and opens
+// or stops its channel. A call whose client gave up first (its own
+// timeout) is dropped, with no answer and no effect, and counted in
+// Stats.Dropped only. The server learns that a client gave up a moment
+// after the client does, and a release in that moment lets the call go
+// on, as it might at Google: a test that wants the drop waits for
+// Stats.Dropped before it releases. A call still held when the simulator
+// is closed is answered 503. Calls that arrive after release are not
+// held. For a stop, Match.Kind is the stopped channel's kind, as for
+// failures. release may be called more than once.
+func (s *Sim) Hold(m Match) (release func()) {
+	h := &hold{match: m, released: make(chan struct{})}
+	s.mu.Lock()
+	s.holds = append(s.holds, h)
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.holds = slices.DeleteFunc(s.holds, func(x *hold) bool { return x == h })
+			s.mu.Unlock()
+			close(h.released)
+		})
+	}
+}
+
+// await blocks c while a Hold matches it. It reports false when the call
+// must be dropped: the client gave up, or the simulator closed (then the
+// client, if still there, gets 503).
+func (s *Sim) await(w http.ResponseWriter, r *http.Request, c Call) bool {
+	for {
+		s.mu.Lock()
+		if c.Op == OpStop && c.Kind == "" {
+			if ch := s.channels[c.ChannelID]; ch != nil {
+				c.Kind = ch.Kind
+			}
+		}
+		i := slices.IndexFunc(s.holds, func(h *hold) bool { return h.match.matches(c) })
+		var h *hold
+		if i >= 0 {
+			h = s.holds[i]
+		}
+		s.mu.Unlock()
+		if h == nil {
+			return true
+		}
+		select {
+		case <-h.released:
+			// Another hold may match too: look again.
+		case <-r.Context().Done():
+			s.mu.Lock()
+			s.stats.Dropped++
+			s.mu.Unlock()
+			return false
+		case <-s.ctx.Done():
+			writeFailure(w, FailUnavailable)
+			return false
+		}
+	}
+}
+
 // injected returns the failure for c: FailAuth for a revoked subject,
 // else an injected one, consuming a FailNext budget first; s.mu must be
 // held.
@@ -189,6 +266,10 @@ func writeFailure(w http.ResponseWriter, f Failure) {
 	b.Error.Message = f.Message
 	b.Error.Errors = []errorItem{item}
 	b.Error.Status = statuses[f.Code]
+	if f.RetryAfter > 0 {
+		secs := (f.RetryAfter + time.Second - 1) / time.Second
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(f.Code)
 	json.NewEncoder(w).Encode(b) //nolint:errcheck // the client went away

@@ -82,6 +82,7 @@ type Stats struct {
 	StopCalls      int // channels.stop calls received
 	StopOK         int // channels.stop calls that stopped a channel
 	PageTokenCalls int // changes.getStartPageToken calls
+	Dropped        int // calls a Hold kept until their client gave up; counted nowhere else
 	Messages       int // notifications queued, sync messages included
 	Attempts       int // delivery attempts, retries included
 	Delivered      int // messages answered with a success status
@@ -112,6 +113,7 @@ type Sim struct {
 	next       []*nextFailure
 	failures   map[int]*persistentFailure
 	failureSeq int
+	holds      []*hold
 	rng        *rand.Rand
 	deliveries []Delivery
 	stats      Stats

@@ -693,6 +693,40 @@ func TestInjectedFailures(t *testing.T) {
 	}
 }
 
+// TestFailureRetryAfter proves an injected failure's RetryAfter reaches
+// the client as a Retry-After header in whole seconds.
+func TestFailureRetryAfter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sim := start(t, googlesim.Options{})
+	rcv := newReceiver(t)
+	for i, tc := range []struct {
+		name  string
+		after time.Duration
+		want  string // the header; "" for none
+	}{
+		// Whole seconds are sent as they are.
+		{"seconds", 30 * time.Second, "30"},
+		// A fraction is rounded up: asking for less than was meant would
+		// invite the next refusal.
+		{"fraction", 1500 * time.Millisecond, "2"},
+		{"under a second", time.Millisecond, "1"},
+		// Unset: no header, as most of Google's answers.
+		{"unset", 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := googlesim.FailTooManyRequests
+			f.RetryAfter = tc.after
+			sim.FailNext(1, googlesim.Match{Op: googlesim.OpWatch}, f)
+			req := watchReq{kind: googlesim.KindDriveFiles, params: map[string]string{"fileId": "f"}, id: fmt.Sprint("ra-", i), address: rcv.URL}
+			e := wantGoogleError(t, must(watch(ctx, sim.URL, req)), 429, "rateLimitExceeded")
+			if got := e.Header.Get("Retry-After"); got != tc.want {
+				t.Errorf("Retry-After = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestFailMatching(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
