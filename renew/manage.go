@@ -66,8 +66,10 @@ type StopRecorder interface {
 // person says of a watch is taken from w (its kind, params, subject,
 // address, ttl and labels); its channel, failures and lease are the pass's,
 // and start empty, so the next pass opens its first channel. A watch Google
-// would refuse is refused here, before anything is stored.
-func AddWatch(ctx context.Context, s WatchCreator, w store.Watch, now time.Time) (store.Watch, error) {
+// would refuse is refused here, before anything is stored, and so is a
+// ttlSeconds under twice interval, the schedule's period: such a channel
+// would lapse between passes.
+func AddWatch(ctx context.Context, s WatchCreator, w store.Watch, interval time.Duration, now time.Time) (store.Watch, error) {
 	if w.ID == "" {
 		w.ID = "w-" + uuid.NewString()[:8]
 	}
@@ -76,7 +78,7 @@ func AddWatch(ctx context.Context, s WatchCreator, w store.Watch, now time.Time)
 		TTLSeconds: w.TTLSeconds, Labels: w.Labels,
 		State: store.WatchActive, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := google.ValidateWatch(w); err != nil {
+	if err := errors.Join(google.ValidateWatch(w), google.CheckTTL(w, interval)); err != nil {
 		return store.Watch{}, err
 	}
 	if err := s.CreateWatch(ctx, w); err != nil {

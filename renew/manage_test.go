@@ -125,13 +125,17 @@ func TestAddWatch(t *testing.T) {
 		{"unknown kind", nil, store.Watch{Kind: "drive.nope"}, store.Watch{}, google.ErrUnknownKind},
 		// So is a watch its API would refuse.
 		{"missing param", nil, store.Watch{Kind: "drive.files"}, store.Watch{}, google.ErrInvalidWatch},
+		// A channel shorter than two passes apart would lapse between
+		// them: refused, saying the minimum.
+		{"ttl under two schedule periods", nil, store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f1"}, TTLSeconds: 60},
+			store.Watch{}, google.ErrInvalidWatch},
 		// An id taken is the store's refusal, passed on.
 		{"id taken", []store.Watch{withID(drive, "budget")}, withID(drive, "budget"), store.Watch{}, store.ErrExists},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			m := seed(t, tc.stored, nil)
-			got, err := renew.AddWatch(context.Background(), m, tc.in, manageNow)
+			got, err := renew.AddWatch(context.Background(), m, tc.in, 10*time.Minute, manageNow)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("error %v, want %v", err, tc.wantErr)
 			}
@@ -167,7 +171,7 @@ func TestAddWatchFreshIDs(t *testing.T) {
 	m := store.NewMemory()
 	ids := map[string]bool{}
 	for range 3 {
-		w, err := renew.AddWatch(context.Background(), m, store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f1"}}, manageNow)
+		w, err := renew.AddWatch(context.Background(), m, store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f1"}}, 10*time.Minute, manageNow)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -154,6 +154,9 @@ func TestErrorClasses(t *testing.T) {
 		{"429", googlesim.FailTooManyRequests, store.WatchActive, "", 1},
 		// 503: transient.
 		{"503", googlesim.FailUnavailable, store.WatchActive, "", 1},
+		// A 4xx Google does not document for watch: transient, not the
+		// end of the watch (it used to end it as failed).
+		{"412 unrecognised", googlesim.Failure{Code: 412, Reason: "conditionNotMet", Message: "Precondition Failed"}, store.WatchActive, "", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,6 +71,7 @@ func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) 
 	cfg.APIBaseURL = d.sim.URL
 	cfg.Address = "http://" + ln.Addr().String() + "/receive"
 	cfg.RenewBefore = short / 2
+	cfg.RenewInterval = time.Second // the demo runs a pass every second
 	cfg.Grace = short
 	// The demo's log shows warnings and errors only; its story is on stdout.
 	logger := logging.New(e.stderr, slog.LevelWarn)
@@ -158,7 +159,7 @@ func (d *demo) run(ctx context.Context, short time.Duration) error {
 	drv := store.Watch{ID: "budget-sheet", Kind: "drive.files", Params: map[string]string{"fileId": "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"}, TTLSeconds: int64(short.Seconds())}
 	d.say("Adding a Calendar watch and a Drive watch whose channel lives %s", short)
 	for _, w := range []store.Watch{cal, drv} {
-		if _, err := renew.AddWatch(ctx, d.svc.Store, w, time.Now()); err != nil {
+		if _, err := renew.AddWatch(ctx, d.svc.Store, w, d.svc.Config.RenewInterval, time.Now()); err != nil {
 			return err
 		}
 	}

@@ -35,7 +35,7 @@ func runWatchAdd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if w, err = renew.AddWatch(ctx, s.Store, w, time.Now()); err != nil {
+	if w, err = renew.AddWatch(ctx, s.Store, w, e.cfg.RenewInterval, time.Now()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "watch %s added\n", w.ID)

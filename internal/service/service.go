@@ -109,6 +109,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, error)
 
 func (s *Service) build(ctx context.Context, opts Options) error {
 	cfg := s.Config
+	// A renewal window that cannot hold two passes, or that every channel
+	// of some kind falls in as it opens, is refused before anything runs.
+	if err := google.CheckRenewBefore(cfg.RenewBefore, cfg.RenewInterval); err != nil {
+		return err
+	}
 	switch {
 	case opts.Store != nil:
 		s.Store = opts.Store
