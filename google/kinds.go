@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"net/url"
-	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,8 +12,6 @@ import (
 	reports "google.golang.org/api/admin/reports/v1"
 	"google.golang.org/api/calendar/v3"
 	"google.golang.org/api/drive/v3"
-
-	"github.com/watchrelay/watchrelay/store"
 )
 
 // Validation errors. ValidateWatch and APIs.Watch wrap them with the
@@ -342,174 +336,6 @@ func LookupKind(name string) (Kind, bool) {
 	return k, ok
 }
 
-// MaxTTL is the longest channel lifetime watchrelay asks for on kind, or 0
-// for an unknown kind.
-func MaxTTL(kind string) time.Duration { return kinds[kind].MaxTTL }
-
-// RequestedExpiration is the expiration a pass asks for when it opens a
-// channel for w at now: now + the kind's maximum lifetime, or less when the
-// watch's ttlSeconds asks for less. For an unknown kind it is now: the
-// watch call refuses the kind anyway.
-func RequestedExpiration(w store.Watch, now time.Time) time.Time {
-	return now.Add(requestedTTL(w))
-}
-
-// requestedTTL is the lifetime a pass asks for on a channel of w: the
-// kind's maximum, or ttlSeconds when that is less.
-func requestedTTL(w store.Watch) time.Duration {
-	ttl := MaxTTL(w.Kind)
-	// Compared in seconds, so a huge ttlSeconds cannot overflow a Duration.
-	if w.TTLSeconds > 0 && w.TTLSeconds < int64(ttl/time.Second) {
-		ttl = time.Duration(w.TTLSeconds) * time.Second
-	}
-	return ttl
-}
-
-// RenewThreshold is how long before its expiration a channel of w is
-// replaced: renewBefore, but never more than half the lifetime the channel
-// is asked for, so that a short-lived channel (a Drive one of an hour
-// under a renewBefore of 90m) is not due the moment it opens. 0 for an
-// unknown kind.
-func RenewThreshold(w store.Watch, renewBefore time.Duration) time.Duration {
-	return min(renewBefore, requestedTTL(w)/2)
-}
-
-// CheckRenewBefore checks WATCHRELAY_RENEW_BEFORE against the period of
-// the Renew pass (WATCHRELAY_RENEW_INTERVAL) and the kinds' lifetimes. The
-// window must hold at least two passes, so that one missed pass does not
-// let a channel lapse, and must be shorter than the shortest lifetime of
-// any kind, or every channel of that kind would be due as it opens.
-func CheckRenewBefore(renewBefore, interval time.Duration) error {
-	if interval <= 0 {
-		return fmt.Errorf("%w: WATCHRELAY_RENEW_INTERVAL=%v must be positive", ErrRenewWindow, interval)
-	}
-	if renewBefore < 2*interval {
-		return fmt.Errorf("%w: WATCHRELAY_RENEW_BEFORE=%v is less than two passes of WATCHRELAY_RENEW_INTERVAL=%v (%v): one missed pass would let a channel lapse",
-			ErrRenewWindow, renewBefore, interval, 2*interval)
-	}
-	var (
-		shortest time.Duration
-		names    []string
-	)
-	for _, k := range Kinds() {
-		switch {
-		case shortest == 0 || k.MaxTTL < shortest:
-			shortest, names = k.MaxTTL, []string{k.Name}
-		case k.MaxTTL == shortest:
-			names = append(names, k.Name)
-		}
-	}
-	if renewBefore >= shortest {
-		return fmt.Errorf("%w: WATCHRELAY_RENEW_BEFORE=%v is not shorter than the %v lifetime of %s: every such channel would be due as it opens",
-			ErrRenewWindow, renewBefore, shortest, strings.Join(names, ", "))
-	}
-	return nil
-}
-
-// CheckTTL refuses a watch whose ttlSeconds, when set, is shorter than two
-// passes of interval (WATCHRELAY_RENEW_INTERVAL): its channels would lapse
-// between passes, live about one minute in ten. ValidateWatch checks what
-// holds whatever the deployment; this needs the deployment's interval.
-func CheckTTL(w store.Watch, interval time.Duration) error {
-	least := int64(math.Ceil((2 * interval).Seconds()))
-	if w.TTLSeconds > 0 && w.TTLSeconds < least {
-		return fmt.Errorf("%w: ttlSeconds %d is less than %d, two renewal passes of %v: the channel would lapse between passes",
-			ErrInvalidWatch, w.TTLSeconds, least, interval)
-	}
-	return nil
-}
-
-// ValidateWatch checks what a user writes in a watch before it is stored:
-// a known kind, every required param and no unknown one, param values the
-// API accepts, a non-negative ttlSeconds and, when set, an http(s) address.
-// A ttlSeconds above the kind's maximum is not an error: it is capped.
-func ValidateWatch(w store.Watch) error {
-	k, ok := kinds[w.Kind]
-	if !ok {
-		names := make([]string, 0, len(kinds))
-		for _, k := range Kinds() {
-			names = append(names, k.Name)
-		}
-		return fmt.Errorf("%w %q; known kinds: %s", ErrUnknownKind, w.Kind, strings.Join(names, ", "))
-	}
-	errs := []error{k.validateParams(w.Params)}
-	if w.TTLSeconds < 0 {
-		errs = append(errs, fmt.Errorf("%w: ttlSeconds %d is negative", ErrInvalidWatch, w.TTLSeconds))
-	}
-	if w.Address != "" {
-		u, err := url.Parse(w.Address)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%w: address %q is not an absolute https URL", ErrInvalidWatch, w.Address))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// validateParams checks p against the kind's required and optional params
-// and its value checks.
-func (k Kind) validateParams(p map[string]string) error {
-	var errs []error
-	for _, name := range k.Required {
-		if p[name] == "" {
-			errs = append(errs, fmt.Errorf("%w: %s needs param %s", ErrInvalidWatch, k.Name, name))
-		}
-	}
-	names := make([]string, 0, len(p))
-	for name := range p {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if !slices.Contains(k.Required, name) && !slices.Contains(k.Optional, name) {
-			errs = append(errs, fmt.Errorf("%w: %s has no param %s (%s)", ErrInvalidWatch, k.Name, name, k.paramsHelp()))
-		}
-	}
-	if k.check != nil {
-		errs = append(errs, k.check(p))
-	}
-	return errors.Join(errs...)
-}
-
-// paramsHelp lists the params a kind takes, for error messages.
-func (k Kind) paramsHelp() string {
-	var parts []string
-	if len(k.Required) > 0 {
-		parts = append(parts, "required: "+strings.Join(k.Required, ", "))
-	}
-	if len(k.Optional) > 0 {
-		parts = append(parts, "optional: "+strings.Join(k.Optional, ", "))
-	}
-	if len(parts) == 0 {
-		return "it takes none"
-	}
-	return strings.Join(parts, "; ")
-}
-
-// oneOf checks that p[name], when set, is one of values.
-func oneOf(p map[string]string, name string, values ...string) error {
-	if v, ok := p[name]; ok && v != "" && !slices.Contains(values, v) {
-		return fmt.Errorf("%w: param %s=%q is not one of %s", ErrInvalidWatch, name, v, strings.Join(values, ", "))
-	}
-	return nil
-}
-
-// isBool checks that p[name], when set, is a boolean.
-func isBool(p map[string]string, name string) error {
-	if v, ok := p[name]; ok && v != "" {
-		if _, err := strconv.ParseBool(v); err != nil {
-			return fmt.Errorf("%w: param %s=%q is not true or false", ErrInvalidWatch, name, v)
-		}
-	}
-	return nil
-}
-
-// boolParam reads a boolean param that validation has already checked.
-func boolParam(p map[string]string, name string) (value, ok bool) {
-	v, err := strconv.ParseBool(p[name])
-	return v, err == nil
-}
-
-// splitList splits a comma-separated param, dropping blanks.
 func splitList(s string) []string {
 	var out []string
 	for part := range strings.SplitSeq(s, ",") {
