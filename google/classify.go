@@ -21,8 +21,8 @@ import (
 	"google.golang.org/api/googleapi"
 )
 
-// Class is what a pass does about a Google error (DESIGN.md, "Renew: the
-// reconcile pass", step 4).
+// Class is what a pass does about a Google error (docs/DESIGN.md, "Google
+// errors").
 type Class int
 
 const (

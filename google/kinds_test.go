@@ -12,7 +12,7 @@ import (
 )
 
 // TestKindsTable proves the table is complete and consistent: every kind
-// of DESIGN.md, each with an API, scopes, a lifetime and a watch call.
+// of docs/DESIGN.md, each with an API, scopes, a lifetime and a watch call.
 func TestKindsTable(t *testing.T) {
 	t.Parallel()
 	want := []string{

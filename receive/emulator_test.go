@@ -145,7 +145,7 @@ func emuRequest(channelID, token, resourceID, state string, number int) *http.Re
 
 // TestReceiveOnEmulators runs the handler on the real Firestore and Pub/Sub
 // emulators: forged and stray notifications publish nothing a subscriber can
-// pull; a valid one arrives once, with DESIGN.md's attributes, the watch id
+// pull; a valid one arrives once, with docs/DESIGN.md's attributes, the watch id
 // as ordering key, and its data; a sync records the pending channel in
 // Firestore.
 func TestReceiveOnEmulators(t *testing.T) {

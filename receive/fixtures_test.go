@@ -28,7 +28,7 @@ var mixedCase = fixture{lines: []headerLine{
 	{"x-GOOG-channel-TOKEN", " mytoken"},
 }}
 
-// ceAttrs is the attribute set DESIGN.md fixes for a notification event.
+// ceAttrs is the attribute set docs/DESIGN.md fixes for a notification event.
 func ceAttrs(id, source, subject, watch, kind, state string) map[string]string {
 	return map[string]string{
 		"ce-specversion": "1.0",
@@ -99,7 +99,7 @@ func TestGoogleFixtures(t *testing.T) {
 			data: `{"watchId":"w-1","channelId":"channel-ID-value","kind":"drive.files","messageNumber":1,"resourceState":"sync","resourceId":"identifier-for-the-watched-resource","resourceUri":"version-specific-URI-of-the-watched-resource","channelExpiration":"2013-11-19T01:13:52Z","receivedAt":"2026-11-22T08:00:00.123Z"}`,
 		},
 		{
-			// Drive files "update" with X-Goog-Changed: DESIGN.md's own
+			// Drive files "update" with X-Goog-Changed: docs/DESIGN.md's own
 			// example event.
 			name:    "drive files update",
 			fixture: loadFixture(t, "drive-files-update.http"),

@@ -98,7 +98,7 @@ func statusOf(err error) int {
 	return http.StatusServiceUnavailable
 }
 
-// ServeHTTP answers Google per DESIGN.md's Receive table: 200 once the event
+// ServeHTTP answers Google per docs/DESIGN.md's Receive table: 200 once the event
 // is durable, 204 for a stray, 405, 400, 413 and 403 for requests that are
 // wrong, and 503 while the store or Pub/Sub is out, so that Google retries.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -54,7 +54,7 @@ func valid(kv ...string) *http.Request {
 	return notification("ch-1", tok1, "res-1", "exists", 7, kv...)
 }
 
-// TestReceiveContract has one row per line of DESIGN.md's Receive table (and
+// TestReceiveContract has one row per line of docs/DESIGN.md's Receive table (and
 // the cases of the issue under each): the status, the headers that go with
 // it, and what reached Pub/Sub, read from the fake's side. After each row a
 // valid notification is sent and must be the only message, which proves the

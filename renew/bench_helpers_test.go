@@ -223,7 +223,7 @@ func peak(ts []time.Time, window time.Duration) int {
 }
 
 // storeCalls counts the store methods a pass calls, so the benchmark can
-// check that each renewal made exactly the steps DESIGN.md lists.
+// check that each renewal made exactly the steps docs/DESIGN.md lists.
 type storeCalls struct {
 	renew.Store
 	mu    sync.Mutex

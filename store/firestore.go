@@ -14,7 +14,7 @@ import (
 )
 
 // Firestore is the production store: watches and channels as Firestore
-// documents laid out as DESIGN.md says. It behaves exactly like *Memory (the
+// documents laid out as docs/DESIGN.md says. It behaves exactly like *Memory (the
 // shared contract tests run both). Errors wrap ErrNotFound, ErrExists,
 // ErrLeased or, when Firestore could not be reached or gave up,
 // ErrUnavailable.

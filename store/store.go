@@ -1,7 +1,7 @@
 // Package store keeps watchrelay's two kinds of records: watches (what a user
 // wants observed) and channels (the Google notification channels serving a
 // watch for a while). The documents are a public contract, laid out in
-// DESIGN.md: operators read them in the Firestore console.
+// docs/DESIGN.md: operators read them in the Firestore console.
 //
 // Two implementations share one contract-test suite: *Firestore, the
 // production store, and *Memory, for the embedded defaults and fast tests.
@@ -74,7 +74,7 @@ const Retention = 7 * 24 * time.Hour
 // WatchState is the desired state of a watch.
 type WatchState string
 
-// Watch states, as DESIGN.md lists them.
+// Watch states, as docs/DESIGN.md lists them.
 const (
 	WatchActive  WatchState = "active"  // keep a live channel
 	WatchGone    WatchState = "gone"    // the resource no longer exists
@@ -85,7 +85,7 @@ const (
 // ChannelState is where a channel is in its life.
 type ChannelState string
 
-// Channel states, as DESIGN.md lists them.
+// Channel states, as docs/DESIGN.md lists them.
 const (
 	ChannelPending  ChannelState = "pending"  // watch call in flight
 	ChannelActive   ChannelState = "active"   // serving its watch

@@ -97,7 +97,9 @@ func sampleWatch(id string) store.Watch {
 }
 
 // lease is a claim by holder until the given time.
-func lease(holder string, until time.Time) store.Lease { return store.Lease{Holder: holder, Until: until} }
+func lease(holder string, until time.Time) store.Lease {
+	return store.Lease{Holder: holder, Until: until}
+}
 
 // activation is a grant for a pending channel, under holder's lease.
 func activation(channelID, watchID, holder string) store.Activation {
@@ -278,7 +280,10 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 			// Each method that names one record says when it is missing.
 			{"Watch", func() error { _, err := s.Watch(ctx, "nope"); return err }},
 			{"Watch empty id", func() error { _, err := s.Watch(ctx, ""); return err }},
-			{"LeaseWatch", func() error { _, err := s.LeaseWatch(ctx, "nope", lease("h", t0.Add(time.Minute)), t0, nil); return err }},
+			{"LeaseWatch", func() error {
+				_, err := s.LeaseWatch(ctx, "nope", lease("h", t0.Add(time.Minute)), t0, nil)
+				return err
+			}},
 			{"UpdateWatch", func() error { return s.UpdateWatch(ctx, "nope", store.WatchUpdate{LastError: store.Ptr("x")}, t0) }},
 			{"Channel", func() error { _, err := s.Channel(ctx, "nope"); return err }},
 			{"UpdateChannel", func() error {

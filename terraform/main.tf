@@ -16,7 +16,7 @@ locals {
 
   labels = merge({ app = "watchrelay" }, var.labels)
 
-  # DESIGN.md "Configuration", read by both functions (internal/config).
+  # docs/DESIGN.md "Configuration", read by both functions (internal/config).
   environment = {
     GOOGLE_CLOUD_PROJECT         = var.project_id
     WATCHRELAY_TOPIC             = google_pubsub_topic.events.name

@@ -166,7 +166,7 @@ variable "public_receive" {
   default     = true
 }
 
-# --- Renew's behaviour (DESIGN.md "Configuration") --------------------------
+# --- Renew's behaviour (docs/DESIGN.md "Configuration") --------------------------
 
 variable "renew_before" {
   description = "WATCHRELAY_RENEW_BEFORE: replace a channel this long before it expires (Go duration). Keep it well above the schedule's period."
@@ -372,7 +372,7 @@ variable "firestore_location" {
 variable "watches" {
   description = <<-EOT
     Watches to create, keyed by watch id; each becomes a watches/{id} document
-    that Renew gives a channel on its next pass. kind is one of DESIGN.md's
+    that Renew gives a channel on its next pass. kind is one of docs/DESIGN.md's
     kinds; params are the API parameters (calendarId, fileId, driveId,
     userKey, applicationName, customer, domain, event, ...); subject is a user
     to impersonate through domain-wide delegation; address overrides the

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Config is every setting DESIGN.md's "Configuration" section names.
+// Config is every setting docs/DESIGN.md's "Configuration" section names.
 type Config struct {
 	// Project is the Google Cloud project (GOOGLE_CLOUD_PROJECT).
 	Project string

@@ -18,7 +18,7 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 )
 
-// The ce-type values, as DESIGN.md lists them.
+// The ce-type values, as docs/DESIGN.md lists them.
 const (
 	TypeNotification = "watchrelay.notification.v1"
 	TypeStarted      = "watchrelay.watch.started.v1"
@@ -48,7 +48,7 @@ const (
 var ErrUnavailable = errors.New("event: publish failed")
 
 // Event is one CloudEvent before it becomes a Pub/Sub message. Its time goes
-// out in milliseconds, as DESIGN.md's examples show it: finer digits would
+// out in milliseconds, as docs/DESIGN.md's examples show it: finer digits would
 // only be the clock's noise.
 type Event struct {
 	ID      string

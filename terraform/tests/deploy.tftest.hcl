@@ -105,7 +105,7 @@ run "function_defaults" {
       f.service_config[0].environment_variables["WATCHRELAY_RENEW_CONCURRENCY"] == "8" &&
       f.service_config[0].environment_variables["WATCHRELAY_RENEW_QPS"] == "10"
     ])
-    error_message = "Renew's settings must reach both functions with the defaults DESIGN.md gives."
+    error_message = "Renew's settings must reach both functions with the defaults docs/DESIGN.md gives."
   }
 
   assert {
@@ -115,13 +115,13 @@ run "function_defaults" {
   }
 
   assert {
-    # Nothing beyond DESIGN.md's configuration, and WATCHRELAY_ADDRESS and
+    # Nothing beyond docs/DESIGN.md's configuration, and WATCHRELAY_ADDRESS and
     # WATCHRELAY_RENEW_INTERVAL on Renew only.
     condition = (
       toset(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RENEW_BEFORE", "WATCHRELAY_GRACE", "WATCHRELAY_RENEW_CONCURRENCY", "WATCHRELAY_RENEW_QPS"]) &&
       toset(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RENEW_BEFORE", "WATCHRELAY_GRACE", "WATCHRELAY_RENEW_CONCURRENCY", "WATCHRELAY_RENEW_QPS", "WATCHRELAY_ADDRESS", "WATCHRELAY_RENEW_INTERVAL"])
     )
-    error_message = "The functions' environments must be exactly DESIGN.md's configuration (WATCHRELAY_ADDRESS and WATCHRELAY_RENEW_INTERVAL on Renew only)."
+    error_message = "The functions' environments must be exactly docs/DESIGN.md's configuration (WATCHRELAY_ADDRESS and WATCHRELAY_RENEW_INTERVAL on Renew only)."
   }
 }
 

@@ -2,7 +2,7 @@ package googlesim
 
 import "time"
 
-// The kinds of watch the simulator serves, named as in DESIGN.md and in
+// The kinds of watch the simulator serves, named as in docs/DESIGN.md and in
 // the watches/ documents.
 const (
 	KindCalendarEvents    = "calendar.events"
