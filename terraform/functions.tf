@@ -4,10 +4,6 @@ locals {
   receive_url = google_cloudfunctions2_function.receive.service_config[0].uri
   renew_url   = google_cloudfunctions2_function.renew.service_config[0].uri
 
-  # renew_interval in seconds: the sum of its Go duration's units.
-  renew_interval_seconds = sum([
-    for u in regexall("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)", var.renew_interval) : tonumber(u[0]) * { h = 3600, m = 60, s = 1, ms = 0.001 }[u[1]]
-  ])
 
   # The period of renew_schedule, for the forms that have a plain one:
   # every minute, every N minutes, hourly, every N hours (N dividing the
@@ -21,6 +17,13 @@ locals {
     local.renew_every_hours != null ? (try(24 % local.renew_every_hours == 0, false) ? 3600 * local.renew_every_hours : null) :
     null
   )
+
+  # renew_interval in seconds (the sum of its Go duration's units), or by
+  # default the schedule's period; null when neither is known.
+  renew_interval_seconds = var.renew_interval == null ? local.renew_schedule_seconds : sum([
+    for u in regexall("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)", var.renew_interval) : tonumber(u[0]) * { h = 3600, m = 60, s = 1, ms = 0.001 }[u[1]]
+  ])
+  renew_interval = coalesce(var.renew_interval, "${coalesce(local.renew_schedule_seconds, 0)}s")
 }
 
 resource "google_cloudfunctions2_function" "receive" {
@@ -96,15 +99,19 @@ resource "google_cloudfunctions2_function" "renew" {
     # checks its renewal window against the schedule's period.
     environment_variables = merge(local.environment, {
       WATCHRELAY_ADDRESS        = local.receive_url
-      WATCHRELAY_RENEW_INTERVAL = var.renew_interval
+      WATCHRELAY_RENEW_INTERVAL = local.renew_interval
     })
   }
 
   lifecycle {
     precondition {
       # Renew cannot see its schedule: it takes the period on our word.
+      condition     = local.renew_interval_seconds != null
+      error_message = "renew_schedule (${var.renew_schedule}) has no plain period to read (every N minutes, hourly, every N hours): set renew_interval to it."
+    }
+    precondition {
       condition     = local.renew_schedule_seconds == null || local.renew_schedule_seconds == local.renew_interval_seconds
-      error_message = "renew_interval (${var.renew_interval}) must equal the period of renew_schedule (${var.renew_schedule}, every ${coalesce(local.renew_schedule_seconds, 0)} s): Renew checks its renewal windows against it."
+      error_message = "renew_interval (${local.renew_interval}) must equal the period of renew_schedule (${var.renew_schedule}, every ${coalesce(local.renew_schedule_seconds, 0)} s): Renew checks its renewal windows against it."
     }
   }
 

@@ -17,13 +17,16 @@ locals {
   labels = merge({ app = "watchrelay" }, var.labels)
 
   # docs/DESIGN.md "Configuration", read by both functions (internal/config).
-  environment = {
-    GOOGLE_CLOUD_PROJECT         = var.project_id
-    WATCHRELAY_TOPIC             = google_pubsub_topic.events.name
-    WATCHRELAY_DATABASE          = local.database
-    WATCHRELAY_RENEW_BEFORE      = var.renew_before
-    WATCHRELAY_GRACE             = var.grace
-    WATCHRELAY_RENEW_CONCURRENCY = tostring(var.renew_concurrency)
-    WATCHRELAY_RENEW_QPS         = tostring(var.renew_qps)
-  }
+  # A tuning variable left null is left out, so the function's own default
+  # applies: internal/config's Defaults are the one source of them.
+  environment = merge({
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    WATCHRELAY_TOPIC     = google_pubsub_topic.events.name
+    WATCHRELAY_DATABASE  = local.database
+    }, { for k, v in {
+      WATCHRELAY_RENEW_BEFORE      = var.renew_before
+      WATCHRELAY_GRACE             = var.grace
+      WATCHRELAY_RENEW_CONCURRENCY = var.renew_concurrency == null ? null : tostring(var.renew_concurrency)
+      WATCHRELAY_RENEW_QPS         = var.renew_qps == null ? null : tostring(var.renew_qps)
+  } : k => v if v != null })
 }

@@ -169,58 +169,58 @@ variable "public_receive" {
 # --- Renew's behaviour (docs/DESIGN.md "Configuration") --------------------------
 
 variable "renew_before" {
-  description = "WATCHRELAY_RENEW_BEFORE: replace a channel this long before it expires (Go duration). Keep it well above the schedule's period."
+  description = "WATCHRELAY_RENEW_BEFORE: replace a channel this long before it expires, or at half its lifetime when that comes later (Go duration). At least two renew_interval periods, and under the shortest kind's lifetime (6h): Renew refuses to start otherwise. Null: the function's own default (internal/config, 90m)."
   type        = string
-  default     = "90m"
+  default     = null
 
   validation {
-    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.renew_before))
+    condition     = var.renew_before == null || can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.renew_before))
     error_message = "renew_before must be a Go duration such as 90m or 2h30m."
   }
 }
 
 variable "renew_interval" {
-  description = "WATCHRELAY_RENEW_INTERVAL: how often renew_schedule runs Renew (Go duration). It must equal renew_schedule's period, which the plan checks for the plain forms (every N minutes, hourly, every N hours). renew_before must cover two intervals, and a watch's ttl_seconds too, or a missed pass lets a channel lapse."
+  description = "WATCHRELAY_RENEW_INTERVAL: how often renew_schedule runs Renew (Go duration). Null: renew_schedule's period, read from the plain forms (every N minutes, hourly, every N hours); set it for any other schedule, and the plan checks that it equals a plain one. renew_before must cover two intervals, and a watch's ttl_seconds too, or a missed pass lets a channel lapse."
   type        = string
-  default     = "10m"
+  default     = null
 
   validation {
     # A Go duration, and not zero (a non-zero digit somewhere): Renew
     # checks its windows against it.
-    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.renew_interval)) && can(regex("[1-9]", var.renew_interval))
+    condition     = var.renew_interval == null || try(can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.renew_interval)) && can(regex("[1-9]", var.renew_interval)), false)
     error_message = "renew_interval must be a positive Go duration such as 10m or 1h, the period of renew_schedule."
   }
 }
 
 variable "grace" {
-  description = "WATCHRELAY_GRACE: how long a retired channel's notifications are still accepted (Go duration)."
+  description = "WATCHRELAY_GRACE: how long a retired channel's notifications are still accepted (Go duration). Null: the function's own default (internal/config, 10m)."
   type        = string
-  default     = "10m"
+  default     = null
 
   validation {
-    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.grace))
+    condition     = var.grace == null || can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.grace))
     error_message = "grace must be a Go duration such as 10m."
   }
 }
 
 variable "renew_concurrency" {
-  description = "WATCHRELAY_RENEW_CONCURRENCY: watches one pass works on at once."
+  description = "WATCHRELAY_RENEW_CONCURRENCY: watches one pass works on at once. Null: the function's own default (internal/config, 8)."
   type        = number
-  default     = 8
+  default     = null
 
   validation {
-    condition     = var.renew_concurrency >= 1 && floor(var.renew_concurrency) == var.renew_concurrency
+    condition     = var.renew_concurrency == null || try(var.renew_concurrency >= 1 && floor(var.renew_concurrency) == var.renew_concurrency, false)
     error_message = "renew_concurrency must be a whole number, at least 1."
   }
 }
 
 variable "renew_qps" {
-  description = "WATCHRELAY_RENEW_QPS: Google API calls per second one pass may make."
+  description = "WATCHRELAY_RENEW_QPS: Google API calls per second one pass may make. Null: the function's own default (internal/config, 10)."
   type        = number
-  default     = 10
+  default     = null
 
   validation {
-    condition     = var.renew_qps > 0
+    condition     = var.renew_qps == null || try(var.renew_qps > 0, false)
     error_message = "renew_qps must be positive."
   }
 }

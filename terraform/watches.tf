@@ -41,7 +41,7 @@ resource "terraform_data" "watch_spec" {
       # google.CheckTTL, which the CLI's watch add applies: a channel must
       # live through two passes, or it lapses between them.
       condition     = each.value.ttl_seconds == null || try(each.value.ttl_seconds >= 2 * local.renew_interval_seconds, false)
-      error_message = "Watch ${each.key}: ttl_seconds must be at least ${ceil(2 * local.renew_interval_seconds)}, two renew_interval (${var.renew_interval}) passes, or its channel would lapse between passes."
+      error_message = "Watch ${each.key}: ttl_seconds must be at least ${ceil(2 * coalesce(local.renew_interval_seconds, 0))}, two renew_interval (${local.renew_interval}) passes, or its channel would lapse between passes."
     }
   }
 }

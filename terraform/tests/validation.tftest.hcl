@@ -92,6 +92,24 @@ run "renew_interval_off_schedule" {
   expect_failures = [google_cloudfunctions2_function.renew]
 }
 
+run "schedule_without_a_plain_period" {
+  # Weekdays at nine: no period to read, and renew_interval not given.
+  command = plan
+  variables {
+    renew_schedule = "0 9 * * 1-5"
+  }
+  expect_failures = [google_cloudfunctions2_function.renew]
+}
+
+run "schedule_without_a_plain_period_given_its_interval" {
+  # The same schedule with renew_interval set is taken on trust.
+  command = plan
+  variables {
+    renew_schedule = "0 9 * * 1-5"
+    renew_interval = "24h"
+  }
+}
+
 run "renew_interval_off_hourly_schedule" {
   # Hourly, written as a minute of every hour.
   command = plan
