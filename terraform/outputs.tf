@@ -37,14 +37,15 @@ output "example_subscription" {
 }
 
 output "cli_env" {
-  description = "Export lines for the CLI against this deployment: eval them, then go run ./cmd/watchrelay watch add ..."
-  value = join("\n", [
+  description = "Export lines for the CLI against this deployment: eval them, then go run ./cmd/watchrelay watch add ... (the CLI checks a watch's ttl against the same schedule period and renewal window as Renew)."
+  value = join("\n", concat([
     "export GOOGLE_CLOUD_PROJECT=${var.project_id}",
     "export WATCHRELAY_TOPIC=${google_pubsub_topic.events.name}",
     "export WATCHRELAY_DATABASE='${local.database}'",
     "export WATCHRELAY_ADDRESS=${local.receive_url}",
     "export WATCHRELAY_SCHEDULER_JOB=${local.scheduler_job}",
-  ])
+    "export WATCHRELAY_RENEW_INTERVAL=${local.renew_interval}",
+  ], var.renew_before == null ? [] : ["export WATCHRELAY_RENEW_BEFORE=${var.renew_before}"]))
 }
 
 output "service_accounts" {

@@ -65,8 +65,9 @@ run "functions" {
       "export WATCHRELAY_DATABASE='(default)'",
       "export WATCHRELAY_ADDRESS=https://watchrelay-receive-mock.a.run.app",
       "export WATCHRELAY_SCHEDULER_JOB=projects/demo-project/locations/us-central1/jobs/watchrelay-renew",
+      "export WATCHRELAY_RENEW_INTERVAL=600s",
     ])
-    error_message = "cli_env must point the CLI at this deployment, scheduler job included."
+    error_message = "cli_env must point the CLI at this deployment, scheduler job and schedule period included."
   }
 }
 
