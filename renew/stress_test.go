@@ -132,6 +132,29 @@ func (h *hold) Watch(ctx context.Context, w store.Watch, req google.ChannelReque
 	return h.Google.Watch(ctx, w, req)
 }
 
+// heldPass starts a pass whose first watch call of watchID hangs until
+// h.release is closed, and returns once the call has begun; done gives the
+// pass's summary.
+func (r *rig) heldPass(watchID string) (*hold, <-chan renew.Summary) {
+	h := newHold(r.apis, watchID)
+	done := make(chan renew.Summary, 1)
+	go func() {
+		sum, err := r.passWith(r.store, h, r.events)
+		if err != nil {
+			r.t.Error(err)
+		}
+		done <- sum
+	}()
+	select {
+	case <-h.entered:
+	case sum := <-done:
+		r.t.Fatalf("the pass ended without calling watch for %s: %s", watchID, sum.JSON())
+	case <-time.After(10 * time.Second):
+		r.t.Fatalf("no watch call for %s within 10s", watchID)
+	}
+	return h, done
+}
+
 // A pass whose watch call outlives its lease cannot undo the pass that took
 // the watch over: pass A's call hangs; its lease lapses; pass B clears A's
 // pending channel, stopping it, and renews the watch; then A's call reaches
@@ -146,16 +169,7 @@ func TestLeaseLostToASlowCall(t *testing.T) {
 		r.clock.Advance(90 * time.Minute)
 		r.opts.Lease = time.Minute
 
-		h := newHold(r.apis, "w")
-		done := make(chan renew.Summary)
-		go func() {
-			sum, err := r.passWith(r.store, h, r.events)
-			if err != nil {
-				t.Error(err)
-			}
-			done <- sum
-		}()
-		<-h.entered
+		h, done := r.heldPass("w")
 		r.clock.Advance(2 * time.Minute) // A's lease lapses
 		b := r.pass(nil)
 		if b.Renewed != 1 {
@@ -287,16 +301,7 @@ func TestRemovedDuringRenewal(t *testing.T) {
 		r.add(store.Watch{ID: "w", Kind: "calendar.acl", Params: map[string]string{"calendarId": "c1"}, TTLSeconds: 7200})
 		r.pass(nil)
 		r.clock.Advance(90 * time.Minute)
-		h := newHold(r.apis, "w")
-		done := make(chan renew.Summary)
-		go func() {
-			sum, err := r.passWith(r.store, h, r.events)
-			if err != nil {
-				t.Error(err)
-			}
-			done <- sum
-		}()
-		<-h.entered
+		h, done := r.heldPass("w")
 		if err := renew.RemoveWatch(context.Background(), r.store, "w", r.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
