@@ -106,6 +106,9 @@ func (r *run) publish(ctx context.Context, typ string, w store.Watch, data event
 		Kind:    w.Kind,
 		Data:    data,
 	}
+	// One log line per lifecycle event, whatever becomes of the publish:
+	// the alerts count these (terraform/monitoring.tf), not the topic.
+	r.log.Info("lifecycle event", "type", typ, "watch", w.ID, "kind", w.Kind)
 	if err := r.events.Publish(ctx, e); err != nil {
 		r.log.Error("lifecycle event not published", "watch", w.ID, "type", typ, "error", err)
 	}
