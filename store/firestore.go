@@ -22,6 +22,8 @@ type Firestore struct {
 	client   *firestore.Client
 	watches  *firestore.CollectionRef
 	channels *firestore.CollectionRef
+	strays   *firestore.CollectionRef
+	passes   *firestore.CollectionRef
 }
 
 // OpenFirestore connects to the given project's Firestore database ("" means
@@ -44,6 +46,8 @@ func OpenFirestore(ctx context.Context, project, database, prefix string, opts .
 		client:   client,
 		watches:  client.Collection(prefix + WatchesCollection),
 		channels: client.Collection(prefix + ChannelsCollection),
+		strays:   client.Collection(prefix + StraysCollection),
+		passes:   client.Collection(prefix + PassesCollection),
 	}, nil
 }
 
@@ -241,6 +245,7 @@ func (u ChannelUpdate) updates() []firestore.Update {
 		{"syncedAt", u.SyncedAt},
 		{"stoppedAt", u.StoppedAt},
 		{"deleteAt", u.DeleteAt},
+		{"deliveredAt", u.DeliveredAt},
 	}
 	for _, f := range times {
 		if f.t != nil {

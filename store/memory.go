@@ -19,11 +19,13 @@ type Memory struct {
 	mu       sync.Mutex
 	watches  map[string]Watch
 	channels map[string]Channel
+	strays   map[string]Stray
+	pass     *PassRecord
 }
 
 // NewMemory returns an empty store.
 func NewMemory() *Memory {
-	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}}
+	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}, strays: map[string]Stray{}}
 }
 
 // copies keep callers from sharing maps with the store, as a round trip
@@ -59,6 +61,7 @@ func (c Channel) normal() Channel {
 	c.SyncedAt = normal(c.SyncedAt)
 	c.StoppedAt = normal(c.StoppedAt)
 	c.DeleteAt = normal(c.DeleteAt)
+	c.DeliveredAt = normal(c.DeliveredAt)
 	return c
 }
 
@@ -264,6 +267,7 @@ func (u ChannelUpdate) apply(c Channel) Channel {
 	set(&c.SyncedAt, u.SyncedAt)
 	set(&c.StoppedAt, u.StoppedAt)
 	set(&c.DeleteAt, u.DeleteAt)
+	set(&c.DeliveredAt, u.DeliveredAt)
 	return c
 }
 

@@ -21,6 +21,8 @@ import (
 const (
 	WatchesCollection  = "watches"
 	ChannelsCollection = "channels"
+	StraysCollection   = "strays"
+	PassesCollection   = "passes"
 )
 
 // Sentinel errors. Both implementations wrap these, so callers use errors.Is.
@@ -111,13 +113,13 @@ type Watch struct {
 	// is none. It is a copy of the channel's, kept here so that one indexed
 	// query on watches finds all the work of a pass: a new watch (zero) and a
 	// channel due for renewal (soon) sort first.
-	ChannelExpiration time.Time `firestore:"channelExpiration" json:"channelExpiration"`
+	ChannelExpiration time.Time `firestore:"channelExpiration" json:"channelExpiration,omitzero"`
 	LastError         string    `firestore:"lastError" json:"lastError,omitempty"`
 	Failures          int       `firestore:"failures" json:"failures"`
-	CreatedAt         time.Time `firestore:"createdAt" json:"createdAt"`
-	UpdatedAt         time.Time `firestore:"updatedAt" json:"updatedAt"`
+	CreatedAt         time.Time `firestore:"createdAt" json:"createdAt,omitzero"`
+	UpdatedAt         time.Time `firestore:"updatedAt" json:"updatedAt,omitzero"`
 	// LeaseUntil: a pass working on this watch holds it until then.
-	LeaseUntil time.Time `firestore:"leaseUntil" json:"leaseUntil"`
+	LeaseUntil time.Time `firestore:"leaseUntil" json:"leaseUntil,omitzero"`
 	// LeaseHolder names the claim holding the lease (see Lease): only it
 	// may activate a channel for the watch or give the lease back.
 	LeaseHolder string `firestore:"leaseHolder,omitempty" json:"leaseHolder,omitempty"`
@@ -139,17 +141,21 @@ type Channel struct {
 	ResourceID  string            `firestore:"resourceId" json:"resourceId,omitempty"`
 	ResourceURI string            `firestore:"resourceUri" json:"resourceUri,omitempty"`
 	TokenHash   string            `firestore:"tokenHash" json:"-"`
-	Expiration  time.Time         `firestore:"expiration" json:"expiration"`
+	Expiration  time.Time         `firestore:"expiration" json:"expiration,omitzero"`
 	State       ChannelState      `firestore:"state" json:"state"`
-	AcceptUntil time.Time         `firestore:"acceptUntil" json:"acceptUntil"`
+	AcceptUntil time.Time         `firestore:"acceptUntil" json:"acceptUntil,omitzero"`
 	Labels      map[string]string `firestore:"labels" json:"labels,omitempty"`
-	CreatedAt   time.Time         `firestore:"createdAt" json:"createdAt"`
-	SyncedAt    time.Time         `firestore:"syncedAt" json:"syncedAt"`
-	StoppedAt   time.Time         `firestore:"stoppedAt" json:"stoppedAt"`
+	CreatedAt   time.Time         `firestore:"createdAt" json:"createdAt,omitzero"`
+	SyncedAt    time.Time         `firestore:"syncedAt" json:"syncedAt,omitzero"`
+	StoppedAt   time.Time         `firestore:"stoppedAt" json:"stoppedAt,omitzero"`
+	// DeliveredAt is when Receive last published a notification of the
+	// channel, written at most once per DeliveryEvery, so a busy channel
+	// costs Receive no more than a read per notification.
+	DeliveredAt time.Time `firestore:"deliveredAt,omitempty" json:"deliveredAt,omitzero"`
 	// DeleteAt drives the Firestore TTL policy on channels. It is left out
 	// of the document while zero: the TTL policy deletes any document whose
 	// deleteAt is a past timestamp, and the zero time is one.
-	DeleteAt time.Time `firestore:"deleteAt,omitempty" json:"deleteAt"`
+	DeleteAt time.Time `firestore:"deleteAt,omitempty" json:"deleteAt,omitzero"`
 }
 
 // Accepts reports whether a notification arriving at now may be published
@@ -197,6 +203,7 @@ type ChannelUpdate struct {
 	SyncedAt    *time.Time
 	StoppedAt   *time.Time
 	DeleteAt    *time.Time
+	DeliveredAt *time.Time
 }
 
 // Lease is one claim on a watch by a pass. Holder is fresh for every claim,

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// RecordStray stores a stray the first time its channel id is seen;
+// ErrExists after that.
+func (m *Memory) RecordStray(_ context.Context, s Stray) error {
+	if err := CheckID(s.ChannelID); err != nil {
+		return fmt.Errorf("store: record stray: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.strays[s.ChannelID]; ok {
+		return fmt.Errorf("stray %s: %w", s.ChannelID, ErrExists)
+	}
+	m.strays[s.ChannelID] = s.normal()
+	return nil
+}
+
+// Strays returns up to limit strays in the given state (all when state is
+// empty, no limit when limit <= 0), ordered by channel id.
+func (m *Memory) Strays(_ context.Context, state StrayState, limit int) ([]Stray, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Stray
+	for _, id := range slices.Sorted(maps.Keys(m.strays)) {
+		if s := m.strays[id]; state == "" || s.State == state {
+			out = append(out, s)
+		}
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// UpdateStray changes the fields u names; ErrNotFound if there is no such
+// stray.
+func (m *Memory) UpdateStray(_ context.Context, id string, u StrayUpdate) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.strays[id]
+	if !ok {
+		return fmt.Errorf("stray %s: %w", id, ErrNotFound)
+	}
+	m.strays[id] = u.apply(s)
+	return nil
+}
+
+// RecordPass keeps p as the last pass.
+func (m *Memory) RecordPass(_ context.Context, p PassRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p.StartedAt = normal(p.StartedAt)
+	p.Summary = maps.Clone(p.Summary)
+	m.pass = &p
+	return nil
+}
+
+// LastPass returns the last pass recorded; ErrNotFound before the first.
+func (m *Memory) LastPass(_ context.Context) (PassRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pass == nil {
+		return PassRecord{}, fmt.Errorf("pass %s: %w", lastPass, ErrNotFound)
+	}
+	p := *m.pass
+	p.Summary = maps.Clone(p.Summary)
+	return p, nil
+}
+
