@@ -73,4 +73,3 @@ func (m *Memory) LastPass(_ context.Context) (PassRecord, error) {
 	p.Summary = maps.Clone(p.Summary)
 	return p, nil
 }
-
