@@ -37,6 +37,9 @@ type Deps struct {
 	// Logger gets one line per refused or stray notification (default
 	// slog.Default()).
 	Logger *slog.Logger
+	// Strays, when set, gets a record of each notification of an unknown
+	// channel, within per-instance bounds, so that Renew stops it.
+	Strays Strays
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Project names the project in trace log fields.
@@ -51,7 +54,8 @@ type Deps struct {
 
 // Handler is the Receive function.
 type Handler struct {
-	d Deps
+	d      Deps
+	strays *strayLog // nil without Deps.Strays
 }
 
 // New checks its inputs and returns a Handler.
@@ -68,7 +72,11 @@ func New(d Deps) (*Handler, error) {
 	if d.Timeout <= 0 {
 		d.Timeout = 20 * time.Second
 	}
-	return &Handler{d: d}, nil
+	h := &Handler{d: d}
+	if d.Strays != nil {
+		h.strays = newStrayLog(d.Strays, d.Logger)
+	}
+	return h, nil
 }
 
 // Errors of the request itself, beside the parse and validation errors.
@@ -162,6 +170,7 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (Notification, 
 	defer cancel()
 	c, err := h.d.Channels.Channel(ctx, n.ChannelID)
 	if errors.Is(err, store.ErrNotFound) {
+		h.strays.record(ctx, n, h.d.Now())
 		return n, ErrUnknownChannel
 	}
 	if err != nil {
@@ -185,5 +194,9 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (Notification, 
 			return n, fmt.Errorf("receive: record sync: %w", err)
 		}
 	}
-	return n, h.d.Publisher.Publish(ctx, Event(n, c, body, now))
+	if err := h.d.Publisher.Publish(ctx, Event(n, c, body, now)); err != nil {
+		return n, err
+	}
+	h.delivered(ctx, c, now)
+	return n, nil
 }

@@ -35,6 +35,7 @@ import (
 // Store is what both functions need of a store.
 type Store interface {
 	receive.Channels
+	receive.Strays
 	renew.Store
 	CreateWatch(ctx context.Context, w store.Watch) error
 	CreateChannel(ctx context.Context, c store.Channel) error
@@ -155,6 +156,7 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 
 	s.Receive, err = receive.New(receive.Deps{
 		Channels:  s.Store,
+		Strays:    s.Store,
 		Publisher: pub,
 		Logger:    s.Logger,
 		Project:   cfg.Project,
