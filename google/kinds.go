@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -395,4 +396,30 @@ func fromReports(r *reports.Channel) channel {
 		return channel{}
 	}
 	return channel{ID: r.Id, ResourceID: r.ResourceId, ResourceURI: r.ResourceUri, Expiration: r.Expiration}
+}
+
+// uriKinds maps where a resource URI's path starts to a kind of the API it
+// belongs to.
+var uriKinds = []struct{ prefix, kind string }{
+	{"/calendar/v3/", "calendar.events"},
+	{"/drive/v3/", "drive.files"},
+	{"/admin/directory/v1/", "admin.directory.users"},
+	{"/admin/reports/v1/", "admin.reports.activities"},
+}
+
+// KindOfURI returns a kind of the API a resource URI (X-Goog-Resource-URI)
+// belongs to, for stopping a channel known only from a notification, a
+// stray: channels.stop needs the API, and any kind of it serves. Only
+// Google's own hosts are believed, since anyone can post a stray.
+func KindOfURI(uri string) (string, bool) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "https" || (u.Host != "www.googleapis.com" && u.Host != "admin.googleapis.com") {
+		return "", false
+	}
+	for _, k := range uriKinds {
+		if strings.HasPrefix(u.Path, k.prefix) {
+			return k.kind, true
+		}
+	}
+	return "", false
 }

@@ -291,3 +291,30 @@ func TestCheckTTL(t *testing.T) {
 		t.Errorf("CheckTTL(20 s, 10.3 s) = %v, want it to ask for 21", err)
 	}
 }
+
+// TestKindOfURI proves a stray's resource URI names the API to stop it
+// through, and that only Google's hosts are believed.
+func TestKindOfURI(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		uri, want string
+	}{
+		// Each API's resource URIs, as Google sends them.
+		{"https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json", "calendar.events"},
+		{"https://www.googleapis.com/calendar/v3/users/me/settings", "calendar.events"},
+		{"https://www.googleapis.com/drive/v3/files/abc", "drive.files"},
+		{"https://www.googleapis.com/drive/v3/changes?pageToken=1", "drive.files"},
+		{"https://admin.googleapis.com/admin/directory/v1/users?customer=my_customer", "admin.directory.users"},
+		{"https://www.googleapis.com/admin/reports/v1/activity/users/all/applications/login", "admin.reports.activities"},
+		// Another host, plain http, another API or garbage: unknown.
+		{"https://evil.example/calendar/v3/calendars/x", ""},
+		{"http://www.googleapis.com/calendar/v3/calendars/x", ""},
+		{"https://www.googleapis.com/gmail/v1/users/me", ""},
+		{"::", ""},
+	} {
+		got, ok := google.KindOfURI(tc.uri)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("KindOfURI(%q) = %q, %v; want %q", tc.uri, got, ok, tc.want)
+		}
+	}
+}

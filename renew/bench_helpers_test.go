@@ -294,6 +294,16 @@ func (c *storeCalls) ActivateChannel(ctx context.Context, a store.Activation) er
 	return c.Store.ActivateChannel(ctx, a)
 }
 
+func (c *storeCalls) Strays(ctx context.Context, state store.StrayState, limit int) ([]store.Stray, error) {
+	c.count("Strays")
+	return c.Store.Strays(ctx, state, limit)
+}
+
+func (c *storeCalls) RecordPass(ctx context.Context, p store.PassRecord) error {
+	c.count("RecordPass")
+	return c.Store.RecordPass(ctx, p)
+}
+
 func (c *storeCalls) ChannelsByState(ctx context.Context, state store.ChannelState, before time.Time, limit int) ([]store.Channel, error) {
 	c.count("ChannelsByState")
 	return c.Store.ChannelsByState(ctx, state, before, limit)

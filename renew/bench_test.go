@@ -211,7 +211,8 @@ func benchPass(b *testing.B, storeName string, n int) passFigures {
 		b.Errorf("%d channels live at Google after the pass, want %d", live, n)
 	}
 	wantCalls := map[string]int{
-		"ChannelsByState": 2, "Watches": 1, "DueWatches": 1, // the pass's queries
+		"ChannelsByState": 2, "Watches": 1, "Strays": 1, "DueWatches": 1, // the pass's queries
+		"RecordPass":                        1,
 		"LeaseWatch with a pending channel": n,
 		"ActivateChannel":                   n, // retire the old one, release the lease
 		"UpdateChannel stopped":             n,

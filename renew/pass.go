@@ -57,11 +57,18 @@ type Channels interface {
 	ChannelsByState(ctx context.Context, state store.ChannelState, before time.Time, limit int) ([]store.Channel, error)
 }
 
+// Passes is where a pass records itself, for `watchrelay status`.
+type Passes interface {
+	RecordPass(ctx context.Context, p store.PassRecord) error
+}
+
 // Store is everything a pass needs of the store; *store.Memory and
 // *store.Firestore both are one.
 type Store interface {
 	Watches
 	Channels
+	Strays
+	Passes
 }
 
 // Publisher sends lifecycle events; *event.Publisher is one.
@@ -119,6 +126,10 @@ type Options struct {
 	OrphanShare float64
 	// MaxWork caps the due watches one pass reads (default 100000).
 	MaxWork int
+	// MaxStrays caps the strays one pass stops (default 20): anyone can
+	// post notifications of made-up channels, and what they cost Google
+	// calls is bounded by this.
+	MaxStrays int
 	// Now is the clock of the records: expirations, leases, timestamps
 	// (default time.Now). The pass's own deadline is real time, as its
 	// context's is.
@@ -170,6 +181,9 @@ func New(s Store, g Google, p Publisher, opts Options) (*Pass, error) {
 	if opts.MaxWork <= 0 {
 		opts.MaxWork = 100000
 	}
+	if opts.MaxStrays <= 0 {
+		opts.MaxStrays = 20
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -203,13 +217,14 @@ type Summary struct {
 	Gone            int            `json:"gone"`
 	Remaining       int            `json:"remaining"`
 	ChannelsStopped int            `json:"channelsStopped"`
+	StraysStopped   int            `json:"straysStopped,omitempty"`
 	Deferred        map[string]int `json:"deferred,omitempty"`
 	Throttled       []string       `json:"throttled,omitempty"`
 }
 
 // Idle reports whether the pass found nothing to do.
 func (s Summary) Idle() bool {
-	return s.Started+s.Renewed+s.Stopped+s.Lapsed+s.Failed+s.Gone+s.Remaining+s.ChannelsStopped == 0 &&
+	return s.Started+s.Renewed+s.Stopped+s.Lapsed+s.Failed+s.Gone+s.Remaining+s.ChannelsStopped+s.StraysStopped == 0 &&
 		len(s.Deferred) == 0 && len(s.Throttled) == 0
 }
 
@@ -239,10 +254,30 @@ func (r *run) add(f func(*Summary)) {
 // remaining counts work left for the next pass.
 func (r *run) remaining(n int) { r.add(func(s *Summary) { s.Remaining += n }) }
 
-// Run runs one pass. It returns an error only when the pass could not run at
-// all (the store could not be queried); a watch that fails is counted and
-// reported as an event, not returned.
+// Run runs one pass and records it (store.PassRecord) for `watchrelay
+// status`. It returns an error only when the pass could not run at all (the
+// store could not be queried); a watch that fails is counted and reported as
+// an event, not returned.
 func (p *Pass) Run(ctx context.Context) (Summary, error) {
+	start, began := p.opts.Now(), time.Now()
+	sum, err := p.run(ctx)
+	rec := store.PassRecord{StartedAt: start, DurationMs: time.Since(began).Milliseconds()}
+	if err != nil {
+		rec.Error = err.Error()
+	} else {
+		_ = json.Unmarshal(sum.JSON(), &rec.Summary) // a Summary's JSON is an object
+	}
+	// Recorded even when the pass's own deadline has passed: a pass that
+	// ran out of time is the one an operator needs to hear of.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if rerr := p.store.RecordPass(rctx, rec); rerr != nil {
+		p.log.Error("pass not recorded", "error", rerr)
+	}
+	return sum, err
+}
+
+func (p *Pass) run(ctx context.Context) (Summary, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		var cancel context.CancelFunc
@@ -263,23 +298,9 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 		r.leaseFor = time.Until(deadline) + time.Minute
 	}
 
-	// Each query reads one more than MaxWork, to know whether it was cut.
-	stopping, err := p.store.ChannelsByState(ctx, store.ChannelStopping, farFuture, p.opts.MaxWork+1)
+	f, err := p.find(ctx)
 	if err != nil {
-		return Summary{}, fmt.Errorf("renew: query stopping channels: %w", err)
-	}
-	pending, err := p.store.ChannelsByState(ctx, store.ChannelPending, farFuture, p.opts.MaxWork+1)
-	if err != nil {
-		return Summary{}, fmt.Errorf("renew: query pending channels: %w", err)
-	}
-	deleted, err := p.store.Watches(ctx, store.WatchDeleted)
-	if err != nil {
-		return Summary{}, fmt.Errorf("renew: query deleted watches: %w", err)
-	}
-	now := p.opts.Now()
-	due, err := p.store.DueWatches(ctx, now.Add(p.opts.RenewBefore), p.opts.MaxWork+1)
-	if err != nil {
-		return Summary{}, fmt.Errorf("renew: query due watches: %w", err)
+		return Summary{}, err
 	}
 
 	// Three phases, each done before the next starts. Orphans first: they
@@ -292,17 +313,20 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 	// lease. And a watch's orphans are cleared before the watch gets a new
 	// channel.
 	var orphans, purges, work []func(context.Context)
-	for _, c := range atMost(r, stopping, p.opts.MaxWork) {
+	for _, c := range atMost(r, f.stopping, p.opts.MaxWork) {
 		orphans = append(orphans, func(ctx context.Context) { r.finishStop(ctx, c) })
 	}
-	for _, cs := range byWatch(atMost(r, pending, p.opts.MaxWork)) {
+	for _, cs := range byWatch(atMost(r, f.pending, p.opts.MaxWork)) {
 		orphans = append(orphans, func(ctx context.Context) { r.clearPending(ctx, cs[0].WatchID, cs) })
 	}
-	for _, w := range deleted {
-		purges = append(purges, func(ctx context.Context) { r.withLease(ctx, w.ID, r.purge) })
+	for _, s := range f.strays {
+		orphans = append(orphans, func(ctx context.Context) { r.stopStray(ctx, s) })
 	}
-	for _, w := range atMost(r, due, p.opts.MaxWork) {
-		work = append(work, func(ctx context.Context) { r.renew(ctx, w) })
+	for _, d := range f.deleted {
+		purges = append(purges, func(ctx context.Context) { r.withLease(ctx, d.ID, r.purge) })
+	}
+	for _, d := range atMost(r, f.due, p.opts.MaxWork) {
+		work = append(work, func(ctx context.Context) { r.renew(ctx, d) })
 	}
 	orphansUntil := start.Add(time.Duration(float64(claimUntil.Sub(start)) * p.opts.OrphanShare))
 	r.runAll(ctx, orphans, orphansUntil)
@@ -316,6 +340,36 @@ func (p *Pass) Run(ctx context.Context) (Summary, error) {
 	}
 	slices.Sort(r.sum.Throttled)
 	return r.sum, nil
+}
+
+// found is what a pass's queries found to do.
+type found struct {
+	stopping, pending []store.Channel
+	deleted, due      []store.Watch
+	strays            []store.Stray
+}
+
+// find runs a pass's queries. Each capped one reads one more than its cap,
+// to know whether it was cut.
+func (p *Pass) find(ctx context.Context) (found, error) {
+	var f found
+	var err error
+	if f.stopping, err = p.store.ChannelsByState(ctx, store.ChannelStopping, farFuture, p.opts.MaxWork+1); err != nil {
+		return f, fmt.Errorf("renew: query stopping channels: %w", err)
+	}
+	if f.pending, err = p.store.ChannelsByState(ctx, store.ChannelPending, farFuture, p.opts.MaxWork+1); err != nil {
+		return f, fmt.Errorf("renew: query pending channels: %w", err)
+	}
+	if f.deleted, err = p.store.Watches(ctx, store.WatchDeleted); err != nil {
+		return f, fmt.Errorf("renew: query deleted watches: %w", err)
+	}
+	if f.strays, err = p.store.Strays(ctx, store.StraySeen, p.opts.MaxStrays); err != nil {
+		return f, fmt.Errorf("renew: query strays: %w", err)
+	}
+	if f.due, err = p.store.DueWatches(ctx, p.opts.Now().Add(p.opts.RenewBefore), p.opts.MaxWork+1); err != nil {
+		return f, fmt.Errorf("renew: query due watches: %w", err)
+	}
+	return f, nil
 }
 
 // byWatch groups channels by their watch, in query order.

@@ -38,6 +38,7 @@ func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 // testStore is a renew.Store that tests can also add watches to.
 type testStore interface {
 	renew.Store
+	receive.Strays
 	CreateWatch(ctx context.Context, w store.Watch) error
 }
 
@@ -114,7 +115,7 @@ func newRig(t testing.TB, s testStore, simOpts ...func(*googlesim.Options)) *rig
 	topic := "events-" + uuid.NewString()[:8]
 	r.subscribe(r.pubsubClient(topic), topic)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	recv, err := receive.New(receive.Deps{Channels: s, Publisher: r.events, Logger: quiet, Now: r.clock.Now})
+	recv, err := receive.New(receive.Deps{Channels: s, Strays: s, Publisher: r.events, Logger: quiet, Now: r.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
