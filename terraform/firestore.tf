@@ -45,13 +45,26 @@ resource "google_firestore_index" "store" {
   depends_on = [google_project_service.enabled]
 }
 
-# Retired channels carry deleteAt (Renew sets it when it stops them);
-# Firestore deletes them after that time. Live channels have no deleteAt.
-# The field is never queried, so it is exempt from single-field indexing.
+# Retired channels carry deleteAt (Renew sets it when it stops them), and so
+# do strays (Receive sets it when it records one); Firestore deletes them
+# after that time. Live channels have no deleteAt. The field is never
+# queried, so it is exempt from single-field indexing.
 resource "google_firestore_field" "channels_delete_at" {
   project    = var.project_id
   database   = local.database
   collection = "channels"
+  field      = "deleteAt"
+
+  ttl_config {}
+  index_config {}
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_firestore_field" "strays_delete_at" {
+  project    = var.project_id
+  database   = local.database
+  collection = "strays"
   field      = "deleteAt"
 
   ttl_config {}

@@ -224,6 +224,15 @@ run "firestore" {
   }
 
   assert {
+    condition = (
+      google_firestore_field.strays_delete_at.collection == "strays" &&
+      google_firestore_field.strays_delete_at.field == "deleteAt" &&
+      length(google_firestore_field.strays_delete_at.ttl_config) == 1
+    )
+    error_message = "strays.deleteAt must carry the TTL policy: forged strays must not pile up."
+  }
+
+  assert {
     condition     = google_firestore_database.this[0].name == "(default)" && google_firestore_database.this[0].type == "FIRESTORE_NATIVE"
     error_message = "The module creates the (default) Native database by default."
   }
@@ -240,6 +249,7 @@ run "existing_database" {
       length(google_firestore_database.this) == 0 &&
       alltrue([for r in values(google_firestore_index.store) : r.database == "relay"]) &&
       google_firestore_field.channels_delete_at.database == "relay" &&
+      google_firestore_field.strays_delete_at.database == "relay" &&
       google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_DATABASE"] == "relay"
     )
     error_message = "With create_database = false, everything must use the given database."
