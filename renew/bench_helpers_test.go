@@ -260,9 +260,9 @@ func (c *storeCalls) LeaseWatch(ctx context.Context, id string, l store.Lease, n
 	return c.Store.LeaseWatch(ctx, id, l, now, open)
 }
 
-func (c *storeCalls) ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time) error {
+func (c *storeCalls) ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time, events ...store.OutboxEvent) error {
 	c.count("ReleaseWatch")
-	return c.Store.ReleaseWatch(ctx, id, holder, u, now)
+	return c.Store.ReleaseWatch(ctx, id, holder, u, now, events...)
 }
 
 func (c *storeCalls) UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error {
@@ -270,9 +270,9 @@ func (c *storeCalls) UpdateWatch(ctx context.Context, id string, u store.WatchUp
 	return c.Store.UpdateWatch(ctx, id, u, now)
 }
 
-func (c *storeCalls) DeleteWatch(ctx context.Context, id string) error {
+func (c *storeCalls) DeleteWatch(ctx context.Context, id string, events ...store.OutboxEvent) error {
 	c.count("DeleteWatch")
-	return c.Store.DeleteWatch(ctx, id)
+	return c.Store.DeleteWatch(ctx, id, events...)
 }
 
 func (c *storeCalls) Channel(ctx context.Context, id string) (store.Channel, error) {
@@ -297,6 +297,21 @@ func (c *storeCalls) ActivateChannel(ctx context.Context, a store.Activation) er
 func (c *storeCalls) Strays(ctx context.Context, state store.StrayState, limit int) ([]store.Stray, error) {
 	c.count("Strays")
 	return c.Store.Strays(ctx, state, limit)
+}
+
+func (c *storeCalls) Outbox(ctx context.Context, limit int) ([]store.OutboxEvent, error) {
+	c.count("Outbox")
+	return c.Store.Outbox(ctx, limit)
+}
+
+// Forget is named for what it does: "Forget 2 events, channel stopped".
+func (c *storeCalls) Forget(ctx context.Context, published []string, channelID string, u store.ChannelUpdate) error {
+	name := fmt.Sprintf("Forget %d events", len(published))
+	if channelID != "" && u.State != nil {
+		name += ", channel " + string(*u.State)
+	}
+	c.count(name)
+	return c.Store.Forget(ctx, published, channelID, u)
 }
 
 func (c *storeCalls) RecordPass(ctx context.Context, p store.PassRecord) error {

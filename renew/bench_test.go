@@ -211,11 +211,11 @@ func benchPass(b *testing.B, storeName string, n int) passFigures {
 		b.Errorf("%d channels live at Google after the pass, want %d", live, n)
 	}
 	wantCalls := map[string]int{
-		"ChannelsByState": 2, "Watches": 1, "Strays": 1, "DueWatches": 1, // the pass's queries
+		"ChannelsByState": 2, "Watches": 1, "Strays": 1, "Outbox": 1, "DueWatches": 1, // the pass's queries
 		"RecordPass":                        1,
 		"LeaseWatch with a pending channel": n,
-		"ActivateChannel":                   n, // retire the old one, release the lease
-		"UpdateChannel stopped":             n,
+		"ActivateChannel":                   n, // retire the old one, release the lease, keep the renewed event
+		"Forget 1 events, channel stopped":  n, // the old one stopped, the event published
 	}
 	if diff := cmp.Diff(wantCalls, calls.calls); diff != "" {
 		b.Errorf("store calls of the pass (-want +got):\n%s", diff)

@@ -89,31 +89,6 @@ func (r *run) call(ctx context.Context, api string, attempts int, f func(context
 	return err
 }
 
-// publish sends a lifecycle event. The pass's work is already durable when
-// it publishes, so a failure is logged, not undone.
-func (r *run) publish(ctx context.Context, typ string, w store.Watch, data event.LifecycleData) {
-	channel := data.NewChannelID
-	if channel == "" {
-		channel = data.OldChannelID
-	}
-	e := event.Event{
-		ID:      w.ID + "/" + typ + "/" + channel,
-		Source:  "//watchrelay/watches/" + w.ID,
-		Type:    typ,
-		Subject: w.ID,
-		Time:    r.opts.Now(),
-		WatchID: w.ID,
-		Kind:    w.Kind,
-		Data:    data,
-	}
-	// One log line per lifecycle event, whatever becomes of the publish:
-	// the alerts count these (terraform/monitoring.tf), not the topic.
-	r.log.Info("lifecycle event", "type", typ, "watch", w.ID, "kind", w.Kind)
-	if err := r.events.Publish(ctx, e); err != nil {
-		r.log.Error("lifecycle event not published", "watch", w.ID, "type", typ, "error", err)
-	}
-}
-
 func lifecycle(w store.Watch, oldID string, oldExp time.Time, newID string, newExp time.Time, reason string) event.LifecycleData {
 	d := event.LifecycleData{
 		WatchID:      w.ID,

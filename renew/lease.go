@@ -53,15 +53,16 @@ func (r *run) withLease(ctx context.Context, id string, work func(context.Contex
 }
 
 // release gives the claim's lease back with u, the pass's last word on the
-// watch. A lease that ran out and was taken over is the new holder's: it is
-// left alone, and u with it. A failure only delays the watch until the
-// lease lapses.
-func (r *run) release(ctx context.Context, cl claim, u store.WatchUpdate) {
-	err := r.store.ReleaseWatch(ctx, cl.watchID, cl.holder, u, r.opts.Now())
+// watch, and the events that report it, and says whether it did. A lease
+// that ran out and was taken over is the new holder's: it is left alone,
+// and u with it. A failure only delays the watch until the lease lapses.
+func (r *run) release(ctx context.Context, cl claim, u store.WatchUpdate, events ...store.OutboxEvent) bool {
+	err := r.store.ReleaseWatch(ctx, cl.watchID, cl.holder, u, r.opts.Now(), events...)
 	switch {
 	case errors.Is(err, store.ErrLeaseLost):
 		r.log.Warn("lease lost to another pass; leaving the watch to it", "watch", cl.watchID)
 	case err != nil:
 		r.log.Warn("lease not released; it lapses by itself", "watch", cl.watchID, "error", err)
 	}
+	return err == nil
 }

@@ -61,9 +61,10 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 	}
 	old := w.ChannelID
 	lapsed := old != "" && !w.ChannelExpiration.After(now)
+	var events []event.Event // reported with the state that ends this claim
 	if lapsed {
 		r.add(func(s *Summary) { s.Lapsed++ })
-		r.publish(ctx, event.TypeLapsed, w, lifecycle(w, old, w.ChannelExpiration, "", time.Time{}, ""))
+		events = append(events, r.event(event.TypeLapsed, w, lifecycle(w, old, w.ChannelExpiration, "", time.Time{}, "")))
 	}
 	req := google.ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: c.Expiration}
 	var granted google.Granted
@@ -72,18 +73,19 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 		return err
 	})
 	if err != nil {
-		r.watchFailed(ctx, w, cl, c, err)
+		r.watchFailed(ctx, w, cl, c, err, events)
 		return
 	}
 	if granted.Expiration.IsZero() {
 		granted.Expiration = req.Expiration
 	}
-	if !r.activate(ctx, w, cl, c, granted) {
-		return
-	}
 	typ := event.TypeRenewed
 	if old == "" {
 		typ = event.TypeStarted
+	}
+	events = append(events, r.event(typ, w, lifecycle(w, old, w.ChannelExpiration, c.ID, granted.Expiration, "")))
+	if !r.activate(ctx, w, cl, c, granted, events) {
+		return
 	}
 	r.add(func(s *Summary) {
 		if old == "" || lapsed {
@@ -92,12 +94,14 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 			s.Renewed++
 		}
 	})
-	r.publish(ctx, typ, w, lifecycle(w, old, w.ChannelExpiration, c.ID, granted.Expiration, ""))
-	if old != "" && !lapsed {
-		// The activation retired it; Google's resource ids name the
-		// resource, not the channel, so the new grant's stops the old.
-		r.stopRetired(ctx, store.Channel{ID: old, WatchID: w.ID, Kind: w.Kind, Subject: w.Subject, ResourceID: granted.ResourceID})
+	published := r.announce(ctx, events...)
+	if old == "" || lapsed {
+		r.forget(ctx, published)
+		return
 	}
+	// The activation retired it; Google's resource ids name the resource,
+	// not the channel, so the new grant's stops the old.
+	r.stopRetired(ctx, store.Channel{ID: old, WatchID: w.ID, Kind: w.Kind, Subject: w.Subject, ResourceID: granted.ResourceID}, published...)
 }
 
 // ready reports whether a watch from the due query is to be renewed now,
@@ -149,12 +153,12 @@ func pendingChannel(w store.Watch, token string, now time.Time) store.Channel {
 // Google opened the channel), gets it stopped at once, by the resource id
 // the grant names; a removed watch is purged by this pass, which holds it.
 // A store failure leaves it pending for the next pass's cleanup.
-func (r *run) activate(ctx context.Context, w store.Watch, cl claim, c store.Channel, g google.Granted) bool {
+func (r *run) activate(ctx context.Context, w store.Watch, cl claim, c store.Channel, g google.Granted, events []event.Event) bool {
 	now := r.opts.Now()
 	err := r.store.ActivateChannel(ctx, store.Activation{
 		ChannelID: c.ID, WatchID: w.ID, Holder: cl.holder,
 		ResourceID: g.ResourceID, ResourceURI: g.ResourceURI, Expiration: g.Expiration,
-		AcceptOldUntil: now.Add(r.opts.Grace), Now: now,
+		AcceptOldUntil: now.Add(r.opts.Grace), Now: now, Events: r.outboxed(events...),
 	})
 	if err == nil {
 		return true
@@ -182,8 +186,9 @@ func (r *run) activate(ctx context.Context, w store.Watch, cl claim, c store.Cha
 // ambiguous outcome (a timeout, a lost connection) may have opened it at
 // Google: it stays pending, and the next pass's cleanup stops it. An answer
 // means it was not opened: the record is finished as failed at once, so
-// nothing is left to stop. Then the watch waits (transient) or ends.
-func (r *run) watchFailed(ctx context.Context, w store.Watch, cl claim, c store.Channel, err error) {
+// nothing is left to stop. Then the watch waits (transient) or ends, with
+// the events of the claim (a lapse) reported by its end.
+func (r *run) watchFailed(ctx context.Context, w store.Watch, cl claim, c store.Channel, err error, events []event.Event) {
 	// The pass's deadline may be what cut the call: the records must still
 	// say what happened, and the lease go back.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -195,7 +200,7 @@ func (r *run) watchFailed(ctx context.Context, w store.Watch, cl claim, c store.
 		r.deferWatch(ctx, w, cl, err)
 		return
 	}
-	r.end(ctx, w, cl, err)
+	r.end(ctx, w, cl, err, events)
 }
 
 // answered reports whether a watch call's failure says no channel was
@@ -244,10 +249,11 @@ func (r *run) noAddress(ctx context.Context, w store.Watch) {
 	}
 }
 
-// end ends a watch that Google refused for good, as gone or failed, says so
-// in an event, and stops its channel. The channel is retired first: if the
-// pass dies after, the next pass stops it as any stopping channel.
-func (r *run) end(ctx context.Context, w store.Watch, cl claim, err error) {
+// end ends a watch that Google refused for good, as gone or failed, with
+// its event (and any lapse) in the same commit, publishes them, and stops
+// its channel. The channel is retired first: if the pass dies after, the
+// next pass stops it as any stopping channel.
+func (r *run) end(ctx context.Context, w store.Watch, cl claim, err error, events []event.Event) {
 	class, reason := google.Classify(err), google.Reason(err)
 	now := r.opts.Now()
 	var current store.Channel
@@ -264,10 +270,13 @@ func (r *run) end(ctx context.Context, w store.Watch, cl claim, err error) {
 		state, typ = store.WatchGone, event.TypeGone
 	}
 	r.log.Error("watch ended", "watch", w.ID, "kind", w.Kind, "state", state, "error", reason)
-	r.release(ctx, cl, store.WatchUpdate{
+	events = append(events, r.event(typ, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, reason)))
+	if !r.release(ctx, cl, store.WatchUpdate{
 		State: &state, ChannelID: store.Ptr(""), ChannelExpiration: &time.Time{},
 		LastError: &reason, Failures: store.Ptr(w.Failures + 1),
-	})
+	}, r.outboxed(events...)...) {
+		return
+	}
 	r.add(func(s *Summary) {
 		if class == google.ClassGone {
 			s.Gone++
@@ -275,8 +284,10 @@ func (r *run) end(ctx context.Context, w store.Watch, cl claim, err error) {
 			s.Failed++
 		}
 	})
-	r.publish(ctx, typ, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, reason))
+	published := r.announce(ctx, events...)
 	if current.State == store.ChannelStopping {
-		r.stopRetired(ctx, current)
+		r.stopRetired(ctx, current, published...)
+		return
 	}
+	r.forget(ctx, published)
 }

@@ -44,9 +44,9 @@ type Watches interface {
 	DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error)
 	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
 	LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error)
-	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time) error
+	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time, events ...store.OutboxEvent) error
 	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
-	DeleteWatch(ctx context.Context, id string) error
+	DeleteWatch(ctx context.Context, id string, events ...store.OutboxEvent) error
 }
 
 // Channels is the part of the store a pass keeps channels in.
@@ -69,6 +69,7 @@ type Store interface {
 	Channels
 	Strays
 	Passes
+	Outbox
 }
 
 // Publisher sends lifecycle events; *event.Publisher is one.
@@ -328,6 +329,7 @@ func (p *Pass) run(ctx context.Context) (Summary, error) {
 	for _, d := range atMost(r, f.due, p.opts.MaxWork) {
 		work = append(work, func(ctx context.Context) { r.renew(ctx, d) })
 	}
+	r.drain(ctx, f.outbox)
 	orphansUntil := start.Add(time.Duration(float64(claimUntil.Sub(start)) * p.opts.OrphanShare))
 	r.runAll(ctx, orphans, orphansUntil)
 	r.runAll(ctx, purges, claimUntil)
@@ -347,6 +349,7 @@ type found struct {
 	stopping, pending []store.Channel
 	deleted, due      []store.Watch
 	strays            []store.Stray
+	outbox            []store.OutboxEvent
 }
 
 // find runs a pass's queries. Each capped one reads one more than its cap,
@@ -365,6 +368,9 @@ func (p *Pass) find(ctx context.Context) (found, error) {
 	}
 	if f.strays, err = p.store.Strays(ctx, store.StraySeen, p.opts.MaxStrays); err != nil {
 		return f, fmt.Errorf("renew: query strays: %w", err)
+	}
+	if f.outbox, err = p.store.Outbox(ctx, maxDrain); err != nil {
+		return f, fmt.Errorf("renew: query the outbox: %w", err)
 	}
 	if f.due, err = p.store.DueWatches(ctx, p.opts.Now().Add(p.opts.RenewBefore), p.opts.MaxWork+1); err != nil {
 		return f, fmt.Errorf("renew: query due watches: %w", err)

@@ -364,6 +364,7 @@ func TestCrashAfterEveryStep(t *testing.T) {
 				if !tc.rmNow {
 					r.settle()
 					r.converged("w")
+					r.announced("w")
 				}
 
 				if err := r.store.UpdateWatch(context.Background(), "w", store.WatchUpdate{State: store.Ptr(store.WatchDeleted)}, r.clock.Now()); err != nil {
@@ -389,6 +390,19 @@ func TestCrashAfterEveryStep(t *testing.T) {
 			})
 		})
 	}
+}
+
+// announced asserts that the channel a watch names had its started or
+// renewed event published, whichever pass died after its activation.
+func (r *rig) announced(watchID string) {
+	r.t.Helper()
+	current := r.watch(watchID).ChannelID
+	for _, e := range r.published() {
+		if (e.Type == event.TypeStarted || e.Type == event.TypeRenewed) && e.WatchID == watchID && e.Data["newChannelId"] == current {
+			return
+		}
+	}
+	r.t.Errorf("no started or renewed event for %s's channel %s", watchID, current)
 }
 
 // broken runs a broken pass per step: one that dies after step, or for

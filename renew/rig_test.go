@@ -407,11 +407,15 @@ func (c crashStore) LeaseWatch(ctx context.Context, id string, l store.Lease, no
 	return w, err
 }
 
-func (c crashStore) ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time) error {
+func (c crashStore) ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time, events ...store.OutboxEvent) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	return c.Store.ReleaseWatch(ctx, id, holder, u, now)
+	err := c.Store.ReleaseWatch(ctx, id, holder, u, now, events...)
+	if err == nil && u.State != nil {
+		c.after("mark " + string(*u.State))
+	}
+	return err
 }
 
 func (c crashStore) ActivateChannel(ctx context.Context, a store.Activation) error {
@@ -434,6 +438,18 @@ func (c crashStore) UpdateChannel(ctx context.Context, id string, u store.Channe
 	return err
 }
 
+// Forget's step is "mark <state>" when it finishes a channel.
+func (c crashStore) Forget(ctx context.Context, published []string, channelID string, u store.ChannelUpdate) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	err := c.Store.Forget(ctx, published, channelID, u)
+	if channelID != "" && u.State != nil {
+		c.after("mark " + string(*u.State))
+	}
+	return err
+}
+
 func (c crashStore) UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error {
 	if err := c.check(); err != nil {
 		return err
@@ -441,11 +457,11 @@ func (c crashStore) UpdateWatch(ctx context.Context, id string, u store.WatchUpd
 	return c.Store.UpdateWatch(ctx, id, u, now)
 }
 
-func (c crashStore) DeleteWatch(ctx context.Context, id string) error {
+func (c crashStore) DeleteWatch(ctx context.Context, id string, events ...store.OutboxEvent) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	err := c.Store.DeleteWatch(ctx, id)
+	err := c.Store.DeleteWatch(ctx, id, events...)
 	c.after("delete watch")
 	return err
 }

@@ -41,26 +41,29 @@ func (r *run) retireCurrent(ctx context.Context, w store.Watch, now time.Time) (
 }
 
 // stopRetired calls channels.stop for a retired channel, as the subject it
-// was opened as, and records it stopped; Google's 404 means stopped
-// already. If the stop fails, the channel stays stopping and counts as
-// remaining: the next pass tries again.
-func (r *run) stopRetired(ctx context.Context, c store.Channel) bool {
+// was opened as, and records it stopped, forgetting the published events
+// in the same write; Google's 404 means stopped already. If the stop fails,
+// the channel stays stopping and counts as remaining: the next pass tries
+// again.
+func (r *run) stopRetired(ctx context.Context, c store.Channel, published ...string) bool {
 	err := r.call(ctx, apiOf(c.Kind), r.opts.Attempts, func(ctx context.Context) error {
 		return r.google.Stop(ctx, store.Watch{ID: c.WatchID, Kind: c.Kind, Subject: c.Subject}, c.ID, c.ResourceID)
 	})
 	if err != nil && !google.IsNotFound(err) {
 		r.log.Warn("channel not stopped; the next pass tries again", "channel", c.ID, "watch", c.WatchID, "error", google.Reason(err))
 		r.remaining(1)
+		r.forget(ctx, published)
 		return false
 	}
-	r.finish(ctx, c.ID, store.ChannelStopped)
+	r.finish(ctx, c.ID, store.ChannelStopped, published...)
 	r.add(func(s *Summary) { s.ChannelsStopped++ })
 	return true
 }
 
-// finish records a channel's last state and when its record may go.
-func (r *run) finish(ctx context.Context, id string, state store.ChannelState) {
-	if err := r.store.UpdateChannel(ctx, id, store.Finished(state, r.opts.Now())); err != nil {
+// finish records a channel's last state and when its record may go, and
+// forgets the published events in the same write.
+func (r *run) finish(ctx context.Context, id string, state store.ChannelState, published ...string) {
+	if err := r.store.Forget(ctx, published, id, store.Finished(state, r.opts.Now())); err != nil {
 		r.log.Error("record channel state", "channel", id, "state", state, "error", err)
 	}
 }
@@ -173,14 +176,14 @@ func (r *run) purge(ctx context.Context, w store.Watch, _ claim) {
 			return // stopRetired counted it; the next pass purges
 		}
 	}
-	// The event goes out before the record goes: if the pass dies between
-	// the two, the next pass purges again and publishes the same event id
-	// again, which consumers dedupe; the other order would lose it.
-	r.publish(ctx, event.TypeStopped, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, ""))
-	if err := r.store.DeleteWatch(ctx, w.ID); err != nil {
+	// The event is kept in the same commit as the deletion: if the pass
+	// dies before publishing it, the next pass does.
+	stopped := r.event(event.TypeStopped, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, ""))
+	if err := r.store.DeleteWatch(ctx, w.ID, r.outboxed(stopped)...); err != nil {
 		r.log.Error("purge watch", "watch", w.ID, "error", err)
 		r.remaining(1)
 		return
 	}
 	r.add(func(s *Summary) { s.Stopped++ })
+	r.forget(ctx, r.announce(ctx, stopped))
 }

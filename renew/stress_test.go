@@ -380,3 +380,48 @@ func TestLostAnswerThenRefusal(t *testing.T) {
 		}
 	})
 }
+
+// A lifecycle event survives a crash between the state it reports and its
+// publish: it was kept in the outbox in the same commit as the state, and
+// the next pass publishes it (issue 9's outbox). Before, a pass that died
+// right after an activation lost its started event, and one that died after
+// ending a watch lost the failed event an operator most needs.
+func TestEventsSurviveACrashBeforeThePublish(t *testing.T) {
+	for _, tc := range []struct {
+		name, step, typ string
+		setup           func(r *rig)
+	}{
+		// Dies right after the activation that started the watch.
+		{"started", "activate", event.TypeStarted, func(*rig) {}},
+		// Dies right after recording the watch failed.
+		{"failed", "mark failed", event.TypeFailed, func(r *rig) {
+			r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, googlesim.FailAuth)
+		}},
+		// Dies right after purging a removed watch.
+		{"stopped", "delete watch", event.TypeStopped, func(r *rig) {
+			r.pass(nil)
+			if err := renew.RemoveWatch(context.Background(), r.store, "w", r.clock.Now()); err != nil {
+				r.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stores(t, func(t *testing.T, s renewStore) {
+				r := newRig(t, s)
+				r.add(store.Watch{ID: "w", Kind: "calendar.acl", Params: map[string]string{"calendarId": "c1"}})
+				tc.setup(r)
+				r.crashed(tc.step, 1)
+				if n := r.count(tc.typ, "w"); n != 0 {
+					t.Fatalf("%d %s events before the next pass; the crash came before the publish", n, tc.typ)
+				}
+				r.pass(nil)
+				if n := r.count(tc.typ, "w"); n != 1 {
+					t.Errorf("%d %s events after the next pass, want 1", n, tc.typ)
+				}
+				if left, _ := s.Outbox(context.Background(), 0); len(left) != 0 {
+					t.Errorf("outbox holds %d events after they were published", len(left))
+				}
+			})
+		})
+	}
+}

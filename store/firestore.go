@@ -24,6 +24,7 @@ type Firestore struct {
 	channels *firestore.CollectionRef
 	strays   *firestore.CollectionRef
 	passes   *firestore.CollectionRef
+	outbox   *firestore.CollectionRef
 }
 
 // OpenFirestore connects to the given project's Firestore database ("" means
@@ -48,6 +49,7 @@ func OpenFirestore(ctx context.Context, project, database, prefix string, opts .
 		channels: client.Collection(prefix + ChannelsCollection),
 		strays:   client.Collection(prefix + StraysCollection),
 		passes:   client.Collection(prefix + PassesCollection),
+		outbox:   client.Collection(prefix + OutboxCollection),
 	}, nil
 }
 
@@ -269,13 +271,24 @@ func (f *Firestore) UpdateWatch(ctx context.Context, id string, u WatchUpdate, n
 	return nil
 }
 
-// DeleteWatch removes a watch; removing one that is not there is no error.
-func (f *Firestore) DeleteWatch(ctx context.Context, id string) error {
+// DeleteWatch removes a watch, and puts events in the outbox in the same
+// commit; removing one that is not there is no error.
+func (f *Firestore) DeleteWatch(ctx context.Context, id string, events ...OutboxEvent) error {
 	ref, err := f.watch(id)
 	if err != nil {
 		return nil // no watch can have that id
 	}
-	if _, err := ref.Delete(ctx); err != nil {
+	if len(events) == 0 {
+		_, err = ref.Delete(ctx)
+	} else {
+		err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+			if err := tx.Delete(ref); err != nil {
+				return err
+			}
+			return f.keep(tx, events)
+		})
+	}
+	if err != nil {
 		return fail("delete watch "+id, err)
 	}
 	return nil

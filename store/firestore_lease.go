@@ -56,7 +56,7 @@ func (f *Firestore) LeaseWatch(ctx context.Context, id string, l Lease, now time
 
 // ReleaseWatch gives the lease back with the update u if holder still
 // holds it; see Memory.ReleaseWatch.
-func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string, u WatchUpdate, now time.Time) error {
+func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string, u WatchUpdate, now time.Time, events ...OutboxEvent) error {
 	ref, err := f.watch(id)
 	if err != nil {
 		return nil // no watch can have that id
@@ -75,6 +75,9 @@ func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string, u Watch
 		}
 		if w.LeaseHolder != holder {
 			return fmt.Errorf("store: release watch %s: %w", id, ErrLeaseLost)
+		}
+		if err := f.keep(tx, events); err != nil {
+			return err
 		}
 		return tx.Update(ref, u.released().updates(now))
 	})
@@ -133,6 +136,9 @@ func (f *Firestore) ActivateChannel(ctx context.Context, a Activation) error {
 				}
 			}
 			if err := tx.Update(cref, activation(a).updates()); err != nil {
+				return err
+			}
+			if err := f.keep(tx, a.Events); err != nil {
 				return err
 			}
 			return tx.Update(wref, pointAt(a).updates(a.Now))

@@ -102,3 +102,88 @@ func (f *Firestore) LastPass(ctx context.Context) (PassRecord, error) {
 	}
 	return p, nil
 }
+
+// keep puts events in the outbox within tx.
+func (f *Firestore) keep(tx *firestore.Transaction, events []OutboxEvent) error {
+	for _, e := range events {
+		if err := tx.Set(f.outbox.Doc(outboxDoc(e.ID)), e.normal()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Outbox returns up to limit events of the outbox (all when limit <= 0),
+// oldest first.
+func (f *Firestore) Outbox(ctx context.Context, limit int) ([]OutboxEvent, error) {
+	q := f.outbox.OrderBy("createdAt", firestore.Asc)
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	it := q.Documents(ctx)
+	defer it.Stop()
+	var out []OutboxEvent
+	for {
+		snap, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fail("outbox", err)
+		}
+		var e OutboxEvent
+		if err := snap.DataTo(&e); err != nil {
+			return nil, fmt.Errorf("store: decode outbox event %s: %w", snap.Ref.ID, err)
+		}
+		out = append(out, e)
+	}
+}
+
+// Forget takes the events Pub/Sub has out of the outbox and, when channelID
+// is set, updates that channel; see Memory.Forget. The writes go in one
+// BatchWrite, not a transaction: they need not be atomic (an event left in
+// the outbox is published again, under the same ce-id), only cheap, as a
+// renewal's last write.
+func (f *Firestore) Forget(ctx context.Context, published []string, channelID string, u ChannelUpdate) error {
+	if channelID == "" && len(published) == 0 {
+		return nil
+	}
+	bw := f.client.BulkWriter(ctx)
+	var jobs []*firestore.BulkWriterJob
+	if channelID != "" {
+		ref, err := f.channel(channelID)
+		if err != nil {
+			bw.End()
+			return err
+		}
+		ups := u.updates()
+		if len(ups) > 0 {
+			job, err := bw.Update(ref, ups)
+			if err != nil {
+				bw.End()
+				return fail("forget", err)
+			}
+			jobs = append(jobs, job)
+		}
+	}
+	for _, id := range published {
+		job, err := bw.Delete(f.outbox.Doc(outboxDoc(id)))
+		if err != nil {
+			bw.End()
+			return fail("forget", err)
+		}
+		jobs = append(jobs, job)
+	}
+	bw.End()
+	var errs []error
+	for i, job := range jobs {
+		if _, err := job.Results(); err != nil {
+			what := "forget outbox event"
+			if i == 0 && channelID != "" {
+				what = "update channel " + channelID
+			}
+			errs = append(errs, fail(what, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -20,12 +20,13 @@ type Memory struct {
 	watches  map[string]Watch
 	channels map[string]Channel
 	strays   map[string]Stray
+	outbox   map[string]OutboxEvent
 	pass     *PassRecord
 }
 
 // NewMemory returns an empty store.
 func NewMemory() *Memory {
-	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}, strays: map[string]Stray{}}
+	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}, strays: map[string]Stray{}, outbox: map[string]OutboxEvent{}}
 }
 
 // copies keep callers from sharing maps with the store, as a round trip
@@ -165,7 +166,7 @@ func (m *Memory) LeaseWatch(_ context.Context, id string, l Lease, now time.Time
 // on the watch: its failure, its end) in the same step, if holder still
 // holds it. A lease another claim took over is left alone, and u with it:
 // ErrLeaseLost. A watch that is gone needs nothing.
-func (m *Memory) ReleaseWatch(_ context.Context, id, holder string, u WatchUpdate, now time.Time) error {
+func (m *Memory) ReleaseWatch(_ context.Context, id, holder string, u WatchUpdate, now time.Time, events ...OutboxEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w, ok := m.watches[id]
@@ -176,7 +177,15 @@ func (m *Memory) ReleaseWatch(_ context.Context, id, holder string, u WatchUpdat
 		return fmt.Errorf("store: release watch %s: %w", id, ErrLeaseLost)
 	}
 	m.watches[id] = u.released().apply(w, now).normal()
+	m.keep(events)
 	return nil
+}
+
+// keep puts events in the outbox; m.mu must be held.
+func (m *Memory) keep(events []OutboxEvent) {
+	for _, e := range events {
+		m.outbox[outboxDoc(e.ID)] = e.normal()
+	}
 }
 
 // UpdateWatch changes the fields u names, and UpdatedAt to now; ErrNotFound
@@ -212,10 +221,11 @@ func set[T any](dst *T, src *T) {
 }
 
 // DeleteWatch removes a watch; removing one that is not there is no error.
-func (m *Memory) DeleteWatch(_ context.Context, id string) error {
+func (m *Memory) DeleteWatch(_ context.Context, id string, events ...OutboxEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.watches, id)
+	m.keep(events)
 	return nil
 }
 
@@ -299,6 +309,7 @@ func (m *Memory) ActivateChannel(_ context.Context, a Activation) error {
 	}
 	m.channels[c.ID] = activation(a).apply(c).normal()
 	m.watches[w.ID] = pointAt(a).apply(w, a.Now).normal()
+	m.keep(a.Events)
 	return nil
 }
 

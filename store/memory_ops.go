@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // RecordStray stores a stray the first time its channel id is seen;
@@ -72,4 +73,42 @@ func (m *Memory) LastPass(_ context.Context) (PassRecord, error) {
 	p := *m.pass
 	p.Summary = maps.Clone(p.Summary)
 	return p, nil
+}
+
+// Outbox returns up to limit events of the outbox (all when limit <= 0),
+// oldest first.
+func (m *Memory) Outbox(_ context.Context, limit int) ([]OutboxEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := slices.Collect(maps.Values(m.outbox))
+	slices.SortFunc(out, func(a, b OutboxEvent) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Forget takes the events Pub/Sub has (by event id) out of the outbox and,
+// when channelID is set, updates that channel, in one step: a renewal's
+// last write. ErrNotFound if the channel is gone; events not in the outbox
+// are no error.
+func (m *Memory) Forget(_ context.Context, published []string, channelID string, u ChannelUpdate) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if channelID != "" {
+		c, ok := m.channels[channelID]
+		if !ok {
+			return fmt.Errorf("channel %s: %w", channelID, ErrNotFound)
+		}
+		m.channels[channelID] = u.apply(c).normal()
+	}
+	for _, id := range published {
+		delete(m.outbox, outboxDoc(id))
+	}
+	return nil
 }

@@ -228,6 +228,9 @@ type Activation struct {
 	// and its notifications are accepted until then.
 	AcceptOldUntil time.Time
 	Now            time.Time
+	// Events are the lifecycle events the activation reports (started,
+	// renewed, lapsed), written to the outbox in the same commit.
+	Events []OutboxEvent
 }
 
 // Ptr returns a pointer to v, for building updates.

@@ -30,9 +30,11 @@ type contractStore interface {
 	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
 	DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error)
 	LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error)
-	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time) error
+	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time, events ...store.OutboxEvent) error
+	Outbox(ctx context.Context, limit int) ([]store.OutboxEvent, error)
+	Forget(ctx context.Context, published []string, channelID string, u store.ChannelUpdate) error
 	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
-	DeleteWatch(ctx context.Context, id string) error
+	DeleteWatch(ctx context.Context, id string, events ...store.OutboxEvent) error
 	CreateChannel(ctx context.Context, c store.Channel) error
 	Channel(ctx context.Context, id string) (store.Channel, error)
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
@@ -813,6 +815,62 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 			if diff := cmp.Diff(p, got); diff != "" {
 				t.Errorf("LastPass (-want +got):\n%s", diff)
 			}
+		}
+	})
+
+	t.Run("the outbox keeps events written with their state until forgotten", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		ctx := t.Context()
+		w := sampleWatch("w1")
+		w.LeaseHolder, w.LeaseUntil = "h1", t0.Add(time.Minute)
+		mustCreateWatches(t, s, w, sampleWatch("w2"))
+		mustCreateChannels(t, s, sampleChannel("c1", "w1"))
+		ev := func(id string, at time.Duration) store.OutboxEvent {
+			return store.OutboxEvent{ID: id, Event: `{"id":"` + id + `"}`, CreatedAt: t0.Add(at)}
+		}
+		started := ev("w1/watchrelay.watch.started.v1/c1", 0)
+		a := activation("c1", "w1", "h1")
+		a.Events = []store.OutboxEvent{started}
+		if err := s.ActivateChannel(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		// A refused release writes no event: the state it reports was
+		// not written either.
+		if err := s.ReleaseWatch(ctx, "w1", "not-the-holder", store.WatchUpdate{}, t0, ev("w1/x/y", time.Second)); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("ReleaseWatch by another holder = %v", err)
+		}
+		stopped := ev("w2/watchrelay.watch.stopped.v1/", 2*time.Second)
+		if err := s.DeleteWatch(ctx, "w2", stopped); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Outbox(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.OutboxEvent{started, stopped}
+		for i := range want {
+			want[i].CreatedAt = stored(want[i].CreatedAt)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("outbox (-want +got):\n%s", diff)
+		}
+		// Forgetting what Pub/Sub has, with a renewal's last channel write.
+		if err := s.Forget(ctx, []string{started.ID, "never-kept"}, "c1", store.Finished(store.ChannelStopped, t0)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = s.Outbox(ctx, 0)
+		if len(got) != 1 || got[0].ID != stopped.ID {
+			t.Errorf("outbox after Forget: %+v, want only %s", got, stopped.ID)
+		}
+		if c, _ := s.Channel(ctx, "c1"); c.State != store.ChannelStopped {
+			t.Errorf("channel %s after Forget, want stopped", c.State)
+		}
+		if err := s.Forget(ctx, []string{stopped.ID}, "", store.ChannelUpdate{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = s.Outbox(ctx, 0); len(got) != 0 {
+			t.Errorf("outbox %+v, want empty", got)
 		}
 	})
 

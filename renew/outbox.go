@@ -1,0 +1,106 @@
+package renew
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// Lifecycle events go through an outbox: each is written in the same commit
+// as the state it reports (the activation, a watch's end, its purge), then
+// published, then forgotten. A pass that dies after the commit leaves the
+// event in the outbox, and the next pass publishes it (drain): no event is
+// lost to a crash, and a repeat carries the same ce-id, so it dedupes.
+
+// Outbox is the part of the store that keeps events until Pub/Sub has them.
+type Outbox interface {
+	Outbox(ctx context.Context, limit int) ([]store.OutboxEvent, error)
+	Forget(ctx context.Context, published []string, channelID string, u store.ChannelUpdate) error
+}
+
+// maxDrain caps the leftover events one pass publishes; more wait for the
+// next pass.
+const maxDrain = 500
+
+// event builds a lifecycle event of w. Its id is fixed by the watch, the
+// type and the channel it is about, so a repeat dedupes.
+func (r *run) event(typ string, w store.Watch, data event.LifecycleData) event.Event {
+	channel := data.NewChannelID
+	if channel == "" {
+		channel = data.OldChannelID
+	}
+	return event.Event{
+		ID:      w.ID + "/" + typ + "/" + channel,
+		Source:  "//watchrelay/watches/" + w.ID,
+		Type:    typ,
+		Subject: w.ID,
+		Time:    r.opts.Now(),
+		WatchID: w.ID,
+		Kind:    w.Kind,
+		Data:    data,
+	}
+}
+
+// outboxed is what the store keeps of events.
+func (r *run) outboxed(es ...event.Event) []store.OutboxEvent {
+	out := make([]store.OutboxEvent, 0, len(es))
+	for _, e := range es {
+		b, err := json.Marshal(e)
+		if err != nil {
+			r.log.Error("lifecycle event not kept", "id", e.ID, "error", err)
+			continue
+		}
+		out = append(out, store.OutboxEvent{ID: e.ID, Event: string(b), CreatedAt: e.Time})
+	}
+	return out
+}
+
+// announce publishes events whose state is durable, and returns the ids
+// Pub/Sub has. A failure is logged, not undone: the event stays in the
+// outbox for the next pass.
+func (r *run) announce(ctx context.Context, es ...event.Event) []string {
+	var published []string
+	for _, e := range es {
+		// One log line per lifecycle event, whatever becomes of the
+		// publish: the alerts count these (terraform/monitoring.tf).
+		r.log.Info("lifecycle event", "type", e.Type, "watch", e.WatchID, "kind", e.Kind)
+		if err := r.events.Publish(ctx, e); err != nil {
+			r.log.Error("lifecycle event not published; the next pass does", "watch", e.WatchID, "type", e.Type, "error", err)
+			continue
+		}
+		published = append(published, e.ID)
+	}
+	return published
+}
+
+// forget takes published events out of the outbox.
+func (r *run) forget(ctx context.Context, published []string) {
+	if len(published) == 0 {
+		return
+	}
+	if err := r.store.Forget(ctx, published, "", store.ChannelUpdate{}); err != nil {
+		r.log.Warn("published events left in the outbox; the next pass publishes them again", "error", err)
+	}
+}
+
+// drain publishes what passes that died left in the outbox.
+func (r *run) drain(ctx context.Context, left []store.OutboxEvent) {
+	var es []event.Event
+	for _, o := range left {
+		var wire struct {
+			event.Event
+			Data json.RawMessage
+		}
+		if err := json.Unmarshal([]byte(o.Event), &wire); err != nil {
+			r.log.Error("outbox event unreadable; dropped", "id", o.ID, "error", err)
+			r.forget(ctx, []string{o.ID})
+			continue
+		}
+		e := wire.Event
+		e.Data = wire.Data
+		es = append(es, e)
+	}
+	r.forget(ctx, r.announce(ctx, es...))
+}
