@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/logging"
 	"github.com/watchrelay/watchrelay/store"
@@ -44,18 +45,25 @@ type Deps struct {
 	Now func() time.Time
 	// Project names the project in trace log fields.
 	Project string
-	// Timeout bounds the store read and the publish of one notification
-	// (default 20s), so an outage answers 503 while Google still waits. It
-	// must exceed the publisher's own timeout (event.PublishTimeout): then
-	// a publish Receive answers 503 for has been given up already, and is
-	// not published later behind Google's retry.
+	// Timeout bounds one notification (default
+	// config.Defaults.ReceiveTimeout), so that a hanging store or Pub/Sub
+	// is answered 503 while Google still waits. The store's calls before
+	// the publish get its first half, and the publisher's own timeout must
+	// be at most the second, PublishTimeout(Timeout): then a publish
+	// Receive answers 503 for has been given up already, and is not
+	// published later behind Google's retry.
 	Timeout time.Duration
+	// MaxInFlight bounds the notifications the Handler works on at once
+	// (default config.Defaults.ReceiveMaxInFlight); past it, it answers
+	// 503 at once.
+	MaxInFlight int
 }
 
 // Handler is the Receive function.
 type Handler struct {
-	d      Deps
-	strays *strayLog // nil without Deps.Strays
+	d        Deps
+	strays   *strayLog // nil without Deps.Strays
+	inFlight inFlight
 }
 
 // New checks its inputs and returns a Handler.
@@ -70,7 +78,10 @@ func New(d Deps) (*Handler, error) {
 		d.Now = time.Now
 	}
 	if d.Timeout <= 0 {
-		d.Timeout = 20 * time.Second
+		d.Timeout = config.Defaults.ReceiveTimeout
+	}
+	if d.MaxInFlight <= 0 {
+		d.MaxInFlight = config.Defaults.ReceiveMaxInFlight
 	}
 	h := &Handler{d: d}
 	if d.Strays != nil {
@@ -83,6 +94,8 @@ func New(d Deps) (*Handler, error) {
 var (
 	errMethod   = errors.New("receive: use POST")
 	errTooLarge = fmt.Errorf("receive: body over %d bytes", MaxBody)
+	// errBusy: Deps.MaxInFlight notifications are in flight already.
+	errBusy = errors.New("receive: too many notifications in flight on this instance")
 )
 
 // statusOf is the one place error kinds become HTTP statuses. Strays answer
@@ -148,6 +161,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handle does the work of one notification and returns what it parsed (for
 // the log) and why it failed, if it did.
 func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (Notification, error) {
+	if !h.inFlight.enter(h.d.MaxInFlight) {
+		return Notification{}, errBusy
+	}
+	defer h.inFlight.leave()
 	if r.Method != http.MethodPost {
 		return Notification{}, errMethod
 	}
@@ -168,7 +185,15 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (Notification, 
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.d.Timeout)
 	defer cancel()
-	c, err := h.d.Channels.Channel(ctx, n.ChannelID)
+	// A Firestore that refuses is answered 503 in about a second, not
+	// retried until the deadline; the publisher does the same for Pub/Sub.
+	ctx = store.FailFast(ctx, event.UnavailableFor)
+	// The store's calls before the publish end by the middle of the
+	// deadline, so that the publish, given up by its own timeout, ends
+	// before it (see Deps.Timeout).
+	sctx, scancel := context.WithTimeout(ctx, h.d.Timeout-PublishTimeout(h.d.Timeout))
+	defer scancel()
+	c, err := h.d.Channels.Channel(sctx, n.ChannelID)
 	if errors.Is(err, store.ErrNotFound) {
 		h.strays.record(ctx, n, h.d.Now())
 		return n, ErrUnknownChannel
@@ -188,11 +213,13 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (Notification, 
 		// nothing published: Google's retry of the same message records
 		// it and publishes the event then, so neither the record nor the
 		// event is lost, and no event goes out twice for one failure.
-		if err := h.d.Channels.UpdateChannel(ctx, c.ID, store.ChannelUpdate{
-			ResourceID: &n.ResourceID, ResourceURI: &n.ResourceURI, SyncedAt: &now,
+		// The delivery goes in the same write (see delivered).
+		if err := h.d.Channels.UpdateChannel(sctx, c.ID, store.ChannelUpdate{
+			ResourceID: &n.ResourceID, ResourceURI: &n.ResourceURI, SyncedAt: &now, DeliveredAt: &now,
 		}); err != nil {
 			return n, fmt.Errorf("receive: record sync: %w", err)
 		}
+		c.DeliveredAt = now
 	}
 	if err := h.d.Publisher.Publish(ctx, Event(n, c, body, now)); err != nil {
 		return n, err

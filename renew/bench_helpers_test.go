@@ -70,14 +70,22 @@ func (c *rpcCounter) add(f func(*fsTally)) {
 // rpcName turns "/google.firestore.v1.Firestore/Commit" into "Commit".
 func rpcName(method string) string { return method[strings.LastIndexByte(method, '/')+1:] }
 
-// unary counts Commit (and any other unary RPC); every attempt is an RPC,
-// retries included, but only a Commit that succeeded wrote anything.
+// unary counts Commit and BatchWrite (and any other unary RPC); every
+// attempt is an RPC, retries included, but only a Commit that succeeded, or
+// the writes of a BatchWrite whose status is OK, wrote anything.
 func (c *rpcCounter) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	c.add(func(t *fsTally) {
 		t.RPCs[rpcName(method)]++
 		if r, ok := req.(*firestorepb.CommitRequest); ok && err == nil {
 			t.Writes += len(r.GetWrites())
+		}
+		if r, ok := reply.(*firestorepb.BatchWriteResponse); ok && err == nil {
+			for _, st := range r.GetStatus() {
+				if st.GetCode() == 0 {
+					t.Writes++
+				}
+			}
 		}
 	})
 	return err
