@@ -11,6 +11,8 @@
 //	watchrelay watch rm ID
 //	watchrelay watch retry ID              a failed or gone watch, once its cause is fixed
 //	watchrelay renew                       run one pass now, print the summary
+//	watchrelay status [--json]             the deployment's health; exit status 1 when something needs a person
+//	watchrelay replay --subscription S --since 2h|--time RFC3339   deliver a subscription's events again
 //	watchrelay channel import --id ID --token T --resource-id R --kind K --expiration RFC3339 --watch W
 //	watchrelay channel stop --kind K --id ID --resource-id R [--subject S]
 package main
@@ -38,12 +40,29 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := realMain(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "watchrelay:", err)
-		}
-		os.Exit(2)
+	err := realMain(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "watchrelay:", err)
 	}
+	os.Exit(exitCode(err))
+}
+
+// errUnhealthy: the command did its work and found something that needs a
+// person (status found a problem; the watch just added failed). It exits 1,
+// so a cron or CI step can tell it from a command that could not run (2).
+var errUnhealthy = errors.New("needs a person")
+
+// exitCode is the one place errors become exit statuses: 0 for none, 1 when
+// something needs a person, 2 for anything else (usage, the store or a
+// service unreachable).
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUnhealthy):
+		return 1
+	}
+	return 2
 }
 
 // env is what a command runs with: its configuration, its output and a way
@@ -92,6 +111,8 @@ var commands = map[string]command{
 	"watch rm":       {"watch rm ID", runWatchRm},
 	"watch retry":    {"watch retry ID", runWatchRetry},
 	"renew":          {"renew", runRenew},
+	"status":         {"status [--json]", runStatus},
+	"replay":         {"replay --subscription S (--since D | --time RFC3339)", runReplay},
 	"channel import": {"channel import --id ID --token T|- --resource-id R --kind K --expiration RFC3339 --watch W [--resource-uri U]", runChannelImport},
 	"channel stop":   {"channel stop --kind K --id ID --resource-id R [--subject S]", runChannelStop},
 }

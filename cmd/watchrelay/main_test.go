@@ -107,6 +107,21 @@ func cliStore(t *testing.T, env map[string]string) *store.Firestore {
 	return fs
 }
 
+// addCalendarWatch adds watch w1 with the CLI, whose pass opens its
+// channel, and returns the store and the watch as stored.
+func addCalendarWatch(t *testing.T, env map[string]string) (*store.Firestore, store.Watch) {
+	t.Helper()
+	if _, err := run(t, env, "watch", "add", "--id", "w1", "--kind", "calendar.events", "--param", "calendarId=c1"); err != nil {
+		t.Fatal(err)
+	}
+	fs := cliStore(t, env)
+	w, err := fs.Watch(context.Background(), "w1")
+	if err != nil || w.ChannelID == "" {
+		t.Fatalf("watch after add: %+v, %v; want it served", w, err)
+	}
+	return fs, w
+}
+
 // Against the emulators, each command is its own process-like run sharing
 // only Firestore: add opens the channel with a pass of its own, list shows
 // it, rm stops it and the pass purges the watch.
@@ -229,15 +244,8 @@ func TestChannelImportRefusedLocally(t *testing.T) {
 // watch no longer names it.
 func TestChannelStopRecordsIt(t *testing.T) {
 	sim, env := onEmulators(t)
-	if _, err := run(t, env, "watch", "add", "--id", "w1", "--kind", "calendar.events", "--param", "calendarId=c1"); err != nil {
-		t.Fatal(err)
-	}
+	fs, w := addCalendarWatch(t, env)
 	ctx := context.Background()
-	fs := cliStore(t, env)
-	w, err := fs.Watch(ctx, "w1")
-	if err != nil {
-		t.Fatal(err)
-	}
 	c, err := fs.Channel(ctx, w.ChannelID)
 	if err != nil {
 		t.Fatal(err)

@@ -57,6 +57,11 @@ func TestWatchAddRunsSchedulerJob(t *testing.T) {
 	if len(fake.ran) != 1 || fake.ran[0] != job || !strings.Contains(out, job) {
 		t.Errorf("scheduler ran %v, output %q; want one run of %s", fake.ran, out, job)
 	}
+	// The job's pass runs elsewhere: exit 0, and say that its outcome is
+	// not known here.
+	if !strings.Contains(out, "cannot know whether it did") {
+		t.Errorf("output %q does not say the outcome is unknown", out)
+	}
 	if n := sim.Stats().WatchCalls; n != 0 {
 		t.Errorf("the CLI called watch itself %d times; the deployed Renew must", n)
 	}

@@ -42,18 +42,45 @@ func runWatchAdd(ctx context.Context, e *env, args []string) error {
 	if e.cfg.Local() {
 		fmt.Fprintln(e.stderr, "note: with no GOOGLE_CLOUD_PROJECT or emulator, watches live in this process only; `watchrelay demo` shows the flow")
 	}
-	passNow(ctx, e, s, "the watch is stored; its channel will come from the next scheduled pass")
+	if passNow(ctx, e, s, "the watch is stored; its channel will come from the next scheduled pass") {
+		return opened(ctx, e, s, w.ID)
+	}
 	return nil
 }
 
 // passNow asks for a pass (startChannel), so a change to a watch is acted on
-// now. The change is stored already and the next scheduled pass acts on it
+// now, and reports whether that pass ran here, so its outcome can be read
+// back. The change is stored already and the next scheduled pass acts on it
 // anyway: if no pass can be had now, the command still exits 0, and later
 // says what happens instead.
-func passNow(ctx context.Context, e *env, s *service.Service, later string) {
+func passNow(ctx context.Context, e *env, s *service.Service, later string) (ranHere bool) {
 	if err := startChannel(ctx, e, s.Renew.Run); err != nil {
 		fmt.Fprintf(e.stderr, "%s: %v\n", later, err)
+		return false
 	}
+	if e.cfg.SchedulerJob != "" {
+		fmt.Fprintln(e.stdout, "the deployed Renew opens the channel, so this command cannot know whether it did: `watchrelay status` says, once the job has run")
+		return false
+	}
+	return true
+}
+
+// opened reads back a watch the pass just worked on. One that failed or is
+// gone needs its person now (errUnhealthy, exit status 1), with the reason;
+// one whose channel could not be opened for a passing reason is left to the
+// next pass, and the command says why.
+func opened(ctx context.Context, e *env, s *service.Service, id string) error {
+	w, err := s.Store.Watch(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case w.State == store.WatchFailed || w.State == store.WatchGone:
+		return fmt.Errorf("%w: watch %s is %s after its first pass: %s", errUnhealthy, w.ID, w.State, dash(w.LastError))
+	case w.State == store.WatchActive && w.ChannelID == "":
+		fmt.Fprintf(e.stderr, "note: watch %s has no channel yet; the next pass tries again: %s\n", w.ID, dash(w.LastError))
+	}
+	return nil
 }
 
 // schedulerOptions reach a fake Cloud Scheduler in tests.
@@ -130,18 +157,19 @@ func dash(s string) string {
 func runWatchRm(ctx context.Context, e *env, args []string) error {
 	return changeWatch(ctx, e, "watch rm", args, func(s service.Store, id string) error {
 		return renew.RemoveWatch(ctx, s, id, time.Now())
-	}, "marked deleted", "the next scheduled pass stops its channel")
+	}, "marked deleted", "the next scheduled pass stops its channel", false)
 }
 
 func runWatchRetry(ctx context.Context, e *env, args []string) error {
 	return changeWatch(ctx, e, "watch retry", args, func(s service.Store, id string) error {
 		return renew.RetryWatch(ctx, s, id, time.Now())
-	}, "is active again", "its channel will come from the next scheduled pass")
+	}, "is active again", "its channel will come from the next scheduled pass", true)
 }
 
 // changeWatch runs a command whose one argument is a watch id: it changes
-// the watch, says so (done), then asks for a pass to act on it.
-func changeWatch(ctx context.Context, e *env, name string, args []string, change func(s service.Store, id string) error, done, later string) error {
+// the watch, says so (done), then asks for a pass to act on it, and with
+// readBack, reads back what that pass made of the watch (see opened).
+func changeWatch(ctx context.Context, e *env, name string, args []string, change func(s service.Store, id string) error, done, later string, readBack bool) error {
 	fs := flags(name, e)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -159,7 +187,9 @@ func changeWatch(ctx context.Context, e *env, name string, args []string, change
 		return err
 	}
 	fmt.Fprintf(e.stdout, "watch %s %s\n", id, done)
-	passNow(ctx, e, s, later)
+	if passNow(ctx, e, s, later) && readBack {
+		return opened(ctx, e, s, id)
+	}
 	return nil
 }
 

@@ -1,0 +1,493 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/watchrelay/watchrelay/google"
+	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/renew"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// status reads a deployment's store and says, on one screen, whether
+// anything needs a person: a watch that failed or is gone, a renewal that
+// is overdue, a Renew pass that is stale or failed, strays not stopped. It
+// exits 1 (errUnhealthy) when something does, so a cron or CI step can run
+// it. docs/DESIGN.md, "Operations", lists the rules.
+
+// statusStore is what status reads; both stores have it.
+type statusStore interface {
+	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
+	Channel(ctx context.Context, id string) (store.Channel, error)
+	Strays(ctx context.Context, state store.StrayState, limit int) ([]store.Stray, error)
+	LastPass(ctx context.Context) (store.PassRecord, error)
+}
+
+var (
+	_ statusStore = (*store.Firestore)(nil)
+	_ statusStore = (*store.Memory)(nil)
+)
+
+const (
+	// strayCap bounds the strays read per state: forged strays can be
+	// many, and past this the count is shown as a lower bound.
+	strayCap = 1000
+	// latestStrays is how many of the newest strays are listed.
+	latestStrays = 5
+	// screenRows bounds each table of the text report; --json lists all.
+	screenRows = 20
+	// channelReads bounds the channel reads in flight at once.
+	channelReads = 8
+)
+
+// strayStates are read in this order, the ones that need a person first.
+var strayStates = []store.StrayState{store.StraySeen, store.StrayFailed, store.StrayStopped, store.StrayKnown}
+
+// report is what status prints, as text or as JSON (--json). Unset times
+// are left out.
+type report struct {
+	CheckedAt time.Time `json:"checkedAt"`
+	// Healthy is false when Problems is not empty.
+	Healthy bool `json:"healthy"`
+	// Problems says, one line each, what needs a person.
+	Problems []string                 `json:"problems,omitempty"`
+	Watches  map[store.WatchState]int `json:"watches"`
+	// Overdue lists active watches whose renewal is late.
+	Overdue []overdue `json:"overdue,omitempty"`
+	// Ended lists the failed and gone watches.
+	Ended []ended    `json:"ended,omitempty"`
+	Pass  passHealth `json:"pass"`
+	// Deliveries has one row per active watch: when its channel last
+	// delivered a notification.
+	Deliveries []delivery  `json:"deliveries,omitempty"`
+	Strays     strayHealth `json:"strays"`
+}
+
+type overdue struct {
+	WatchID           string    `json:"watchId"`
+	Kind              string    `json:"kind"`
+	ChannelID         string    `json:"channelId,omitempty"`
+	ChannelExpiration time.Time `json:"channelExpiration,omitzero"`
+	Reason            string    `json:"reason"`
+}
+
+type ended struct {
+	WatchID   string           `json:"watchId"`
+	Kind      string           `json:"kind"`
+	State     store.WatchState `json:"state"`
+	Subject   string           `json:"subject,omitempty"`
+	LastError string           `json:"lastError,omitempty"`
+	Since     time.Time        `json:"since,omitzero"`
+}
+
+type passHealth struct {
+	// Last is the last pass recorded; absent before the first.
+	Last *store.PassRecord `json:"last,omitempty"`
+	// Stale: no pass is recorded, or the last started more than
+	// StaleAfter ago.
+	Stale      bool   `json:"stale"`
+	StaleAfter string `json:"staleAfter"`
+}
+
+type delivery struct {
+	WatchID           string    `json:"watchId"`
+	Kind              string    `json:"kind"`
+	ChannelID         string    `json:"channelId,omitempty"`
+	ChannelExpiration time.Time `json:"channelExpiration,omitzero"`
+	// DeliveredAt is written at most once per store.DeliveryEvery, so
+	// it may be that much behind.
+	DeliveredAt time.Time `json:"deliveredAt,omitzero"`
+}
+
+type strayHealth struct {
+	// Counts by state; a count over strayCap means at least that many.
+	Counts map[store.StrayState]int `json:"counts"`
+	// AtLeast: some count reached the read bound and is a lower bound.
+	AtLeast bool `json:"atLeast,omitempty"`
+	// Latest are the most recently seen strays, in any state.
+	Latest []store.Stray `json:"latest,omitempty"`
+}
+
+// observed is what status read from the store.
+type observed struct {
+	watches  []store.Watch
+	channels map[string]store.Channel // the active watches' channels, by id
+	pass     *store.PassRecord
+	strays   map[store.StrayState][]store.Stray
+}
+
+// healthRules are the settings the rules depend on, from the config.
+type healthRules struct {
+	renewBefore, interval time.Duration
+}
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	fs := flags("status", e)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("status takes no arguments")
+	}
+	if e.cfg.Local() {
+		return errors.New("status: no GOOGLE_CLOUD_PROJECT or emulator, so there is no deployment to read (the embedded store lives in one process only)")
+	}
+	s, err := e.service(ctx, service.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, ok := s.Store.(statusStore)
+	if !ok {
+		return fmt.Errorf("status: the store (%T) cannot list strays or passes", s.Store)
+	}
+	o, err := observe(ctx, st)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	r := assess(time.Now(), healthRules{renewBefore: e.cfg.RenewBefore, interval: e.cfg.RenewInterval}, o)
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else if err := r.print(e.stdout); err != nil {
+		return err
+	}
+	if !r.Healthy {
+		return fmt.Errorf("%w: %d problem%s", errUnhealthy, len(r.Problems), plural(len(r.Problems)))
+	}
+	return nil
+}
+
+// observe reads what status needs: every watch, the active watches'
+// channels, the last pass and the strays, each state bounded.
+func observe(ctx context.Context, st statusStore) (observed, error) {
+	o := observed{channels: map[string]store.Channel{}, strays: map[store.StrayState][]store.Stray{}}
+	var err error
+	if o.watches, err = st.Watches(ctx, ""); err != nil {
+		return o, err
+	}
+	switch p, err := st.LastPass(ctx); {
+	case err == nil:
+		o.pass = &p
+	case !errors.Is(err, store.ErrNotFound):
+		return o, err
+	}
+	for _, state := range strayStates {
+		if o.strays[state], err = st.Strays(ctx, state, strayCap+1); err != nil {
+			return o, err
+		}
+	}
+	// One read per active watch, a few at a time.
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		first error
+		slots = make(chan struct{}, channelReads)
+	)
+	for _, w := range o.watches {
+		if w.State != store.WatchActive || w.ChannelID == "" {
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			c, err := st.Channel(ctx, w.ChannelID)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				o.channels[c.ID] = c
+			case errors.Is(err, store.ErrNotFound):
+				// A watch names only channels whose record exists
+				// (docs/DESIGN.md); a pass may be replacing it.
+			case first == nil:
+				first = err
+			}
+		})
+	}
+	wg.Wait()
+	return o, first
+}
+
+// assess applies the rules to what was observed at now. It is pure, so the
+// rules are tested without a store.
+func assess(now time.Time, h healthRules, o observed) report {
+	r := report{
+		CheckedAt: now.UTC(),
+		Watches:   map[store.WatchState]int{},
+		Pass:      passHealth{Last: o.pass, StaleAfter: (3 * h.interval).String()},
+		Strays:    strayHealth{Counts: map[store.StrayState]int{}},
+	}
+	problem := func(format string, a ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, a...)) }
+
+	for _, w := range o.watches {
+		r.Watches[w.State]++
+		switch w.State {
+		case store.WatchActive:
+			c := o.channels[w.ChannelID]
+			r.Deliveries = append(r.Deliveries, delivery{WatchID: w.ID, Kind: w.Kind, ChannelID: w.ChannelID,
+				ChannelExpiration: w.ChannelExpiration, DeliveredAt: c.DeliveredAt})
+			if reason := lateRenewal(now, h, w); reason != "" {
+				r.Overdue = append(r.Overdue, overdue{WatchID: w.ID, Kind: w.Kind, ChannelID: w.ChannelID,
+					ChannelExpiration: w.ChannelExpiration, Reason: reason})
+				problem("watch %s: renewal overdue: %s", w.ID, reason)
+			}
+		case store.WatchFailed, store.WatchGone:
+			r.Ended = append(r.Ended, ended{WatchID: w.ID, Kind: w.Kind, State: w.State, Subject: w.Subject,
+				LastError: w.LastError, Since: w.UpdatedAt})
+			as := ""
+			if w.Subject != "" && !strings.Contains(w.LastError, w.Subject) {
+				as = " (as " + w.Subject + ")"
+			}
+			problem("watch %s is %s%s: %s; once the cause is fixed: watchrelay watch retry %s", w.ID, w.State, as, dash(w.LastError), w.ID)
+		}
+	}
+
+	switch p := o.pass; {
+	case p == nil:
+		r.Pass.Stale = true
+		problem("no Renew pass recorded: is the scheduler job running?")
+	case now.Sub(p.StartedAt) > 3*h.interval:
+		r.Pass.Stale = true
+		problem("the last Renew pass started %s ago, and one should run every %s: is the scheduler job running?", human(now.Sub(p.StartedAt)), h.interval)
+	}
+	if p := o.pass; p != nil && p.Error != "" {
+		problem("the last Renew pass could not run: %s", p.Error)
+	}
+
+	var all []store.Stray
+	var unstopped int
+	for _, state := range strayStates {
+		ss := o.strays[state]
+		r.Strays.Counts[state] = len(ss)
+		r.Strays.AtLeast = r.Strays.AtLeast || len(ss) > strayCap
+		all = append(all, ss...)
+		for _, s := range ss {
+			// A stray is the next pass's to stop; one that two passes
+			// left alone, or whose stop failed, is a person's.
+			if s.State == store.StrayFailed || s.State == store.StraySeen && now.Sub(s.SeenAt) > 2*h.interval {
+				unstopped++
+			}
+		}
+	}
+	if unstopped > 0 {
+		problem("%s stray%s not stopped: see the strays below; `watchrelay channel stop` stops one by hand", bounded(unstopped), plural(unstopped))
+	}
+	slices.SortStableFunc(all, func(a, b store.Stray) int { return b.SeenAt.Compare(a.SeenAt) })
+	r.Strays.Latest = all[:min(latestStrays, len(all))]
+
+	r.Healthy = len(r.Problems) == 0
+	return r
+}
+
+// lateRenewal says why an active watch's renewal is overdue, or "" if it is
+// not. A watch is due google.RenewThreshold before its channel expires, and
+// the next pass renews it: still unrenewed two passes later, something is
+// in the way (a throttled API, a failing call, no pass at all). A watch with
+// no channel is overdue once a pass has failed to open one, or two passes
+// after it last changed.
+func lateRenewal(now time.Time, h healthRules, w store.Watch) string {
+	why := ""
+	if w.LastError != "" {
+		why = " (" + w.LastError + ")"
+	}
+	if w.ChannelID == "" {
+		if w.Failures > 0 || now.Sub(w.UpdatedAt) > 2*h.interval {
+			return fmt.Sprintf("no channel for %s%s", human(now.Sub(w.UpdatedAt)), why)
+		}
+		return ""
+	}
+	left := w.ChannelExpiration.Sub(now)
+	if left <= 0 {
+		return fmt.Sprintf("channel %s lapsed %s ago: notifications since then are missed%s", w.ChannelID, human(-left), why)
+	}
+	due := google.RenewThreshold(w, h.renewBefore)
+	if late := due - left; late > 2*h.interval {
+		return fmt.Sprintf("channel %s expires in %s, and was due for renewal %s ago%s", w.ChannelID, human(left), human(late), why)
+	}
+	return ""
+}
+
+// print writes the report for a person.
+func (r report) print(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var states []string
+	for _, s := range []store.WatchState{store.WatchActive, store.WatchFailed, store.WatchGone, store.WatchDeleted} {
+		states = append(states, fmt.Sprintf("%d %s", r.Watches[s], s))
+	}
+	fmt.Fprintf(tw, "watches\t%s\n", strings.Join(states, ", "))
+	fmt.Fprintf(tw, "last pass\t%s\n", r.Pass.line(r.CheckedAt))
+	var strays []string
+	for _, s := range strayStates {
+		strays = append(strays, bounded(r.Strays.Counts[s])+" "+string(s))
+	}
+	fmt.Fprintf(tw, "strays\t%s\n", strings.Join(strays, ", "))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	if len(r.Problems) > 0 {
+		fmt.Fprintf(w, "\nNEEDS A PERSON (%d)\n", len(r.Problems))
+		for _, p := range r.Problems {
+			fmt.Fprintf(w, "  - %s\n", p)
+		}
+	}
+	if len(r.Deliveries) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(tw, "ACTIVE WATCH\tKIND\tCHANNEL EXPIRES IN\tLAST DELIVERY")
+		for _, d := range r.Deliveries[:min(screenRows, len(r.Deliveries))] {
+			expires := "no channel"
+			if d.ChannelID != "" {
+				expires = human(d.ChannelExpiration.Sub(r.CheckedAt))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.WatchID, d.Kind, expires, ago(r.CheckedAt, d.DeliveredAt, "none yet"))
+		}
+		more(tw, len(r.Deliveries))
+	}
+	if len(r.Ended) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "ENDED WATCH\tKIND\tSTATE\tSUBJECT\tSINCE\tREASON")
+		for _, e := range r.Ended[:min(screenRows, len(r.Ended))] {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.WatchID, e.Kind, e.State, dash(e.Subject), ago(r.CheckedAt, e.Since, "-"), dash(e.LastError))
+		}
+		more(tw, len(r.Ended))
+	}
+	if len(r.Strays.Latest) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "LATEST STRAYS\tSTATE\tSEEN\tRESOURCE")
+		for _, s := range r.Strays.Latest {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ChannelID, s.State, ago(r.CheckedAt, s.SeenAt, "-"), dash(s.ResourceURI))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Healthy {
+		fmt.Fprintln(w, "\nhealthy")
+	}
+	return nil
+}
+
+// line is the last pass in one line: when, how long, and what it did or
+// why it could not run.
+func (p passHealth) line(now time.Time) string {
+	if p.Last == nil {
+		return "none recorded"
+	}
+	s := fmt.Sprintf("%s (%s), took %s", p.Last.StartedAt.UTC().Format(time.RFC3339), ago(now, p.Last.StartedAt, "-"),
+		(time.Duration(p.Last.DurationMs) * time.Millisecond).String())
+	if p.Stale {
+		s += ", STALE"
+	}
+	if p.Last.Error != "" {
+		return s + ": could not run: " + p.Last.Error
+	}
+	return s + ": " + summaryLine(p.Last.Summary)
+}
+
+// summaryOrder is renew.Summary's field order, read off its JSON tags so
+// that a field added there shows here; fields it lacks follow, sorted.
+var summaryOrder = func() []string {
+	t := reflect.TypeFor[renew.Summary]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys = append(keys, name)
+	}
+	return keys
+}()
+
+// summaryLine is a pass's summary in one line: what it did, leaving out
+// what it did none of.
+func summaryLine(sum map[string]any) string {
+	rank := func(k string) int {
+		if i := slices.Index(summaryOrder, k); i >= 0 {
+			return i
+		}
+		return len(summaryOrder)
+	}
+	keys := slices.Collect(maps.Keys(sum))
+	slices.SortFunc(keys, func(a, b string) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a, b)
+	})
+	var parts []string
+	for _, k := range keys {
+		v, err := json.Marshal(sum[k])
+		if err != nil {
+			v = []byte(fmt.Sprint(sum[k]))
+		}
+		switch string(v) {
+		case "0", "null", "{}", "[]":
+			continue
+		}
+		parts = append(parts, k+" "+string(v))
+	}
+	if len(parts) == 0 {
+		return "nothing to do"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func more(w io.Writer, n int) {
+	if n > screenRows {
+		fmt.Fprintf(w, "... %d more (--json lists all)\n", n-screenRows)
+	}
+}
+
+// ago says how long before now t was, or none when t is unset.
+func ago(now, t time.Time, none string) string {
+	if t.IsZero() {
+		return none
+	}
+	return human(now.Sub(t)) + " ago"
+}
+
+// human rounds a duration for a person: 42s, 17m, 5h3m, 6d23h.
+func human(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	switch {
+	case d < time.Minute:
+		return sign + d.Round(time.Second).String()
+	case d < time.Hour:
+		return fmt.Sprintf("%s%dm", sign, d/time.Minute)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%s%dh%dm", sign, d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return fmt.Sprintf("%s%dd%dh", sign, d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+}
+
+// bounded is n, or "1000+" when n passed the read bound of strays.
+func bounded(n int) string {
+	if n > strayCap {
+		return fmt.Sprintf("%d+", strayCap)
+	}
+	return fmt.Sprint(n)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
