@@ -1,5 +1,7 @@
 # The topic every event goes to. Downstream services subscribe to it; see
-# the subscribe_command output.
+# the subscribe_command output. It keeps what it publishes for
+# topic_message_retention (7 days by default), acknowledged or not: that is
+# how far back `watchrelay replay` can seek any of its subscriptions.
 resource "google_pubsub_topic" "events" {
   project                    = var.project_id
   name                       = var.topic_name
@@ -7,6 +9,11 @@ resource "google_pubsub_topic" "events" {
   message_retention_duration = var.topic_message_retention
 
   depends_on = [google_project_service.enabled]
+}
+
+locals {
+  # The topic's retention in seconds; 0 when it keeps nothing.
+  topic_retention_seconds = var.topic_message_retention == null ? 0 : tonumber(trimsuffix(var.topic_message_retention, "s"))
 }
 
 # An optional example subscriber: ordered delivery (events are keyed by
@@ -34,6 +41,11 @@ resource "google_pubsub_subscription" "example" {
   enable_message_ordering    = true
   ack_deadline_seconds       = 60
   message_retention_duration = "604800s"
+  # A seek goes back as far as the topic's retention, or the
+  # subscription's own when it keeps acknowledged messages: it keeps them
+  # only when the topic keeps less than its 7 days, since storage kept
+  # twice is paid twice.
+  retain_acked_messages = local.topic_retention_seconds < 604800
 
   dead_letter_policy {
     dead_letter_topic     = google_pubsub_topic.example_dead_letter[0].id

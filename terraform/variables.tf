@@ -306,9 +306,9 @@ variable "topic_name" {
 }
 
 variable "topic_message_retention" {
-  description = "How long the topic keeps published messages, so a subscription created later can seek back. Null keeps none (no storage cost)."
+  description = "How long the topic keeps published messages, acknowledged or not: how far back `watchrelay replay` can seek a subscription (README, Replay), even one created later. Null keeps none (no storage cost, and no replay unless a subscription retains acknowledged messages)."
   type        = string
-  default     = "86400s"
+  default     = "604800s"
 
   validation {
     condition = var.topic_message_retention == null || (

@@ -54,7 +54,7 @@ run "source_v2" {
 
 run "topic" {
   assert {
-    condition     = google_pubsub_topic.events.name == "watchrelay-events" && google_pubsub_topic.events.message_retention_duration == "86400s"
+    condition     = google_pubsub_topic.events.name == "watchrelay-events" && google_pubsub_topic.events.message_retention_duration == "604800s"
     error_message = "The topic must be named and retain messages as the variables say."
   }
 
