@@ -17,10 +17,12 @@ import (
 // replay seeks a subscription back in time with Pub/Sub's own Seek: every
 // message published since then, acknowledged or not, is delivered to it
 // again, so a subscriber that lost work gets it back. Subscribers dedupe on
-// ce-id, which a redelivered event keeps. Pub/Sub can only give back what
-// it kept: the topic's retention (Terraform's topic_message_retention, 7
-// days by default) or, on a subscription that retains acknowledged
-// messages, the subscription's.
+// ce-id, which a redelivered event keeps. Seek also marks every message
+// published before that time acknowledged, so a backlog older than it is
+// dropped: the time must reach back past the oldest unacknowledged message.
+// Pub/Sub can only give back what it kept: the topic's retention
+// (Terraform's topic_message_retention, 7 days by default) or, on a
+// subscription that retains acknowledged messages, the subscription's.
 
 func runReplay(ctx context.Context, e *env, args []string) error {
 	fs := flags("replay", e)
@@ -72,8 +74,8 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	}); err != nil {
 		return fmt.Errorf("replay: seek %s: %w", name, err)
 	}
-	fmt.Fprintf(e.stdout, "%s sought back to %s: every event published since then is delivered again, acknowledged ones too (dedupe on ce-id)\n",
-		name, from.UTC().Format(time.RFC3339))
+	fmt.Fprintf(e.stdout, "%s sought back to %s: every event published since then is delivered again, acknowledged ones too (dedupe on ce-id); "+
+		"any published before then and not yet acknowledged is now acknowledged\n", name, from.UTC().Format(time.RFC3339))
 	return nil
 }
 
