@@ -148,6 +148,16 @@ func TestReplayOnEmulator(t *testing.T) {
 			t.Errorf("after replay --time: %q, want only what was published since", got)
 		}
 	})
+	t.Run("asked for more than is kept", func(t *testing.T) {
+		_, env := onEmulators(t)
+		replayTopic(t, env, 10*time.Minute, false)
+		var stdout, stderr strings.Builder
+		err := realMain(context.Background(), []string{"replay", "--subscription", "billing-sync", "--since", "2h"},
+			func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
+		if err != nil || !strings.Contains(stderr.String(), "for 10m: what was published before") || !strings.Contains(stdout.String(), "sought back to") {
+			t.Errorf("replay past the retention: %v, stderr %q, stdout %q; want the seek, and a note of what is gone", err, stderr.String(), stdout.String())
+		}
+	})
 	t.Run("nothing kept", func(t *testing.T) {
 		_, env := onEmulators(t)
 		replayTopic(t, env, 0, false)
