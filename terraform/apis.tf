@@ -13,7 +13,8 @@ locals {
       "firestore.googleapis.com",            # watches/, channels/
       "iam.googleapis.com",                  # service accounts
       "iamcredentials.googleapis.com",       # Renew's signJwt for domain-wide delegation
-      "logging.googleapis.com",              # function and build logs
+      "logging.googleapis.com",              # function and build logs, log-based metrics
+      "monitoring.googleapis.com",           # alert policies, notification channels, the dashboard
       "pubsub.googleapis.com",               # the events topic
       "run.googleapis.com",                  # the functions' Cloud Run services
       "storage.googleapis.com",              # the source bucket

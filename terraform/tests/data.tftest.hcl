@@ -314,6 +314,7 @@ run "apis" {
       "iam.googleapis.com",
       "iamcredentials.googleapis.com",
       "logging.googleapis.com",
+      "monitoring.googleapis.com",
       "pubsub.googleapis.com",
       "run.googleapis.com",
       "storage.googleapis.com",
@@ -321,7 +322,7 @@ run "apis" {
       "calendar-json.googleapis.com",
       "drive.googleapis.com",
     ])
-    error_message = "Exactly the 15 APIs watchrelay uses must be enabled (README: google_project_service x 15)."
+    error_message = "Exactly the 16 APIs watchrelay uses must be enabled (README: google_project_service x 16)."
   }
 
   assert {
@@ -337,7 +338,7 @@ run "no_workspace_apis" {
 
   assert {
     condition = (
-      length(google_project_service.enabled) == 12 &&
+      length(google_project_service.enabled) == 13 &&
       length(setintersection(keys(google_project_service.enabled), ["admin.googleapis.com", "calendar-json.googleapis.com", "drive.googleapis.com"])) == 0
     )
     error_message = "enable_workspace_apis = false must leave out exactly the Calendar, Drive and Admin SDK APIs."
