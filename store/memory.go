@@ -118,16 +118,7 @@ func (m *Memory) DueWatches(_ context.Context, before time.Time, limit int) ([]W
 			out = append(out, w.clone())
 		}
 	}
-	slices.SortFunc(out, func(a, b Watch) int {
-		if c := a.ChannelExpiration.Compare(b.ChannelExpiration); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return soonest(out, func(w Watch) (time.Time, string) { return w.ChannelExpiration, w.ID }, limit), nil
 }
 
 // LeaseWatch takes the watch's lease for l.Holder until l.Until,
@@ -373,14 +364,22 @@ func (m *Memory) ChannelsByState(_ context.Context, state ChannelState, before t
 			out = append(out, c.clone())
 		}
 	}
-	slices.SortFunc(out, func(a, b Channel) int {
-		if c := a.Expiration.Compare(b.Expiration); c != 0 {
+	return soonest(out, func(c Channel) (time.Time, string) { return c.Expiration, c.ID }, limit), nil
+}
+
+// soonest orders records by a time, then by id (as Firestore's queries order
+// them), and keeps the first limit (all when limit <= 0).
+func soonest[T any](out []T, key func(T) (time.Time, string), limit int) []T {
+	slices.SortFunc(out, func(a, b T) int {
+		ta, ia := key(a)
+		tb, ib := key(b)
+		if c := ta.Compare(tb); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ID, b.ID)
+		return strings.Compare(ia, ib)
 	})
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
-	return out, nil
+	return out
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
+	"time"
 )
 
 // RecordStray stores a stray the first time its channel id is seen;
@@ -81,16 +81,7 @@ func (m *Memory) Outbox(_ context.Context, limit int) ([]OutboxEvent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := slices.Collect(maps.Values(m.outbox))
-	slices.SortFunc(out, func(a, b OutboxEvent) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return soonest(out, func(e OutboxEvent) (time.Time, string) { return e.CreatedAt, e.ID }, limit), nil
 }
 
 // Forget takes the events Pub/Sub has (by event id) out of the outbox and,
