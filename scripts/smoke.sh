@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# Proves a deployment works, right after `terraform apply`:
+#
+#   scripts/smoke.sh              # reads `terraform -chdir=terraform output -raw smoke_env`
+#   scripts/smoke.sh smoke.env    # or a file that output was written to (cloudbuild.yaml)
+#
+# It checks that both functions are ACTIVE; that Receive answers a forged
+# notification with 204 (an unknown channel) or 403 (a refused token) and
+# never 5xx, at its own URL and at the custom domain's, whose certificate
+# must be ACTIVE; that the scheduler job runs Renew and Renew's pass logs
+# its summary; that the topic exists; that the composite indexes are READY;
+# that the TTL policy on channels.deleteAt is ACTIVE. Every failure is
+# printed with its fix; it exits 1 if any check failed, 2 if it could not
+# start. What settles after an apply (IAM grants, logs, a new load
+# balancer) is retried for SMOKE_TIMEOUT seconds (default 300), every
+# SMOKE_POLL seconds (default 10).
+#
+# It needs gcloud and curl, and the roles of terraform/roles.tf (logging.viewer
+# to read Renew's log). The forged notification names the channel
+# watchrelay-smoke, which no watch ever has (channel ids are UUIDs): Receive
+# records it once as a stray (strays/watchrelay-smoke), and Renew's next
+# pass asks Calendar to stop it, which answers 404, so the record ends as
+# stopped.
+set -uo pipefail
+
+timeout=${SMOKE_TIMEOUT:-300}
+poll=${SMOKE_POLL:-10}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+passed=0
+failed=0
+ok() {
+  echo "ok    $1"
+  passed=$((passed + 1))
+}
+# fail WHAT FIX...: one line for what is wrong, then one per line of fix.
+fail() {
+  echo "FAIL  $1"
+  shift
+  local first=1 line
+  for line in "$@"; do
+    if [ "$first" = 1 ]; then echo "      fix: $line"; else echo "           $line"; fi
+    first=0
+  done
+  failed=$((failed + 1))
+}
+die() {
+  echo "smoke: $*" >&2
+  exit 2
+}
+# The first line of a file, for quoting an error.
+first_line() { head -n 1 "$1" | cut -c1-300; }
+now() { date +%s; }
+# An RFC 3339 UTC time N seconds ago, on GNU or BSD date.
+ago() {
+  local t=$(($(now) - $1))
+  date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r "$t" +%Y-%m-%dT%H:%M:%SZ
+}
+
+# --- What to check: the smoke_env output, KEY=value or KEY='value' lines ----
+
+if [ $# -ge 1 ]; then
+  env_text=$(cat "$1") || die "cannot read $1"
+else
+  env_text=$(terraform -chdir="$root/terraform" output -raw smoke_env 2>"$work/tf.err") ||
+    die "no smoke_env output ($(first_line "$work/tf.err")): run terraform apply in terraform/ first, or pass the file \`terraform output -raw smoke_env\` was written to"
+fi
+while IFS= read -r line; do
+  case "$line" in
+    SMOKE_[A-Z_]*=*)
+      key=${line%%=*}
+      value=${line#*=}
+      value=${value#\'}
+      value=${value%\'}
+      printf -v "$key" '%s' "$value"
+      ;;
+  esac
+done <<<"$env_text"
+for key in SMOKE_PROJECT SMOKE_REGION SMOKE_RECEIVE SMOKE_RENEW SMOKE_RECEIVE_URLS SMOKE_JOB SMOKE_TOPIC SMOKE_DATABASE SMOKE_INDEXES; do
+  [ -n "${!key:-}" ] || die "$key is missing from smoke_env: apply this checkout's terraform/ first"
+done
+SMOKE_CERTIFICATE=${SMOKE_CERTIFICATE:-}
+project=$SMOKE_PROJECT
+region=$SMOKE_REGION
+echo "smoke: watchrelay in $project ($region)"
+
+# gc ARGS...: gcloud in the deployment's project; stdout to $work/out,
+# stderr to $work/err.
+gc() { gcloud "$@" --project="$project" --quiet >"$work/out" 2>"$work/err"; }
+# The fix for a gcloud call that failed on access rather than on the thing.
+denied() { grep -qE 'PERMISSION_DENIED|does not have permission|status=\[403\]' "$work/err"; }
+roles_fix="the account running this needs the roles of terraform/roles.tf (terraform output deployer_roles; README, Deploy)"
+
+# --- Both functions ACTIVE ----------------------------------------------------
+
+for fn in "$SMOKE_RECEIVE" "$SMOKE_RENEW"; do
+  if ! gc functions describe "$fn" --v2 --region="$region" --format='value(state)'; then
+    if denied; then
+      fail "function $fn: $(first_line "$work/err")" "$roles_fix"
+    else
+      fail "function $fn: $(first_line "$work/err")" "terraform apply (in terraform/) creates it"
+    fi
+    continue
+  fi
+  state=$(cat "$work/out")
+  case "$state" in
+    ACTIVE) ok "function $fn is ACTIVE" ;;
+    *)
+      fail "function $fn is ${state:-in no state}" \
+        "read why: gcloud functions describe $fn --v2 --region=$region --project=$project --format='value(stateMessages)'" \
+        "a first build refused access to gcf-v2-sources-* or the image repository had grants not yet in force: raise iam_propagation_wait, then terraform apply again"
+      ;;
+  esac
+done
+
+# --- The custom domain's certificate ------------------------------------------
+
+urls=$SMOKE_RECEIVE_URLS
+if [ -n "$SMOKE_CERTIFICATE" ]; then
+  domain_url=${SMOKE_RECEIVE_URLS##* }
+  domain=${domain_url#https://}
+  if ! gc compute ssl-certificates describe "$SMOKE_CERTIFICATE" --global --format='value(managed.status)'; then
+    fail "certificate $SMOKE_CERTIFICATE: $(first_line "$work/err")" "terraform apply (in terraform/) creates it with receive_domain"
+  elif [ "$(cat "$work/out")" = ACTIVE ]; then
+    ok "certificate $SMOKE_CERTIFICATE for $domain is ACTIVE"
+  else
+    fail "certificate $SMOKE_CERTIFICATE for $domain is $(cat "$work/out"), so $domain_url cannot answer yet" \
+      "point an A record of $domain at the address in \`terraform output receive_domain\` (ip_address); Google provisions the certificate once it resolves, within an hour" \
+      "then: gcloud compute ssl-certificates describe $SMOKE_CERTIFICATE --global --project=$project --format='value(managed.domainStatus)' says ACTIVE"
+    urls=${SMOKE_RECEIVE_URLS% *} # skip the domain until then
+  fi
+fi
+
+# --- Receive answers a forged notification with 204 or 403, never 5xx -------
+
+# post URL: one forged notification; sets code (000 when curl got no
+# answer) and leaves the body in $work/body, curl's error in $work/err.
+post() {
+  code=$(curl -sS -o "$work/body" -w '%{http_code}' --max-time 30 -X POST \
+    -H 'X-Goog-Channel-ID: watchrelay-smoke' \
+    -H 'X-Goog-Channel-Token: forged-by-scripts-smoke' \
+    -H 'X-Goog-Message-Number: 1' \
+    -H 'X-Goog-Resource-ID: watchrelay-smoke' \
+    -H 'X-Goog-Resource-State: sync' \
+    -H 'X-Goog-Resource-URI: https://www.googleapis.com/calendar/v3/calendars/watchrelay-smoke/events' \
+    -H 'Content-Type:' --data-binary '' "$1" 2>"$work/err") || code=000
+  [ -n "$code" ] || code=000
+  touch "$work/body"
+}
+
+for url in $urls; do
+  deadline=$(($(now) + timeout))
+  while :; do
+    post "$url"
+    case "$code" in
+      000 | 5*) [ "$(now)" -lt "$deadline" ] || break ;;
+      *) break ;;
+    esac
+    sleep "$poll"
+  done
+  case "$code" in
+    204) ok "Receive at $url answered a forged notification 204 (unknown channel)" ;;
+    403)
+      if grep -q '^receive: ' "$work/body"; then
+        ok "Receive at $url answered a forged notification 403 ($(first_line "$work/body"))"
+      else
+        fail "Receive at $url: Cloud Run refused the call (403) before Receive saw it: Receive is not public" \
+          "public_receive = true (the default) lets anyone invoke it, as Google's push needs;" \
+          "under domain-restricted sharing keep public_receive = false and run: eval \"\$(terraform -chdir=terraform output -raw receive_public_command)\""
+      fi
+      ;;
+    401)
+      fail "Receive at $url: Cloud Run asked for credentials (401): Receive is not public" \
+        "public_receive = true (the default), or with public_receive = false: eval \"\$(terraform -chdir=terraform output -raw receive_public_command)\""
+      ;;
+    400)
+      fail "Receive at $url refused the forged notification as malformed (400: $(first_line "$work/body"))" \
+        "the deployed code parses notifications otherwise than this checkout: scripts/package.sh, then terraform apply"
+      ;;
+    404)
+      fail "nothing answers at $url (404)" \
+        "terraform apply (in terraform/); receive_url and the receive_domain output say where Receive is"
+      ;;
+    5*)
+      fail "Receive at $url answered $code for ${timeout}s: it cannot reach Firestore or Pub/Sub" \
+        "read why: gcloud logging read 'resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"$SMOKE_RECEIVE\" AND severity>=ERROR' --project=$project --limit=5 --freshness=1h" \
+        "right after a first apply its grants (roles/datastore.user, roles/pubsub.publisher) may still be propagating: run this again in a few minutes;" \
+        "else database $SMOKE_DATABASE and topic $SMOKE_TOPIC must exist and match the function's WATCHRELAY_DATABASE and WATCHRELAY_TOPIC (terraform apply)"
+      ;;
+    000)
+      if [ -n "$SMOKE_CERTIFICATE" ] && [ "$url" = "${SMOKE_RECEIVE_URLS##* }" ]; then
+        fail "no answer from $url for ${timeout}s: $(first_line "$work/err")" \
+          "a new load balancer takes a few minutes to serve once its certificate is ACTIVE; the domain's A record must be the receive_domain output's ip_address"
+      else
+        fail "no answer from $url for ${timeout}s: $(first_line "$work/err")" \
+          "this machine must reach $url over HTTPS; terraform output receive_url says where Receive is"
+      fi
+      ;;
+    *)
+      fail "Receive at $url answered $code to a forged notification ($(first_line "$work/body")); it should answer 204 or 403" \
+        "scripts/package.sh, then terraform apply, deploys this checkout's Receive"
+      ;;
+  esac
+done
+
+# --- The scheduler job runs Renew, whose pass logs its summary ---------------
+
+renew_log="resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"$SMOKE_RENEW\""
+# A minute of slack for this machine's clock: a scheduled pass that close
+# proves the same.
+since=$(ago 60)
+if ! gc scheduler jobs run "$SMOKE_JOB" --location="$region"; then
+  if denied; then
+    fail "cannot run the scheduler job $SMOKE_JOB: $(first_line "$work/err")" "$roles_fix"
+  else
+    fail "cannot run the scheduler job $SMOKE_JOB: $(first_line "$work/err")" "terraform apply (in terraform/) creates it"
+  fi
+else
+  deadline=$(($(now) + timeout))
+  summary="" pass_error="" log_error=""
+  while :; do
+    if ! gc logging read "$renew_log AND jsonPayload.message=\"renew pass done\" AND timestamp>=\"$since\"" --limit=1 --format='value(jsonPayload.summary)'; then
+      log_error=$(first_line "$work/err")
+      break
+    fi
+    summary=$(cat "$work/out")
+    [ -z "$summary" ] || break
+    if gc logging read "$renew_log AND jsonPayload.message=\"renew pass could not run\" AND timestamp>=\"$since\"" --limit=1 --format='value(jsonPayload.error)'; then
+      pass_error=$(cat "$work/out")
+    fi
+    [ -z "$pass_error" ] || break
+    [ "$(now)" -lt "$deadline" ] || break
+    sleep "$poll"
+  done
+  if [ -n "$summary" ]; then
+    ok "the job $SMOKE_JOB ran Renew; its pass: $summary"
+  elif [ -n "$log_error" ]; then
+    fail "cannot read Renew's log: $log_error" "$roles_fix (roles/logging.viewer reads logs)"
+  elif [ -n "$pass_error" ]; then
+    fail "Renew ran but its pass could not run: $pass_error" \
+      "right after a first apply Renew's Firestore grant may still be propagating: run this again in a few minutes;" \
+      "else read: gcloud logging read '$renew_log AND severity>=ERROR' --project=$project --limit=5 --freshness=1h"
+  else
+    status=""
+    if gc scheduler jobs describe "$SMOKE_JOB" --location="$region" --format='value(status.code,status.message)'; then
+      status=$(cat "$work/out")
+    fi
+    code=${status%%[!0-9]*}
+    message=$(echo "${status#"$code"}" | sed 's/^[[:space:]]*//')
+    case "${code:-0}" in
+      7 | 16)
+        fail "Cloud Scheduler could not invoke Renew (status $code${message:+: $message})" \
+          "the scheduler account needs roles/run.invoker on Renew, which terraform apply grants; a new grant can take minutes: run this again" \
+          "the job's OIDC audience must be Renew's URL (terraform apply)"
+        ;;
+      5)
+        fail "Renew's URL answered the scheduler 404 (status 5${message:+: $message})" "terraform apply points the job at Renew's URL"
+        ;;
+      4)
+        fail "Renew did not answer the scheduler within its attempt deadline (status 4)" \
+          "a pass longer than renew_timeout_seconds: raise it (renew_attempt_deadline follows), or lower renew_qps' load"
+        ;;
+      0)
+        fail "no pass of Renew logged its summary for ${timeout}s after the job ran" \
+          "logs can lag: read gcloud logging read '$renew_log' --project=$project --limit=5 --freshness=1h;" \
+          "gcloud scheduler jobs describe $SMOKE_JOB --location=$region --project=$project says when the job last ran and how it ended"
+        ;;
+      *)
+        fail "the job $SMOKE_JOB failed (status $code${message:+: $message})" \
+          "read Renew's errors: gcloud logging read '$renew_log AND severity>=ERROR' --project=$project --limit=5 --freshness=1h"
+        ;;
+    esac
+  fi
+fi
+
+# --- The topic ---------------------------------------------------------------
+
+if gc pubsub topics describe "$SMOKE_TOPIC" --format='value(name)' && [ -s "$work/out" ]; then
+  ok "topic $SMOKE_TOPIC exists"
+elif denied; then
+  fail "topic $SMOKE_TOPIC: $(first_line "$work/err")" "$roles_fix"
+else
+  fail "topic $SMOKE_TOPIC does not exist: $(first_line "$work/err")" "terraform apply (in terraform/) creates it (topic_name)"
+fi
+
+# --- The composite indexes and the TTL policy ----------------------------------
+
+if ! gc firestore indexes composite list --database="$SMOKE_DATABASE" --format='value(name,state)'; then
+  fail "cannot list the composite indexes of database $SMOKE_DATABASE: $(first_line "$work/err")" \
+    "$roles_fix; the database must exist (terraform output database)"
+else
+  ours=$(grep -E '/collectionGroups/(watches|channels)/' "$work/out")
+  total=$(grep -c . <<<"$ours")
+  ready=$(grep -c 'READY' <<<"$ours")
+  if [ "$ready" -ge "$SMOKE_INDEXES" ]; then
+    ok "$ready composite indexes of watches/ and channels/ are READY"
+  elif [ "$total" -ge "$SMOKE_INDEXES" ]; then
+    fail "only $ready of $SMOKE_INDEXES composite indexes are READY (the rest: $(grep -v READY <<<"$ours" | awk '{print $NF}' | sort -u | paste -sd, -))" \
+      "new indexes build for minutes, and Renew's queries fail until they are READY: run this again later;" \
+      "an index in NEEDS_REPAIR: delete it (gcloud firestore indexes composite delete) and terraform apply"
+  else
+    fail "$total of the $SMOKE_INDEXES composite indexes of terraform/indexes.json exist in database $SMOKE_DATABASE" \
+      "terraform apply (in terraform/) creates them"
+  fi
+fi
+
+if ! gc firestore fields ttls list --database="$SMOKE_DATABASE" --format='value(name,ttlConfig.state)'; then
+  fail "cannot list the TTL policies of database $SMOKE_DATABASE: $(first_line "$work/err")" "$roles_fix"
+else
+  ttl=$(grep -E '/collectionGroups/channels/fields/deleteAt[[:space:]]' "$work/out" | awk '{print $NF}')
+  case "$ttl" in
+    ACTIVE) ok "the TTL policy on channels.deleteAt is ACTIVE" ;;
+    CREATING)
+      fail "the TTL policy on channels.deleteAt is still CREATING: retired channels are not deleted yet" \
+        "Firestore takes minutes to hours over a new policy: run this again later"
+      ;;
+    NEEDS_REPAIR)
+      fail "the TTL policy on channels.deleteAt NEEDS_REPAIR" \
+        "gcloud firestore fields ttls update deleteAt --collection-group=channels --enable-ttl --database='$SMOKE_DATABASE' --project=$project"
+      ;;
+    *)
+      fail "no TTL policy on channels.deleteAt in database $SMOKE_DATABASE" "terraform apply (in terraform/) sets it"
+      ;;
+  esac
+fi
+
+echo "smoke: $passed passed, $failed failed"
+[ "$failed" = 0 ]
