@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The offline Terraform checks of `make test`: the google provider built from
-# the Go module proxy into a cache outside the tree (scripts/
+# The offline Terraform checks of `make test`: the google and time providers
+# built from the Go module proxy into a cache outside the tree (scripts/
 # terraform-provider.sh, reused when present), then fmt, init without a
 # backend, validate, `terraform test` on mock providers, and tflint with the
 # bundled terraform ruleset. Nothing here reaches a registry or Google Cloud.
@@ -19,8 +19,9 @@ TF_CLI_CONFIG_FILE=$(bash scripts/terraform-provider.sh | tail -1)
 export TF_CLI_CONFIG_FILE
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 
-step "terraform fmt -check -recursive terraform"
+step "terraform fmt -check -recursive terraform scripts/plancheck"
 terraform fmt -check -recursive -diff terraform
+terraform fmt -check -recursive -diff scripts/plancheck
 
 step "terraform init -backend=false"
 terraform -chdir=terraform init -backend=false -input=false -no-color >/dev/null
@@ -29,6 +30,14 @@ step "terraform validate"
 terraform -chdir=terraform validate -no-color
 
 step "terraform test"
+# A test file without a mock of the time provider would really sleep for
+# the IAM wait (iam_wait.tf), minutes per run: refuse it at once.
+for f in terraform/tests/*.tftest.hcl; do
+  if grep -q '^mock_provider "google"' "$f" && ! grep -q '^mock_provider "time"' "$f"; then
+    echo "$f: add mock_provider \"time\" {} next to the google mock, or the IAM wait (time_sleep.build_grants) sleeps for real in every run" >&2
+    exit 1
+  fi
+done
 log=$(mktemp)
 status=0
 terraform -chdir=terraform test -no-color >"$log" 2>&1 || status=$?
@@ -59,6 +68,7 @@ printf 'terraform {\n  backend "local" {}\n}\n' >"$plandir/backend_override.tf"
 terraform -chdir="$plandir" init -input=false -no-color >/dev/null
 GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$plandir" plan -refresh=false -input=false -no-color \
   -var project_id=demo -var source_zip="$PWD/dist/function.zip" -var example_subscription=true \
+  -var receive_domain=relay.example.com \
   -var 'watches={"team-calendar":{"kind":"calendar.events","params":{"calendarId":"primary"}}}' \
   -out="$plandir/plan.bin" >"$plandir/plan.txt" 2>&1 || {
   cat "$plandir/plan.txt"
@@ -99,5 +109,20 @@ if [ "$got" != '"[]"' ]; then
   exit 1
 fi
 echo "every google resource depends on the API enablement"
+
+step "deployer roles and the IAM wait over the plan (scripts/plancheck)"
+# Every resource type the module declares is covered by a role of
+# terraform/roles.tf, which the README and cloudbuild.yaml name; the
+# function builds, and nothing else, wait for the build account's grants.
+cp -R scripts/plancheck "$plandir/plancheck"
+failures=$(echo 'length(local.failures)' | terraform -chdir="$plandir/plancheck" console -no-color \
+  -var plan_json="$plandir/plan.json" -var readme="$PWD/README.md" -var cloudbuild="$PWD/cloudbuild.yaml")
+if [ "$failures" != 0 ]; then
+  echo 'jsonencode(local.failures)' | terraform -chdir="$plandir/plancheck" console -no-color \
+    -var plan_json="$plandir/plan.json" -var readme="$PWD/README.md" -var cloudbuild="$PWD/cloudbuild.yaml" >&2
+  echo "scripts/plancheck failed: see the lists above" >&2
+  exit 1
+fi
+echo "every resource type has its deployer role, named alike in README.md and cloudbuild.yaml; only the function builds wait for IAM"
 
 echo "terraform: all checks passed"

@@ -10,6 +10,14 @@ resource "google_firestore_database" "this" {
   # Teardown leaves the database and its documents; delete it by hand.
   deletion_policy = "ABANDON"
 
+  lifecycle {
+    # A database cannot move, and with ABANDON a replacement would only
+    # meet the old one again (409): an adopted database (import_database)
+    # keeps its location, and its point-in-time recovery, whatever the
+    # variables say.
+    ignore_changes = [location_id, point_in_time_recovery_enablement]
+  }
+
   depends_on = [google_project_service.enabled]
 }
 

@@ -1,7 +1,9 @@
 # Receive and Renew: the two entry points function.go registers
 # (ReceiveEntryPoint, RenewEntryPoint), built from the same archive.
 locals {
-  receive_url = google_cloudfunctions2_function.receive.service_config[0].uri
+  # The address Google pushes to: the custom domain's when there is one
+  # (domain.tf), else the function's own.
+  receive_url = var.receive_domain == null ? google_cloudfunctions2_function.receive.service_config[0].uri : "https://${var.receive_domain}"
   renew_url   = google_cloudfunctions2_function.renew.service_config[0].uri
 
 
@@ -57,13 +59,11 @@ resource "google_cloudfunctions2_function" "receive" {
     environment_variables          = local.environment
   }
 
-  # The first build needs its account's grants in place.
+  # The first build needs its account's grants in force: time_sleep
+  # follows them and waits for them to propagate (iam_wait.tf).
   depends_on = [
     google_project_service.enabled,
-    google_project_iam_member.build_log_writer,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_storage_bucket_iam_member.build_source_reader,
-    google_project_iam_member.build_staging_reader,
+    time_sleep.build_grants,
   ]
 }
 
@@ -115,12 +115,10 @@ resource "google_cloudfunctions2_function" "renew" {
     }
   }
 
-  # The first build needs its account's grants in place.
+  # The first build needs its account's grants in force: time_sleep
+  # follows them and waits for them to propagate (iam_wait.tf).
   depends_on = [
     google_project_service.enabled,
-    google_project_iam_member.build_log_writer,
-    google_artifact_registry_repository_iam_member.build_writer,
-    google_storage_bucket_iam_member.build_source_reader,
-    google_project_iam_member.build_staging_reader,
+    time_sleep.build_grants,
   ]
 }

@@ -4,9 +4,17 @@ terraform {
   required_version = ">= 1.7"
 
   required_providers {
+    # The tested majors: `make test` builds google 8.0.0 and time 0.14.2
+    # (scripts/terraform-provider.sh), and tests/first_apply.tftest.hcl
+    # checks that init picked within these. Pin exact versions with a lock
+    # file (README, Deploy).
     google = {
       source  = "hashicorp/google"
-      version = ">= 7.0, < 9.0"
+      version = "~> 8.0"
+    }
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.14.0"
     }
   }
 

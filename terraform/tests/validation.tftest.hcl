@@ -4,6 +4,9 @@ mock_provider "google" {
   source = "./tests/mocks"
 }
 
+# The IAM wait (iam_wait.tf) must not really sleep in tests.
+mock_provider "time" {}
+
 variables {
   project_id = "demo-project"
   source_zip = "tests/fixtures/source-v1.zip"
