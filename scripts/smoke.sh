@@ -17,10 +17,10 @@
 #
 # It needs gcloud and curl, and the roles of terraform/roles.tf (logging.viewer
 # to read Renew's log). The forged notification names the channel
-# watchrelay-smoke, which no watch ever has (channel ids are UUIDs): Receive
-# records it once as a stray (strays/watchrelay-smoke), and Renew's next
-# pass asks Calendar to stop it, which answers 404, so the record ends as
-# stopped.
+# watchrelay/smoke, an id no record can have (no "/" in a document id):
+# Receive answers it as a stray, 204, and records nothing, so the smoke
+# test leaves no stray for Renew to stop or for `watchrelay status` to
+# report.
 set -uo pipefail
 
 timeout=${SMOKE_TIMEOUT:-300}
@@ -139,7 +139,7 @@ fi
 # answer) and leaves the body in $work/body, curl's error in $work/err.
 post() {
   code=$(curl -sS -o "$work/body" -w '%{http_code}' --max-time 30 -X POST \
-    -H 'X-Goog-Channel-ID: watchrelay-smoke' \
+    -H 'X-Goog-Channel-ID: watchrelay/smoke' \
     -H 'X-Goog-Channel-Token: forged-by-scripts-smoke' \
     -H 'X-Goog-Message-Number: 1' \
     -H 'X-Goog-Resource-ID: watchrelay-smoke' \

@@ -196,7 +196,7 @@ func TestSmoke(t *testing.T) {
 			// with no body, to Receive's URL.
 			post := find(calls, "curl ")
 			for _, h := range []string{
-				"-X POST", "X-Goog-Channel-ID: watchrelay-smoke", "X-Goog-Channel-Token: forged-by-scripts-smoke",
+				"-X POST", "X-Goog-Channel-ID: watchrelay/smoke", "X-Goog-Channel-Token: forged-by-scripts-smoke",
 				"X-Goog-Message-Number: 1", "X-Goog-Resource-ID: watchrelay-smoke", "X-Goog-Resource-State: sync",
 				"X-Goog-Resource-URI: https://www.googleapis.com/", "--data-binary  " + runURL,
 			} {
