@@ -2,6 +2,9 @@
 # Runs watchrelay's benchmarks and prints their figures (bench/README.md says
 # what each measures and keeps a table of them):
 #   - Receive's hot path beside a bare 204 handler (receive/),
+#   - Receive on the emulators behind fault proxies: healthy, with
+#     Firestore or Pub/Sub refusing or hanging, and past its in-flight
+#     bound (receive/; about a minute),
 #   - a renew pass over 10,000 due watches against the simulator with 20 ms
 #     of latency per call under 100 calls/s, on the memory store (first:
 #     it needs no Java) and on Firestore (the emulator, started by the
@@ -15,7 +18,10 @@ echo "== $(date -u +%Y-%m-%dT%H:%MZ), $(getconf _NPROCESSORS_ONLN) cores, $(go v
 echo "== The deployed function's binary"
 bash bench/size.sh
 echo "== Receive hot path"
-go test ./receive -run '^$' -bench 'Receive|Bare' -benchmem -count 5
+go test ./receive -run '^$' -bench 'Receive$|ReceiveWithoutPubsub|Bare' -benchmem -count 5
+echo "== Receive under outages, on the emulators (started by the benchmark)"
+# CI=true: fail, rather than skip, if the emulators cannot start.
+CI=true go test ./receive -run '^$' -bench 'ReceiveOutage' -count 3
 echo "== Renew pass over $watches due watches, memory store"
 go test ./renew -run '^$' -bench 'Pass$' -benchtime 1x -timeout 60m \
 	-renew.watches "$watches" -renew.store memory

@@ -5,12 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,8 +16,6 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/logging"
@@ -61,21 +56,8 @@ func newEmuRig(t *testing.T) *emuRig {
 	}
 	t.Cleanup(func() { fs.Close() })
 
-	// PUBSUB_EMULATOR_HOST, set by Require, points the client at the
-	// emulator, as it would any Google client library.
-	client, err := pubsub.NewClient(context.Background(), emuProject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	topic := "events-" + suffix
-	if err := event.EnsureTopic(ctx, client, emuProject, topic); err != nil {
-		t.Fatal(err)
-	}
-	sub, err := event.Subscribe(ctx, client, emuProject, topic, "sub-"+suffix)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := emuClient(t)
+	topic, sub := emuTopic(t, client, suffix)
 	pub, err := event.NewPublisher(client, topic)
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +77,36 @@ func newEmuRig(t *testing.T) *emuRig {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// emuClient is a Pub/Sub client closed with the test. PUBSUB_EMULATOR_HOST,
+// set by Require, points it at the emulator, as it would any Google client
+// library; opts may point it elsewhere.
+func emuClient(t testing.TB, opts ...option.ClientOption) *pubsub.Client {
+	t.Helper()
+	client, err := pubsub.NewClient(context.Background(), emuProject, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+// emuTopic makes the topic events-<suffix> on the emulator, with an
+// ordered subscription sub-<suffix>, and returns the topic's id and the
+// subscription's name.
+func emuTopic(t testing.TB, client *pubsub.Client, suffix string) (topic, sub string) {
+	t.Helper()
+	ctx := context.Background()
+	topic = "events-" + suffix
+	if err := event.EnsureTopic(ctx, client, emuProject, topic); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := event.Subscribe(ctx, client, emuProject, topic, "sub-"+suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topic, sub
 }
 
 // receive pulls from the rig's subscription for up to wait, acking
@@ -263,198 +275,5 @@ func TestReceiveOnEmulators(t *testing.T) {
 
 	if strings.Contains(r.logs.String(), emuToken) {
 		t.Errorf("the token reached the log:\n%s", r.logs)
-	}
-}
-
-// outage is a loopback TCP proxy in front of an emulator that can be cut and
-// restored: to the clients behind it, the service goes away and comes back at
-// the same address, as in a real outage, so recovery is that of the very
-// clients Receive holds, not of new ones.
-type outage struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newOutage(t *testing.T, target string) *outage {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &outage{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); o.cut() })
-	go o.serve()
-	return o
-}
-
-func (o *outage) addr() string { return o.ln.Addr().String() }
-
-func (o *outage) serve() {
-	for {
-		in, err := o.ln.Accept()
-		if err != nil {
-			return
-		}
-		o.mu.Lock()
-		if o.down {
-			o.mu.Unlock()
-			in.Close() // the service is away: connections are refused
-			continue
-		}
-		out, err := net.Dial("tcp", o.target)
-		if err != nil {
-			o.mu.Unlock()
-			in.Close()
-			continue
-		}
-		o.conns = append(o.conns, in, out)
-		o.mu.Unlock()
-		go func() { io.Copy(out, in); out.Close() }()
-		go func() { io.Copy(in, out); in.Close() }()
-	}
-}
-
-// cut drops every open connection and refuses new ones until restore.
-func (o *outage) cut() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.down = true
-	for _, c := range o.conns {
-		c.Close()
-	}
-	o.conns = nil
-}
-
-func (o *outage) restore() {
-	o.mu.Lock()
-	o.down = false
-	o.mu.Unlock()
-}
-
-// TestReceiveOutagesOnEmulators cuts Firestore, then Pub/Sub, under a
-// running handler: each outage answers 503 within the handler's Timeout,
-// logged at ERROR, and publishes nothing; once the service is back, Google's
-// retry of the same notification, on the same handler and clients, answers
-// 200 and its event arrives.
-func TestReceiveOutagesOnEmulators(t *testing.T) {
-	t.Parallel()
-	emulator.Require(t)
-	ctx := t.Context()
-	suffix := fmt.Sprintf("outage%d", time.Now().UnixNano())
-
-	fsProxy := newOutage(t, os.Getenv("FIRESTORE_EMULATOR_HOST"))
-	conn, err := grpc.NewClient("passthrough:///"+fsProxy.addr(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(emulator.Owner{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	// A connection of our own wins over FIRESTORE_EMULATOR_HOST.
-	fs, err := store.OpenFirestore(ctx, emuProject, "", suffix+"_", option.WithGRPCConn(conn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
-	if err := fs.CreateChannel(ctx, store.Channel{
-		ID: "emu-live", WatchID: "w-emu", Kind: "drive.files", ResourceID: "file-1",
-		TokenHash: store.HashToken(emuToken), State: store.ChannelActive, Expiration: emuNow.Add(time.Hour),
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	// The handler publishes through the proxy; the test reads straight
-	// from the emulator.
-	psProxy := newOutage(t, os.Getenv("PUBSUB_EMULATOR_HOST"))
-	direct, err := pubsub.NewClient(context.Background(), emuProject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { direct.Close() })
-	proxied, err := pubsub.NewClient(context.Background(), emuProject, option.WithEndpoint(psProxy.addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxied.Close() })
-	topic := "events-" + suffix
-	if err := event.EnsureTopic(ctx, direct, emuProject, topic); err != nil {
-		t.Fatal(err)
-	}
-	sub, err := event.Subscribe(ctx, direct, emuProject, topic, "sub-"+suffix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &emuRig{client: direct, sub: sub}
-	pub, err := event.NewPublisher(proxied, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub.SetTimeout(time.Second) // below the handler's Timeout, as in production
-	t.Cleanup(pub.Stop)
-	var logs logBuffer
-	h, err := receive.New(receive.Deps{
-		Channels: fs, Publisher: pub, Logger: logging.New(&logs, slog.LevelDebug),
-		Now: func() time.Time { return emuNow }, Timeout: 3 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve := func(number int) int {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, emuRequest("emu-live", emuToken, "file-1", "update", number))
-		return w.Code
-	}
-	if code := serve(10); code != http.StatusOK {
-		t.Fatalf("before any outage: status %d, want 200", code)
-	}
-	if got := r.receive(t, 1, 10*time.Second); len(got) != 1 {
-		t.Fatalf("before any outage: %d messages, want 1", len(got))
-	}
-
-	for i, o := range []struct {
-		name  string
-		proxy *outage
-	}{{"firestore", fsProxy}, {"pubsub", psProxy}} {
-		number := 11 + i
-		o.proxy.cut()
-		start := time.Now()
-		if code := serve(number); code != http.StatusServiceUnavailable {
-			t.Fatalf("%s down: status %d, want 503", o.name, code)
-		}
-		if d := time.Since(start); d > 6*time.Second {
-			t.Errorf("%s down: answered after %v with a 3s Timeout: Google would give up first", o.name, d)
-		}
-		if got := r.receive(t, 1, time.Second); len(got) != 0 {
-			t.Fatalf("%s down: %d messages published", o.name, len(got))
-		}
-		o.proxy.restore()
-		// Google retries with backoff until the answer is 2xx.
-		code := 0
-		for deadline := time.Now().Add(45 * time.Second); code != http.StatusOK && time.Now().Before(deadline); {
-			time.Sleep(500 * time.Millisecond)
-			code = serve(number)
-		}
-		if code != http.StatusOK {
-			t.Fatalf("%s back: the retry still answers %d", o.name, code)
-		}
-		// Exactly one event: every publish attempt that was answered 503
-		// had been given up by the client, none lands later beside the
-		// retry's.
-		got := r.receive(t, 2, 3*time.Second)
-		if len(got) != 1 || got[0].Attributes["ce-id"] != fmt.Sprintf("emu-live/%d", number) {
-			ids := []string{}
-			for _, m := range got {
-				ids = append(ids, m.Attributes["ce-id"])
-			}
-			t.Fatalf("%s back: events %v, want exactly emu-live/%d", o.name, ids, number)
-		}
-	}
-	if n := strings.Count(logs.String(), `"severity":"ERROR"`); n < 2 {
-		t.Errorf("%d outages logged at ERROR, want 2:\n%s", n, logs.String())
-	}
-	if strings.Contains(logs.String(), emuToken) {
-		t.Errorf("the token reached the log")
 	}
 }

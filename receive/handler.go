@@ -49,9 +49,9 @@ type Deps struct {
 	// config.Defaults.ReceiveTimeout), so that a hanging store or Pub/Sub
 	// is answered 503 while Google still waits. The store's calls before
 	// the publish get its first half, and the publisher's own timeout must
-	// be at most the second, PublishTimeout(Timeout): then a publish
-	// Receive answers 503 for has been given up already, and is not
-	// published later behind Google's retry.
+	// be at most PublishTimeout(Timeout), which fits in the second: then a
+	// publish Receive answers 503 for has been given up already, and is
+	// not published later behind Google's retry.
 	Timeout time.Duration
 	// MaxInFlight bounds the notifications the Handler works on at once
 	// (default config.Defaults.ReceiveMaxInFlight); past it, it answers
@@ -191,7 +191,8 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (Notification, 
 	// The store's calls before the publish end by the middle of the
 	// deadline, so that the publish, given up by its own timeout, ends
 	// before it (see Deps.Timeout).
-	sctx, scancel := context.WithTimeout(ctx, h.d.Timeout-PublishTimeout(h.d.Timeout))
+	end, _ := ctx.Deadline()
+	sctx, scancel := context.WithDeadline(ctx, storeDeadline(end, h.d.Timeout))
 	defer scancel()
 	c, err := h.d.Channels.Channel(sctx, n.ChannelID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -39,7 +39,7 @@ func OpenFirestore(ctx context.Context, project, database, prefix string, opts .
 	if database == "" {
 		database = firestore.DefaultDatabaseID
 	}
-	client, err := firestore.NewClientWithDatabase(ctx, project, database, opts...)
+	client, err := firestore.NewClientWithDatabase(ctx, project, database, append(clientOptions(), opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: open firestore: %w", err)
 	}

@@ -26,6 +26,16 @@ locals {
     for u in regexall("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)", var.renew_interval) : tonumber(u[0]) * { h = 3600, m = 60, s = 1, ms = 0.001 }[u[1]]
   ])
   renew_interval = coalesce(var.renew_interval, "${coalesce(local.renew_schedule_seconds, 0)}s")
+
+  # Receive's in-flight bound: the concurrency less a quarter (at least
+  # one) kept to answer the excess 503 at once. 80 gives 60, the default of
+  # internal/config (config_test.go checks the two agree).
+  receive_max_in_flight = var.receive_concurrency - max(1, floor(var.receive_concurrency / 4))
+
+  # receive_deadline in seconds, as renew_interval's; null when unset.
+  receive_deadline_seconds = var.receive_deadline == null ? null : sum([
+    for u in regexall("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)", var.receive_deadline) : tonumber(u[0]) * { h = 3600, m = 60, s = 1, ms = 0.001 }[u[1]]
+  ])
 }
 
 resource "google_cloudfunctions2_function" "receive" {
@@ -49,14 +59,37 @@ resource "google_cloudfunctions2_function" "receive" {
   }
 
   service_config {
-    min_instance_count             = 0
-    max_instance_count             = var.receive_max_instances
-    available_memory               = var.receive_memory
-    timeout_seconds                = var.receive_timeout_seconds
-    ingress_settings               = "ALLOW_ALL"
-    all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.this["receive"].email
-    environment_variables          = local.environment
+    min_instance_count = 0
+    max_instance_count = var.receive_max_instances
+    available_memory   = var.receive_memory
+    # A full CPU serves many notifications at once; each mostly waits on
+    # Firestore and Pub/Sub (README, Configuration: the arithmetic).
+    available_cpu                    = var.receive_cpu
+    max_instance_request_concurrency = var.receive_concurrency
+    timeout_seconds                  = var.receive_timeout_seconds
+    ingress_settings                 = "ALLOW_ALL"
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.this["receive"].email
+    # Receive answers 503 past its in-flight bound, below the concurrency,
+    # so the platform never has to refuse with a 429 that Google does not
+    # retry.
+    environment_variables = merge(local.environment, { for k, v in {
+      WATCHRELAY_RECEIVE_MAX_IN_FLIGHT = tostring(local.receive_max_in_flight)
+      WATCHRELAY_RECEIVE_TIMEOUT       = var.receive_deadline
+    } : k => v if v != null })
+  }
+
+  lifecycle {
+    precondition {
+      # Cloud Run gives an instance more than one request at a time only
+      # with a whole CPU or more.
+      condition     = var.receive_concurrency == 1 || tonumber(var.receive_cpu) >= 1
+      error_message = "receive_concurrency above 1 needs receive_cpu of at least 1."
+    }
+    precondition {
+      condition     = local.receive_deadline_seconds == null || try(local.receive_deadline_seconds < var.receive_timeout_seconds, false)
+      error_message = "receive_deadline (${coalesce(var.receive_deadline, "unset")}) must be shorter than receive_timeout_seconds (${var.receive_timeout_seconds} s), or the platform cuts Receive off before it can answer 503."
+    }
   }
 
   # The first build needs its account's grants in force: time_sleep
@@ -88,13 +121,16 @@ resource "google_cloudfunctions2_function" "renew" {
   }
 
   service_config {
-    min_instance_count             = 0
-    max_instance_count             = var.renew_max_instances
-    available_memory               = var.renew_memory
-    timeout_seconds                = var.renew_timeout_seconds
-    ingress_settings               = var.renew_ingress
-    all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.this["renew"].email
+    min_instance_count = 0
+    max_instance_count = var.renew_max_instances
+    available_memory   = var.renew_memory
+    # One pass per instance: a pass bounds its own concurrency
+    # (renew_concurrency), and overlapping passes are kept apart by leases.
+    max_instance_request_concurrency = 1
+    timeout_seconds                  = var.renew_timeout_seconds
+    ingress_settings                 = var.renew_ingress
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.this["renew"].email
     # Renew gives every watch without its own address Receive's URL, and
     # checks its renewal window against the schedule's period.
     environment_variables = merge(local.environment, {

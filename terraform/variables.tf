@@ -84,7 +84,7 @@ variable "image_versions_kept" {
 # --- Functions ------------------------------------------------------------
 
 variable "receive_max_instances" {
-  description = "Most Receive instances at once. Google retries a 5xx/429, so a cap only delays notifications."
+  description = "Most Receive instances at once. Each answers 503 past its in-flight bound, which Google retries, so a cap only delays notifications; the platform's own refusal, a 429, Google does not retry (see receive_concurrency)."
   type        = number
   default     = 20
 
@@ -135,6 +135,40 @@ variable "receive_timeout_seconds" {
   validation {
     condition     = var.receive_timeout_seconds >= 1 && var.receive_timeout_seconds <= 3600 && floor(var.receive_timeout_seconds) == var.receive_timeout_seconds
     error_message = "receive_timeout_seconds must be a whole number from 1 to 3600."
+  }
+}
+
+variable "receive_concurrency" {
+  description = "Requests one Receive instance is given at once. Each notification mostly waits on Firestore and Pub/Sub, so one instance with a full CPU serves many; a quarter of them (at least one) is kept to answer the excess 503 at once (WATCHRELAY_RECEIVE_MAX_IN_FLIGHT is the rest), so the platform never refuses with a 429, which Google does not retry. README, Configuration, has the arithmetic."
+  type        = number
+  default     = 80
+
+  validation {
+    # 2 at least: one slot held, one to answer 503 past it.
+    condition     = var.receive_concurrency >= 2 && var.receive_concurrency <= 1000 && floor(var.receive_concurrency) == var.receive_concurrency
+    error_message = "receive_concurrency must be a whole number from 2 to 1000."
+  }
+}
+
+variable "receive_cpu" {
+  description = "vCPUs of a Receive instance, as Cloud Run counts them. More than one request at a time needs at least 1."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = contains(["1", "2", "4", "6", "8"], var.receive_cpu)
+    error_message = "receive_cpu must be 1, 2, 4, 6 or 8: Receive serves concurrent requests, which needs a whole CPU."
+  }
+}
+
+variable "receive_deadline" {
+  description = "WATCHRELAY_RECEIVE_TIMEOUT: how long Receive works on one notification before it answers 503, when Firestore or Pub/Sub hangs (Go duration, under receive_timeout_seconds). Null: the function's own default (internal/config, 10s)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.receive_deadline == null || try(can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.receive_deadline)) && can(regex("[1-9]", var.receive_deadline)), false)
+    error_message = "receive_deadline must be a positive Go duration such as 10s."
   }
 }
 

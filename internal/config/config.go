@@ -39,6 +39,17 @@ type Config struct {
 	// RenewQPS bounds the Google API calls one pass makes per second
 	// (WATCHRELAY_RENEW_QPS).
 	RenewQPS float64
+	// ReceiveTimeout bounds one notification (WATCHRELAY_RECEIVE_TIMEOUT):
+	// a Firestore or Pub/Sub that hangs is answered 503 within it, so
+	// Google retries rather than waits. receive.New splits it between the
+	// store and the publish (receive.PublishTimeout).
+	ReceiveTimeout time.Duration
+	// ReceiveMaxInFlight bounds the notifications one instance works on
+	// at once (WATCHRELAY_RECEIVE_MAX_IN_FLIGHT); past it Receive answers
+	// 503 at once. It stays under the instance's request concurrency
+	// (Terraform's receive_concurrency), so that the platform never has to
+	// refuse a request with a 429, which Google does not retry.
+	ReceiveMaxInFlight int
 	// APIBaseURL, when set, sends every Google API call there instead of
 	// Google's host, without credentials (WATCHRELAY_API_BASE_URL).
 	APIBaseURL string
@@ -66,7 +77,15 @@ var Defaults = Config{
 	Grace:            10 * time.Minute,
 	RenewConcurrency: 8,
 	RenewQPS:         10,
-	Port:             "8080",
+	// Google waits longer; 10 s leaves a healthy read and publish (tens
+	// of milliseconds each) a hundredfold margin, and frees a slot held
+	// by a hanging dependency in at most that.
+	ReceiveTimeout: 10 * time.Second,
+	// Three quarters of Terraform's default receive_concurrency (80): the
+	// other 20 answer the excess 503 in microseconds (README,
+	// Configuration).
+	ReceiveMaxInFlight: 60,
+	Port:               "8080",
 }
 
 // ErrInvalid is wrapped by every error FromEnv returns.
@@ -107,14 +126,24 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("WATCHRELAY_RENEW_BEFORE", &c.RenewBefore)
 	dur("WATCHRELAY_RENEW_INTERVAL", &c.RenewInterval)
 	dur("WATCHRELAY_GRACE", &c.Grace)
-	if v := getenv("WATCHRELAY_RENEW_CONCURRENCY"); v != "" {
+	dur("WATCHRELAY_RECEIVE_TIMEOUT", &c.ReceiveTimeout)
+	if c.ReceiveTimeout == 0 {
+		errs = append(errs, fmt.Errorf("%w: WATCHRELAY_RECEIVE_TIMEOUT=%q must be positive", ErrInvalid, getenv("WATCHRELAY_RECEIVE_TIMEOUT")))
+	}
+	count := func(name string, dst *int) {
+		v := getenv(name)
+		if v == "" {
+			return
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("%w: WATCHRELAY_RENEW_CONCURRENCY=%q is not a positive integer", ErrInvalid, v))
-		} else {
-			c.RenewConcurrency = n
+			errs = append(errs, fmt.Errorf("%w: %s=%q is not a positive integer", ErrInvalid, name, v))
+			return
 		}
+		*dst = n
 	}
+	count("WATCHRELAY_RENEW_CONCURRENCY", &c.RenewConcurrency)
+	count("WATCHRELAY_RECEIVE_MAX_IN_FLIGHT", &c.ReceiveMaxInFlight)
 	if v := getenv("WATCHRELAY_RENEW_QPS"); v != "" {
 		q, err := strconv.ParseFloat(v, 64)
 		if err != nil || q <= 0 {

@@ -2,6 +2,10 @@ package config_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,25 +31,28 @@ func TestFromEnv(t *testing.T) {
 		{"empty", nil, func(*config.Config) {}},
 		// Every variable reaches its field.
 		{"everything", map[string]string{
-			"GOOGLE_CLOUD_PROJECT":         "demo",
-			"WATCHRELAY_TOPIC":             "events",
-			"WATCHRELAY_DATABASE":          "relay",
-			"WATCHRELAY_ADDRESS":           "https://hooks.example/recv",
-			"WATCHRELAY_RENEW_BEFORE":      "2h",
-			"WATCHRELAY_RENEW_INTERVAL":    "15m",
-			"WATCHRELAY_GRACE":             "30s",
-			"WATCHRELAY_RENEW_CONCURRENCY": "3",
-			"WATCHRELAY_RENEW_QPS":         "2.5",
-			"WATCHRELAY_API_BASE_URL":      "http://127.0.0.1:9000",
-			"WATCHRELAY_SCHEDULER_JOB":     "projects/p/locations/l/jobs/j",
-			"FIRESTORE_EMULATOR_HOST":      "127.0.0.1:8081",
-			"PUBSUB_EMULATOR_HOST":         "127.0.0.1:8085",
-			"PORT":                         "9090",
+			"GOOGLE_CLOUD_PROJECT":             "demo",
+			"WATCHRELAY_TOPIC":                 "events",
+			"WATCHRELAY_DATABASE":              "relay",
+			"WATCHRELAY_ADDRESS":               "https://hooks.example/recv",
+			"WATCHRELAY_RENEW_BEFORE":          "2h",
+			"WATCHRELAY_RENEW_INTERVAL":        "15m",
+			"WATCHRELAY_GRACE":                 "30s",
+			"WATCHRELAY_RENEW_CONCURRENCY":     "3",
+			"WATCHRELAY_RENEW_QPS":             "2.5",
+			"WATCHRELAY_RECEIVE_TIMEOUT":       "4s",
+			"WATCHRELAY_RECEIVE_MAX_IN_FLIGHT": "12",
+			"WATCHRELAY_API_BASE_URL":          "http://127.0.0.1:9000",
+			"WATCHRELAY_SCHEDULER_JOB":         "projects/p/locations/l/jobs/j",
+			"FIRESTORE_EMULATOR_HOST":          "127.0.0.1:8081",
+			"PUBSUB_EMULATOR_HOST":             "127.0.0.1:8085",
+			"PORT":                             "9090",
 		}, func(c *config.Config) {
 			*c = config.Config{
 				Project: "demo", Topic: "events", Database: "relay", Address: "https://hooks.example/recv",
 				RenewBefore: 2 * time.Hour, RenewInterval: 15 * time.Minute, Grace: 30 * time.Second,
-				RenewConcurrency: 3, RenewQPS: 2.5, APIBaseURL: "http://127.0.0.1:9000",
+				RenewConcurrency: 3, RenewQPS: 2.5, ReceiveTimeout: 4 * time.Second, ReceiveMaxInFlight: 12,
+				APIBaseURL:   "http://127.0.0.1:9000",
 				SchedulerJob: "projects/p/locations/l/jobs/j", FirestoreEmulator: "127.0.0.1:8081",
 				PubsubEmulator: "127.0.0.1:8085", Port: "9090",
 			}
@@ -82,6 +89,12 @@ func TestFromEnvInvalid(t *testing.T) {
 		{"negative grace", "WATCHRELAY_GRACE", "-1s"},
 		{"zero concurrency", "WATCHRELAY_RENEW_CONCURRENCY", "0"},
 		{"qps not a number", "WATCHRELAY_RENEW_QPS", "fast"},
+		// A zero deadline would answer every notification 503.
+		{"zero receive timeout", "WATCHRELAY_RECEIVE_TIMEOUT", "0s"},
+		{"receive timeout without unit", "WATCHRELAY_RECEIVE_TIMEOUT", "10"},
+		// No bound at all is not a bound; nor is a fraction.
+		{"zero in flight", "WATCHRELAY_RECEIVE_MAX_IN_FLIGHT", "0"},
+		{"fractional in flight", "WATCHRELAY_RECEIVE_MAX_IN_FLIGHT", "7.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -121,5 +134,25 @@ func TestLocal(t *testing.T) {
 		if got := tc.c.Local(); got != tc.want {
 			t.Errorf("%s: Local = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// Terraform always sets WATCHRELAY_RECEIVE_MAX_IN_FLIGHT from
+// receive_concurrency (terraform/functions.tf: the concurrency less a
+// quarter, at least one); at Terraform's default concurrency that is
+// Defaults' bound, so a deployment and `watchrelay serve` agree.
+func TestReceiveMaxInFlightMatchesTerraform(t *testing.T) {
+	t.Parallel()
+	tf, err := os.ReadFile(filepath.Join("..", "..", "terraform", "variables.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)variable "receive_concurrency" \{.*?\n\s*default\s*=\s*(\d+)`).FindSubmatch(tf)
+	if m == nil {
+		t.Fatal(`terraform/variables.tf has no receive_concurrency with a number default`)
+	}
+	concurrency, _ := strconv.Atoi(string(m[1]))
+	if want := concurrency - max(1, concurrency/4); config.Defaults.ReceiveMaxInFlight != want {
+		t.Errorf("Defaults.ReceiveMaxInFlight = %d, but Terraform's default concurrency %d gives %d", config.Defaults.ReceiveMaxInFlight, concurrency, want)
 	}
 }

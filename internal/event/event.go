@@ -140,15 +140,17 @@ func NewPublisher(client *pubsub.Client, topic string) (*Publisher, error) {
 	p.PublishSettings.DelayThreshold = time.Millisecond
 	p.PublishSettings.CountThreshold = 1
 	p.PublishSettings.Timeout = PublishTimeout
+	failFast(client, UnavailableFor)
 	return &Publisher{p: p}, nil
 }
 
-// PublishTimeout bounds the client's own retries of one publish. Past it the
-// publish is given up for good, so that one Receive answered 503 for is not
-// published later in the background (Google's retry publishes it), nor
-// pauses the watch's ordering key long after. It stays below Receive's
-// 20 s timeout for that reason.
-const PublishTimeout = 15 * time.Second
+// PublishTimeout bounds the client's own retries of one publish, by
+// default. Past it the publish is given up for good, so that one Receive
+// answered 503 for is not published later in the background (Google's
+// retry publishes it), nor pauses the watch's ordering key long after. It
+// is receive.PublishTimeout of Receive's default deadline (10 s): the
+// service sets receive.PublishTimeout of the configured one (SetTimeout).
+const PublishTimeout = 4 * time.Second
 
 // SetTimeout replaces PublishTimeout; call it before the first Publish.
 // Tests with a short Receive timeout use it to keep the same order.

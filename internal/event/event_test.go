@@ -7,13 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/watchrelay/watchrelay/internal/event"
-	"github.com/watchrelay/watchrelay/internal/fake/inproc"
 )
 
 // A lifecycle event renders in binary content mode: every ce- attribute,
@@ -80,16 +78,7 @@ func (f *failFirst) React(any) (bool, any, error) {
 // event.Publisher, goes through instead of failing on a paused key for good.
 func TestPublishResumesAfterFailure(t *testing.T) {
 	ctx := t.Context()
-	srv, err := inproc.Start(ctx, "p", "events", pstest.ServerReactorOption{FuncName: "Publish", Reactor: &failFirst{n: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	p, err := event.NewPublisher(srv.Client, "events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Stop)
+	srv, p := startPublisher(t, &failFirst{n: 1})
 	e := event.Event{ID: "ch-1/10", Type: event.TypeNotification, Time: time.Now(), WatchID: "w-1", Data: map[string]int{"n": 10}}
 	if err := p.Publish(ctx, e); !errors.Is(err, event.ErrUnavailable) {
 		t.Fatalf("first publish = %v, want ErrUnavailable", err)

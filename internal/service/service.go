@@ -11,6 +11,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/uuid"
+	"google.golang.org/api/option"
 
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
@@ -119,7 +121,17 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 	case opts.Store != nil:
 		s.Store = opts.Store
 	case cfg.Project != "" || cfg.FirestoreEmulator != "":
-		fs, err := store.OpenFirestore(ctx, s.project, cfg.Database, "")
+		var fopts []option.ClientOption
+		if cfg.FirestoreEmulator != "" {
+			// The library's own emulator connection would lack the
+			// interceptors that let Receive fail fast (store.FailFast).
+			conn, err := store.DialEmulator(cfg.FirestoreEmulator)
+			if err != nil {
+				return err
+			}
+			fopts = append(fopts, option.WithGRPCConn(conn))
+		}
+		fs, err := store.OpenFirestore(ctx, s.project, cfg.Database, "", fopts...)
 		if err != nil {
 			return err
 		}
@@ -151,15 +163,20 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// A publish Receive answers 503 for must have been given up already.
+	deadline := cmp.Or(cfg.ReceiveTimeout, config.Defaults.ReceiveTimeout)
+	pub.SetTimeout(receive.PublishTimeout(deadline))
 	s.Publisher = pub
 	s.closers = append(s.closers, func() error { pub.Stop(); return nil })
 
 	s.Receive, err = receive.New(receive.Deps{
-		Channels:  s.Store,
-		Strays:    s.Store,
-		Publisher: pub,
-		Logger:    s.Logger,
-		Project:   cfg.Project,
+		Channels:    s.Store,
+		Strays:      s.Store,
+		Publisher:   pub,
+		Logger:      s.Logger,
+		Project:     cfg.Project,
+		Timeout:     deadline,
+		MaxInFlight: cfg.ReceiveMaxInFlight,
 	})
 	if err != nil {
 		return err

@@ -92,6 +92,19 @@ run "function_defaults" {
   }
 
   assert {
+    # Receive: a full CPU and 80 requests per instance, 60 of them worked
+    # on (internal/config's default bound) and 20 kept to answer 503 at
+    # once. Renew: one pass per instance.
+    condition = (
+      google_cloudfunctions2_function.receive.service_config[0].available_cpu == "1" &&
+      google_cloudfunctions2_function.receive.service_config[0].max_instance_request_concurrency == 80 &&
+      google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_RECEIVE_MAX_IN_FLIGHT"] == "60" &&
+      google_cloudfunctions2_function.renew.service_config[0].max_instance_request_concurrency == 1
+    )
+    error_message = "Receive must run with 1 CPU, 80 requests per instance and an in-flight bound of 60; Renew with one request per instance."
+  }
+
+  assert {
     # Google's push comes from the internet; Renew is guarded by IAM.
     condition = (
       google_cloudfunctions2_function.receive.service_config[0].ingress_settings == "ALLOW_ALL" &&
@@ -113,10 +126,10 @@ run "function_defaults" {
     # WATCHRELAY_RENEW_INTERVAL on Renew only, and no tuning variable left
     # null: the functions' own defaults (internal/config) are the one source.
     condition = (
-      toset(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE"]) &&
+      toset(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RECEIVE_MAX_IN_FLIGHT"]) &&
       toset(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_ADDRESS", "WATCHRELAY_RENEW_INTERVAL"])
     )
-    error_message = "The functions' environments must be exactly docs/DESIGN.md's configuration (WATCHRELAY_ADDRESS and WATCHRELAY_RENEW_INTERVAL on Renew only), without the defaults internal/config already has."
+    error_message = "The functions' environments must be exactly docs/DESIGN.md's configuration (WATCHRELAY_RECEIVE_MAX_IN_FLIGHT on Receive only, WATCHRELAY_ADDRESS and WATCHRELAY_RENEW_INTERVAL on Renew only), without the defaults internal/config already has."
   }
 }
 
@@ -134,6 +147,22 @@ run "function_variables" {
     grace                   = "15m"
     renew_concurrency       = 3
     renew_qps               = 2.5
+    receive_concurrency     = 10
+    receive_cpu             = "2"
+    receive_deadline        = "5s"
+  }
+
+  assert {
+    # 10 less a quarter, rounded down: 8.
+    condition = (
+      google_cloudfunctions2_function.receive.service_config[0].available_cpu == "2" &&
+      google_cloudfunctions2_function.receive.service_config[0].max_instance_request_concurrency == 10 &&
+      google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_RECEIVE_MAX_IN_FLIGHT"] == "8" &&
+      google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_RECEIVE_TIMEOUT"] == "5s" &&
+      !contains(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables), "WATCHRELAY_RECEIVE_TIMEOUT") &&
+      google_cloudfunctions2_function.renew.service_config[0].max_instance_request_concurrency == 1
+    )
+    error_message = "receive_cpu, receive_concurrency (and the in-flight bound below it) and receive_deadline must reach Receive, and Renew keep one request per instance."
   }
 
   assert {

@@ -255,6 +255,55 @@ run "attempt_deadline_not_seconds" {
   expect_failures = [var.renew_attempt_deadline]
 }
 
+run "receive_concurrency_one" {
+  # No slot would be left to answer 503 past the in-flight bound.
+  command = plan
+  variables {
+    receive_concurrency = 1
+  }
+  expect_failures = [var.receive_concurrency]
+}
+
+run "receive_cpu_fraction" {
+  # Concurrent requests need a whole CPU.
+  command = plan
+  variables {
+    receive_cpu = "0.5"
+  }
+  expect_failures = [var.receive_cpu]
+}
+
+run "zero_receive_deadline" {
+  command = plan
+  variables {
+    receive_deadline = "0s"
+  }
+  expect_failures = [var.receive_deadline]
+}
+
+run "receive_deadline_past_timeout" {
+  # The platform would cut Receive off before its 503.
+  command = plan
+  variables {
+    receive_deadline        = "1m"
+    receive_timeout_seconds = 60
+  }
+  expect_failures = [google_cloudfunctions2_function.receive]
+}
+
+run "smallest_receive_concurrency" {
+  # 2: one notification worked on, one slot to refuse the next.
+  command = plan
+  variables {
+    receive_concurrency = 2
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_RECEIVE_MAX_IN_FLIGHT"] == "1"
+    error_message = "receive_concurrency 2 must give an in-flight bound of 1."
+  }
+}
+
 run "bad_database_id" {
   command = plan
   variables {
