@@ -117,47 +117,11 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 	if err := google.CheckRenewBefore(cfg.RenewBefore, cfg.RenewInterval); err != nil {
 		return err
 	}
-	switch {
-	case opts.Store != nil:
-		s.Store = opts.Store
-	case cfg.Project != "" || cfg.FirestoreEmulator != "":
-		var fopts []option.ClientOption
-		if cfg.FirestoreEmulator != "" {
-			// The library's own emulator connection would lack the
-			// interceptors that let Receive fail fast (store.FailFast).
-			conn, err := store.DialEmulator(cfg.FirestoreEmulator)
-			if err != nil {
-				return err
-			}
-			fopts = append(fopts, option.WithGRPCConn(conn))
-		}
-		fs, err := store.OpenFirestore(ctx, s.project, cfg.Database, "", fopts...)
-		if err != nil {
-			return err
-		}
-		s.Store = fs
-		s.closers = append(s.closers, fs.Close)
-	default:
-		return ErrNoProject
+	if err := s.openStore(ctx, opts.Store); err != nil {
+		return err
 	}
-
-	switch {
-	case opts.PubSub != nil:
-		s.pubsub = opts.PubSub
-	case cfg.Project != "" || cfg.PubsubEmulator != "":
-		c, err := pubsub.NewClient(ctx, s.project)
-		if err != nil {
-			return fmt.Errorf("service: pubsub: %w", err)
-		}
-		s.pubsub = c
-		s.closers = append(s.closers, c.Close)
-		if cfg.PubsubEmulator != "" {
-			if err := event.EnsureTopic(ctx, c, s.project, cfg.Topic); err != nil {
-				return err
-			}
-		}
-	default:
-		return ErrNoProject
+	if err := s.openPubSub(ctx, opts.PubSub); err != nil {
+		return err
 	}
 	pub, err := event.NewPublisher(s.pubsub, cfg.Topic)
 	if err != nil {
@@ -197,6 +161,59 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 	}
 	s.Renew, err = renew.New(s.Store, s.Google, pub, ro)
 	return err
+}
+
+// openStore takes the store handed in, or opens Firestore in the project or
+// on its emulator.
+func (s *Service) openStore(ctx context.Context, given Store) error {
+	cfg := s.Config
+	switch {
+	case given != nil:
+		s.Store = given
+		return nil
+	case cfg.Project == "" && cfg.FirestoreEmulator == "":
+		return ErrNoProject
+	}
+	var fopts []option.ClientOption
+	if cfg.FirestoreEmulator != "" {
+		// The library's own emulator connection would lack the
+		// interceptors that let Receive fail fast (store.FailFast).
+		conn, err := store.DialEmulator(cfg.FirestoreEmulator)
+		if err != nil {
+			return err
+		}
+		fopts = append(fopts, option.WithGRPCConn(conn))
+	}
+	fs, err := store.OpenFirestore(ctx, s.project, cfg.Database, "", fopts...)
+	if err != nil {
+		return err
+	}
+	s.Store = fs
+	s.closers = append(s.closers, fs.Close)
+	return nil
+}
+
+// openPubSub takes the client handed in, or connects to Pub/Sub in the
+// project or on its emulator, where it makes the topic as Terraform would.
+func (s *Service) openPubSub(ctx context.Context, given *pubsub.Client) error {
+	cfg := s.Config
+	switch {
+	case given != nil:
+		s.pubsub = given
+		return nil
+	case cfg.Project == "" && cfg.PubsubEmulator == "":
+		return ErrNoProject
+	}
+	c, err := pubsub.NewClient(ctx, s.project)
+	if err != nil {
+		return fmt.Errorf("service: pubsub: %w", err)
+	}
+	s.pubsub = c
+	s.closers = append(s.closers, c.Close)
+	if cfg.PubsubEmulator != "" {
+		return event.EnsureTopic(ctx, c, s.project, cfg.Topic)
+	}
+	return nil
 }
 
 // Mux serves Receive at /receive and Renew at /renew, as `serve` does.
