@@ -52,7 +52,7 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 		c = pendingChannel(cur, token, now)
 		return c, true
 	})
-	if !r.claimed(w.ID, err) {
+	if !r.claimed(cl.watchID, err) {
 		return
 	}
 	if c.ID == "" {
