@@ -230,199 +230,202 @@ locals {
 # which gives the metrics, created right after the API, those minutes. If
 # an apply still stops there, apply again a few minutes later.
 
-resource "google_monitoring_alert_policy" "watch_ended" {
-  project      = var.project_id
-  display_name = "${var.name}: a watch failed or is gone"
-  combiner     = "OR"
-  severity     = "ERROR"
-  user_labels  = local.labels
+# Most policies are one threshold over one count: a log-based metric, or
+# Cloud Run's request count, summed over a window. They differ only in
+# what the table below says; one resource makes them all. Receive's 5xx
+# ratio (a denominator) and "Renew is not being run" (a second, absence
+# condition) follow as resources of their own.
 
-  conditions {
-    display_name = "A watch ended failed or gone"
-    condition_threshold {
-      filter          = local.metric_filter.watches_ended
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "${local.renew_event_window}s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.state", "metric.label.kind"]
-      }
-      trigger {
-        count = 1
-      }
+locals {
+  # Policy → its name and severity; the condition's name, filter,
+  # threshold, duration, evaluation of missing data (missing_data; unset:
+  # Monitoring's default), alignment period (window) and the labels it
+  # keeps apart (group_by; unset: one series); how long an incident stays
+  # open without another (auto_close); the runbook (subject, content) and
+  # the log lines it links (link; unset: none). Every condition is a sum
+  # above its threshold, and one such sum opens an incident.
+  threshold_policies = {
+    watch_ended = {
+      display_name = "${var.name}: a watch failed or is gone"
+      severity     = "ERROR"
+      condition    = "A watch ended failed or gone"
+      filter       = local.metric_filter.watches_ended
+      threshold    = 0
+      duration     = "0s"
+      window       = "${local.renew_event_window}s"
+      group_by     = ["metric.label.state", "metric.label.kind"]
+      # A failed watch stays failed: the incident stays open until closed by
+      # hand, or for a week without another.
+      auto_close = "604800s"
+      subject    = "${var.name}: a $${metric.label.kind} watch is $${metric.label.state}"
+      content    = <<-EOT
+        Renew ended a **$${metric.label.kind}** watch as **$${metric.label.state}**. It has no channel now: Google sends nothing for it until someone acts. Subscribers got `watchrelay.watch.$${metric.label.state}.v1` with the reason.
+
+        - **failed**: Google refused the watch call for good: credentials, permission or configuration (a grant or scope missing, an API disabled, a bad parameter).
+        - **gone**: the watched resource no longer exists (a deleted calendar or file, a removed user).
+
+        **What to do**
+
+        1. Find the watch and the reason: `watchrelay status` (failed and gone watches with their reason and subject), or the log lines linked below (`jsonPayload.watch`, `jsonPayload.error`).
+        2. **failed**: fix the cause, then `watchrelay watch retry ID`.
+           - A watch with a subject (domain-wide delegation): in the Admin console (Security → Access and data control → API controls → Manage domain-wide delegation), Renew's client id (`terraform output -json service_accounts`, `.renew.unique_id`) must hold the kind's scope (README, Deploy).
+           - A watch without a subject: the calendar or file must be shared with `${google_service_account.this["renew"].email}`.
+           - The kind's API must be enabled in ${var.project_id} (`enable_workspace_apis`).
+        3. **gone**: if the resource is gone for good, `watchrelay watch rm ID`; if it was restored, `watchrelay watch retry ID`.
+
+        ${local.cli_hint} Close the incident once the watch is dealt with; otherwise it closes after 7 days without another.
+      EOT
+      link       = { display_name = "Logs: watches ended", url = local.log_links.watches_ended }
     }
-  }
+    channel_lapsed = {
+      display_name = "${var.name}: a channel lapsed"
+      severity     = "WARNING"
+      condition    = "A watch's channel expired before Renew replaced it"
+      filter       = "${local.metric_filter.lifecycle_events} AND metric.label.type=\"watchrelay.watch.lapsed.v1\""
+      threshold    = 0
+      duration     = "0s"
+      window       = "${local.renew_event_window}s"
+      group_by     = ["metric.label.kind"]
+      auto_close   = "86400s"
+      subject      = "${var.name}: a $${metric.label.kind} channel lapsed; changes may have been missed"
+      content      = <<-EOT
+        A Renew pass found a **$${metric.label.kind}** watch whose channel had already expired. Between the expiry and the new channel Google's notifications went nowhere: changes in that gap were missed. The same pass opened a new channel (`renewed.v1` follows `lapsed.v1`), so the watch itself is live again.
 
-  # A failed watch stays failed: the incident stays open until closed by
-  # hand, or for a week without another.
-  alert_strategy {
-    auto_close = "604800s"
-  }
+        **What to do**
 
-  notification_channels = local.alert_channels
+        1. Downstream: subscribers got `watchrelay.watch.lapsed.v1` (attribute `watch_id`) and should resync that resource. Make sure they did. The log lines linked below name the watch (`jsonPayload.watch`).
+        2. Find why Renew was late. A channel lapses only when no pass renewed it in its last `renew_before` (default 90 minutes): Renew did not run (see the incidents "Renew is not being run" and "a Renew pass could not run"), its passes kept leaving work ("Renew passes keep leaving work"), or the watch's `ttlSeconds` is too short for the schedule.
+        3. `watchrelay status`: renewals overdue, and when the last pass ran.
 
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "${var.name}: a $${metric.label.kind} watch is $${metric.label.state}"
-    content   = <<-EOT
-      Renew ended a **$${metric.label.kind}** watch as **$${metric.label.state}**. It has no channel now: Google sends nothing for it until someone acts. Subscribers got `watchrelay.watch.$${metric.label.state}.v1` with the reason.
-
-      - **failed**: Google refused the watch call for good: credentials, permission or configuration (a grant or scope missing, an API disabled, a bad parameter).
-      - **gone**: the watched resource no longer exists (a deleted calendar or file, a removed user).
-
-      **What to do**
-
-      1. Find the watch and the reason: `watchrelay status` (failed and gone watches with their reason and subject), or the log lines linked below (`jsonPayload.watch`, `jsonPayload.error`).
-      2. **failed**: fix the cause, then `watchrelay watch retry ID`.
-         - A watch with a subject (domain-wide delegation): in the Admin console (Security → Access and data control → API controls → Manage domain-wide delegation), Renew's client id (`terraform output -json service_accounts`, `.renew.unique_id`) must hold the kind's scope (README, Deploy).
-         - A watch without a subject: the calendar or file must be shared with `${google_service_account.this["renew"].email}`.
-         - The kind's API must be enabled in ${var.project_id} (`enable_workspace_apis`).
-      3. **gone**: if the resource is gone for good, `watchrelay watch rm ID`; if it was restored, `watchrelay watch retry ID`.
-
-      ${local.cli_hint} Close the incident once the watch is dealt with; otherwise it closes after 7 days without another.
-    EOT
-    links {
-      display_name = "Logs: watches ended"
-      url          = local.log_links.watches_ended
+        ${local.cli_hint} The incident closes after a day without another lapse.
+      EOT
+      link         = { display_name = "Logs: lifecycle events", url = local.log_links.lifecycle_events }
     }
-  }
+    renew_pass_error = {
+      display_name = "${var.name}: a Renew pass could not run"
+      severity     = "ERROR"
+      condition    = "Renew answered 503: the pass could not run"
+      filter       = local.metric_filter.renew_pass_errors
+      threshold    = 0
+      duration     = "60s"
+      missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      window       = "${local.renew_event_window}s"
+      auto_close   = "1800s"
+      subject      = "${var.name}: a Renew pass could not run"
+      content      = <<-EOT
+        Renew answered 503: a pass could not run at all (it could not read or claim its work in Firestore; the log line says why). Cloud Scheduler retries and the next pass comes on schedule, but while every pass fails no channel is renewed, and channels start to lapse once `renew_before` (default 90 minutes) has gone by.
 
-  depends_on = [google_project_service.enabled, google_cloud_scheduler_job.renew]
-}
+        **What to do**
 
-resource "google_monitoring_alert_policy" "channel_lapsed" {
-  project      = var.project_id
-  display_name = "${var.name}: a channel lapsed"
-  combiner     = "OR"
-  severity     = "WARNING"
-  user_labels  = local.labels
+        1. Read the error: the log lines linked below (`jsonPayload.error`), or `gcloud functions logs read ${local.monitored_service.renew} --region=${var.region} --project=${var.project_id} --limit=20`.
+        2. Firestore: the database `${local.database}` must exist, and `${google_service_account.this["renew"].email}` must hold `roles/datastore.user` on it (`terraform apply` restores the grant).
+        3. Once fixed, run a pass at once: `gcloud scheduler jobs run ${local.monitored_job} --location=${var.region} --project=${var.project_id}`.
 
-  conditions {
-    display_name = "A watch's channel expired before Renew replaced it"
-    condition_threshold {
-      filter          = "${local.metric_filter.lifecycle_events} AND metric.label.type=\"watchrelay.watch.lapsed.v1\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "${local.renew_event_window}s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.kind"]
-      }
-      trigger {
-        count = 1
-      }
+        The incident closes by itself once passes stop failing.
+      EOT
+      link         = { display_name = "Logs: passes that could not run", url = local.log_links.renew_pass_errors }
     }
-  }
-
-  alert_strategy {
-    auto_close = "86400s"
-  }
-
-  notification_channels = local.alert_channels
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "${var.name}: a $${metric.label.kind} channel lapsed; changes may have been missed"
-    content   = <<-EOT
-      A Renew pass found a **$${metric.label.kind}** watch whose channel had already expired. Between the expiry and the new channel Google's notifications went nowhere: changes in that gap were missed. The same pass opened a new channel (`renewed.v1` follows `lapsed.v1`), so the watch itself is live again.
-
-      **What to do**
-
-      1. Downstream: subscribers got `watchrelay.watch.lapsed.v1` (attribute `watch_id`) and should resync that resource. Make sure they did. The log lines linked below name the watch (`jsonPayload.watch`).
-      2. Find why Renew was late. A channel lapses only when no pass renewed it in its last `renew_before` (default 90 minutes): Renew did not run (see the incidents "Renew is not being run" and "a Renew pass could not run"), its passes kept leaving work ("Renew passes keep leaving work"), or the watch's `ttlSeconds` is too short for the schedule.
-      3. `watchrelay status`: renewals overdue, and when the last pass ran.
-
-      ${local.cli_hint} The incident closes after a day without another lapse.
-    EOT
-    links {
-      display_name = "Logs: lifecycle events"
-      url          = local.log_links.lifecycle_events
-    }
-  }
-
-  depends_on = [google_project_service.enabled, google_cloud_scheduler_job.renew]
-}
-
-resource "google_monitoring_alert_policy" "renew_pass_error" {
-  project      = var.project_id
-  display_name = "${var.name}: a Renew pass could not run"
-  combiner     = "OR"
-  severity     = "ERROR"
-  user_labels  = local.labels
-
-  conditions {
-    display_name = "Renew answered 503: the pass could not run"
-    condition_threshold {
-      filter                  = local.metric_filter.renew_pass_errors
-      comparison              = "COMPARISON_GT"
-      threshold_value         = 0
-      duration                = "60s"
-      evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
-      aggregations {
-        alignment_period     = "${local.renew_event_window}s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "1800s"
-  }
-
-  notification_channels = local.alert_channels
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "${var.name}: a Renew pass could not run"
-    content   = <<-EOT
-      Renew answered 503: a pass could not run at all (it could not read or claim its work in Firestore; the log line says why). Cloud Scheduler retries and the next pass comes on schedule, but while every pass fails no channel is renewed, and channels start to lapse once `renew_before` (default 90 minutes) has gone by.
-
-      **What to do**
-
-      1. Read the error: the log lines linked below (`jsonPayload.error`), or `gcloud functions logs read ${local.monitored_service.renew} --region=${var.region} --project=${var.project_id} --limit=20`.
-      2. Firestore: the database `${local.database}` must exist, and `${google_service_account.this["renew"].email}` must hold `roles/datastore.user` on it (`terraform apply` restores the grant).
-      3. Once fixed, run a pass at once: `gcloud scheduler jobs run ${local.monitored_job} --location=${var.region} --project=${var.project_id}`.
-
-      The incident closes by itself once passes stop failing.
-    EOT
-    links {
-      display_name = "Logs: passes that could not run"
-      url          = local.log_links.renew_pass_errors
-    }
-  }
-
-  depends_on = [google_project_service.enabled, google_cloud_scheduler_job.renew]
-}
-
-resource "google_monitoring_alert_policy" "renew_left_work" {
-  project      = var.project_id
-  display_name = "${var.name}: Renew passes keep leaving work"
-  combiner     = "OR"
-  severity     = "WARNING"
-  user_labels  = local.labels
-
-  conditions {
-    display_name = "${var.alert_renew_passes} passes in ${local.renew_trend_window / 60} minutes left remaining > 0"
-    condition_threshold {
-      filter = local.metric_filter.renew_passes_left_work
+    renew_left_work = {
+      display_name = "${var.name}: Renew passes keep leaving work"
+      severity     = "WARNING"
+      condition    = "${var.alert_renew_passes} passes in ${local.renew_trend_window / 60} minutes left remaining > 0"
+      filter       = local.metric_filter.renew_passes_left_work
       # At least alert_renew_passes of them: the counts are whole numbers.
+      threshold    = var.alert_renew_passes - 1
+      duration     = "60s"
+      missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      window       = "${local.renew_trend_window}s"
+      auto_close   = "1800s"
+      subject      = "${var.name}: Renew passes keep leaving work"
+      content      = <<-EOT
+        At least ${var.alert_renew_passes} Renew passes in ${local.renew_trend_window / 60} minutes ended with `remaining` > 0: work found and left for the next pass, again and again. A channel that stays due is not renewed, and lapses when it expires.
+
+        `remaining` counts transient failures (Google answered 5xx or 429, or timed out), watches waiting out a backoff, channels that could not be stopped yet, and work the pass's deadline cut off.
+
+        **What to do**
+
+        1. Read the passes' summaries: the log lines linked below (`jsonPayload.summary`: `deferred` maps a reason to its number of watches, `throttled` names the APIs that asked Renew to slow down).
+        2. `watchrelay status`: the last pass's summary; `watchrelay watch list`: the watches with failures, and their last error.
+        3. Throttled: lower `renew_qps`, or raise the API's quota for the project. Passes cut short by their deadline: raise `renew_timeout_seconds`, or `renew_concurrency`.
+        4. A passing Google outage clears by itself; a watch that keeps failing for good ends as failed, with an incident of its own.
+
+        ${local.cli_hint} The incident closes by itself once passes finish their work.
+      EOT
+      link         = { display_name = "Logs: passes that left work", url = local.log_links.renew_passes_left_work }
+    }
+    receive_refused = {
+      display_name = "${var.name}: Cloud Run refused notifications (429)"
+      severity     = "CRITICAL"
+      condition    = "Cloud Run answered 429 to a push to Receive"
+      filter       = "${local.receive_requests} AND metric.label.response_code=\"429\""
+      threshold    = 0
+      duration     = "0s"
+      window       = "300s"
+      auto_close   = "1800s"
+      subject      = "${var.name}: notifications lost: Cloud Run answered 429"
+      content      = <<-EOT
+        Cloud Run answered 429 to some of Google's pushes to Receive: every instance was busy and no more could start. Google does not retry a 429: **those notifications are lost**, and Receive never saw them, so no log line names their watches.
+
+        **What to do**
+
+        1. Give Receive room: raise `receive_max_instances` (and the requests each instance takes, where the module offers it), then `terraform apply`. Check the project's Cloud Run quota in ${var.region} as well.
+        2. Downstream: subscribers should resync the watches that were active at the time (`watchrelay watch list`).
+        3. The dashboard's "Receive instances" and "Notifications per second" charts show how close Receive runs to its limit.
+
+        ${local.cli_hint} The incident closes 30 minutes after the last 429.
+      EOT
+    }
+    strays = {
+      display_name = "${var.name}: stray notifications"
+      severity     = "WARNING"
+      condition    = "More than ${var.alert_strays_per_hour} stray notifications in an hour"
+      filter       = local.metric_filter.strays
+      threshold    = var.alert_strays_per_hour
+      duration     = "60s"
+      missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      window       = "3600s"
+      auto_close   = "1800s"
+      subject      = "${var.name}: stray notifications"
+      content      = <<-EOT
+        Receive got notifications for channels the store does not know, or for retired channels past their grace (`grace`, default 10 minutes). It answered 204, published nothing, and recorded each channel once in `strays/`; the next Renew pass stops it through the API its resource URI names (at most 20 per pass). Until then Google keeps pushing it.
+
+        They come from channels whose records were lost (a restored backup, a deleted database, another deployment pointed at this URL), or from forged requests.
+
+        **What to do**
+
+        1. `watchrelay status` lists the strays seen and what became of them. The log lines linked below name each channel (`jsonPayload.channel`). Many ids, each once: forged traffic, answered at the cost of one read each and recorded within a small bound; nothing more to do.
+        2. The same ids still arriving after a few passes: their stop failed (the reason is in `strays/CHANNEL`, `lastError`). Stop one by hand as the principal that opened it, `watchrelay channel stop --kind K --id CHANNEL --resource-id R [--subject S]`, or let it expire (the kind's lifetime: 6 hours to 7 days).
+        3. After a restore: `watchrelay watch list`, and check that each watch has a live channel.
+
+        ${local.cli_hint} The incident closes an hour after the strays stop.
+      EOT
+      link         = { display_name = "Logs: stray notifications", url = local.log_links.strays }
+    }
+  }
+}
+
+resource "google_monitoring_alert_policy" "this" {
+  for_each = local.threshold_policies
+
+  project      = var.project_id
+  display_name = each.value.display_name
+  combiner     = "OR"
+  severity     = each.value.severity
+  user_labels  = local.labels
+
+  conditions {
+    display_name = each.value.condition
+    condition_threshold {
+      filter                  = each.value.filter
       comparison              = "COMPARISON_GT"
-      threshold_value         = var.alert_renew_passes - 1
-      duration                = "60s"
-      evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      threshold_value         = each.value.threshold
+      duration                = each.value.duration
+      evaluation_missing_data = try(each.value.missing_data, null)
       aggregations {
-        alignment_period     = "${local.renew_trend_window}s"
+        alignment_period     = each.value.window
         per_series_aligner   = "ALIGN_SUM"
         cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = try(each.value.group_by, null)
       }
       trigger {
         count = 1
@@ -431,35 +434,52 @@ resource "google_monitoring_alert_policy" "renew_left_work" {
   }
 
   alert_strategy {
-    auto_close = "1800s"
+    auto_close = each.value.auto_close
   }
 
   notification_channels = local.alert_channels
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "${var.name}: Renew passes keep leaving work"
-    content   = <<-EOT
-      At least ${var.alert_renew_passes} Renew passes in ${local.renew_trend_window / 60} minutes ended with `remaining` > 0: work found and left for the next pass, again and again. A channel that stays due is not renewed, and lapses when it expires.
-
-      `remaining` counts transient failures (Google answered 5xx or 429, or timed out), watches waiting out a backoff, channels that could not be stopped yet, and work the pass's deadline cut off.
-
-      **What to do**
-
-      1. Read the passes' summaries: the log lines linked below (`jsonPayload.summary`: `deferred` maps a reason to its number of watches, `throttled` names the APIs that asked Renew to slow down).
-      2. `watchrelay status`: the last pass's summary; `watchrelay watch list`: the watches with failures, and their last error.
-      3. Throttled: lower `renew_qps`, or raise the API's quota for the project. Passes cut short by their deadline: raise `renew_timeout_seconds`, or `renew_concurrency`.
-      4. A passing Google outage clears by itself; a watch that keeps failing for good ends as failed, with an incident of its own.
-
-      ${local.cli_hint} The incident closes by itself once passes finish their work.
-    EOT
-    links {
-      display_name = "Logs: passes that left work"
-      url          = local.log_links.renew_passes_left_work
+    subject   = each.value.subject
+    content   = each.value.content
+    dynamic "links" {
+      for_each = try([each.value.link], [])
+      content {
+        display_name = links.value.display_name
+        url          = links.value.url
+      }
     }
   }
 
   depends_on = [google_project_service.enabled, google_cloud_scheduler_job.renew]
+}
+
+# The policies had resources of their own before the table: a deployment
+# made then keeps them (and their incidents).
+moved {
+  from = google_monitoring_alert_policy.watch_ended
+  to   = google_monitoring_alert_policy.this["watch_ended"]
+}
+moved {
+  from = google_monitoring_alert_policy.channel_lapsed
+  to   = google_monitoring_alert_policy.this["channel_lapsed"]
+}
+moved {
+  from = google_monitoring_alert_policy.renew_pass_error
+  to   = google_monitoring_alert_policy.this["renew_pass_error"]
+}
+moved {
+  from = google_monitoring_alert_policy.renew_left_work
+  to   = google_monitoring_alert_policy.this["renew_left_work"]
+}
+moved {
+  from = google_monitoring_alert_policy.receive_refused
+  to   = google_monitoring_alert_policy.this["receive_refused"]
+}
+moved {
+  from = google_monitoring_alert_policy.strays
+  to   = google_monitoring_alert_policy.this["strays"]
 }
 
 resource "google_monitoring_alert_policy" "renew_not_run" {
@@ -599,125 +619,16 @@ resource "google_monitoring_alert_policy" "receive_5xx" {
   depends_on = [google_project_service.enabled, google_cloud_scheduler_job.renew]
 }
 
-resource "google_monitoring_alert_policy" "receive_refused" {
-  project      = var.project_id
-  display_name = "${var.name}: Cloud Run refused notifications (429)"
-  combiner     = "OR"
-  severity     = "CRITICAL"
-  user_labels  = local.labels
-
-  conditions {
-    display_name = "Cloud Run answered 429 to a push to Receive"
-    condition_threshold {
-      filter          = "${local.receive_requests} AND metric.label.response_code=\"429\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "1800s"
-  }
-
-  notification_channels = local.alert_channels
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "${var.name}: notifications lost: Cloud Run answered 429"
-    content   = <<-EOT
-      Cloud Run answered 429 to some of Google's pushes to Receive: every instance was busy and no more could start. Google does not retry a 429: **those notifications are lost**, and Receive never saw them, so no log line names their watches.
-
-      **What to do**
-
-      1. Give Receive room: raise `receive_max_instances` (and the requests each instance takes, where the module offers it), then `terraform apply`. Check the project's Cloud Run quota in ${var.region} as well.
-      2. Downstream: subscribers should resync the watches that were active at the time (`watchrelay watch list`).
-      3. The dashboard's "Receive instances" and "Notifications per second" charts show how close Receive runs to its limit.
-
-      ${local.cli_hint} The incident closes 30 minutes after the last 429.
-    EOT
-  }
-
-  depends_on = [google_project_service.enabled, google_cloud_scheduler_job.renew]
-}
-
-resource "google_monitoring_alert_policy" "strays" {
-  project      = var.project_id
-  display_name = "${var.name}: stray notifications"
-  combiner     = "OR"
-  severity     = "WARNING"
-  user_labels  = local.labels
-
-  conditions {
-    display_name = "More than ${var.alert_strays_per_hour} stray notifications in an hour"
-    condition_threshold {
-      filter                  = local.metric_filter.strays
-      comparison              = "COMPARISON_GT"
-      threshold_value         = var.alert_strays_per_hour
-      duration                = "60s"
-      evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
-      aggregations {
-        alignment_period     = "3600s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "1800s"
-  }
-
-  notification_channels = local.alert_channels
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "${var.name}: stray notifications"
-    content   = <<-EOT
-      Receive got notifications for channels the store does not know, or for retired channels past their grace (`grace`, default 10 minutes). It answered 204, published nothing, and recorded each channel once in `strays/`; the next Renew pass stops it through the API its resource URI names (at most 20 per pass). Until then Google keeps pushing it.
-
-      They come from channels whose records were lost (a restored backup, a deleted database, another deployment pointed at this URL), or from forged requests.
-
-      **What to do**
-
-      1. `watchrelay status` lists the strays seen and what became of them. The log lines linked below name each channel (`jsonPayload.channel`). Many ids, each once: forged traffic, answered at the cost of one read each and recorded within a small bound; nothing more to do.
-      2. The same ids still arriving after a few passes: their stop failed (the reason is in `strays/CHANNEL`, `lastError`). Stop one by hand as the principal that opened it, `watchrelay channel stop --kind K --id CHANNEL --resource-id R [--subject S]`, or let it expire (the kind's lifetime: 6 hours to 7 days).
-      3. After a restore: `watchrelay watch list`, and check that each watch has a live channel.
-
-      ${local.cli_hint} The incident closes an hour after the strays stop.
-    EOT
-    links {
-      display_name = "Logs: stray notifications"
-      url          = local.log_links.strays
-    }
-  }
-
-  depends_on = [google_project_service.enabled, google_cloud_scheduler_job.renew]
-}
-
 locals {
-  alert_policies = [
-    google_monitoring_alert_policy.watch_ended,
-    google_monitoring_alert_policy.channel_lapsed,
-    google_monitoring_alert_policy.renew_pass_error,
-    google_monitoring_alert_policy.renew_left_work,
-    google_monitoring_alert_policy.renew_not_run,
-    google_monitoring_alert_policy.receive_5xx,
-    google_monitoring_alert_policy.receive_refused,
-    google_monitoring_alert_policy.strays,
+  # Every policy, in the dashboard's order.
+  alert_policies = [for k in ["watch_ended", "channel_lapsed", "renew_pass_error", "renew_left_work", "renew_not_run", "receive_5xx", "receive_refused", "strays"] :
+    merge(google_monitoring_alert_policy.this, {
+      renew_not_run = google_monitoring_alert_policy.renew_not_run
+      receive_5xx   = google_monitoring_alert_policy.receive_5xx
+    })[k]
   ]
 }
+
 
 # --- Dashboard ------------------------------------------------------------------
 

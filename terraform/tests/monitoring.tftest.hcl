@@ -74,29 +74,23 @@ run "metrics" {
   }
 
   assert {
-    condition = (
-      google_logging_metric.this["lifecycle_events"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-renew\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"lifecycle event\"" &&
-      google_logging_metric.this["lifecycle_events"].label_extractors == tomap({ type = "EXTRACT(jsonPayload.type)", kind = "EXTRACT(jsonPayload.kind)" }) &&
-      toset([for l in google_logging_metric.this["lifecycle_events"].metric_descriptor[0].labels : l.key]) == toset(["type", "kind"])
-    )
-    error_message = "Lifecycle events are Renew's \"lifecycle event\" lines, labelled by type and kind."
+    condition = alltrue([for k, want in {
+      lifecycle_events = { message = "lifecycle event", labels = ["type", "kind"] }
+      watches_ended    = { message = "watch ended", labels = ["state", "kind"] }
+      } : (
+      google_logging_metric.this[k].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-renew\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"${want.message}\"" &&
+      google_logging_metric.this[k].label_extractors == tomap({ for l in want.labels : l => "EXTRACT(jsonPayload.${l})" }) &&
+      toset([for l in google_logging_metric.this[k].metric_descriptor[0].labels : l.key]) == toset(want.labels)
+    )])
+    error_message = "Lifecycle events are Renew's \"lifecycle event\" lines, labelled by type and kind; watches ended its \"watch ended\" lines, labelled by state (failed, gone) and kind."
   }
 
   assert {
-    condition = (
-      google_logging_metric.this["watches_ended"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-renew\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"watch ended\"" &&
-      google_logging_metric.this["watches_ended"].label_extractors == tomap({ state = "EXTRACT(jsonPayload.state)", kind = "EXTRACT(jsonPayload.kind)" }) &&
-      toset([for l in google_logging_metric.this["watches_ended"].metric_descriptor[0].labels : l.key]) == toset(["state", "kind"])
-    )
-    error_message = "Watches ended are Renew's \"watch ended\" lines, labelled by state (failed, gone) and kind."
-  }
-
-  assert {
-    condition = (
-      google_logging_metric.this["renew_passes"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-renew\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"renew pass done\"" &&
-      google_logging_metric.this["renew_passes_left_work"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-renew\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"renew pass done\" AND jsonPayload.summary.remaining>0" &&
-      google_logging_metric.this["renew_pass_errors"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-renew\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"renew pass could not run\""
-    )
+    condition = alltrue([for k, want in {
+      renew_passes           = "jsonPayload.message=\"renew pass done\""
+      renew_passes_left_work = "jsonPayload.message=\"renew pass done\" AND jsonPayload.summary.remaining>0"
+      renew_pass_errors      = "jsonPayload.message=\"renew pass could not run\""
+    } : google_logging_metric.this[k].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-renew\" AND resource.labels.location=\"us-central1\" AND ${want}"])
     error_message = "Passes are counted from Renew's summary line: all of them, those with summary.remaining > 0, and those that could not run."
   }
 
@@ -127,41 +121,46 @@ run "metrics" {
 
 run "policies" {
   assert {
+    condition     = toset(keys(google_monitoring_alert_policy.this)) == toset(["watch_ended", "channel_lapsed", "renew_pass_error", "renew_left_work", "receive_refused", "strays"])
+    error_message = "Six policies are one threshold over a count (monitoring.tf's threshold_policies); renew_not_run and receive_5xx, of other shapes, make eight."
+  }
+
+  assert {
     condition = (
-      google_monitoring_alert_policy.watch_ended.conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-watches-ended\" AND resource.type=\"cloud_run_revision\"" &&
-      google_monitoring_alert_policy.watch_ended.conditions[0].condition_threshold[0].aggregations[0].group_by_fields == tolist(["metric.label.state", "metric.label.kind"]) &&
-      google_monitoring_alert_policy.watch_ended.conditions[0].condition_threshold[0].threshold_value == 0 &&
-      google_monitoring_alert_policy.watch_ended.conditions[0].condition_threshold[0].comparison == "COMPARISON_GT"
+      google_monitoring_alert_policy.this["watch_ended"].conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-watches-ended\" AND resource.type=\"cloud_run_revision\"" &&
+      google_monitoring_alert_policy.this["watch_ended"].conditions[0].condition_threshold[0].aggregations[0].group_by_fields == tolist(["metric.label.state", "metric.label.kind"]) &&
+      google_monitoring_alert_policy.this["watch_ended"].conditions[0].condition_threshold[0].threshold_value == 0 &&
+      google_monitoring_alert_policy.this["watch_ended"].conditions[0].condition_threshold[0].comparison == "COMPARISON_GT"
     )
     error_message = "A watch failed or gone: any watch ended opens an incident per state and kind."
   }
 
   assert {
     condition = (
-      google_monitoring_alert_policy.channel_lapsed.conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-lifecycle-events\" AND resource.type=\"cloud_run_revision\" AND metric.label.type=\"watchrelay.watch.lapsed.v1\"" &&
-      google_monitoring_alert_policy.channel_lapsed.conditions[0].condition_threshold[0].threshold_value == 0
+      google_monitoring_alert_policy.this["channel_lapsed"].conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-lifecycle-events\" AND resource.type=\"cloud_run_revision\" AND metric.label.type=\"watchrelay.watch.lapsed.v1\"" &&
+      google_monitoring_alert_policy.this["channel_lapsed"].conditions[0].condition_threshold[0].threshold_value == 0
     )
     error_message = "A channel lapsed: any lapsed.v1 event opens an incident."
   }
 
   assert {
     condition = (
-      google_monitoring_alert_policy.renew_pass_error.conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-renew-pass-errors\" AND resource.type=\"cloud_run_revision\"" &&
-      google_monitoring_alert_policy.renew_pass_error.conditions[0].condition_threshold[0].threshold_value == 0 &&
+      google_monitoring_alert_policy.this["renew_pass_error"].conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-renew-pass-errors\" AND resource.type=\"cloud_run_revision\"" &&
+      google_monitoring_alert_policy.this["renew_pass_error"].conditions[0].condition_threshold[0].threshold_value == 0 &&
       # One and a half 10-minute periods: a failure at every pass keeps one incident open.
-      google_monitoring_alert_policy.renew_pass_error.conditions[0].condition_threshold[0].aggregations[0].alignment_period == "900s"
+      google_monitoring_alert_policy.this["renew_pass_error"].conditions[0].condition_threshold[0].aggregations[0].alignment_period == "900s"
     )
     error_message = "A pass that could not run opens an incident, summed over one and a half schedule periods."
   }
 
   assert {
     condition = (
-      google_monitoring_alert_policy.renew_left_work.conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-renew-passes-left-work\" AND resource.type=\"cloud_run_revision\"" &&
+      google_monitoring_alert_policy.this["renew_left_work"].conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-renew-passes-left-work\" AND resource.type=\"cloud_run_revision\"" &&
       # At least 3 passes in 35 minutes, 3.5 periods of 10.
-      google_monitoring_alert_policy.renew_left_work.conditions[0].condition_threshold[0].comparison == "COMPARISON_GT" &&
-      google_monitoring_alert_policy.renew_left_work.conditions[0].condition_threshold[0].threshold_value == 2 &&
-      google_monitoring_alert_policy.renew_left_work.conditions[0].condition_threshold[0].aggregations[0].alignment_period == "2100s" &&
-      google_monitoring_alert_policy.renew_left_work.conditions[0].condition_threshold[0].aggregations[0].per_series_aligner == "ALIGN_SUM"
+      google_monitoring_alert_policy.this["renew_left_work"].conditions[0].condition_threshold[0].comparison == "COMPARISON_GT" &&
+      google_monitoring_alert_policy.this["renew_left_work"].conditions[0].condition_threshold[0].threshold_value == 2 &&
+      google_monitoring_alert_policy.this["renew_left_work"].conditions[0].condition_threshold[0].aggregations[0].alignment_period == "2100s" &&
+      google_monitoring_alert_policy.this["renew_left_work"].conditions[0].condition_threshold[0].aggregations[0].per_series_aligner == "ALIGN_SUM"
     )
     error_message = "Passes leaving work: 3 passes with remaining > 0 within 35 minutes (3.5 periods of 10 minutes)."
   }
@@ -191,29 +190,24 @@ run "policies" {
 
   assert {
     condition = (
-      google_monitoring_alert_policy.receive_refused.conditions[0].condition_threshold[0].filter == "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.label.service_name=\"watchrelay-receive\" AND metric.label.response_code=\"429\"" &&
-      google_monitoring_alert_policy.receive_refused.conditions[0].condition_threshold[0].threshold_value == 0 &&
-      google_monitoring_alert_policy.receive_refused.severity == "CRITICAL"
+      google_monitoring_alert_policy.this["receive_refused"].conditions[0].condition_threshold[0].filter == "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.label.service_name=\"watchrelay-receive\" AND metric.label.response_code=\"429\"" &&
+      google_monitoring_alert_policy.this["receive_refused"].conditions[0].condition_threshold[0].threshold_value == 0 &&
+      google_monitoring_alert_policy.this["receive_refused"].severity == "CRITICAL"
     )
     error_message = "Any 429 Cloud Run answers for Receive is a lost notification (Google does not retry it): critical."
   }
 
   assert {
     condition = (
-      google_monitoring_alert_policy.strays.conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-strays\" AND resource.type=\"cloud_run_revision\"" &&
-      google_monitoring_alert_policy.strays.conditions[0].condition_threshold[0].threshold_value == 0 &&
-      google_monitoring_alert_policy.strays.conditions[0].condition_threshold[0].aggregations[0].alignment_period == "3600s"
+      google_monitoring_alert_policy.this["strays"].conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-strays\" AND resource.type=\"cloud_run_revision\"" &&
+      google_monitoring_alert_policy.this["strays"].conditions[0].condition_threshold[0].threshold_value == 0 &&
+      google_monitoring_alert_policy.this["strays"].conditions[0].condition_threshold[0].aggregations[0].alignment_period == "3600s"
     )
     error_message = "Strays: any stray in an hour opens an incident by default."
   }
 
   assert {
-    condition = alltrue([for p in [
-      google_monitoring_alert_policy.watch_ended, google_monitoring_alert_policy.channel_lapsed,
-      google_monitoring_alert_policy.renew_pass_error, google_monitoring_alert_policy.renew_left_work,
-      google_monitoring_alert_policy.renew_not_run, google_monitoring_alert_policy.receive_5xx,
-      google_monitoring_alert_policy.receive_refused, google_monitoring_alert_policy.strays,
-      ] : (
+    condition = alltrue([for p in concat(values(google_monitoring_alert_policy.this), [google_monitoring_alert_policy.renew_not_run, google_monitoring_alert_policy.receive_5xx]) : (
       startswith(p.display_name, "watchrelay: ") && p.combiner == "OR" && p.project == "demo-project" &&
       p.documentation[0].mime_type == "text/markdown" &&
       length(p.documentation[0].subject) > 0 && length(p.documentation[0].subject) <= 255 &&
@@ -228,36 +222,31 @@ run "policies" {
   assert {
     # Each runbook names the commands that act on what it reports.
     condition = (
-      strcontains(google_monitoring_alert_policy.watch_ended.documentation[0].content, "`watchrelay watch retry ID`") &&
-      strcontains(google_monitoring_alert_policy.watch_ended.documentation[0].content, "`watchrelay status`") &&
-      strcontains(google_monitoring_alert_policy.watch_ended.documentation[0].content, "shared with `watchrelay-renew@demo-project.iam.gserviceaccount.com`") &&
-      strcontains(google_monitoring_alert_policy.watch_ended.documentation[0].content, ".renew.unique_id") &&
-      strcontains(google_monitoring_alert_policy.watch_ended.documentation[0].content, "$${metric.label.kind}") &&
-      strcontains(google_monitoring_alert_policy.renew_pass_error.documentation[0].content, "gcloud scheduler jobs run watchrelay-renew --location=us-central1 --project=demo-project") &&
+      strcontains(google_monitoring_alert_policy.this["watch_ended"].documentation[0].content, "`watchrelay watch retry ID`") &&
+      strcontains(google_monitoring_alert_policy.this["watch_ended"].documentation[0].content, "`watchrelay status`") &&
+      strcontains(google_monitoring_alert_policy.this["watch_ended"].documentation[0].content, "shared with `watchrelay-renew@demo-project.iam.gserviceaccount.com`") &&
+      strcontains(google_monitoring_alert_policy.this["watch_ended"].documentation[0].content, ".renew.unique_id") &&
+      strcontains(google_monitoring_alert_policy.this["watch_ended"].documentation[0].content, "$${metric.label.kind}") &&
+      strcontains(google_monitoring_alert_policy.this["renew_pass_error"].documentation[0].content, "gcloud scheduler jobs run watchrelay-renew --location=us-central1 --project=demo-project") &&
       strcontains(google_monitoring_alert_policy.renew_not_run.documentation[0].content, "`watchrelay-scheduler@demo-project.iam.gserviceaccount.com` lost `roles/run.invoker`") &&
       strcontains(google_monitoring_alert_policy.receive_5xx.documentation[0].content, "`roles/pubsub.publisher` on the topic `watchrelay-events`") &&
-      strcontains(google_monitoring_alert_policy.receive_refused.documentation[0].content, "`receive_max_instances`") &&
-      strcontains(google_monitoring_alert_policy.strays.documentation[0].content, "`watchrelay channel stop --kind K --id CHANNEL --resource-id R [--subject S]`")
+      strcontains(google_monitoring_alert_policy.this["receive_refused"].documentation[0].content, "`receive_max_instances`") &&
+      strcontains(google_monitoring_alert_policy.this["strays"].documentation[0].content, "`watchrelay channel stop --kind K --id CHANNEL --resource-id R [--subject S]`")
     )
     error_message = "The runbooks must name the commands, accounts and grants that fix what they report."
   }
 
   assert {
     # Each policy links the log lines behind it, in the Logs Explorer.
-    condition = alltrue([for p in [
-      google_monitoring_alert_policy.watch_ended, google_monitoring_alert_policy.channel_lapsed,
-      google_monitoring_alert_policy.renew_pass_error, google_monitoring_alert_policy.renew_left_work,
-      google_monitoring_alert_policy.renew_not_run, google_monitoring_alert_policy.receive_5xx,
-      google_monitoring_alert_policy.strays,
-    ] : startswith(p.documentation[0].links[0].url, "https://console.cloud.google.com/logs/query;query=resource.type%3D%22") && endswith(p.documentation[0].links[0].url, "?project=demo-project") && !strcontains(p.documentation[0].links[0].url, "+")])
+    condition     = alltrue([for p in concat([for k, p in google_monitoring_alert_policy.this : p if k != "receive_refused"], [google_monitoring_alert_policy.renew_not_run, google_monitoring_alert_policy.receive_5xx]) : startswith(p.documentation[0].links[0].url, "https://console.cloud.google.com/logs/query;query=resource.type%3D%22") && endswith(p.documentation[0].links[0].url, "?project=demo-project") && !strcontains(p.documentation[0].links[0].url, "+")])
     error_message = "Every policy over log lines must link them in the Logs Explorer (spaces as %20)."
   }
 
   assert {
     condition = (
-      google_monitoring_alert_policy.watch_ended.alert_strategy[0].auto_close == "604800s" &&
-      google_monitoring_alert_policy.renew_left_work.conditions[0].condition_threshold[0].evaluation_missing_data == "EVALUATION_MISSING_DATA_INACTIVE" &&
-      google_monitoring_alert_policy.renew_pass_error.conditions[0].condition_threshold[0].evaluation_missing_data == "EVALUATION_MISSING_DATA_INACTIVE"
+      google_monitoring_alert_policy.this["watch_ended"].alert_strategy[0].auto_close == "604800s" &&
+      google_monitoring_alert_policy.this["renew_left_work"].conditions[0].condition_threshold[0].evaluation_missing_data == "EVALUATION_MISSING_DATA_INACTIVE" &&
+      google_monitoring_alert_policy.this["renew_pass_error"].conditions[0].condition_threshold[0].evaluation_missing_data == "EVALUATION_MISSING_DATA_INACTIVE"
     )
     error_message = "A failed watch's incident stays open for a week; trends close once their lines stop."
   }
@@ -283,15 +272,10 @@ run "notification_channels" {
   }
 
   assert {
-    condition = alltrue([for p in [
-      google_monitoring_alert_policy.watch_ended, google_monitoring_alert_policy.channel_lapsed,
-      google_monitoring_alert_policy.renew_pass_error, google_monitoring_alert_policy.renew_left_work,
-      google_monitoring_alert_policy.renew_not_run, google_monitoring_alert_policy.receive_5xx,
-      google_monitoring_alert_policy.receive_refused, google_monitoring_alert_policy.strays,
-      ] : p.notification_channels == tolist([
-        google_monitoring_notification_channel.email["oncall@example.com"].name,
-        google_monitoring_notification_channel.email["ops@example.com"].name,
-        "projects/demo-project/notificationChannels/42",
+    condition = alltrue([for p in concat(values(google_monitoring_alert_policy.this), [google_monitoring_alert_policy.renew_not_run, google_monitoring_alert_policy.receive_5xx]) : p.notification_channels == tolist([
+      google_monitoring_notification_channel.email["oncall@example.com"].name,
+      google_monitoring_notification_channel.email["ops@example.com"].name,
+      "projects/demo-project/notificationChannels/42",
     ])])
     error_message = "Every policy notifies every email channel and every channel given in alert_notification_channels."
   }
@@ -310,11 +294,11 @@ run "thresholds" {
   assert {
     condition = (
       # 4.5 periods of 300 s, rounded up to whole minutes.
-      google_monitoring_alert_policy.renew_left_work.conditions[0].condition_threshold[0].aggregations[0].alignment_period == "1380s" &&
-      google_monitoring_alert_policy.renew_left_work.conditions[0].condition_threshold[0].threshold_value == 3 &&
+      google_monitoring_alert_policy.this["renew_left_work"].conditions[0].condition_threshold[0].aggregations[0].alignment_period == "1380s" &&
+      google_monitoring_alert_policy.this["renew_left_work"].conditions[0].condition_threshold[0].threshold_value == 3 &&
       google_monitoring_alert_policy.renew_not_run.conditions[1].condition_absent[0].duration == "1380s" &&
       # 1.5 periods, rounded up.
-      google_monitoring_alert_policy.renew_pass_error.conditions[0].condition_threshold[0].aggregations[0].alignment_period == "480s"
+      google_monitoring_alert_policy.this["renew_pass_error"].conditions[0].condition_threshold[0].aggregations[0].alignment_period == "480s"
     )
     error_message = "The Renew windows must follow the schedule's period and alert_renew_passes."
   }
@@ -323,7 +307,7 @@ run "thresholds" {
     condition = (
       google_monitoring_alert_policy.receive_5xx.conditions[0].condition_threshold[0].threshold_value == 0.2 &&
       strcontains(google_monitoring_alert_policy.receive_5xx.conditions[0].display_name, "More than 20%") &&
-      google_monitoring_alert_policy.strays.conditions[0].condition_threshold[0].threshold_value == 50
+      google_monitoring_alert_policy.this["strays"].conditions[0].condition_threshold[0].threshold_value == 50
     )
     error_message = "alert_receive_5xx_ratio and alert_strays_per_hour must reach their policies."
   }
@@ -355,8 +339,8 @@ run "named_deployment" {
     condition = (
       google_logging_metric.this["strays"].name == "relay-two-strays" &&
       strcontains(google_logging_metric.this["strays"].filter, "service_name=\"relay-two-receive\"") &&
-      google_monitoring_alert_policy.strays.conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/relay-two-strays\" AND resource.type=\"cloud_run_revision\"" &&
-      startswith(google_monitoring_alert_policy.strays.display_name, "relay-two: ") &&
+      google_monitoring_alert_policy.this["strays"].conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/relay-two-strays\" AND resource.type=\"cloud_run_revision\"" &&
+      startswith(google_monitoring_alert_policy.this["strays"].display_name, "relay-two: ") &&
       strcontains(google_logging_metric.this["strays"].filter, "service_name=\"${google_cloudfunctions2_function.receive.name}\"")
     )
     error_message = "Metric names, filters and policy names must follow var.name."
@@ -399,7 +383,7 @@ run "dashboard" {
       jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[3].widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.aggregation.groupByFields == ["metric.label.type"] &&
       endswith(jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[4].widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter, "metric.label.type=\"watchrelay.watch.renewed.v1\"") &&
       endswith(jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[5].widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter, "metric.label.type=\"watchrelay.watch.lapsed.v1\"") &&
-      jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[6].widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter == google_monitoring_alert_policy.watch_ended.conditions[0].condition_threshold[0].filter &&
+      jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[6].widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter == google_monitoring_alert_policy.this["watch_ended"].conditions[0].condition_threshold[0].filter &&
       jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[4].widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.aggregation.alignmentPeriod == "600s"
     )
     error_message = "Lifecycle events must be charted by type, and renewals, lapses and ended watches per Renew period."
