@@ -455,33 +455,6 @@ resource "google_monitoring_alert_policy" "this" {
   depends_on = [google_project_service.enabled, google_cloud_scheduler_job.renew]
 }
 
-# The policies had resources of their own before the table: a deployment
-# made then keeps them (and their incidents).
-moved {
-  from = google_monitoring_alert_policy.watch_ended
-  to   = google_monitoring_alert_policy.this["watch_ended"]
-}
-moved {
-  from = google_monitoring_alert_policy.channel_lapsed
-  to   = google_monitoring_alert_policy.this["channel_lapsed"]
-}
-moved {
-  from = google_monitoring_alert_policy.renew_pass_error
-  to   = google_monitoring_alert_policy.this["renew_pass_error"]
-}
-moved {
-  from = google_monitoring_alert_policy.renew_left_work
-  to   = google_monitoring_alert_policy.this["renew_left_work"]
-}
-moved {
-  from = google_monitoring_alert_policy.receive_refused
-  to   = google_monitoring_alert_policy.this["receive_refused"]
-}
-moved {
-  from = google_monitoring_alert_policy.strays
-  to   = google_monitoring_alert_policy.this["strays"]
-}
-
 resource "google_monitoring_alert_policy" "renew_not_run" {
   project      = var.project_id
   display_name = "${var.name}: Renew is not being run"
