@@ -55,10 +55,16 @@ func (s *Sim) routes() *http.ServeMux {
 	mux.HandleFunc("POST /calendar/v3/calendars/{calendarId}/acl/watch", s.watch(KindCalendarACL, path("calendarId")))
 	mux.HandleFunc("POST /calendar/v3/users/me/settings/watch", s.watch(KindCalendarSettings, none))
 	mux.HandleFunc("POST /calendar/v3/channels/stop", s.stop("calendar"))
+	mux.HandleFunc("GET /calendar/v3/calendars/{calendarId}/events", s.listCalendar(KindCalendarEvents, "calendar#events", maxEventsPage, path("calendarId")))
+	mux.HandleFunc("GET /calendar/v3/users/me/calendarList", s.listCalendar(KindCalendarList, "calendar#calendarList", maxListPage, none))
+	mux.HandleFunc("GET /calendar/v3/calendars/{calendarId}/acl", s.listCalendar(KindCalendarACL, "calendar#acl", maxListPage, path("calendarId")))
+	mux.HandleFunc("GET /calendar/v3/users/me/settings", s.listCalendar(KindCalendarSettings, "calendar#settings", maxListPage, none))
 
 	mux.HandleFunc("POST /drive/v3/files/{fileId}/watch", s.watch(KindDriveFiles, path("fileId")))
 	mux.HandleFunc("POST /drive/v3/changes/watch", s.watch(KindDriveChanges, driveChangesParams))
 	mux.HandleFunc("GET /drive/v3/changes/startPageToken", s.startPageToken)
+	mux.HandleFunc("GET /drive/v3/changes", s.listChanges)
+	mux.HandleFunc("GET /drive/v3/files/{fileId}", s.getFile)
 	mux.HandleFunc("POST /drive/v3/channels/stop", s.stop("drive"))
 
 	mux.HandleFunc("POST /admin/directory/v1/users/watch", s.watch(KindDirectoryUsers, directoryUsersParams))
@@ -303,11 +309,7 @@ func (s *Sim) startPageToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	driveID := r.URL.Query().Get("driveId")
-	p := map[string]string{}
-	if driveID != "" {
-		p["driveId"] = driveID
-	}
-	call := Call{Op: OpStartPageToken, Kind: KindDriveChanges, ResourceID: ResourceID(KindDriveChanges, p),
+	call := Call{Op: OpStartPageToken, Kind: KindDriveChanges, ResourceID: ResourceID(KindDriveChanges, changesParams(driveID)),
 		Subject: subjectOf(r), Path: r.URL.Path}
 	if !s.await(w, r, call) {
 		return
@@ -327,9 +329,5 @@ func (s *Sim) startPageToken(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, FailNotFound)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	json.NewEncoder(w).Encode(map[string]string{ //nolint:errcheck // the client went away
-		"kind":           "drive#startPageToken",
-		"startPageToken": strconv.FormatInt(token, 10),
-	})
+	writeJSON(w, map[string]string{"kind": "drive#startPageToken", "startPageToken": strconv.FormatInt(token, 10)})
 }

@@ -1,14 +1,19 @@
 // Package googlesim simulates the push-notification side of Google's
-// Calendar, Drive, Admin Directory and Admin Reports APIs, so that the real
-// google.golang.org/api clients can open and stop channels against it and
-// tests can drive notifications to a webhook.
+// Calendar, Drive, Admin Directory and Admin Reports APIs, and the list
+// and get calls that read what a notification announced, so that the real
+// google.golang.org/api clients can open and stop channels and read
+// changes against it, and tests can drive notifications to a webhook.
 //
 // Point the clients at a simulator's base URL (WATCHRELAY_API_BASE_URL):
 // calendar at <base>/calendar/v3/, drive at <base>/drive/v3/, admin
 // directory and reports at <base>/. The simulator serves, under Google's
 // own paths and methods, the watch calls of every kind watchrelay knows
-// (see the Kind constants), Drive's changes.getStartPageToken, and the four
-// channels.stop endpoints.
+// (see the Kind constants), Drive's changes.getStartPageToken, the four
+// channels.stop endpoints, and the reads: Calendar's events.list
+// (calendars/{calendarId}/events), calendarList.list
+// (users/me/calendarList), acl.list (calendars/{calendarId}/acl) and
+// settings.list (users/me/settings); Drive's changes.list (changes) and
+// files.get (files/{fileId}).
 //
 // What it does like Google:
 //
@@ -40,6 +45,21 @@
 //   - channels.stop takes {id, resourceId} and answers 204; an unknown id,
 //     a resource id that does not match, or an already stopped channel is
 //     answered 404 notFound ("Channel not found").
+//   - Calendar lists take syncToken, pageToken, maxResults and
+//     showDeleted, and answer items, nextPageToken on every page but the
+//     last and nextSyncToken on the last. With a sync token they list only
+//     the items changed since, deleted ones always (an event with status
+//     cancelled, a calendarList entry with deleted true, an ACL rule with
+//     role none); without one, deleted items only to showDeleted. An
+//     expired sync token is answered 410 fullSyncRequired ("Sync token is
+//     no longer valid, a full sync is required.").
+//   - Drive's changes list takes pageToken, pageSize, includeRemoved
+//     (default true) and driveId, and answers changes (fileId, removed,
+//     time, and the file unless removed) oldest first, with nextPageToken
+//     while more remain and newStartPageToken on the last page. A page
+//     token Drive did not hand out is answered 400 invalid "Invalid Value".
+//     files.get answers a trashed file too, and 404 "File not found" once
+//     it is removed.
 //   - Errors have Google's JSON shape, so googleapi.CheckResponse yields a
 //     *googleapi.Error with Code, Message and Errors[].Reason.
 //
@@ -50,14 +70,26 @@
 //     error; the Fail* values are the ones Google sends. A Failure's
 //     RetryAfter adds a Retry-After header in whole seconds, as an HTTP
 //     server may on 429 and 503.
+//   - Edits change what lists and gets read and notify every live channel
+//     of the resource they touch: EditEvent and DeleteEvent (state
+//     exists), EditCalendarListEntry, DeleteCalendarListEntry, EditACLRule,
+//     DeleteACLRule and EditSetting (exists), EditFile (change on the
+//     drive's changes channels; add, update, trash or untrash on the
+//     file's) and RemoveFile (change; remove).
+//   - ExpireSyncTokens makes every sync and page token handed out so far
+//     stale, as when Google drops the history a token points into.
 //   - RevokeSubject answers every call of a delegated user 401, and
-//     DeleteResource every watch on a resource 404.
+//     DeleteResource every watch, list and get on a resource 404.
 //   - Hold keeps matching calls waiting, before the simulator does anything
 //     with them, until released: a client's own timeout, or calls piling up
 //     behind a slow API, without sleeping. A held call whose client gave up
 //     is dropped with no effect, so after a timed-out watch the channel
 //     was, here, never opened; with Google that outcome is unknown.
-//   - Options.Latency slows every call; Options.Now moves its clock.
+//   - Options.Latency slows every call; Options.Now moves its clock;
+//     Options.PageSize (default 20) is the page of a list that asks for
+//     none, small so that tests page. Stats counts ListCalls and GetCalls,
+//     so a benchmark can count the API calls a storm costs; OpList and
+//     OpGet select them for FailNext, Fail and Hold.
 //
 // Where it differs from Google:
 //
@@ -68,17 +100,36 @@
 //     Authorization header, is the service account itself. That is not a
 //     credential: anyone may send any token. Every call is accepted as
 //     authorized unless its subject's grant was revoked (RevokeSubject:
-//     401 authError "Invalid Credentials" on every watch, channels.stop
-//     and changes.getStartPageToken of that subject, like FailAuth) or a
+//     401 authError "Invalid Credentials" on every call of that subject,
+//     like FailAuth) or a
 //     failure is injected (FailNext, Fail; Match.Subject selects a
 //     subject's calls). Scopes are not modelled: a call is never refused
 //     for lacking one.
 //   - Any caller may stop a channel, not only the subject whose token
 //     opened it (Channel.Subject records that one); Google's rule there is
 //     undocumented.
-//   - The watched resources are not modelled: any calendar, file, drive,
-//     user or application exists until DeleteResource removes it, and
-//     notifications are sent only when a test calls Push or PushResource.
+//   - The watched resources are modelled only as far as lists and gets
+//     read them (Event, CalendarListEntry, ACLRule, Setting, File: a few
+//     fields each): a watch finds any calendar, file, drive, user or
+//     application until DeleteResource removes it, lists answer only what
+//     edits made, and notifications are sent only by an edit, Push or
+//     PushResource. The calendar list and settings are one for every
+//     subject, not one per user.
+//   - Tokens are opaque but not Google's: a sync token is any edit's
+//     sequence number, so one from another calendar is accepted; a token
+//     the simulator never made is answered 400 invalid. Calendar gives no
+//     lifetime for sync tokens and Drive none for page tokens; here they
+//     expire only through ExpireSyncTokens, after which a Calendar page
+//     token is answered 410 like a sync token, and a Drive page token older
+//     than the drive's start page token 400 invalid. Drive documents no
+//     expiry of its own.
+//   - A Calendar list goes in item id order; an item edited while a list
+//     is being paged is left out of it and comes with its sync token.
+//     Drive's changes feed has one change per edit, carrying the file as
+//     that edit left it; Google's may fold several changes of a file into
+//     one and carries the file as it stands. Page sizes are capped at
+//     Google's maxima (2500 events, 250 other Calendar items, 1000
+//     changes); fields, timeMin, q and the other filters are ignored.
 //   - Webhook addresses may be plain http (Google requires https on a
 //     verified domain); FailWebhook simulates the domain being rejected.
 //   - A channel must be stopped through the channels.stop of its own API
@@ -95,8 +146,10 @@
 //     a 503.
 //   - Expiration is judged against Options.Now, so tests can move time;
 //     retry backoff uses the real clock, scaled by Options.RetryBase.
-//   - Drive start page tokens are a per-drive counter, and the page token a
-//     changes.watch carries is required but otherwise not checked.
+//   - Drive start page tokens are a per-drive counter of changes (a bare
+//     Push or PushResource on a changes channel counts as one with nothing
+//     to list), and the page token a changes.watch carries is required but
+//     otherwise not checked.
 //   - Limits: Calendar publishes a default (7 days) but no maximum; the
 //     simulator caps at 30 days. See Limits for each number and its source.
 package googlesim

@@ -14,13 +14,15 @@ const (
 	OpWatch          = "watch"
 	OpStop           = "stop"
 	OpStartPageToken = "startPageToken"
+	OpList           = "list" // events, calendarList, acl, settings and changes list calls
+	OpGet            = "get"  // files.get
 )
 
 // Call describes one API call, for matching injected failures.
 type Call struct {
-	Op         string // OpWatch, OpStop or OpStartPageToken
-	Kind       string // the watch kind; for a stop, the stopped channel's kind ("" if unknown)
-	ResourceID string // the watched resource; for a stop, the resourceId in the body
+	Op         string // OpWatch, OpStop, OpStartPageToken, OpList or OpGet
+	Kind       string // the watch kind (of a list: the kind watching what it lists); for a stop, the stopped channel's kind ("" if unknown)
+	ResourceID string // the watched resource (of a list or get: the one a watch on it would have); for a stop, the resourceId in the body
 	ChannelID  string // the channel id in the body (watch and stop)
 	Subject    string // the delegated user the bearer token names; "" for the service account
 	Path       string // the request path
@@ -53,6 +55,9 @@ type Failure struct {
 	Reason  string
 	Message string
 	Domain  string // default "global"
+	// Location, when set, names the query parameter at fault
+	// (error.errors[0].location, with locationType "parameter").
+	Location string
 	// RetryAfter, when set, is sent as a Retry-After header in whole
 	// seconds, rounded up.
 	RetryAfter time.Duration
@@ -78,6 +83,13 @@ var (
 	FailNotFound = Failure{Code: 404, Reason: "notFound", Message: "Not Found"}
 	// FailGone: 410, the resource was deleted.
 	FailGone = Failure{Code: 410, Reason: "deleted", Message: "Resource has been deleted"}
+	// FailSyncTokenExpired: Calendar's answer to a list with a sync token
+	// it no longer honours (ExpireSyncTokens makes every old one so).
+	FailSyncTokenExpired = Failure{Code: 410, Reason: "fullSyncRequired", Domain: "calendar", Location: "syncToken",
+		Message: "Sync token is no longer valid, a full sync is required."}
+	// FailInvalidPageToken: Drive's answer to a changes list with a page
+	// token it does not know, or no longer honours.
+	FailInvalidPageToken = Failure{Code: 400, Reason: "invalid", Message: "Invalid Value", Location: "pageToken"}
 	// FailBackend: 500.
 	FailBackend = Failure{Code: 500, Reason: "backendError", Message: "Backend Error"}
 	// FailUnavailable: 503.
@@ -133,7 +145,8 @@ type hold struct {
 	released chan struct{}
 }
 
-// Hold makes every call that matches (watch, stop, startPageToken) wait,
+// Hold makes every call that matches (watch, stop, startPageToken, list,
+// get) wait,
 // before the simulator does anything with it, until release is called or
 // the request's context ends. Released, a held call goes on as if it had
 // just arrived: it is counted in Stats, meets injected failures and opens
@@ -258,6 +271,9 @@ func writeFailure(w http.ResponseWriter, f Failure) {
 		domain = "global"
 	}
 	item := errorItem{Message: f.Message, Domain: domain, Reason: f.Reason}
+	if f.Location != "" {
+		item.Location, item.LocationType = f.Location, "parameter"
+	}
 	if f.Code == http.StatusUnauthorized {
 		item.Location, item.LocationType = "Authorization", "header"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/"`)

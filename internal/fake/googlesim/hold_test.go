@@ -87,6 +87,27 @@ func TestHold(t *testing.T) {
 				return must(svc.Changes.GetStartPageToken().Context(ctx).Do())
 			},
 			func(s googlesim.Stats) int { return s.PageTokenCalls }},
+		// A list call: Drive's changes list.
+		{"list", googlesim.Match{Op: googlesim.OpList, Kind: googlesim.KindDriveChanges}, nil,
+			func(sim *googlesim.Sim, _, _ string) error {
+				svc, err := drive.NewService(ctx, opts(sim.URL, "/drive/v3/")...)
+				if err != nil {
+					return err
+				}
+				return must(svc.Changes.List("1").Context(ctx).Do())
+			},
+			func(s googlesim.Stats) int { return s.ListCalls }},
+		// Drive's files.get of one file.
+		{"get", googlesim.Match{Op: googlesim.OpGet, ResourceID: rid},
+			func(_ *testing.T, sim *googlesim.Sim, _ string) { sim.EditFile(googlesim.File{ID: "f1"}) },
+			func(sim *googlesim.Sim, _, _ string) error {
+				svc, err := drive.NewService(ctx, opts(sim.URL, "/drive/v3/")...)
+				if err != nil {
+					return err
+				}
+				return must(svc.Files.Get("f1").Context(ctx).Do())
+			},
+			func(s googlesim.Stats) int { return s.GetCalls }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -144,22 +144,39 @@ func (s *Sim) PushResource(resourceID, state string, opts ...PushOption) (int, e
 		s.mu.Unlock()
 		return 0, ErrClosed
 	}
+	msgs := s.queue(resourceID, state, o, true)
+	s.mu.Unlock()
+	s.dispatch(msgs)
+	return len(msgs), nil
+}
+
+// queue builds a message for every live channel of a resource, unless it
+// was deleted or the simulator closed, and counts them in flight; s.mu
+// must be held. advance says whether a drive changes notification moves
+// the start page token (a bare push does; an edit has already moved it).
+func (s *Sim) queue(resourceID, state string, o pushOptions, advance bool) []message {
+	if s.closed || s.deleted[resourceID] {
+		return nil
+	}
 	var msgs []message
-	if !s.deleted[resourceID] {
-		now := s.opts.Now()
-		for _, c := range s.byResource[resourceID] {
-			if c.live(now) {
+	now := s.opts.Now()
+	for _, c := range s.byResource[resourceID] {
+		if c.live(now) {
+			if advance {
 				s.changed(c)
-				msgs = append(msgs, s.message(c, state, o))
-				s.begin()
 			}
+			msgs = append(msgs, s.message(c, state, o))
+			s.begin()
 		}
 	}
-	s.mu.Unlock()
+	return msgs
+}
+
+// dispatch delivers queued messages, each on its own.
+func (s *Sim) dispatch(msgs []message) {
 	for _, m := range msgs {
 		go s.deliver(m, nil)
 	}
-	return len(msgs), nil
 }
 
 // changed advances a drive's start page token when its change feed gets a

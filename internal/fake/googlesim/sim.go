@@ -46,9 +46,14 @@ type Options struct {
 	Seed uint64
 	// Sync orders the sync message and the watch response.
 	Sync SyncOrder
-	// Latency is added to every API call (watch, stop, startPageToken),
-	// for benchmarks.
+	// Latency is added to every API call (watch, stop, startPageToken,
+	// list, get), for benchmarks.
 	Latency time.Duration
+	// PageSize is the page size of a list call that asks for none
+	// (maxResults, pageSize); default 20, so tests page without filling
+	// hundreds of items. Google's defaults are 250 for events, 100
+	// otherwise. What a call asks for is honoured up to Google's maximum.
+	PageSize int
 	// RetryBase is the delay before the first retry of a delivery; it
 	// doubles after each. Default 1s; tests set a few milliseconds.
 	RetryBase time.Duration
@@ -82,6 +87,8 @@ type Stats struct {
 	StopCalls      int // channels.stop calls received
 	StopOK         int // channels.stop calls that stopped a channel
 	PageTokenCalls int // changes.getStartPageToken calls
+	ListCalls      int // list calls (events, calendarList, acl, settings, changes), whatever the answer
+	GetCalls       int // files.get calls, whatever the answer
 	Dropped        int // calls a Hold kept until their client gave up; counted nowhere else
 	Messages       int // notifications queued, sync messages included
 	Attempts       int // delivery attempts, retries included
@@ -109,7 +116,8 @@ type Sim struct {
 	byResource map[string]map[string]*channel // resource id → channel id → channel
 	deleted    map[string]bool                // resource ids
 	revoked    map[string]bool                // subjects whose grant was revoked ("" the service account)
-	pageTokens map[string]int64               // drive id → start page token
+	pageTokens map[string]int64               // drive id → number of the drive's last change
+	data       model                          // the listed items and change feeds (resources.go)
 	next       []*nextFailure
 	failures   map[int]*persistentFailure
 	failureSeq int
@@ -136,6 +144,9 @@ func New(opts Options) *Sim {
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = time.Second
 	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 20
+	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 5
 	}
@@ -152,6 +163,7 @@ func New(opts Options) *Sim {
 		deleted:    make(map[string]bool),
 		revoked:    make(map[string]bool),
 		pageTokens: make(map[string]int64),
+		data:       newModel(),
 		failures:   make(map[int]*persistentFailure),
 		rng:        rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 	}
@@ -226,8 +238,8 @@ func (s *Sim) Stats() Stats {
 	return s.stats
 }
 
-// DeleteResource makes a resource gone: watch calls on it are answered 404
-// notFound and its channels get no more pushes.
+// DeleteResource makes a resource gone: watch, list and get calls on it
+// are answered 404 notFound and its channels get no more pushes.
 func (s *Sim) DeleteResource(resourceID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
