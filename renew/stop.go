@@ -31,8 +31,7 @@ func (r *run) retireCurrent(ctx context.Context, w store.Watch, now time.Time) (
 		r.finish(ctx, c.ID, c.State)
 		return c, true
 	}
-	u := store.ChannelUpdate{State: store.Ptr(store.ChannelStopping), AcceptUntil: store.Ptr(now.Add(r.opts.Grace))}
-	if err := r.store.UpdateChannel(ctx, c.ID, u); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := r.store.UpdateChannel(ctx, c.ID, store.Retiring(now.Add(r.opts.Grace))); err != nil && !errors.Is(err, store.ErrNotFound) {
 		r.log.Error("retire channel", "channel", c.ID, "error", err)
 		return store.Channel{}, false
 	}
@@ -138,8 +137,8 @@ func (r *run) stopOrphan(ctx context.Context, c store.Channel) {
 		// Stopping, with the resource id to stop it by, before Google is
 		// called: if the stop fails or the pass dies, the next pass
 		// finishes it as any stopping channel.
-		now := r.opts.Now()
-		u := store.ChannelUpdate{State: store.Ptr(store.ChannelStopping), AcceptUntil: store.Ptr(now.Add(r.opts.Grace)), ResourceID: &c.ResourceID}
+		u := store.Retiring(r.opts.Now().Add(r.opts.Grace))
+		u.ResourceID = &c.ResourceID
 		if err := r.store.UpdateChannel(ctx, c.ID, u); err != nil {
 			r.log.Error("retire channel", "channel", c.ID, "error", err)
 			r.remaining(1)

@@ -338,7 +338,7 @@ func retirement(w Watch, a Activation) ChannelUpdate {
 		u.AcceptUntil = &a.AcceptOldUntil
 		return u
 	}
-	return ChannelUpdate{State: Ptr(ChannelStopping), AcceptUntil: &a.AcceptOldUntil}
+	return Retiring(a.AcceptOldUntil)
 }
 
 func pointAt(a Activation) WatchUpdate {

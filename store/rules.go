@@ -18,3 +18,10 @@ func Finished(state ChannelState, now time.Time) ChannelUpdate {
 	}
 	return u
 }
+
+// Retiring is the update that retires a channel: stopping, until
+// channels.stop is confirmed, and its notifications still accepted until
+// acceptUntil, as Google may retry real changes sent before the retirement.
+func Retiring(acceptUntil time.Time) ChannelUpdate {
+	return ChannelUpdate{State: Ptr(ChannelStopping), AcceptUntil: &acceptUntil}
+}

@@ -33,3 +33,14 @@ func TestFinished(t *testing.T) {
 		})
 	}
 }
+
+// Retiring writes the state and the end of the grace period, and nothing
+// else: no deleteAt, since a stopping channel still has a stop to come.
+func TestRetiring(t *testing.T) {
+	t.Parallel()
+	until := time.Date(2026, 11, 29, 8, 10, 0, 0, time.UTC)
+	want := store.ChannelUpdate{State: store.Ptr(store.ChannelStopping), AcceptUntil: &until}
+	if diff := cmp.Diff(want, store.Retiring(until)); diff != "" {
+		t.Errorf("Retiring (-want +got):\n%s", diff)
+	}
+}
