@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/api/drive/v3"
@@ -537,6 +540,57 @@ func TestPageTokenOfURI(t *testing.T) {
 	} {
 		if got := google.PageTokenOfURI(uri); got != want {
 			t.Errorf("PageTokenOfURI(%q) = %q, want %q", uri, got, want)
+		}
+	}
+}
+
+// TestBodyItemFromGoogleSim reads the bodies the simulator pushes for each
+// admin kind, as Receive hands them to Sync.
+func TestBodyItemFromGoogleSim(t *testing.T) {
+	t.Parallel()
+	sim, a, _ := startSim(t)
+	type push struct {
+		kind, state string
+		body        json.RawMessage
+	}
+	got := make(chan push, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if state := r.Header.Get(googlesim.HeaderResourceState); state != "sync" {
+			got <- push{r.Header.Get(googlesim.HeaderChannelID), state, b}
+		}
+	}))
+	t.Cleanup(hook.Close)
+	for _, w := range []store.Watch{
+		{Kind: "admin.directory.users", Params: map[string]string{"customer": "my_customer"}},
+		{Kind: "admin.directory.aliases", Params: map[string]string{"userKey": "u1"}},
+		{Kind: "admin.reports.activities", Params: map[string]string{"userKey": "all", "applicationName": "login"}},
+	} {
+		if _, err := a.Watch(context.Background(), w, google.ChannelRequest{ID: w.Kind, Address: hook.URL}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := sim.EditUser(googlesim.User{ID: "u1", PrimaryEmail: "ann@example.com"}, "update")
+	sim.AddAlias("u1", "a@example.com")
+	act := sim.RecordActivity("ann@example.com", "login", googlesim.Activity{Events: []string{"login_success"}})
+	want := map[string]google.Item{
+		"admin.directory.users":    {ID: "u1", Version: u.ETag + "/update"},
+		"admin.directory.aliases":  {ID: "a@example.com", Version: `"2"/add`},
+		"admin.reports.activities": {ID: fmt.Sprint(act.UniqueQualifier), Version: act.Time.UTC().Format("2006-01-02T15:04:05.000Z")},
+	}
+	for range want {
+		var p push
+		select {
+		case p = <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a push did not arrive")
+		}
+		it, err := google.BodyItem(p.kind, p.state, p.body)
+		if err != nil {
+			t.Fatalf("%s: %v", p.kind, err)
+		}
+		if it.JSON = nil; !cmp.Equal(want[p.kind], it) {
+			t.Errorf("%s: BodyItem = %+v, want %+v", p.kind, it, want[p.kind])
 		}
 	}
 }

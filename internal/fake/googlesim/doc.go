@@ -38,7 +38,9 @@
 //     GMT), X-Goog-Message-Number (increasing, not consecutive),
 //     X-Goog-Resource-ID, X-Goog-Resource-State, X-Goog-Resource-URI and,
 //     when asked for, X-Goog-Changed. Drive changes notifications carry the
-//     body {"kind":"drive#changes"}; others have no body.
+//     body {"kind":"drive#changes"}; Admin notifications carry the changed
+//     resource as JSON (a Directory User or alias, a Reports Activity),
+//     with Content-Type application/json; others have no body.
 //   - A delivery succeeds on 200, 201, 202, 204 or 102. On 500, 502, 503
 //     or 504 it is retried with exponential backoff; any other status is a
 //     failed message and is not retried.
@@ -75,7 +77,14 @@
 //     exists), EditCalendarListEntry, DeleteCalendarListEntry, EditACLRule,
 //     DeleteACLRule and EditSetting (exists), EditFile (change on the
 //     drive's changes channels; add, update, trash or untrash on the
-//     file's) and RemoveFile (change; remove).
+//     file's) and RemoveFile (change; remove). The Admin edits push their
+//     resource as the body: EditUser (the event as the state: add, update,
+//     delete, makeAdmin, undelete) to every users channel whose customer
+//     (my_customer selects every user) or domain (of the primary email)
+//     selects the user and whose event, if any, is this one; AddAlias and
+//     DeleteAlias (add, delete) to the aliases channels of the user, by id
+//     or primary email; RecordActivity to the activities channels of the
+//     application whose userKey is the user or all.
 //   - ExpireSyncTokens makes every sync and page token handed out so far
 //     stale, as when Google drops the history a token points into.
 //   - RevokeSubject answers every call of a delegated user 401, and
@@ -146,6 +155,12 @@
 //     a 503.
 //   - Expiration is judged against Options.Now, so tests can move time;
 //     retry backoff uses the real clock, scaled by Options.RetryBase.
+//   - Admin resources are modelled only as far as their pushes carry them
+//     (User, its aliases, Activity: a few fields each); nothing is
+//     listed. A Reports notification's state is the activity's first event
+//     name; the watch's eventName, filters and the users watch's query,
+//     viewType and projection select nothing here. A bare Push or
+//     PushResource on an Admin channel carries no body.
 //   - Drive start page tokens are a per-drive counter of changes (a bare
 //     Push or PushResource on a changes channel counts as one with nothing
 //     to list), and the page token a changes.watch carries is required but

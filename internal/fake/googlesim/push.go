@@ -44,6 +44,7 @@ type PushOption func(*pushOptions)
 
 type pushOptions struct {
 	changed []string
+	body    string // JSON the notification carries (the Admin SDK's resource); "" for none
 }
 
 // Changed sets X-Goog-Changed (Drive sends it with state update), e.g.
@@ -95,7 +96,11 @@ func (s *Sim) message(c *channel, state string, o pushOptions) message {
 		address:    c.Address,
 		expiration: c.Expiration,
 	}
-	if c.Kind == KindDriveChanges {
+	switch {
+	case o.body != "":
+		m.body = o.body
+		set("Content-Type", "application/json; charset=UTF-8")
+	case c.Kind == KindDriveChanges:
 		m.body = driveChangesBody
 		set("Content-Type", "application/json; charset=UTF-8")
 	}

@@ -80,6 +80,7 @@ type model struct {
 	files       map[string]*File              // file id → file, until removed
 	feeds       map[string][]driveChange      // drive id → changes, oldest first
 	driveFloor  map[string]int64              // drive id → lowest page token not expired
+	admin       adminData                     // Directory users and aliases (admin.go)
 }
 
 func newModel() model {
