@@ -1,6 +1,7 @@
-// Package watchrelay is the Cloud Functions bundle: it registers the two HTTP
-// functions, Receive (Google's webhook) and Renew (called by Cloud
-// Scheduler), with functions-framework-go. It only wires: the configuration
+// Package watchrelay is the Cloud Functions bundle: it registers the three
+// HTTP functions, Receive (Google's webhook), Renew (called by Cloud
+// Scheduler) and Sync (pushed notification events by Pub/Sub), with
+// functions-framework-go. It only wires: the configuration
 // is read once and the clients are built on the first request, never in
 // init, so a cold start that serves nothing costs nothing.
 package watchrelay
@@ -23,11 +24,13 @@ import (
 const (
 	ReceiveEntryPoint = "Receive"
 	RenewEntryPoint   = "Renew"
+	SyncEntryPoint    = "Sync"
 )
 
 func init() {
 	functions.HTTP(ReceiveEntryPoint, Receive)
 	functions.HTTP(RenewEntryPoint, Renew)
+	functions.HTTP(SyncEntryPoint, Sync)
 }
 
 var (
@@ -77,4 +80,15 @@ func Renew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Renew.ServeHTTP(w, r)
+}
+
+// Sync reads what changed on a notified watch and publishes each changed
+// item; it is the push endpoint of a subscription of the events topic.
+func Sync(w http.ResponseWriter, r *http.Request) {
+	s, err := assemble()
+	if err != nil {
+		http.Error(w, "watchrelay: not configured", http.StatusServiceUnavailable)
+		return
+	}
+	s.Sync.ServeHTTP(w, r)
 }

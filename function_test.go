@@ -39,7 +39,7 @@ func fresh(t *testing.T) *bytes.Buffer {
 	return &logs
 }
 
-// The registered functions are wired to Receive and Renew: on the emulators,
+// The registered functions are wired to Receive, Renew and Sync: on the emulators,
 // as deployed on a project, they answer their contracts.
 func TestFunctionsWired(t *testing.T) {
 	emulator.Require(t) // sets the emulator hosts in the environment
@@ -56,6 +56,9 @@ func TestFunctionsWired(t *testing.T) {
 		{"Receive wants Google's headers", Receive, http.MethodPost, http.StatusBadRequest, false},
 		{"Renew refuses GET", Renew, http.MethodGet, http.StatusMethodNotAllowed, false},
 		{"Renew runs a pass over nothing", Renew, http.MethodPost, http.StatusOK, true},
+		{"Sync refuses GET", Sync, http.MethodGet, http.StatusMethodNotAllowed, false},
+		// Not a Pub/Sub push envelope: 400, so Pub/Sub dead-letters it.
+		{"Sync wants a push envelope", Sync, http.MethodPost, http.StatusBadRequest, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -87,7 +90,7 @@ func TestFunctionsRefuseEmbeddedDefaults(t *testing.T) {
 		t.Setenv(k, "") // empty is unset to internal/config
 	}
 	logs := fresh(t)
-	for name, handler := range map[string]http.HandlerFunc{"Receive": Receive, "Renew": Renew} {
+	for name, handler := range map[string]http.HandlerFunc{"Receive": Receive, "Renew": Renew, "Sync": Sync} {
 		rec := httptest.NewRecorder()
 		handler(rec, httptest.NewRequest(http.MethodPost, "/", nil))
 		if rec.Code != http.StatusServiceUnavailable {

@@ -106,10 +106,11 @@ type command struct {
 var commands = map[string]command{
 	"demo":           {"demo [--short 16s]", runDemo},
 	"serve":          {"serve [--channel id=..,token=..,resource-id=..,kind=..,watch=..]...", runServe},
-	"watch add":      {"watch add --kind K --param k=v... [--id ID] [--subject S] [--label k=v...] [--address URL] [--ttl D]", runWatchAdd},
+	"watch add":      {"watch add --kind K --param k=v... [--id ID] [--subject S] [--label k=v...] [--address URL] [--ttl D] [--changes=false] [--snapshot]", runWatchAdd},
 	"watch list":     {"watch list [--json]", runWatchList},
 	"watch rm":       {"watch rm ID", runWatchRm},
 	"watch retry":    {"watch retry ID", runWatchRetry},
+	"watch sync":     {"watch sync ID", runWatchSync},
 	"renew":          {"renew", runRenew},
 	"status":         {"status [--json]", runStatus},
 	"replay":         {"replay --subscription S (--since D | --time RFC3339)", runReplay},

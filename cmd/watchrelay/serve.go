@@ -68,25 +68,29 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return serve(ctx, e, s, ln)
 }
 
-// serve runs Receive and Renew on ln until ctx ends. Off a real project's
-// Pub/Sub it also prints every published event on stdout, so a person sees what
-// subscribers would get.
+// serve runs Receive, Renew and Sync on ln until ctx ends. Off a real
+// project's Pub/Sub it also feeds Sync from the topic (service.PullSync),
+// as the deployed push subscription would, and prints every published
+// event on stdout, so a person sees what subscribers would get.
 func serve(ctx context.Context, e *env, s *service.Service, ln net.Listener) error {
 	srv := &http.Server{Handler: s.Mux(), ReadHeaderTimeout: 10 * time.Second}
-	var tailed <-chan error
+	var tailed, synced <-chan error
 	// Not cfg.Local(): with a Firestore emulator and no project or Pub/Sub
 	// emulator, events still go to the in-process Pub/Sub, and only this
-	// prints them.
+	// reads them.
 	if e.cfg.Project == "" || e.cfg.PubsubEmulator != "" {
 		var err error
 		enc := json.NewEncoder(e.stdout)
 		if tailed, err = s.Tail(ctx, func(p service.Printed) { _ = enc.Encode(p) }); err != nil {
 			return err
 		}
+		if synced, err = s.PullSync(ctx); err != nil {
+			return err
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(e.stderr, "watchrelay: Receive at http://%s/receive, Renew at http://%s/renew\n", ln.Addr(), ln.Addr())
+	fmt.Fprintf(e.stderr, "watchrelay: Receive at http://%[1]s/receive, Renew at http://%[1]s/renew, Sync at http://%[1]s/sync\n", ln.Addr())
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -96,6 +100,10 @@ func serve(ctx context.Context, e *env, s *service.Service, ln net.Listener) err
 	case err := <-tailed:
 		if err != nil {
 			return fmt.Errorf("printing events: %w", err)
+		}
+	case err := <-synced:
+		if err != nil {
+			return fmt.Errorf("feeding Sync: %w", err)
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

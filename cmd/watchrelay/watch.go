@@ -11,6 +11,7 @@ import (
 	"cloud.google.com/go/scheduler/apiv1/schedulerpb"
 	"google.golang.org/api/option"
 
+	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
@@ -26,10 +27,15 @@ func runWatchAdd(ctx context.Context, e *env, args []string) error {
 	fs.Var(pairs(w.Labels), "label", "label k=v copied onto every event (repeatable)")
 	fs.StringVar(&w.Address, "address", "", "webhook URL (default WATCHRELAY_ADDRESS)")
 	ttl := fs.Duration("ttl", 0, "requested channel lifetime (default the kind's maximum)")
+	changesOn := fs.Bool("changes", true, "publish a change event per changed item (Sync); false: notifications only")
+	fs.BoolVar(&w.Snapshot, "snapshot", false, "publish the items as they stand when the watch starts, too")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	w.TTLSeconds = int64(ttl.Seconds())
+	if !*changesOn {
+		w.Changes = store.Ptr(false)
+	}
 	s, err := e.service(ctx, service.Options{})
 	if err != nil {
 		return err
@@ -207,5 +213,30 @@ func runRenew(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s\n", sum.JSON())
+	return nil
+}
+
+// runWatchSync fetches a watch's changes now, as a notification would have
+// Sync do, and prints what it did. If a fetch is running already, this one
+// is counted and that fetch reads again for it.
+func runWatchSync(ctx context.Context, e *env, args []string) error {
+	fs := flags("watch sync", e)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("watch sync: want one watch id, got %d arguments", fs.NArg())
+	}
+	s, err := e.service(ctx, service.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	out, err := s.Sync.Handle(ctx, changes.Trigger{WatchID: fs.Arg(0)})
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(out)
+	fmt.Fprintf(e.stdout, "sync: %s\n", b)
 	return nil
 }

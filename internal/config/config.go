@@ -50,6 +50,16 @@ type Config struct {
 	// (Terraform's receive_concurrency), so that the platform never has to
 	// refuse a request with a 429, which Google does not retry.
 	ReceiveMaxInFlight int
+	// SyncDebounce is how long Sync waits after the notification that
+	// starts a fetch, so that a storm of them becomes one fetch
+	// (WATCHRELAY_SYNC_DEBOUNCE).
+	SyncDebounce time.Duration
+	// SyncTimeout bounds one Sync request's fetches
+	// (WATCHRELAY_SYNC_TIMEOUT). Its lease on a watch's cursor lasts a
+	// minute longer, and Terraform keeps that under the push
+	// subscription's ack deadline, so a redelivery finds the lease of a
+	// dead attempt over.
+	SyncTimeout time.Duration
 	// APIBaseURL, when set, sends every Google API call there instead of
 	// Google's host, without credentials (WATCHRELAY_API_BASE_URL).
 	APIBaseURL string
@@ -85,7 +95,12 @@ var Defaults = Config{
 	// other 20 answer the excess 503 in microseconds (README,
 	// Configuration).
 	ReceiveMaxInFlight: 60,
-	Port:               "8080",
+	// A storm (a calendar import, a Drive folder move) sends its
+	// notifications within a second or two; 2 s gathers most of it into
+	// one fetch and delays a lone change by no more.
+	SyncDebounce: 2 * time.Second,
+	SyncTimeout:  4 * time.Minute,
+	Port:         "8080",
 }
 
 // ErrInvalid is wrapped by every error FromEnv returns.
@@ -127,6 +142,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("WATCHRELAY_RENEW_INTERVAL", &c.RenewInterval)
 	dur("WATCHRELAY_GRACE", &c.Grace)
 	dur("WATCHRELAY_RECEIVE_TIMEOUT", &c.ReceiveTimeout)
+	dur("WATCHRELAY_SYNC_DEBOUNCE", &c.SyncDebounce)
+	dur("WATCHRELAY_SYNC_TIMEOUT", &c.SyncTimeout)
+	if c.SyncTimeout == 0 {
+		errs = append(errs, fmt.Errorf("%w: WATCHRELAY_SYNC_TIMEOUT=%q must be positive", ErrInvalid, getenv("WATCHRELAY_SYNC_TIMEOUT")))
+	}
 	if c.ReceiveTimeout == 0 {
 		errs = append(errs, fmt.Errorf("%w: WATCHRELAY_RECEIVE_TIMEOUT=%q must be positive", ErrInvalid, getenv("WATCHRELAY_RECEIVE_TIMEOUT")))
 	}

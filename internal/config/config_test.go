@@ -42,6 +42,8 @@ func TestFromEnv(t *testing.T) {
 			"WATCHRELAY_RENEW_QPS":             "2.5",
 			"WATCHRELAY_RECEIVE_TIMEOUT":       "4s",
 			"WATCHRELAY_RECEIVE_MAX_IN_FLIGHT": "12",
+			"WATCHRELAY_SYNC_DEBOUNCE":         "0s",
+			"WATCHRELAY_SYNC_TIMEOUT":          "90s",
 			"WATCHRELAY_API_BASE_URL":          "http://127.0.0.1:9000",
 			"WATCHRELAY_SCHEDULER_JOB":         "projects/p/locations/l/jobs/j",
 			"FIRESTORE_EMULATOR_HOST":          "127.0.0.1:8081",
@@ -52,6 +54,7 @@ func TestFromEnv(t *testing.T) {
 				Project: "demo", Topic: "events", Database: "relay", Address: "https://hooks.example/recv",
 				RenewBefore: 2 * time.Hour, RenewInterval: 15 * time.Minute, Grace: 30 * time.Second,
 				RenewConcurrency: 3, RenewQPS: 2.5, ReceiveTimeout: 4 * time.Second, ReceiveMaxInFlight: 12,
+				SyncDebounce: 0, SyncTimeout: 90 * time.Second,
 				APIBaseURL:   "http://127.0.0.1:9000",
 				SchedulerJob: "projects/p/locations/l/jobs/j", FirestoreEmulator: "127.0.0.1:8081",
 				PubsubEmulator: "127.0.0.1:8085", Port: "9090",
@@ -92,6 +95,10 @@ func TestFromEnvInvalid(t *testing.T) {
 		// A zero deadline would answer every notification 503.
 		{"zero receive timeout", "WATCHRELAY_RECEIVE_TIMEOUT", "0s"},
 		{"receive timeout without unit", "WATCHRELAY_RECEIVE_TIMEOUT", "10"},
+		// A fetch with no time at all could never finish; a zero
+		// debounce, though, is allowed (a fetch per notification).
+		{"zero sync timeout", "WATCHRELAY_SYNC_TIMEOUT", "0s"},
+		{"negative debounce", "WATCHRELAY_SYNC_DEBOUNCE", "-2s"},
 		// No bound at all is not a bound; nor is a fraction.
 		{"zero in flight", "WATCHRELAY_RECEIVE_MAX_IN_FLIGHT", "0"},
 		{"fractional in flight", "WATCHRELAY_RECEIVE_MAX_IN_FLIGHT", "7.5"},

@@ -4,8 +4,9 @@
 //
 // Each message has the attributes ce-specversion, ce-id, ce-source, ce-type,
 // ce-time, ce-subject and content-type, plus watch_id, kind and
-// resource_state for subscription filters; its ordering key is the watch id
-// and its data the JSON of NotificationData or LifecycleData.
+// resource_state (change, on a change event) for subscription filters; its
+// ordering key is the watch id and its data the JSON of NotificationData,
+// LifecycleData, ChangeData or ResyncData.
 package event
 
 import (
@@ -27,6 +28,12 @@ const (
 	TypeFailed       = "watchrelay.watch.failed.v1"
 	TypeGone         = "watchrelay.watch.gone.v1"
 	TypeStopped      = "watchrelay.watch.stopped.v1"
+	// TypeChange is one changed item, read by Sync (see ChangeData).
+	TypeChange = "watchrelay.change.v1"
+	// TypeResync: a watch's cursor expired; Sync took a fresh baseline,
+	// and changes between the two may have been published only as the
+	// baseline (or, without a snapshot, not at all): resync from the API.
+	TypeResync = "watchrelay.watch.resync.v1"
 )
 
 // Attribute names of the binding and of watchrelay's filter attributes.
@@ -41,6 +48,13 @@ const (
 	AttrWatchID       = "watch_id"
 	AttrKind          = "kind"
 	AttrResourceState = "resource_state"
+	AttrChange        = "change"
+)
+
+// The values of a change event's change attribute.
+const (
+	ChangeUpsert  = "upsert"
+	ChangeRemoved = "removed"
 )
 
 // ErrUnavailable wraps every publish failure: the event is not durable, so
@@ -61,6 +75,9 @@ type Event struct {
 	WatchID       string
 	Kind          string
 	ResourceState string
+	// Change is ChangeUpsert or ChangeRemoved on a change event, a filter
+	// attribute too; empty on every other event.
+	Change string
 	// Data is marshalled to JSON as the message data.
 	Data any
 }
@@ -95,6 +112,26 @@ type LifecycleData struct {
 	Error         string            `json:"error,omitempty"`
 }
 
+// ChangeData is the data of a watchrelay.change.v1 event: one item as the
+// API returned it when Sync read it.
+type ChangeData struct {
+	WatchID   string            `json:"watchId"`
+	Kind      string            `json:"kind"`
+	ItemID    string            `json:"itemId"`
+	Removed   bool              `json:"removed"`
+	Item      json.RawMessage   `json:"item,omitempty"`
+	FetchedAt time.Time         `json:"fetchedAt"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}
+
+// ResyncData is the data of a watchrelay.watch.resync.v1 event.
+type ResyncData struct {
+	WatchID string            `json:"watchId"`
+	Kind    string            `json:"kind"`
+	Reason  string            `json:"reason"`
+	Labels  map[string]string `json:"labels,omitempty"`
+}
+
 // Message renders the event as a Pub/Sub message in binary content mode.
 func (e Event) Message() (*pubsub.Message, error) {
 	data, err := json.Marshal(e.Data)
@@ -116,6 +153,9 @@ func (e Event) Message() (*pubsub.Message, error) {
 	}
 	if e.ResourceState != "" {
 		attrs[AttrResourceState] = e.ResourceState
+	}
+	if e.Change != "" {
+		attrs[AttrChange] = e.Change
 	}
 	return &pubsub.Message{Data: data, Attributes: attrs, OrderingKey: e.WatchID}, nil
 }
@@ -169,6 +209,30 @@ func (p *Publisher) Publish(ctx context.Context, e Event) error {
 		return fmt.Errorf("%w: %s %s: %v", ErrUnavailable, e.Type, e.ID, err)
 	}
 	return nil
+}
+
+// PublishAll sends es in order and returns once Pub/Sub has confirmed them
+// all. They go out together rather than one round trip each (a page of a
+// thousand Drive changes), and on one ordering key they keep their order.
+// On a failure some may be stored and others not: the caller publishes
+// them all again, and consumers dedupe on ce-id.
+func (p *Publisher) PublishAll(ctx context.Context, es []Event) error {
+	results := make([]*pubsub.PublishResult, len(es))
+	for i, e := range es {
+		msg, err := e.Message()
+		if err != nil {
+			return err
+		}
+		results[i] = p.p.Publish(ctx, msg)
+	}
+	var first error
+	for i, r := range results {
+		if _, err := r.Get(ctx); err != nil && first == nil {
+			p.p.ResumePublish(es[i].WatchID)
+			first = fmt.Errorf("%w: %s %s: %v", ErrUnavailable, es[i].Type, es[i].ID, err)
+		}
+	}
+	return first
 }
 
 // Stop flushes and stops the publisher.

@@ -26,11 +26,23 @@ func EnsureTopic(ctx context.Context, client *pubsub.Client, project, topic stri
 // a downstream subscriber would: events published from then on reach it,
 // each watch's in order. It returns the subscription's full name.
 func Subscribe(ctx context.Context, client *pubsub.Client, project, topic, sub string) (string, error) {
+	return subscribe(ctx, client, project, topic, sub, true)
+}
+
+// SubscribeUnordered makes a subscription without message ordering. Sync's
+// trigger is one: with ordering, a watch's next notification would wait for
+// the previous one's fetch to be acknowledged, so a storm would become one
+// fetch per notification instead of coalescing.
+func SubscribeUnordered(ctx context.Context, client *pubsub.Client, project, topic, sub string) (string, error) {
+	return subscribe(ctx, client, project, topic, sub, false)
+}
+
+func subscribe(ctx context.Context, client *pubsub.Client, project, topic, sub string, ordered bool) (string, error) {
 	name := fmt.Sprintf("projects/%s/subscriptions/%s", project, sub)
 	if _, err := client.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
 		Name:                  name,
 		Topic:                 fmt.Sprintf("projects/%s/topics/%s", project, topic),
-		EnableMessageOrdering: true,
+		EnableMessageOrdering: ordered,
 	}); err != nil && status.Code(err) != codes.AlreadyExists {
 		return "", fmt.Errorf("event: create subscription %s: %w", name, err)
 	}

@@ -1,5 +1,6 @@
 // Package service assembles watchrelay's running parts from one Config: the
-// store, the event publisher, the Google API clients, Receive and Renew. The
+// store, the event publisher, the Google API clients, Receive, Renew and
+// Sync. The
 // Cloud Functions entry points (function.go) and the CLI both build through
 // it, so a local `watchrelay serve` behaves as the deployment does.
 //
@@ -26,6 +27,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/api/option"
 
+	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
@@ -34,11 +36,12 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// Store is what both functions need of a store.
+// Store is what the three functions need of a store.
 type Store interface {
 	receive.Channels
 	receive.Strays
 	renew.Store
+	changes.Store
 	CreateWatch(ctx context.Context, w store.Watch) error
 	CreateChannel(ctx context.Context, c store.Channel) error
 }
@@ -67,6 +70,7 @@ type Service struct {
 	Publisher *event.Publisher
 	Receive   *receive.Handler
 	Renew     *renew.Pass
+	Sync      *changes.Syncer
 	Logger    *slog.Logger
 
 	pubsub  *pubsub.Client
@@ -159,7 +163,12 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 	if ro.Logger == nil {
 		ro.Logger = s.Logger
 	}
-	s.Renew, err = renew.New(s.Store, s.Google, pub, ro)
+	if s.Renew, err = renew.New(s.Store, s.Google, pub, ro); err != nil {
+		return err
+	}
+	s.Sync, err = changes.New(s.Store, s.Google, pub, changes.Options{
+		Debounce: cfg.SyncDebounce, Timeout: cfg.SyncTimeout, Logger: s.Logger,
+	})
 	return err
 }
 
@@ -216,12 +225,33 @@ func (s *Service) openPubSub(ctx context.Context, given *pubsub.Client) error {
 	return nil
 }
 
-// Mux serves Receive at /receive and Renew at /renew, as `serve` does.
+// Mux serves Receive at /receive, Renew at /renew and Sync at /sync (a
+// Pub/Sub push endpoint), as `serve` does.
 func (s *Service) Mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/receive", s.Receive)
 	mux.Handle("/renew", s.Renew)
+	mux.Handle("/sync", s.Sync)
 	return mux
+}
+
+// SyncSubscription is the subscription PullSync feeds Sync from.
+const SyncSubscription = "watchrelay-sync"
+
+// PullSync wires Sync's trigger where no push subscription can reach it (the
+// emulators, the embedded defaults): an unordered subscription of the topic,
+// pulled until ctx ends, so that a notification posted to Receive yields its
+// change events with no other step. It returns once the subscription exists;
+// the channel reports how pulling ended. Deployed, Terraform's push
+// subscription does this instead.
+func (s *Service) PullSync(ctx context.Context) (<-chan error, error) {
+	sub, err := event.SubscribeUnordered(ctx, s.pubsub, s.project, s.Config.Topic, SyncSubscription)
+	if err != nil {
+		return nil, fmt.Errorf("service: sync trigger: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Sync.Pull(ctx, s.pubsub.Subscriber(sub)) }()
+	return done, nil
 }
 
 // Close releases every client, the newest first.

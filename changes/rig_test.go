@@ -1,0 +1,274 @@
+package changes_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"github.com/google/uuid"
+	"google.golang.org/api/option"
+
+	"github.com/watchrelay/watchrelay/internal/config"
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
+	"github.com/watchrelay/watchrelay/internal/fake/inproc"
+	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/internal/testing/emulator"
+	"github.com/watchrelay/watchrelay/renew"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+func TestMain(m *testing.M) { emulator.Main(m) }
+
+// backends are the two sets of real parts the end-to-end tests run on: the
+// memory store with Pub/Sub in process (pstest), and Firestore and Pub/Sub
+// on their emulators.
+var backends = []string{"memory", "emulators"}
+
+// rig is all of watchrelay, assembled as `watchrelay serve` assembles it: a
+// simulated Google that the real typed clients reach, Receive on a loopback
+// port, Renew, and Sync fed by a pull subscription of the topic
+// (service.PullSync). Tests read every event from a subscription of the
+// topic, as a subscriber would.
+type rig struct {
+	t   testing.TB
+	sim *googlesim.Sim
+	svc *service.Service
+
+	mu     sync.Mutex
+	events []service.Printed
+	seen   chan struct{} // signalled on every event
+}
+
+type rigOptions struct {
+	debounce time.Duration
+	pageSize int
+	log      io.Writer
+	// wrap, when set, stands between the service and its store, so a test
+	// can pause or fail one call.
+	wrap func(service.Store) service.Store
+}
+
+func newRig(t testing.TB, backend string, o rigOptions) *rig {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	sim, err := googlesim.Start(googlesim.Options{PageSize: o.pageSize, RetryBase: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	r := &rig{t: t, sim: sim, seen: make(chan struct{}, 1)}
+
+	var h http.Handler = http.NotFoundHandler()
+	var hmu sync.RWMutex
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		hmu.RLock()
+		defer hmu.RUnlock()
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(recv.Close)
+
+	cfg := config.Defaults
+	cfg.Topic = "events-" + uuid.NewString()[:8]
+	cfg.Address = recv.URL + "/receive"
+	cfg.APIBaseURL = sim.URL
+	cfg.SyncDebounce = o.debounce
+	cfg.SyncTimeout = 30 * time.Second
+	logw := o.log
+	if logw == nil {
+		logw = io.Discard
+	}
+	opts := service.Options{Logger: slog.New(slog.NewJSONHandler(logw, nil))}
+	project := service.LocalProject
+	switch backend {
+	case "memory":
+		ps, err := inproc.Start(ctx, service.LocalProject, cfg.Topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Store, opts.PubSub, opts.Release = store.NewMemory(), ps.Client, ps.Close
+	case "emulators":
+		hosts := emulator.Require(t)
+		cfg.Project = "sync-" + uuid.NewString()[:8]
+		project = cfg.Project
+		cfg.FirestoreEmulator, cfg.PubsubEmulator = hosts.Firestore, hosts.Pubsub
+		ps, err := pubsub.NewClient(ctx, project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ps.Close() })
+		opts.PubSub = ps
+		conn, err := store.DialEmulator(hosts.Firestore)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := store.OpenFirestore(ctx, cfg.Project, "", "", option.WithGRPCConn(conn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fs.Close() })
+		opts.Store = fs
+	default:
+		t.Fatalf("unknown backend %q", backend)
+	}
+	if o.wrap != nil {
+		opts.Store = o.wrap(opts.Store)
+	}
+	svc, err := service.New(ctx, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	r.svc = svc
+	hmu.Lock()
+	h = svc.Mux()
+	hmu.Unlock()
+
+	if err := event.EnsureTopic(ctx, opts.PubSub, project, cfg.Topic); err != nil {
+		t.Fatal(err)
+	}
+	// Unordered: pstest hands an ordering key's messages over one at a
+	// time, too slowly for a storm.
+	sub, err := event.SubscribeUnordered(ctx, opts.PubSub, project, cfg.Topic, "seen-"+uuid.NewString()[:8])
+	if err != nil {
+		t.Fatal(err)
+	}
+	go opts.PubSub.Subscriber(sub).Receive(ctx, func(_ context.Context, m *pubsub.Message) { //nolint:errcheck // ends with ctx
+		r.record(service.Printed{Attributes: m.Attributes, Data: m.Data})
+		m.Ack()
+	})
+	if _, err := svc.PullSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) record(p service.Printed) {
+	r.mu.Lock()
+	r.events = append(r.events, p)
+	r.mu.Unlock()
+	select {
+	case r.seen <- struct{}{}:
+	default:
+	}
+}
+
+// add stores a watch and runs a pass, which opens its channel; the channel's
+// sync message then has Sync take the watch's cursor. It returns once the
+// cursor exists.
+func (r *rig) add(w store.Watch) store.Watch {
+	r.t.Helper()
+	ctx := context.Background()
+	w, err := renew.AddWatch(ctx, r.svc.Store, w, r.svc.Config.RenewInterval, time.Now())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.pass()
+	r.waitFor(fmt.Sprintf("the cursor of %s", w.ID), func() bool {
+		c, err := r.svc.Store.Cursor(ctx, w.ID)
+		return err == nil && c.Token != "" && c.Holder == ""
+	})
+	w, err = r.svc.Store.Watch(ctx, w.ID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return w
+}
+
+// pass runs one Renew pass, as Scheduler would.
+func (r *rig) pass() renew.Summary {
+	r.t.Helper()
+	sum, err := r.svc.Renew.Run(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return sum
+}
+
+// waitFor polls cond until it holds, or fails the test after 20 s.
+func (r *rig) waitFor(what string, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting for %s", what)
+		}
+		select {
+		case <-r.seen:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// change is one change event as a subscriber reads it.
+type change struct {
+	ID     string
+	Change string
+	Data   event.ChangeData
+}
+
+// changes returns the change events of watch so far, in arrival order.
+func (r *rig) changes(watch string) []change {
+	return r.ofType(watch, event.TypeChange)
+}
+
+func (r *rig) ofType(watch, typ string) []change {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []change
+	for _, p := range r.events {
+		if p.Attributes[event.AttrType] != typ || p.Attributes[event.AttrWatchID] != watch {
+			continue
+		}
+		c := change{ID: p.Attributes[event.AttrID], Change: p.Attributes[event.AttrChange]}
+		if err := json.Unmarshal(p.Data, &c.Data); err != nil {
+			r.t.Errorf("event %s: %v", c.ID, err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// items returns the latest change of each item of watch, by item id.
+func (r *rig) items(watch string) map[string]change {
+	out := map[string]change{}
+	for _, c := range r.changes(watch) {
+		out[c.Data.ItemID] = c
+	}
+	return out
+}
+
+// waitItems waits until every item id in want has a change event for watch
+// whose item satisfies ok (nil: any).
+func (r *rig) waitItems(watch string, want []string, ok func(change) bool) map[string]change {
+	r.t.Helper()
+	var got map[string]change
+	r.waitFor(fmt.Sprintf("changes of %d items of %s", len(want), watch), func() bool {
+		got = r.items(watch)
+		for _, id := range want {
+			c, found := got[id]
+			if !found || (ok != nil && !ok(c)) {
+				return false
+			}
+		}
+		return true
+	})
+	return got
+}
+
+// field reads a string field of a change's item JSON.
+func field(c change, name string) string {
+	var m map[string]any
+	_ = json.Unmarshal(c.Data.Item, &m)
+	s, _ := m[name].(string)
+	return s
+}

@@ -1,0 +1,210 @@
+package changes
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/watchrelay/watchrelay/google"
+	"github.com/watchrelay/watchrelay/internal/config"
+	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// Store is what Sync needs of the store: the watch a notification names,
+// its cursor, and the writes that end a watch Google refused.
+type Store interface {
+	Watch(ctx context.Context, id string) (store.Watch, error)
+	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
+	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
+	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
+	WantSync(ctx context.Context, c store.SyncClaim) (store.Cursor, bool, error)
+	AdvanceCursor(ctx context.Context, watchID, holder, token string, until, now time.Time) error
+	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
+	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
+}
+
+// Reader reads one page of a watch's changes (google.APIs).
+type Reader interface {
+	ReadChanges(ctx context.Context, w store.Watch, req google.ReadRequest) (google.Page, error)
+}
+
+// Publisher sends events and returns once Pub/Sub has them all.
+type Publisher interface {
+	PublishAll(ctx context.Context, es []event.Event) error
+}
+
+// Options tune a Syncer; zero values take config.Defaults.
+type Options struct {
+	// Debounce is waited before each fetch, so a storm's notifications
+	// gather into one (WATCHRELAY_SYNC_DEBOUNCE). Zero fetches at once.
+	Debounce time.Duration
+	// Timeout bounds one Handle (WATCHRELAY_SYNC_TIMEOUT); the fetch lease
+	// lasts a minute longer, so that a live holder is never overtaken.
+	Timeout time.Duration
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Syncer is the Sync function's logic. It is safe for concurrent use, and
+// instances of it anywhere share the work through the store.
+type Syncer struct {
+	store Store
+	read  Reader
+	pub   Publisher
+	opts  Options
+	log   *slog.Logger
+}
+
+// New checks its dependencies and returns a Syncer. A zero Debounce is
+// kept (no debounce), unlike the other options.
+func New(s Store, r Reader, p Publisher, opts Options) (*Syncer, error) {
+	if s == nil || r == nil || p == nil {
+		return nil, errors.New("changes: New needs a store, a reader and a publisher")
+	}
+	if opts.Debounce < 0 {
+		return nil, fmt.Errorf("changes: negative debounce %v", opts.Debounce)
+	}
+	opts.Timeout = cmp.Or(opts.Timeout, config.Defaults.SyncTimeout)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Syncer{store: s, read: r, pub: p, opts: opts, log: opts.Logger}, nil
+}
+
+// Trigger is one reason to sync a watch: a notification event, or a person
+// asking (watch sync), which has no message and no notification.
+type Trigger struct {
+	WatchID string
+	// Message is the Pub/Sub message id of the notification event; a
+	// redelivery of the message that started a fetch takes that fetch
+	// over (see store.SyncClaim).
+	Message      string
+	Notification event.NotificationData
+}
+
+// Outcome says what Handle did, for logs and the CLI.
+type Outcome struct {
+	// Skipped says why nothing was read: the watch is gone from the
+	// store, not active, or opted out of changes.
+	Skipped string `json:"skipped,omitempty"`
+	// Joined: another request holds the watch's fetch; it counted this
+	// notification and will fetch again for it.
+	Joined bool `json:"joined,omitempty"`
+	// Fetches and Published count the fetches run and change events sent.
+	Fetches   int  `json:"fetches"`
+	Published int  `json:"published"`
+	Resynced  bool `json:"resynced,omitempty"`
+	// Ended is the state a watch was put in when Google refused it for
+	// good (failed or gone).
+	Ended store.WatchState `json:"ended,omitempty"`
+}
+
+// ErrTransient wraps every error after which the trigger must be delivered
+// again (a 5xx from Google, a rate limit, the store or Pub/Sub down): the
+// push handler answers 503, the pull subscriber nacks.
+var ErrTransient = errors.New("changes: transient failure, deliver again")
+
+// Handle syncs the watch a trigger names. A nil error means the trigger may
+// be acknowledged: its changes are published, or will be by the request
+// that holds the watch's fetch, or there is nothing to read.
+func (s *Syncer) Handle(ctx context.Context, t Trigger) (Outcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	w, err := s.store.Watch(ctx, t.WatchID)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidID):
+		return Outcome{Skipped: "no such watch"}, nil
+	case err != nil:
+		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
+	case w.State != store.WatchActive:
+		return Outcome{Skipped: "watch is " + string(w.State)}, nil
+	case !w.WantsChanges():
+		return Outcome{Skipped: "watch has changes off"}, nil
+	case google.FromBody(w.Kind):
+		return s.fromBody(ctx, w, t.Notification)
+	}
+	return s.coalesce(ctx, w, t)
+}
+
+// fromBody publishes the item an admin notification carries: the body is
+// the resource, so there is nothing to read, and every notification is its
+// own change. The sync message carries none.
+func (s *Syncer) fromBody(ctx context.Context, w store.Watch, n event.NotificationData) (Outcome, error) {
+	if n.ResourceState == "sync" {
+		return Outcome{Skipped: "sync message"}, nil
+	}
+	item, err := google.BodyItem(w.Kind, n.ResourceState, n.Body)
+	if err != nil {
+		// A redelivery cannot mend a body; the notification event
+		// itself is on the topic for whoever wants it.
+		s.log.Warn("notification body is not the resource", "watch", w.ID, "kind", w.Kind, "error", err)
+		return Outcome{Skipped: "body is not the resource"}, nil
+	}
+	if err := s.pub.PublishAll(ctx, []event.Event{s.change(w, item)}); err != nil {
+		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
+	}
+	return Outcome{Published: 1}, nil
+}
+
+// coalesce takes a turn at the watch's fetch: it counts the notification
+// and, if no one else is fetching, fetches until no notification came in
+// during the last fetch.
+func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcome, error) {
+	holder := uuid.NewString()
+	until := func() time.Time { return s.opts.Now().Add(s.opts.Timeout + time.Minute) }
+	_, held, err := s.store.WantSync(ctx, store.SyncClaim{
+		WatchID: w.ID, Holder: holder, Message: t.Message, Until: until(), Now: s.opts.Now(),
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
+	}
+	if !held {
+		return Outcome{Joined: true}, nil
+	}
+	f := &fetch{Syncer: s, w: w, holder: holder, until: until,
+		start: google.PageTokenOfURI(t.Notification.ResourceURI)}
+	for {
+		if err := sleep(ctx, s.opts.Debounce); err != nil {
+			return f.fail(ctx, err)
+		}
+		// The count is read after the debounce: the notifications
+		// that came during it are covered by this fetch.
+		c, err := s.store.Cursor(ctx, w.ID)
+		if err != nil {
+			return f.fail(ctx, err)
+		}
+		if err := f.run(ctx, c.Token); err != nil {
+			return f.fail(ctx, err)
+		}
+		_, done, err := s.store.FinishSync(ctx, w.ID, holder, c.Wanted, until(), s.opts.Now())
+		if err != nil {
+			return f.fail(ctx, err)
+		}
+		if done {
+			return f.out, nil
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
