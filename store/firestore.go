@@ -25,10 +25,11 @@ type Firestore struct {
 	strays   *firestore.CollectionRef
 	passes   *firestore.CollectionRef
 	outbox   *firestore.CollectionRef
+	cursors  *firestore.CollectionRef
 }
 
 // OpenFirestore connects to the given project's Firestore database ("" means
-// "(default)"). The prefix goes in front of both collection names, so tests
+// "(default)"). The prefix goes in front of every collection name, so tests
 // can share one emulator: prefix "t123_" gives "t123_watches" and
 // "t123_channels". FIRESTORE_EMULATOR_HOST, when set, selects the emulator,
 // as for every Google client library.
@@ -50,6 +51,7 @@ func OpenFirestore(ctx context.Context, project, database, prefix string, opts .
 		strays:   client.Collection(prefix + StraysCollection),
 		passes:   client.Collection(prefix + PassesCollection),
 		outbox:   client.Collection(prefix + OutboxCollection),
+		cursors:  client.Collection(prefix + CursorsCollection),
 	}, nil
 }
 
@@ -271,23 +273,27 @@ func (f *Firestore) UpdateWatch(ctx context.Context, id string, u WatchUpdate, n
 	return nil
 }
 
-// DeleteWatch removes a watch, and puts events in the outbox in the same
-// commit; removing one that is not there is no error.
+// DeleteWatch removes a watch and its cursor, and puts events in the
+// outbox, in one commit; removing one that is not there is no error. The
+// cursor goes with the watch so that a watch created again under the same id
+// takes a fresh baseline rather than reading on from the old one's token.
 func (f *Firestore) DeleteWatch(ctx context.Context, id string, events ...OutboxEvent) error {
 	ref, err := f.watch(id)
 	if err != nil {
 		return nil // no watch can have that id
 	}
-	if len(events) == 0 {
-		_, err = ref.Delete(ctx)
-	} else {
-		err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
-			if err := tx.Delete(ref); err != nil {
-				return err
-			}
-			return f.keep(tx, events)
-		})
-	}
+	// A transaction with writes only: BeginTransaction and Commit. The
+	// deprecated WriteBatch would save the first, but nothing else here
+	// uses it.
+	err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+		if err := tx.Delete(ref); err != nil {
+			return err
+		}
+		if err := tx.Delete(f.cursors.Doc(id)); err != nil {
+			return err
+		}
+		return f.keep(tx, events)
+	})
 	if err != nil {
 		return fail("delete watch "+id, err)
 	}

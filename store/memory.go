@@ -21,18 +21,22 @@ type Memory struct {
 	channels map[string]Channel
 	strays   map[string]Stray
 	outbox   map[string]OutboxEvent
+	cursors  map[string]Cursor
 	pass     *PassRecord
 }
 
 // NewMemory returns an empty store.
 func NewMemory() *Memory {
-	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}, strays: map[string]Stray{}, outbox: map[string]OutboxEvent{}}
+	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}, strays: map[string]Stray{}, outbox: map[string]OutboxEvent{}, cursors: map[string]Cursor{}}
 }
 
 // copies keep callers from sharing maps with the store, as a round trip
 // through Firestore would not share them either.
 func (w Watch) clone() Watch {
 	w.Params, w.Labels = maps.Clone(w.Params), maps.Clone(w.Labels)
+	if w.Changes != nil {
+		w.Changes = Ptr(*w.Changes)
+	}
 	return w
 }
 
@@ -211,11 +215,13 @@ func set[T any](dst *T, src *T) {
 	}
 }
 
-// DeleteWatch removes a watch; removing one that is not there is no error.
+// DeleteWatch removes a watch and its cursor; removing one that is not
+// there is no error.
 func (m *Memory) DeleteWatch(_ context.Context, id string, events ...OutboxEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.watches, id)
+	delete(m.cursors, id)
 	m.keep(events)
 	return nil
 }

@@ -1,6 +1,7 @@
 // Package store keeps watchrelay's two kinds of records: watches (what a user
 // wants observed) and channels (the Google notification channels serving a
-// watch for a while). The documents are a public contract, laid out in
+// watch for a while), and the cursors Sync reads each watch's changes from
+// (cursor.go). The documents are a public contract, laid out in
 // docs/DESIGN.md: operators read them in the Firestore console.
 //
 // Two implementations share one contract-test suite: *Firestore, the
@@ -127,7 +128,16 @@ type Watch struct {
 	// before then (backoff across passes, or Google's Retry-After), so
 	// a throttled API is not asked again on every pass.
 	RetryAt time.Time `firestore:"retryAt,omitempty" json:"retryAt,omitzero"`
+	// Changes: false turns Sync off for this watch; its notifications are still published. nil means on.
+	Changes *bool `firestore:"changes,omitempty" json:"changes,omitempty"`
+	// Snapshot: Sync publishes the baseline items too, when it first takes the cursor.
+	Snapshot bool `firestore:"snapshot,omitempty" json:"snapshot,omitempty"`
 }
+
+// WantsChanges reports whether Sync reads the watch's changes: on unless
+// the watch says changes: false, so watches stored before the field
+// existed keep the default.
+func (w Watch) WantsChanges() bool { return w.Changes == nil || *w.Changes }
 
 // Channel is a channels/{id} document; the id is the Google channel id.
 type Channel struct {

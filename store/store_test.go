@@ -45,6 +45,7 @@ type contractStore interface {
 	UpdateStray(ctx context.Context, id string, u store.StrayUpdate) error
 	RecordPass(ctx context.Context, p store.PassRecord) error
 	LastPass(ctx context.Context) (store.PassRecord, error)
+	cursorStore
 }
 
 var (
@@ -177,12 +178,15 @@ func mustCreateChannels(t *testing.T, s contractStore, cs ...store.Channel) {
 // testContract is the one behaviour both stores share. Each subtest gets a
 // fresh store from newStore.
 func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
+	testCursors(t, newStore)
+
 	t.Run("watch round trip", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
 		w := sampleWatch("w1")
 		w.ChannelID, w.ChannelExpiration, w.LeaseUntil = "c1", t0.Add(time.Hour), t0.Add(time.Minute)
 		w.LastError, w.Failures = "boom", 2
+		w.Changes, w.Snapshot = store.Ptr(false), true
 		mustCreateWatches(t, s, w)
 		got, err := s.Watch(t.Context(), "w1")
 		if err != nil {
@@ -1079,6 +1083,11 @@ func TestFirestoreUnreachable(t *testing.T) {
 		// A transaction.
 		{"LeaseWatch", func(ctx context.Context) error {
 			_, err := f.LeaseWatch(ctx, "w1", lease("h", t0.Add(time.Minute)), t0, nil)
+			return err
+		}},
+		// A cursor's read-and-write, which retries only lost races.
+		{"WantSync", func(ctx context.Context) error {
+			_, _, err := f.WantSync(ctx, store.SyncClaim{WatchID: "w1", Holder: "h", Until: t0.Add(time.Minute), Now: t0})
 			return err
 		}},
 	}

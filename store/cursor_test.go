@@ -1,0 +1,427 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/watchrelay/watchrelay/store"
+)
+
+// cursorStore is Sync's part of the contract; contractStore embeds it.
+type cursorStore interface {
+	WantSync(ctx context.Context, cl store.SyncClaim) (store.Cursor, bool, error)
+	AdvanceCursor(ctx context.Context, watchID, holder, token string, until, now time.Time) error
+	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
+	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
+	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
+	Cursors(ctx context.Context, limit int) ([]store.Cursor, error)
+}
+
+// claim is holder's claim on watchID's cursor at now, triggered by message,
+// for a lease of a minute.
+func claim(watchID, holder, message string, now time.Time) store.SyncClaim {
+	return store.SyncClaim{WatchID: watchID, Holder: holder, Message: message, Until: now.Add(time.Minute), Now: now}
+}
+
+func mustWant(t *testing.T, s cursorStore, cl store.SyncClaim) (store.Cursor, bool) {
+	t.Helper()
+	c, took, err := s.WantSync(t.Context(), cl)
+	if err != nil {
+		t.Fatalf("WantSync(%+v): %v", cl, err)
+	}
+	return c, took
+}
+
+// mustCursor reads a cursor and checks it is what the last write returned.
+func mustCursor(t *testing.T, s cursorStore, id string, returned store.Cursor) store.Cursor {
+	t.Helper()
+	got, err := s.Cursor(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(returned, got); diff != "" {
+		t.Errorf("cursor %s: returned differs from stored (-returned +stored):\n%s", id, diff)
+	}
+	return got
+}
+
+// testCursors is the cursors' part of testContract: each test gets a fresh
+// store.
+func testCursors(t *testing.T, newStore func(t *testing.T) contractStore) {
+	tests := []struct {
+		name string
+		run  func(*testing.T, contractStore)
+	}{
+		{"WantSync counts every claim and takes only a free or redelivered lease", testWantSyncTakes},
+		{"WantSync is exclusive and counts every claim under concurrency", testWantSyncConcurrent},
+		{"only the holder moves the cursor", testOnlyHolder},
+		{"FinishSync releases only when no notification came during the fetch", testFinishSync},
+		{"ReleaseSync counts the failure and leaves the fetch owed", testReleaseSync},
+		{"cursors that do not exist", testNoCursor},
+		{"Cursors lists by watch id", testCursorsList},
+		{"DeleteWatch deletes the watch's cursor in the same step", testDeleteWatchCursor},
+		{"Changes and Snapshot round trip", testChangesRoundTrip},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, newStore(t))
+		})
+	}
+}
+
+func testWantSyncTakes(t *testing.T, s contractStore) {
+	live := t0.Add(30 * time.Second) // within the first claim's minute
+	tests := []struct {
+		name       string
+		first      *store.SyncClaim // taken before claim, when set
+		claim      func(id string) store.SyncClaim
+		wantTook   bool
+		wantHolder string
+	}{
+		// No cursor yet: the claim creates it and takes it.
+		{"first claim creates and takes", nil,
+			func(id string) store.SyncClaim { return claim(id, "h2", "m2", t0) }, true, "h2"},
+		// Another message while the lease runs: counted, not taken.
+		{"a different message waits for a live lease", &store.SyncClaim{Holder: "h1", Message: "m1"},
+			func(id string) store.SyncClaim { return claim(id, "h2", "m2", live) }, false, "h1"},
+		// Two CLI runs carry no message: "" never matches "".
+		{"no message never takes a live lease", &store.SyncClaim{Holder: "h1"},
+			func(id string) store.SyncClaim { return claim(id, "h2", "", live) }, false, "h1"},
+		// Pub/Sub redelivers only when the holder's attempt died.
+		{"the holder's own message takes over a live lease", &store.SyncClaim{Holder: "h1", Message: "m1"},
+			func(id string) store.SyncClaim { return claim(id, "h2", "m1", live) }, true, "h2"},
+		// At its stored end the lease no longer runs past now.
+		{"an expired lease is taken", &store.SyncClaim{Holder: "h1", Message: "m1"},
+			func(id string) store.SyncClaim { return claim(id, "h2", "m2", stored(t0.Add(time.Minute))) }, true, "h2"},
+		{"a lease one microsecond short of its end is not", &store.SyncClaim{Holder: "h1", Message: "m1"},
+			func(id string) store.SyncClaim {
+				return claim(id, "h2", "m2", stored(t0.Add(time.Minute)).Add(-time.Microsecond))
+			}, false, "h1"},
+	}
+	for i, tt := range tests {
+		id := fmt.Sprint("w", i)
+		wanted := int64(1)
+		if tt.first != nil {
+			mustWant(t, s, claim(id, tt.first.Holder, tt.first.Message, t0))
+			wanted = 2
+		}
+		cl := tt.claim(id)
+		c, took := mustWant(t, s, cl)
+		if took != tt.wantTook || c.Holder != tt.wantHolder || c.Wanted != wanted {
+			t.Errorf("%s: took %v, holder %q, wanted %d; want %v, %q, %d", tt.name, took, c.Holder, c.Wanted, tt.wantTook, tt.wantHolder, wanted)
+		}
+		if took && (c.Message != cl.Message || !c.LeaseUntil.Equal(stored(cl.Until))) {
+			t.Errorf("%s: took with message %q until %v; want %q, %v", tt.name, c.Message, c.LeaseUntil, cl.Message, stored(cl.Until))
+		}
+		mustCursor(t, s, id, c)
+	}
+	// The whole document a first claim writes.
+	want := store.Cursor{WatchID: "w0", Wanted: 1, Holder: "h2", Message: "m2", LeaseUntil: stored(t0.Add(time.Minute)), UpdatedAt: stored(t0)}
+	if diff := cmp.Diff(want, mustCursor(t, s, "w0", want)); diff != "" {
+		t.Errorf("first cursor (-want +got):\n%s", diff)
+	}
+}
+
+func testWantSyncConcurrent(t *testing.T, s contractStore) {
+	const n = 20
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		holders []string
+		errs    []error
+		start   = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			c, took, err := s.WantSync(t.Context(), claim("w1", fmt.Sprint("h", i), fmt.Sprint("m", i), t0))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				errs = append(errs, err)
+			case took:
+				holders = append(holders, c.Holder)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(holders) != 1 || len(errs) > 0 {
+		t.Fatalf("holders %v, errors %v; want one holder and no error", holders, errs)
+	}
+	c, err := s.Cursor(t.Context(), "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Wanted != n || c.Holder != holders[0] {
+		t.Errorf("wanted %d, holder %q; want %d, %q", c.Wanted, c.Holder, n, holders[0])
+	}
+}
+
+func testOnlyHolder(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	mustWant(t, s, claim("w1", "h1", "m1", t0))
+	// h2 was counted and refused; h3 took the lease once h1's ran out.
+	mustWant(t, s, claim("w2", "h1", "m1", t0))
+	mustWant(t, s, claim("w2", "h2", "m2", t0))
+	before, _ := mustWant(t, s, claim("w2", "h3", "m3", t0.Add(time.Hour)))
+	later := t0.Add(time.Hour + time.Second)
+	for _, holder := range []string{"h1", "h2", ""} {
+		calls := []struct {
+			name string
+			call func() error
+		}{
+			{"AdvanceCursor", func() error { return s.AdvanceCursor(ctx, "w2", holder, "t", later.Add(time.Minute), later) }},
+			{"FinishSync", func() error {
+				_, _, err := s.FinishSync(ctx, "w2", holder, 3, later.Add(time.Minute), later)
+				return err
+			}},
+			{"ReleaseSync", func() error { return s.ReleaseSync(ctx, "w2", holder, "boom", later) }},
+		}
+		for _, c := range calls {
+			if err := c.call(); !errors.Is(err, store.ErrLeaseLost) {
+				t.Errorf("%s by %q = %v, want ErrLeaseLost", c.name, holder, err)
+			}
+		}
+	}
+	mustCursor(t, s, "w2", before)
+	// A released cursor has no holder; "" is no holder either.
+	if err := s.ReleaseSync(ctx, "w1", "h1", "boom", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AdvanceCursor(ctx, "w1", "", "t", t0, t0); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("AdvanceCursor with no holder on a released cursor = %v, want ErrLeaseLost", err)
+	}
+}
+
+func testFinishSync(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	c, _ := mustWant(t, s, claim("w1", "h1", "m1", t0))
+	seen := c.Wanted
+	if err := s.AdvanceCursor(ctx, "w1", "h1", "page-1", t0.Add(2*time.Minute), t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// A notification during the fetch.
+	mustWant(t, s, claim("w1", "h2", "m2", t0.Add(2*time.Second)))
+	c, released, err := s.FinishSync(ctx, "w1", "h1", seen, t0.Add(3*time.Minute), t0.Add(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Cursor{WatchID: "w1", Token: "page-1", Wanted: 2, Done: 1, Holder: "h1", Message: "m1",
+		LeaseUntil: stored(t0.Add(3 * time.Minute)), SyncedAt: stored(t0.Add(3 * time.Second)), UpdatedAt: stored(t0.Add(3 * time.Second))}
+	if released {
+		t.Error("FinishSync released the lease with a notification unfetched")
+	}
+	if diff := cmp.Diff(want, mustCursor(t, s, "w1", c)); diff != "" {
+		t.Errorf("kept (-want +got):\n%s", diff)
+	}
+	// The fetch once more, which sees both notifications; a resync
+	// clears the token.
+	if err := s.AdvanceCursor(ctx, "w1", "h1", "", t0.Add(4*time.Minute), t0.Add(4*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c, released, err = s.FinishSync(ctx, "w1", "h1", 2, t0.Add(5*time.Minute), t0.Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = store.Cursor{WatchID: "w1", Wanted: 2, Done: 2, SyncedAt: stored(t0.Add(5 * time.Second)), UpdatedAt: stored(t0.Add(5 * time.Second))}
+	if !released {
+		t.Error("FinishSync kept the lease with nothing left to fetch")
+	}
+	if diff := cmp.Diff(want, mustCursor(t, s, "w1", c)); diff != "" {
+		t.Errorf("released (-want +got):\n%s", diff)
+	}
+	// The next notification takes the lease at once.
+	if _, took := mustWant(t, s, claim("w1", "h3", "m3", t0.Add(6*time.Second))); !took {
+		t.Error("WantSync after FinishSync released did not take the lease")
+	}
+}
+
+func testReleaseSync(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	for i, holder := range []string{"h1", "h2"} {
+		mustWant(t, s, claim("w1", holder, "m", t0))
+		if err := s.ReleaseSync(ctx, "w1", holder, fmt.Sprint("boom ", i), t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Cursor(ctx, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Cursor{WatchID: "w1", Wanted: 2, LastError: "boom 1", Failures: 2, UpdatedAt: stored(t0.Add(time.Second))}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after two failures (-want +got):\n%s", diff)
+	}
+	// A completed fetch clears the failures.
+	mustWant(t, s, claim("w1", "h3", "m", t0))
+	c, _, err := s.FinishSync(ctx, "w1", "h3", 3, t0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LastError != "" || c.Failures != 0 {
+		t.Errorf("after a completed fetch: lastError %q, failures %d", c.LastError, c.Failures)
+	}
+}
+
+func testNoCursor(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	for _, id := range append([]string{"nope"}, invalidIDs...) {
+		calls := []struct {
+			name string
+			call func() error
+			want error
+		}{
+			{"Cursor", func() error { _, err := s.Cursor(ctx, id); return err }, store.ErrNotFound},
+			{"AdvanceCursor", func() error { return s.AdvanceCursor(ctx, id, "h", "t", t0, t0) }, store.ErrNotFound},
+			{"FinishSync", func() error { _, _, err := s.FinishSync(ctx, id, "h", 0, t0, t0); return err }, store.ErrNotFound},
+			{"ReleaseSync", func() error { return s.ReleaseSync(ctx, id, "h", "x", t0) }, store.ErrNotFound},
+		}
+		if id != "nope" {
+			// WantSync creates the cursor, so it refuses an id
+			// no document can have.
+			calls = append(calls, struct {
+				name string
+				call func() error
+				want error
+			}{"WantSync", func() error { _, _, err := s.WantSync(ctx, claim(id, "h", "", t0)); return err }, store.ErrInvalidID})
+		}
+		for _, c := range calls {
+			if err := c.call(); !errors.Is(err, c.want) {
+				t.Errorf("%s(%q) = %v, want %v", c.name, id, err, c.want)
+			}
+		}
+	}
+	if got, err := s.Cursors(ctx, 0); err != nil || len(got) != 0 {
+		t.Errorf("Cursors = %v, %v; want none", got, err)
+	}
+}
+
+func testCursorsList(t *testing.T, s contractStore) {
+	var want []store.Cursor
+	for _, id := range []string{"b", "a", "c"} {
+		c, _ := mustWant(t, s, claim(id, "h-"+id, "", t0))
+		want = append(want, c)
+	}
+	want[0], want[1] = want[1], want[0]
+	tests := []struct {
+		limit int
+		want  []store.Cursor
+	}{
+		{0, want},      // all, whole documents
+		{2, want[:2]},  // the first two
+		{10, want[:3]}, // a limit past the end
+	}
+	for _, tt := range tests {
+		got, err := s.Cursors(t.Context(), tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Cursors(%d) (-want +got):\n%s", tt.limit, diff)
+		}
+	}
+}
+
+func testDeleteWatchCursor(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	tests := []struct {
+		name   string
+		id     string
+		watch  bool
+		events []store.OutboxEvent
+	}{
+		{"a purge with no event", "w1", true, nil},
+		{"a purge that reports it", "w2", true, []store.OutboxEvent{{ID: "w2/stopped", Event: "{}", CreatedAt: stored(t0)}}},
+		// A cursor Sync created for a watch already gone.
+		{"a cursor without its watch", "w3", false, nil},
+	}
+	mustWant(t, s, claim("keep", "h", "", t0))
+	for _, tt := range tests {
+		if tt.watch {
+			mustCreateWatches(t, s, sampleWatch(tt.id))
+		}
+		mustWant(t, s, claim(tt.id, "h", "", t0))
+		if err := s.DeleteWatch(ctx, tt.id, tt.events...); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if _, err := s.Cursor(ctx, tt.id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: Cursor after DeleteWatch = %v, want ErrNotFound", tt.name, err)
+		}
+		if _, err := s.Watch(ctx, tt.id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: Watch after DeleteWatch = %v, want ErrNotFound", tt.name, err)
+		}
+	}
+	if _, err := s.Cursor(ctx, "keep"); err != nil {
+		t.Errorf("another watch's cursor: %v", err)
+	}
+	if got, _ := s.Outbox(ctx, 0); len(got) != 1 || got[0].ID != "w2/stopped" {
+		t.Errorf("outbox %+v, want the purge's event", got)
+	}
+}
+
+func testChangesRoundTrip(t *testing.T, s contractStore) {
+	tests := []struct {
+		name     string
+		changes  *bool
+		snapshot bool
+	}{
+		{"unset means on", nil, false},
+		{"on, with a snapshot", store.Ptr(true), true},
+		// false is what omitempty must not drop.
+		{"off", store.Ptr(false), false},
+	}
+	for i, tt := range tests {
+		w := store.Watch{ID: fmt.Sprint("w", i), Kind: "calendar.events", State: store.WatchActive, Changes: tt.changes, Snapshot: tt.snapshot}
+		mustCreateWatches(t, s, w)
+		got, err := s.Watch(t.Context(), w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+		// Neither the caller's pointer nor a reader's is the
+		// store's.
+		if tt.changes != nil {
+			orig := *tt.changes
+			*w.Changes, *got.Changes = !orig, !orig
+			again, err := s.Watch(t.Context(), w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Changes == nil || *again.Changes != orig {
+				t.Errorf("%s: changes %v after callers changed their copies, want %v", tt.name, again.Changes, orig)
+			}
+		}
+	}
+}
+
+func TestWantsChanges(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		changes *bool
+		want    bool
+	}{
+		{"a watch that never said is on", nil, true},
+		{"changes: true", store.Ptr(true), true},
+		{"changes: false turns Sync off", store.Ptr(false), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := (store.Watch{Changes: tt.changes}).WantsChanges(); got != tt.want {
+				t.Errorf("WantsChanges() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

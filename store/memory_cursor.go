@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// WantSync counts a notification of cl's watch, creating its cursor if need
+// be, and takes the cursor's lease for cl when it may (see SyncClaim). It
+// returns the cursor as written and whether cl holds the lease.
+func (m *Memory) WantSync(_ context.Context, cl SyncClaim) (Cursor, bool, error) {
+	if err := CheckID(cl.WatchID); err != nil {
+		return Cursor{}, false, fmt.Errorf("store: want sync: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.cursors[cl.WatchID]
+	if !ok {
+		c = Cursor{WatchID: cl.WatchID}
+	}
+	c, took := c.want(cl)
+	m.cursors[cl.WatchID] = c
+	return c, took, nil
+}
+
+// AdvanceCursor sets the watch's token, and extends the lease to until, if
+// holder holds it; ErrLeaseLost if not, ErrNotFound if there is no cursor.
+func (m *Memory) AdvanceCursor(_ context.Context, watchID, holder, token string, until, now time.Time) error {
+	_, err := m.changeCursor(watchID, func(c Cursor) (Cursor, error) { return c.advance(holder, token, until, now) })
+	return err
+}
+
+// FinishSync records holder's completed fetch, begun when Wanted was seen.
+// It releases the lease and reports true when no notification came since;
+// otherwise holder keeps the lease until until and must fetch once more.
+// ErrLeaseLost if holder does not hold the lease.
+func (m *Memory) FinishSync(_ context.Context, watchID, holder string, seen int64, until, now time.Time) (Cursor, bool, error) {
+	var released bool
+	c, err := m.changeCursor(watchID, func(c Cursor) (Cursor, error) {
+		var err error
+		c, released, err = c.finish(holder, seen, until, now)
+		return c, err
+	})
+	return c, released, err
+}
+
+// ReleaseSync gives holder's lease back after a failed fetch, recording
+// lastError; the fetch stays owed. ErrLeaseLost if holder does not hold it.
+func (m *Memory) ReleaseSync(_ context.Context, watchID, holder, lastError string, now time.Time) error {
+	_, err := m.changeCursor(watchID, func(c Cursor) (Cursor, error) { return c.release(holder, lastError, now) })
+	return err
+}
+
+// changeCursor applies change to the watch's cursor under the mutex and
+// keeps the result, unless change refuses.
+func (m *Memory) changeCursor(watchID string, change func(Cursor) (Cursor, error)) (Cursor, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.cursors[watchID]
+	if !ok {
+		return Cursor{}, fmt.Errorf("cursor %s: %w", watchID, ErrNotFound)
+	}
+	c, err := change(c)
+	if err != nil {
+		return Cursor{}, err
+	}
+	m.cursors[watchID] = c
+	return c, nil
+}
+
+// Cursor returns the watch's cursor; ErrNotFound if there is none.
+func (m *Memory) Cursor(_ context.Context, watchID string) (Cursor, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.cursors[watchID]
+	if !ok {
+		return Cursor{}, fmt.Errorf("cursor %s: %w", watchID, ErrNotFound)
+	}
+	return c, nil
+}
+
+// Cursors returns up to limit cursors (all when limit <= 0), ordered by
+// watch id.
+func (m *Memory) Cursors(_ context.Context, limit int) ([]Cursor, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Cursor
+	for _, id := range slices.Sorted(maps.Keys(m.cursors)) {
+		if limit > 0 && len(out) == limit {
+			break
+		}
+		out = append(out, m.cursors[id])
+	}
+	return out, nil
+}
