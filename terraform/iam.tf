@@ -5,9 +5,12 @@ locals {
     renew     = "watchrelay Renew: opens, renews and stops notification channels"
     scheduler = "watchrelay scheduler: invokes Renew, nothing else"
     build     = "watchrelay build: builds the function images"
+    sync      = "watchrelay Sync: reads what changed behind notifications and publishes it"
+    push      = "watchrelay push: the Sync subscription's OIDC identity, invokes Sync, nothing else"
   }
-  # The functions that read and write watches/ and channels/ and publish events.
-  runtime_accounts = toset(["receive", "renew"])
+  # The functions that read and write Firestore (watches/, channels/,
+  # cursors/) and publish events.
+  runtime_accounts = toset(["receive", "renew", "sync"])
 }
 
 resource "google_service_account" "this" {

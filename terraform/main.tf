@@ -1,14 +1,16 @@
-# watchrelay on Google Cloud: two Cloud Functions (Receive, Renew), a
-# scheduler job that calls Renew, a Pub/Sub topic for the events, Firestore
-# for watches and channels. Files are split by concern: apis.tf, iam.tf,
-# source.tf, functions.tf, scheduler.tf, pubsub.tf, firestore.tf, watches.tf.
+# watchrelay on Google Cloud: three Cloud Functions (Receive, Renew, Sync), a
+# scheduler job that calls Renew, a Pub/Sub topic for the events with a push
+# subscription that calls Sync, Firestore for watches, channels and cursors.
+# Files are split by concern: apis.tf, iam.tf, source.tf, functions.tf,
+# scheduler.tf, pubsub.tf, firestore.tf, watches.tf, sync.tf.
 
 locals {
   # Entry points registered by function.go (ReceiveEntryPoint,
-  # RenewEntryPoint).
+  # RenewEntryPoint, SyncEntryPoint).
   entry_points = {
     receive = "Receive"
     renew   = "Renew"
+    sync    = "Sync"
   }
 
   # go.mod's go line must stay at or below this runtime's Go version.
@@ -16,7 +18,7 @@ locals {
 
   labels = merge({ app = "watchrelay" }, var.labels)
 
-  # docs/DESIGN.md "Configuration", read by both functions (internal/config).
+  # docs/DESIGN.md "Configuration", read by every function (internal/config).
   # A tuning variable left null is left out, so the function's own default
   # applies: internal/config's Defaults are the one source of them.
   environment = merge({

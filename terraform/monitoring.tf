@@ -8,7 +8,7 @@
 # Cloud Run turns each line into an entry of resource type
 # cloud_run_revision, its jsonPayload the line without severity. The
 # messages below are the Go code's: renew/call.go, renew/open.go,
-# renew/handler.go, receive/handler.go.
+# renew/handler.go, receive/handler.go, and Sync's in changes/.
 
 # --- Variables ----------------------------------------------------------------
 
@@ -79,11 +79,13 @@ locals {
   monitored_service = {
     receive = "${var.name}-receive"
     renew   = "${var.name}-renew"
+    sync    = "${var.name}-sync"
   }
   monitored_job = "${var.name}-renew"
 
   renew_logs     = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.monitored_service.renew}\" AND resource.labels.location=\"${var.region}\""
   receive_logs   = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.monitored_service.receive}\" AND resource.labels.location=\"${var.region}\""
+  sync_logs      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.monitored_service.sync}\" AND resource.labels.location=\"${var.region}\""
   scheduler_logs = "resource.type=\"cloud_scheduler_job\" AND resource.labels.job_id=\"${local.monitored_job}\" AND resource.labels.location=\"${var.region}\""
 
   # Counters (DELTA, INT64), one per kind of line. labels: label key →
@@ -130,6 +132,22 @@ locals {
       resource    = "cloud_run_revision"
       filter      = "${local.receive_logs} AND jsonPayload.message=\"stray notification\""
       labels      = {}
+    }
+    sync_failures = {
+      description = "Fetches Sync could not finish (its ERROR line \"sync failed\"): the notification is retried, then dead-lettered."
+      resource    = "cloud_run_revision"
+      filter      = "${local.sync_logs} AND severity=ERROR AND jsonPayload.message=\"sync failed\""
+      labels = {
+        kind = { extractor = "EXTRACT(jsonPayload.kind)", description = "The watch's kind." }
+      }
+    }
+    sync_resyncs = {
+      description = "Watches whose cursor had expired: Sync published watchrelay.watch.resync.v1 and took a fresh baseline."
+      resource    = "cloud_run_revision"
+      filter      = "${local.sync_logs} AND jsonPayload.message=\"resync\""
+      labels = {
+        kind = { extractor = "EXTRACT(jsonPayload.kind)", description = "The watch's kind." }
+      }
     }
     scheduler_failures = {
       description = "Failed attempts of the Cloud Scheduler job that runs Renew."
@@ -197,6 +215,9 @@ locals {
   receive_requests  = "metric.type=\"run.googleapis.com/request_count\" AND ${local.receive_resource}"
   receive_latencies = "metric.type=\"run.googleapis.com/request_latencies\" AND ${local.receive_resource}"
   receive_instances = "metric.type=\"run.googleapis.com/container/instance_count\" AND ${local.receive_resource}"
+  # Sync's, and the backlog of its dead-letter subscription.
+  sync_requests     = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.label.service_name=\"${local.monitored_service.sync}\""
+  sync_dead_letters = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=\"${google_pubsub_subscription.sync_dead_letter.name}\""
 
   # Windows, from the schedule's period (functions.tf; a null period fails
   # Renew's precondition, whose message says why). Event counts are summed
@@ -240,10 +261,11 @@ locals {
   # Policy → its name and severity; the condition's name, filter,
   # threshold, duration, evaluation of missing data (missing_data; unset:
   # Monitoring's default), alignment period (window) and the labels it
-  # keeps apart (group_by; unset: one series); how long an incident stays
-  # open without another (auto_close); the runbook (subject, content) and
-  # the log lines it links (link; unset: none). Every condition is a sum
-  # above its threshold, and one such sum opens an incident.
+  # keeps apart (group_by; unset: one series); how each series is aligned
+  # (aligner; unset: ALIGN_SUM); how long an incident stays open without
+  # another (auto_close); the runbook (subject, content) and the log lines
+  # it links (link; unset: none). Every condition is a sum (or, for a
+  # gauge, a maximum) above its threshold, and one such opens an incident.
   threshold_policies = {
     watch_ended = {
       display_name = "${var.name}: a watch failed or is gone"
@@ -401,6 +423,61 @@ locals {
       EOT
       link         = { display_name = "Logs: stray notifications", url = local.log_links.strays }
     }
+    sync_failed = {
+      display_name = "${var.name}: Sync fails"
+      severity     = "ERROR"
+      condition    = "Sync logged \"sync failed\""
+      filter       = local.metric_filter.sync_failures
+      threshold    = 0
+      duration     = "0s"
+      missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      window       = "300s"
+      group_by     = ["metric.label.kind"]
+      auto_close   = "1800s"
+      subject      = "${var.name}: Sync cannot read what changed on $${metric.label.kind} watches"
+      content      = <<-EOT
+        Sync could not finish a fetch for a **$${metric.label.kind}** watch: it logged "sync failed" (fields `watch`, `kind`, `error`). Subscribers still got the notification, but no `watchrelay.change.v1` for it yet. Pub/Sub delivers the notification to Sync again (backoff 10 s to 10 minutes) and after ${var.sync_max_delivery_attempts} attempts moves it to the dead-letter subscription `${google_pubsub_subscription.sync_dead_letter.name}` ("Sync's dead letters" then opens). The watch's cursor has not moved: the next fetch that succeeds reads everything since, so nothing is skipped.
+
+        **What to do**
+
+        1. Read the error: the log lines linked below (`jsonPayload.watch`, `jsonPayload.error`), or `gcloud functions logs read ${local.monitored_service.sync} --region=${var.region} --project=${var.project_id} --limit=20`.
+        2. Google answered 429, a rate-limit 403 or 5xx: it passes by itself; if it keeps on, raise the API's quota for ${var.project_id}, or `sync_debounce` so storms make fewer fetches.
+        3. Permission (401, 403) or invalid_grant: Sync reads as its own account, `${google_service_account.this["sync"].email}`, not Renew's.
+           - A watch with a subject (domain-wide delegation): in the Admin console (Security → Access and data control → API controls → Manage domain-wide delegation), Sync's client id (`terraform output -json service_accounts`, `.sync.unique_id`) must hold the kind's scopes, as Renew's does.
+           - A watch without a subject: the calendar or file must be shared with `${google_service_account.this["sync"].email}` as well as with Renew's account.
+        4. Firestore or Pub/Sub refused: `${google_service_account.this["sync"].email}` must hold `roles/datastore.user` on the database `${local.database}` and `roles/pubsub.publisher` on the topic `${google_pubsub_topic.events.name}` (`terraform apply` restores both).
+        5. Fetches cut off: raise `sync_timeout` (at most 539s: its lease must end within the 600 s ack deadline) with `sync_timeout_seconds` above it.
+
+        ${local.cli_hint} `watchrelay status` shows the watch's state. The incident closes 30 minutes after the last failure.
+      EOT
+      link         = { display_name = "Logs: Sync's failures", url = local.log_links.sync_failures }
+    }
+    sync_dead_letters = {
+      display_name = "${var.name}: Sync's dead letters"
+      severity     = "ERROR"
+      condition    = "${google_pubsub_subscription.sync_dead_letter.name} holds messages"
+      filter       = local.sync_dead_letters
+      threshold    = 0
+      duration     = "0s"
+      missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      window       = "300s"
+      aligner      = "ALIGN_MAX"
+      auto_close   = "1800s"
+      subject      = "${var.name}: notifications Sync gave up on are waiting in ${google_pubsub_subscription.sync_dead_letter.name}"
+      content      = <<-EOT
+        The dead-letter subscription `${google_pubsub_subscription.sync_dead_letter.name}` holds notifications that Sync failed to handle ${var.sync_max_delivery_attempts} times (`sync_max_delivery_attempts`). Their watches' changes have not been published: until another notification of the same watch succeeds, subscribers miss them. The subscription keeps each message 7 days.
+
+        **What to do**
+
+        1. Why Sync failed: "Sync fails" is open too, or was; its runbook and the log lines linked below ("sync failed", `jsonPayload.error`) say why. Fix that first.
+        2. Look at the dead letters without acknowledging them: `gcloud pubsub subscriptions pull ${google_pubsub_subscription.sync_dead_letter.name} --project=${var.project_id} --limit=10 --format=json` (attribute `watch_id` names each watch).
+        3. Replay to Sync alone, once fixed: `gcloud pubsub subscriptions seek ${google_pubsub_subscription.sync.name} --time=T --project=${var.project_id}`, T (RFC 3339) before the first failure, delivers the notifications published since then to Sync again, and to no other subscriber (the topic keeps 7 days; `watchrelay replay --subscription ${google_pubsub_subscription.sync.name}` does the same). Sync coalesces them: each watch is fetched from its cursor, and change events already published keep their ids.
+        4. Then empty the dead letters: `gcloud pubsub subscriptions seek ${google_pubsub_subscription.sync_dead_letter.name} --time=$(date -u +%Y-%m-%dT%H:%M:%SZ) --project=${var.project_id}`. The incident closes once the subscription is empty.
+
+        ${local.cli_hint}
+      EOT
+      link         = { display_name = "Logs: Sync's failures", url = local.log_links.sync_failures }
+    }
   }
 }
 
@@ -423,7 +500,7 @@ resource "google_monitoring_alert_policy" "this" {
       evaluation_missing_data = try(each.value.missing_data, null)
       aggregations {
         alignment_period     = each.value.window
-        per_series_aligner   = "ALIGN_SUM"
+        per_series_aligner   = try(each.value.aligner, "ALIGN_SUM")
         cross_series_reducer = "REDUCE_SUM"
         group_by_fields      = try(each.value.group_by, null)
       }
@@ -594,7 +671,7 @@ resource "google_monitoring_alert_policy" "receive_5xx" {
 
 locals {
   # Every policy, in the dashboard's order.
-  alert_policies = [for k in ["watch_ended", "channel_lapsed", "renew_pass_error", "renew_left_work", "renew_not_run", "receive_5xx", "receive_refused", "strays"] :
+  alert_policies = [for k in ["watch_ended", "channel_lapsed", "renew_pass_error", "renew_left_work", "renew_not_run", "receive_5xx", "receive_refused", "strays", "sync_failed", "sync_dead_letters"] :
     merge(google_monitoring_alert_policy.this, {
       renew_not_run = google_monitoring_alert_policy.renew_not_run
       receive_5xx   = google_monitoring_alert_policy.receive_5xx
@@ -677,6 +754,30 @@ locals {
         group  = ["metric.label.state"], legend = "$${metric.labels.state}", plot = "STACKED_AREA"
       }]
     },
+    {
+      title = "Sync requests per second, by status class"
+      sets = [{
+        filter = local.sync_requests, aligner = "ALIGN_RATE", reducer = "REDUCE_SUM", period = 60,
+        group  = ["metric.label.response_code_class"], legend = "$${metric.labels.response_code_class}", plot = "STACKED_AREA"
+      }]
+    },
+    {
+      title = "Sync failures and resyncs per 5 minutes, by kind"
+      sets = [for s in [
+        { key = "sync_failures", legend = "failed $${metric.labels.kind}" },
+        { key = "sync_resyncs", legend = "resync $${metric.labels.kind}" },
+        ] : {
+        filter = local.metric_filter[s.key], aligner = "ALIGN_SUM", reducer = "REDUCE_SUM", period = 300,
+        group  = ["metric.label.kind"], legend = s.legend, plot = "STACKED_BAR"
+      }]
+    },
+    {
+      title = "Sync's dead letters (undelivered messages)"
+      sets = [{
+        filter = local.sync_dead_letters, aligner = "ALIGN_MAX", reducer = "REDUCE_SUM", period = 60,
+        group  = [], legend = "dead letters", plot = "LINE"
+      }]
+    },
   ]
 
   dashboard_widgets = concat(
@@ -726,7 +827,7 @@ resource "google_monitoring_dashboard" "this" {
             title = "About"
             text = {
               format  = "MARKDOWN"
-              content = "Receive (`${local.monitored_service.receive}`) takes Google's push notifications; Renew (`${local.monitored_service.renew}`, run by the scheduler job `${local.monitored_job}`) keeps a live channel behind every watch. What each alert means and what to do: the README's Deploy section, and each alert's documentation. ${local.cli_hint} `watchrelay watch list` shows every watch's state."
+              content = "Receive (`${local.monitored_service.receive}`) takes Google's push notifications; Renew (`${local.monitored_service.renew}`, run by the scheduler job `${local.monitored_job}`) keeps a live channel behind every watch; Sync (`${local.monitored_service.sync}`, pushed to by the subscription `${google_pubsub_subscription.sync.name}`) reads what changed and publishes it. What each alert means and what to do: the README's Deploy section, and each alert's documentation. ${local.cli_hint} `watchrelay watch list` shows every watch's state."
             }
           }
         }],
@@ -737,9 +838,9 @@ resource "google_monitoring_dashboard" "this" {
         [{
           xPos = 0, yPos = 6 + ceil(length(local.dashboard_widgets) / 2) * 16, width = 48, height = 20
           widget = {
-            title = "Warnings and errors of Receive, Renew and the scheduler job"
+            title = "Warnings and errors of Receive, Renew, Sync and the scheduler job"
             logsPanel = {
-              filter        = "((${local.receive_logs}) OR (${local.renew_logs}) OR (${local.scheduler_logs})) AND severity>=WARNING"
+              filter        = "((${local.receive_logs}) OR (${local.renew_logs}) OR (${local.sync_logs}) OR (${local.scheduler_logs})) AND severity>=WARNING"
               resourceNames = ["projects/${var.project_id}"]
             }
           }

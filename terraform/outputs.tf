@@ -49,7 +49,7 @@ output "cli_env" {
 }
 
 output "service_accounts" {
-  description = "The service account of each role. The renew account's unique_id is the client id to authorize for domain-wide delegation."
+  description = "The service account of each role. The renew and sync accounts' unique_ids are the client ids to authorize for domain-wide delegation (both with the kinds' scopes)."
   value = {
     for role, sa in google_service_account.this : role => {
       email     = sa.email

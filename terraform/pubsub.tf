@@ -77,7 +77,9 @@ resource "google_pubsub_subscription" "example_dead_letter" {
 }
 
 # Dead-lettering is done by the Pub/Sub service agent: it must publish to
-# the dead-letter topic and acknowledge on the source subscription.
+# the dead-letter topic and acknowledge on the source subscription. Sync's
+# subscription (sync.tf) needs the same, and the agent signs its pushes'
+# OIDC tokens.
 locals {
   pubsub_service_agent = "serviceAccount:service-${google_storage_bucket.source.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }

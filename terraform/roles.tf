@@ -15,8 +15,9 @@ locals {
       "google_service_account_iam_member", # iam.serviceAccounts.setIamPolicy
     ]
     # iam.serviceAccounts.actAs: the functions run and build as watchrelay's
-    # accounts, and the scheduler job signs its OIDC token as one.
-    "roles/iam.serviceAccountUser" = ["google_cloudfunctions2_function", "google_cloud_scheduler_job"]
+    # accounts, and the scheduler job and Sync's push subscription sign
+    # their OIDC tokens as one.
+    "roles/iam.serviceAccountUser" = ["google_cloudfunctions2_function", "google_cloud_scheduler_job", "google_pubsub_subscription"]
     "roles/resourcemanager.projectIamAdmin" = [
       "google_project_iam_member", # resourcemanager.projects.setIamPolicy
     ]

@@ -28,7 +28,12 @@ run "wait_follows_every_build_grant" {
         google_cloud_run_service_iam_member.public_receive,
         [
           google_service_account_iam_member.renew_token_creator,
+          google_service_account_iam_member.sync_token_creator,
+          google_service_account_iam_member.push_token_creator,
           google_cloud_run_service_iam_member.scheduler_invokes_renew,
+          google_cloud_run_service_iam_member.push_invokes_sync,
+          google_pubsub_topic_iam_member.sync_dead_letter_publisher,
+          google_pubsub_subscription_iam_member.sync_dead_letter_subscriber,
           google_project_iam_member.build_log_writer,
           google_artifact_registry_repository_iam_member.build_writer,
           google_storage_bucket_iam_member.build_source_reader,
@@ -71,6 +76,18 @@ run "renew_build_waits" {
   assert {
     condition     = try(time_sleep.build_grants.create_duration == "120s", false)
     error_message = "Renew's build must depend on the IAM wait."
+  }
+}
+
+run "sync_build_waits" {
+  state_key = "sync_only"
+  plan_options {
+    target = [google_cloudfunctions2_function.sync]
+  }
+
+  assert {
+    condition     = try(time_sleep.build_grants.create_duration == "120s", false)
+    error_message = "Sync's build must depend on the IAM wait."
   }
 }
 

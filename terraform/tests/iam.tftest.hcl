@@ -30,7 +30,12 @@ run "public_only_receive" {
         [for b in google_pubsub_topic_iam_member.publisher : b.member],
         [
           google_service_account_iam_member.renew_token_creator.member,
+          google_service_account_iam_member.sync_token_creator.member,
+          google_service_account_iam_member.push_token_creator.member,
           google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
+          google_cloud_run_service_iam_member.push_invokes_sync.member,
+          google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
+          google_pubsub_subscription_iam_member.sync_dead_letter_subscriber.member,
           google_project_iam_member.build_log_writer.member,
           google_artifact_registry_repository_iam_member.build_writer.member,
           google_storage_bucket_iam_member.build_source_reader.member,
@@ -83,10 +88,10 @@ run "public_receive_no_command" {
 run "firestore_access" {
   assert {
     condition = (
-      toset(keys(google_project_iam_member.datastore_user)) == toset(["receive", "renew"]) &&
+      toset(keys(google_project_iam_member.datastore_user)) == toset(["receive", "renew", "sync"]) &&
       alltrue([for k, b in google_project_iam_member.datastore_user : b.role == "roles/datastore.user" && b.member == "serviceAccount:watchrelay-${k}@demo-project.iam.gserviceaccount.com"])
     )
-    error_message = "Receive and Renew, and only they, get roles/datastore.user."
+    error_message = "Receive, Renew and Sync, and only they, get roles/datastore.user."
   }
 
   assert {
@@ -99,12 +104,12 @@ run "firestore_access" {
 run "topic_level_publisher" {
   assert {
     condition = (
-      toset(keys(google_pubsub_topic_iam_member.publisher)) == toset(["receive", "renew"]) &&
+      toset(keys(google_pubsub_topic_iam_member.publisher)) == toset(["receive", "renew", "sync"]) &&
       alltrue([for k, b in google_pubsub_topic_iam_member.publisher :
         b.topic == "watchrelay-events" && b.role == "roles/pubsub.publisher" &&
       b.member == "serviceAccount:watchrelay-${k}@demo-project.iam.gserviceaccount.com"])
     )
-    error_message = "Receive and Renew publish through bindings on the events topic."
+    error_message = "Receive, Renew and Sync publish through bindings on the events topic."
   }
 
   assert {
@@ -174,7 +179,7 @@ run "build_account" {
 run "service_accounts" {
   assert {
     condition = (
-      toset(keys(google_service_account.this)) == toset(["receive", "renew", "scheduler", "build"]) &&
+      toset(keys(google_service_account.this)) == toset(["receive", "renew", "scheduler", "build", "sync", "push"]) &&
       alltrue([for k, sa in google_service_account.this : sa.account_id == "watchrelay-${k}" && sa.project == "demo-project"])
     )
     error_message = "One account per role, named watchrelay-<role>: the README, the DWD client id and the IAM tests name them so."
@@ -188,7 +193,7 @@ run "service_accounts_named" {
   }
 
   assert {
-    condition     = toset([for sa in values(google_service_account.this) : sa.account_id]) == toset(["relay-two-receive", "relay-two-renew", "relay-two-scheduler", "relay-two-build"])
+    condition     = toset([for sa in values(google_service_account.this) : sa.account_id]) == toset(["relay-two-receive", "relay-two-renew", "relay-two-scheduler", "relay-two-build", "relay-two-sync", "relay-two-push"])
     error_message = "Account ids must follow var.name."
   }
 }

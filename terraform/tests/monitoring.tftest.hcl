@@ -17,8 +17,8 @@ variables {
 
 run "messages_match_the_code" {
   # The metrics match log lines by message: a message or field changed in
-  # the Go code (any non-test file of renew/ or receive/) fails here, rather
-  # than leaving the alerts quiet.
+  # the Go code (any non-test file of renew/, receive/ or Sync's changes/)
+  # fails here, rather than leaving the alerts quiet.
   command = plan
 
   assert {
@@ -29,12 +29,14 @@ run "messages_match_the_code" {
       renew_passes_left_work = "renew"
       renew_pass_errors      = "renew"
       strays                 = "receive"
+      sync_failures          = "changes"
+      sync_resyncs           = "changes"
       } : strcontains(
       join("\n", [for f in fileset("../${pkg}", "*.go") : file("../${pkg}/${f}") if !endswith(f, "_test.go")]),
       "(\"${regex("jsonPayload\\.message=\"([^\"]+)\"", google_logging_metric.this[k].filter)[0]}\", "
       )
     ])
-    error_message = "Every message a metric matches must be one the Go code logs (renew/, receive/)."
+    error_message = "Every message a metric matches must be one the Go code logs (renew/, receive/, changes/)."
   }
 
   assert {
@@ -45,6 +47,12 @@ run "messages_match_the_code" {
         for l, x in google_logging_metric.this[k].label_extractors : can(regex(
           "\"${msg}\"[^\n]*\"${regex("^EXTRACT\\(jsonPayload\\.(\\w+)\\)$", x)[0]}\", ",
           join("\n", [for f in fileset("../renew", "*.go") : file("../renew/${f}") if !endswith(f, "_test.go")])
+        ))
+      ])],
+      [for k, msg in { sync_failures = "sync failed", sync_resyncs = "resync" } : alltrue([
+        for l, x in google_logging_metric.this[k].label_extractors : can(regex(
+          "\"${msg}\"[^\n]*\"${regex("^EXTRACT\\(jsonPayload\\.(\\w+)\\)$", x)[0]}\", ",
+          join("\n", [for f in fileset("../changes", "*.go") : file("../changes/${f}") if !endswith(f, "_test.go")])
         ))
       ])],
       [
@@ -61,8 +69,9 @@ run "metrics" {
   assert {
     condition = toset(keys(google_logging_metric.this)) == toset([
       "lifecycle_events", "watches_ended", "renew_passes", "renew_passes_left_work", "renew_pass_errors", "strays", "scheduler_failures",
+      "sync_failures", "sync_resyncs",
     ])
-    error_message = "One log-based metric per line that matters: lifecycle events, watches ended, passes (all, with work left, failed), strays, scheduler failures."
+    error_message = "One log-based metric per line that matters: lifecycle events, watches ended, passes (all, with work left, failed), strays, scheduler failures, Sync's failures and resyncs."
   }
 
   assert {
@@ -103,6 +112,16 @@ run "metrics" {
   }
 
   assert {
+    condition = (
+      google_logging_metric.this["sync_failures"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-sync\" AND resource.labels.location=\"us-central1\" AND severity=ERROR AND jsonPayload.message=\"sync failed\"" &&
+      google_logging_metric.this["sync_resyncs"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-sync\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"resync\"" &&
+      google_logging_metric.this["sync_failures"].label_extractors == tomap({ kind = "EXTRACT(jsonPayload.kind)" }) &&
+      google_logging_metric.this["sync_resyncs"].label_extractors == tomap({ kind = "EXTRACT(jsonPayload.kind)" })
+    )
+    error_message = "Sync's failures are its ERROR lines \"sync failed\", its resyncs its \"resync\" lines, both labelled by kind (never by watch: ids would mint series)."
+  }
+
+  assert {
     condition     = alltrue([for k in ["renew_passes", "renew_passes_left_work", "renew_pass_errors", "strays", "scheduler_failures"] : length(google_logging_metric.this[k].label_extractors) == 0])
     error_message = "Counts without labels carry no extractor (a channel id label would let forged strays mint series)."
   }
@@ -113,6 +132,7 @@ run "metrics" {
     condition = (
       strcontains(google_logging_metric.this["renew_passes"].filter, "service_name=\"${google_cloudfunctions2_function.renew.name}\"") &&
       strcontains(google_logging_metric.this["strays"].filter, "service_name=\"${google_cloudfunctions2_function.receive.name}\"") &&
+      strcontains(google_logging_metric.this["sync_failures"].filter, "service_name=\"${google_cloudfunctions2_function.sync.name}\"") &&
       strcontains(google_logging_metric.this["scheduler_failures"].filter, "job_id=\"${google_cloud_scheduler_job.renew.name}\"")
     )
     error_message = "The metrics must name the functions' services and the scheduler job that the module deploys."
@@ -121,8 +141,31 @@ run "metrics" {
 
 run "policies" {
   assert {
-    condition     = toset(keys(google_monitoring_alert_policy.this)) == toset(["watch_ended", "channel_lapsed", "renew_pass_error", "renew_left_work", "receive_refused", "strays"])
-    error_message = "Six policies are one threshold over a count (monitoring.tf's threshold_policies); renew_not_run and receive_5xx, of other shapes, make eight."
+    condition     = toset(keys(google_monitoring_alert_policy.this)) == toset(["watch_ended", "channel_lapsed", "renew_pass_error", "renew_left_work", "receive_refused", "strays", "sync_failed", "sync_dead_letters"])
+    error_message = "Eight policies are one threshold over a count (monitoring.tf's threshold_policies); renew_not_run and receive_5xx, of other shapes, make ten."
+  }
+
+  assert {
+    condition = (
+      google_monitoring_alert_policy.this["sync_failed"].conditions[0].condition_threshold[0].filter == "metric.type=\"logging.googleapis.com/user/watchrelay-sync-failures\" AND resource.type=\"cloud_run_revision\"" &&
+      google_monitoring_alert_policy.this["sync_failed"].conditions[0].condition_threshold[0].threshold_value == 0 &&
+      google_monitoring_alert_policy.this["sync_failed"].conditions[0].condition_threshold[0].comparison == "COMPARISON_GT" &&
+      google_monitoring_alert_policy.this["sync_failed"].conditions[0].condition_threshold[0].aggregations[0].group_by_fields == tolist(["metric.label.kind"]) &&
+      google_monitoring_alert_policy.this["sync_failed"].severity == "ERROR"
+    )
+    error_message = "Sync fails: any \"sync failed\" line opens an incident per kind."
+  }
+
+  assert {
+    # A gauge: the backlog's largest value in the window, above 0.
+    condition = (
+      google_monitoring_alert_policy.this["sync_dead_letters"].conditions[0].condition_threshold[0].filter == "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=\"watchrelay-sync-dead-letter\"" &&
+      google_monitoring_alert_policy.this["sync_dead_letters"].conditions[0].condition_threshold[0].threshold_value == 0 &&
+      google_monitoring_alert_policy.this["sync_dead_letters"].conditions[0].condition_threshold[0].comparison == "COMPARISON_GT" &&
+      google_monitoring_alert_policy.this["sync_dead_letters"].conditions[0].condition_threshold[0].aggregations[0].per_series_aligner == "ALIGN_MAX" &&
+      google_monitoring_alert_policy.this["watch_ended"].conditions[0].condition_threshold[0].aggregations[0].per_series_aligner == "ALIGN_SUM"
+    )
+    error_message = "Sync's dead letters: the dead-letter subscription holding any message opens an incident."
   }
 
   assert {
@@ -231,7 +274,11 @@ run "policies" {
       strcontains(google_monitoring_alert_policy.renew_not_run.documentation[0].content, "`watchrelay-scheduler@demo-project.iam.gserviceaccount.com` lost `roles/run.invoker`") &&
       strcontains(google_monitoring_alert_policy.receive_5xx.documentation[0].content, "`roles/pubsub.publisher` on the topic `watchrelay-events`") &&
       strcontains(google_monitoring_alert_policy.this["receive_refused"].documentation[0].content, "`receive_max_instances`") &&
-      strcontains(google_monitoring_alert_policy.this["strays"].documentation[0].content, "`watchrelay channel stop --kind K --id CHANNEL --resource-id R [--subject S]`")
+      strcontains(google_monitoring_alert_policy.this["strays"].documentation[0].content, "`watchrelay channel stop --kind K --id CHANNEL --resource-id R [--subject S]`") &&
+      strcontains(google_monitoring_alert_policy.this["sync_failed"].documentation[0].content, ".sync.unique_id") &&
+      strcontains(google_monitoring_alert_policy.this["sync_failed"].documentation[0].content, "shared with `watchrelay-sync@demo-project.iam.gserviceaccount.com`") &&
+      strcontains(google_monitoring_alert_policy.this["sync_dead_letters"].documentation[0].content, "gcloud pubsub subscriptions pull watchrelay-sync-dead-letter --project=demo-project") &&
+      strcontains(google_monitoring_alert_policy.this["sync_dead_letters"].documentation[0].content, "gcloud pubsub subscriptions seek watchrelay-sync --time=T --project=demo-project")
     )
     error_message = "The runbooks must name the commands, accounts and grants that fix what they report."
   }
@@ -360,10 +407,13 @@ run "dashboard" {
       "Renew passes per Renew period",
       "Stray notifications per second (Receive)",
       "Receive instances",
+      "Sync requests per second, by status class",
+      "Sync failures and resyncs per 5 minutes, by kind",
+      "Sync's dead letters (undelivered messages)",
       "Open incidents of watchrelay's alert policies",
-      "Warnings and errors of Receive, Renew and the scheduler job",
+      "Warnings and errors of Receive, Renew, Sync and the scheduler job",
     ]
-    error_message = "The dashboard shows notifications by status, lifecycle events by type, renewals, lapses, failures, passes, strays, instances, incidents and logs, in that order."
+    error_message = "The dashboard shows notifications by status, lifecycle events by type, renewals, lapses, failures, passes, strays, instances, Sync's requests, failures and dead letters, incidents and logs, in that order."
   }
 
   assert {
@@ -401,11 +451,24 @@ run "dashboard" {
 
   assert {
     condition = (
-      length(jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[10].widget.incidentList.policyNames) == 8 &&
-      alltrue([for n in jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[10].widget.incidentList.policyNames : can(regex("^alertPolicies/[^/]+$", n))]) &&
-      strcontains(jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[11].widget.logsPanel.filter, "severity>=WARNING")
+      length(jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[13].widget.incidentList.policyNames) == 10 &&
+      alltrue([for n in jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[13].widget.incidentList.policyNames : can(regex("^alertPolicies/[^/]+$", n))]) &&
+      strcontains(jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[14].widget.logsPanel.filter, "severity>=WARNING") &&
+      strcontains(jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[14].widget.logsPanel.filter, "service_name=\"watchrelay-sync\"")
     )
-    error_message = "The dashboard lists the incidents of all 8 policies (alertPolicies/ID, without the project) and the functions' warnings."
+    error_message = "The dashboard lists the incidents of all 10 policies (alertPolicies/ID, without the project) and the functions' warnings, Sync's included."
+  }
+
+  assert {
+    condition = (
+      jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[10].widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter == "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.label.service_name=\"watchrelay-sync\"" &&
+      [for d in jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[11].widget.xyChart.dataSets : d.timeSeriesQuery.timeSeriesFilter.filter] == [
+        "metric.type=\"logging.googleapis.com/user/watchrelay-sync-failures\" AND resource.type=\"cloud_run_revision\"",
+        "metric.type=\"logging.googleapis.com/user/watchrelay-sync-resyncs\" AND resource.type=\"cloud_run_revision\"",
+      ] &&
+      jsondecode(google_monitoring_dashboard.this.dashboard_json).mosaicLayout.tiles[12].widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter == google_monitoring_alert_policy.this["sync_dead_letters"].conditions[0].condition_threshold[0].filter
+    )
+    error_message = "Sync's tiles chart its request rate, its failures and resyncs, and its dead-letter backlog."
   }
 
   assert {

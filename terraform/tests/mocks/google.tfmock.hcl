@@ -72,3 +72,35 @@ override_resource {
     project_number = "123456789012"
   }
 }
+
+override_resource {
+  target = google_cloudfunctions2_function.sync
+  values = {
+    service_config = {
+      uri     = "https://watchrelay-sync-mock.a.run.app"
+      service = "projects/demo-project/locations/us-central1/services/watchrelay-sync"
+    }
+  }
+}
+
+override_resource {
+  target = google_service_account.this["sync"]
+  values = {
+    email     = "watchrelay-sync@demo-project.iam.gserviceaccount.com"
+    member    = "serviceAccount:watchrelay-sync@demo-project.iam.gserviceaccount.com"
+    id        = "projects/demo-project/serviceAccounts/watchrelay-sync@demo-project.iam.gserviceaccount.com"
+    name      = "projects/demo-project/serviceAccounts/watchrelay-sync@demo-project.iam.gserviceaccount.com"
+    unique_id = "100000000000000000004"
+  }
+}
+
+override_resource {
+  target = google_service_account.this["push"]
+  values = {
+    email     = "watchrelay-push@demo-project.iam.gserviceaccount.com"
+    member    = "serviceAccount:watchrelay-push@demo-project.iam.gserviceaccount.com"
+    id        = "projects/demo-project/serviceAccounts/watchrelay-push@demo-project.iam.gserviceaccount.com"
+    name      = "projects/demo-project/serviceAccounts/watchrelay-push@demo-project.iam.gserviceaccount.com"
+    unique_id = "100000000000000000005"
+  }
+}

@@ -1,0 +1,341 @@
+# Sync (docs/DESIGN.md "Changes: events that carry what changed"): the third
+# entry point function.go registers (SyncEntryPoint), built from the same
+# archive. A Pub/Sub push subscription on the events topic hands it every
+# watchrelay.notification.v1 (the standard push envelope, signed with an
+# OIDC token of the push account, which alone may invoke it); it reads what
+# changed through the watch's cursor (Firestore, cursors/) and publishes
+# watchrelay.change.v1 and watchrelay.watch.resync.v1 to the same topic. The
+# filter keeps its own events away from it. A notification it cannot handle
+# after sync_max_delivery_attempts goes to a dead-letter topic, whose pull
+# subscription keeps it for inspection and replay.
+
+# --- Variables ----------------------------------------------------------------
+
+variable "sync_max_instances" {
+  description = "Most Sync instances at once. Each takes sync_concurrency requests; a push Cloud Run cannot take is retried by Pub/Sub (retry_policy), so a cap only delays changes."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.sync_max_instances >= 1 && var.sync_max_instances <= 1000 && floor(var.sync_max_instances) == var.sync_max_instances
+    error_message = "sync_max_instances must be a whole number from 1 to 1000."
+  }
+}
+
+variable "sync_memory" {
+  description = "Memory of a Sync instance, in Cloud Functions syntax (256M, 512M, 1G, ...). An instance holds up to sync_concurrency fetches, each one page of a list at a time."
+  type        = string
+  default     = "512M"
+
+  validation {
+    condition     = can(regex("^[0-9]+(M|Mi|G|Gi)$", var.sync_memory))
+    error_message = "sync_memory must look like 256M, 512Mi or 1G."
+  }
+}
+
+variable "sync_cpu" {
+  description = "vCPUs of a Sync instance, as Cloud Run counts them. More than one request at a time needs at least 1."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = contains(["1", "2", "4", "6", "8"], var.sync_cpu)
+    error_message = "sync_cpu must be 1, 2, 4, 6 or 8: Sync serves concurrent requests, which needs a whole CPU."
+  }
+}
+
+variable "sync_concurrency" {
+  description = "Requests one Sync instance is given at once. A request mostly sleeps (the debounce, sync_debounce) or waits on Google, Firestore and Pub/Sub, so one instance serves many."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.sync_concurrency >= 1 && var.sync_concurrency <= 1000 && floor(var.sync_concurrency) == var.sync_concurrency
+    error_message = "sync_concurrency must be a whole number from 1 to 1000."
+  }
+}
+
+variable "sync_timeout_seconds" {
+  description = "Request timeout of Sync. It must exceed sync_timeout plus sync_debounce (the plan checks it), and stay within the push subscription's ack deadline (600 s), or Pub/Sub redelivers while a request still runs."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.sync_timeout_seconds >= 1 && var.sync_timeout_seconds <= 600 && floor(var.sync_timeout_seconds) == var.sync_timeout_seconds
+    error_message = "sync_timeout_seconds must be a whole number from 1 to 600, the push subscription's ack deadline."
+  }
+}
+
+variable "sync_ingress" {
+  description = "Network ingress of Sync. Pub/Sub pushes from the same project count as internal traffic, so ALLOW_INTERNAL_ONLY admits them; IAM limits callers to the push account either way."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.sync_ingress)
+    error_message = "sync_ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+variable "sync_debounce" {
+  description = "WATCHRELAY_SYNC_DEBOUNCE: how long Sync waits after the notification that starts a fetch, so that a storm of them becomes one fetch (Go duration; 0s for none). Null: the function's own default (internal/config, 2s)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sync_debounce == null || can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.sync_debounce))
+    error_message = "sync_debounce must be a Go duration such as 2s or 500ms."
+  }
+}
+
+variable "sync_timeout" {
+  description = "WATCHRELAY_SYNC_TIMEOUT: how long one fetch may run (Go duration). Sync's lease on a watch's cursor lasts a minute longer, and must end within the push subscription's ack deadline (600 s), so that a redelivery finds the lease of a dead attempt over: at most 539s. Null: the function's own default (internal/config, 4m)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sync_timeout == null || try(can(regex("^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$", var.sync_timeout)) && can(regex("[1-9]", var.sync_timeout)), false)
+    error_message = "sync_timeout must be a positive Go duration such as 4m."
+  }
+
+  validation {
+    # The lease (sync_timeout + 1 minute) under the ack deadline (600 s).
+    condition = var.sync_timeout == null || try(sum([
+      for u in regexall("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)", var.sync_timeout) : tonumber(u[0]) * { h = 3600, m = 60, s = 1, ms = 0.001 }[u[1]]
+    ]) + 60 < 600, false)
+    error_message = "sync_timeout plus Sync's one-minute lease margin must stay under the push subscription's ack deadline (600 s): at most 539s (8m59s)."
+  }
+}
+
+variable "sync_max_delivery_attempts" {
+  description = "Deliveries of one notification to Sync before it goes to the dead-letter topic <name>-sync-dead-letter."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.sync_max_delivery_attempts >= 5 && var.sync_max_delivery_attempts <= 100 && floor(var.sync_max_delivery_attempts) == var.sync_max_delivery_attempts
+    error_message = "sync_max_delivery_attempts must be a whole number from 5 to 100, as Pub/Sub requires."
+  }
+}
+
+# --- The function ---------------------------------------------------------------
+
+locals {
+  sync_url = google_cloudfunctions2_function.sync.service_config[0].uri
+
+  # The Sync defaults of internal/config (Defaults.SyncDebounce,
+  # Defaults.SyncTimeout), for the checks below only: a null variable is
+  # left out of the environment, so the function's own default applies.
+  # tests/sync.tftest.hcl checks that the two agree.
+  sync_default_debounce_seconds = 2
+  sync_default_timeout_seconds  = 240
+
+  # The variables in seconds, as renew_interval's (functions.tf).
+  sync_debounce_seconds = var.sync_debounce == null ? local.sync_default_debounce_seconds : sum([
+    for u in regexall("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)", var.sync_debounce) : tonumber(u[0]) * { h = 3600, m = 60, s = 1, ms = 0.001 }[u[1]]
+  ])
+  sync_timeout_seconds = var.sync_timeout == null ? local.sync_default_timeout_seconds : sum([
+    for u in regexall("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)", var.sync_timeout) : tonumber(u[0]) * { h = 3600, m = 60, s = 1, ms = 0.001 }[u[1]]
+  ])
+
+  # The push subscription's ack deadline: Pub/Sub's longest. Sync's lease
+  # on a cursor (sync_timeout + 60 s) must end before it.
+  sync_ack_deadline_seconds = 600
+}
+
+resource "google_cloudfunctions2_function" "sync" {
+  project     = var.project_id
+  location    = var.region
+  name        = "${var.name}-sync"
+  description = "Reads what changed behind each notification and publishes it to ${google_pubsub_topic.events.name}. Invoked by the ${var.name}-sync push subscription only."
+  labels      = local.labels
+
+  build_config {
+    runtime           = local.runtime
+    entry_point       = local.entry_points.sync
+    service_account   = google_service_account.this["build"].id
+    docker_repository = google_artifact_registry_repository.functions.id
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    min_instance_count = 0
+    max_instance_count = var.sync_max_instances
+    available_memory   = var.sync_memory
+    # A request may sleep for the debounce and then wait on Google: many
+    # share an instance (a whole CPU is needed for more than one).
+    available_cpu                    = var.sync_cpu
+    max_instance_request_concurrency = var.sync_concurrency
+    timeout_seconds                  = var.sync_timeout_seconds
+    ingress_settings                 = var.sync_ingress
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.this["sync"].email
+    environment_variables = merge(local.environment, { for k, v in {
+      WATCHRELAY_SYNC_DEBOUNCE = var.sync_debounce
+      WATCHRELAY_SYNC_TIMEOUT  = var.sync_timeout
+    } : k => v if v != null })
+  }
+
+  lifecycle {
+    precondition {
+      # Cloud Run gives an instance more than one request at a time only
+      # with a whole CPU or more.
+      condition     = var.sync_concurrency == 1 || tonumber(var.sync_cpu) >= 1
+      error_message = "sync_concurrency above 1 needs sync_cpu of at least 1."
+    }
+    precondition {
+      condition     = local.sync_timeout_seconds + local.sync_debounce_seconds < var.sync_timeout_seconds
+      error_message = "sync_timeout_seconds (${var.sync_timeout_seconds} s) must exceed sync_timeout (${coalesce(var.sync_timeout, "4m")}) plus sync_debounce (${coalesce(var.sync_debounce, "2s")}), or the platform cuts a fetch off before its own deadline."
+    }
+  }
+
+  # The first build needs its account's grants in force: time_sleep
+  # follows them and waits for them to propagate (iam_wait.tf).
+  depends_on = [
+    google_project_service.enabled,
+    time_sleep.build_grants,
+  ]
+}
+
+# Domain-wide delegation (a watch with a subject), as Renew: Sync signs the
+# delegated JWT as itself through the IAM Credentials API, so it may mint
+# tokens for its own account and no other. Its client id (the
+# service_accounts output, .sync.unique_id) must be authorized in the Admin
+# console with the kinds' scopes, beside Renew's.
+resource "google_service_account_iam_member" "sync_token_creator" {
+  service_account_id = google_service_account.this["sync"].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_service_account.this["sync"].member
+}
+
+# The push account may invoke Sync, and nothing else does: Sync is private.
+resource "google_cloud_run_service_iam_member" "push_invokes_sync" {
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.sync.service_config[0].service
+  role     = "roles/run.invoker"
+  member   = google_service_account.this["push"].member
+}
+
+# Pub/Sub's service agent signs the push's OIDC token as the push account.
+# Projects created since 8 April 2021 let it without a grant; older ones
+# need this one (https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions),
+# given here on the push account alone rather than on the project.
+resource "google_service_account_iam_member" "push_token_creator" {
+  service_account_id = google_service_account.this["push"].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_service_agent
+}
+
+# --- The trigger ------------------------------------------------------------------
+
+# Notifications Sync gave up on, kept 7 days by the topic and by the pull
+# subscription below.
+resource "google_pubsub_topic" "sync_dead_letter" {
+  project                    = var.project_id
+  name                       = "${var.name}-sync-dead-letter"
+  labels                     = local.labels
+  message_retention_duration = "604800s"
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_pubsub_subscription" "sync" {
+  project = var.project_id
+  name    = "${var.name}-sync"
+  topic   = google_pubsub_topic.events.id
+  labels  = local.labels
+  # Notifications only: never Sync's own change and resync events.
+  filter = "attributes.ce-type = \"watchrelay.notification.v1\""
+  # Pub/Sub's longest: a push waits this long for Sync's answer, and Sync's
+  # lease on a cursor (sync_timeout + 60 s) ends within it.
+  ack_deadline_seconds = local.sync_ack_deadline_seconds
+  # Sync coalesces per watch itself (a lease in Firestore): ordering would
+  # only hold a watch's later notifications behind a slow fetch.
+  enable_message_ordering    = false
+  message_retention_duration = "604800s"
+
+  push_config {
+    push_endpoint = local.sync_url
+    oidc_token {
+      service_account_email = google_service_account.this["push"].email
+      audience              = local.sync_url
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.sync_dead_letter.id
+    max_delivery_attempts = var.sync_max_delivery_attempts
+  }
+
+  expiration_policy {
+    ttl = "" # never expires while idle
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.sync_timeout_seconds + 60 < local.sync_ack_deadline_seconds
+      error_message = "sync_timeout (${coalesce(var.sync_timeout, "4m")}) plus Sync's one-minute lease margin must stay under the ack deadline (${local.sync_ack_deadline_seconds} s)."
+    }
+  }
+
+  # The first pushes find the push account allowed to invoke Sync.
+  depends_on = [google_cloud_run_service_iam_member.push_invokes_sync]
+}
+
+resource "google_pubsub_subscription" "sync_dead_letter" {
+  project                    = var.project_id
+  name                       = "${var.name}-sync-dead-letter"
+  topic                      = google_pubsub_topic.sync_dead_letter.id
+  labels                     = local.labels
+  ack_deadline_seconds       = 60
+  message_retention_duration = "604800s"
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+# Dead-lettering is done by the Pub/Sub service agent (pubsub.tf): it
+# publishes to the dead-letter topic and acknowledges on the push
+# subscription.
+resource "google_pubsub_topic_iam_member" "sync_dead_letter_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.sync_dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_service_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "sync_dead_letter_subscriber" {
+  project      = var.project_id
+  subscription = google_pubsub_subscription.sync.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
+}
+
+# --- Outputs ------------------------------------------------------------------------
+
+output "sync_url" {
+  description = "Sync's URL, the push subscription's endpoint, invocable by the push account only."
+  value       = local.sync_url
+}
+
+output "sync_subscription" {
+  description = "The push subscription that hands notifications to Sync (full name). `watchrelay replay --subscription <its short name>` delivers past notifications to Sync again."
+  value       = google_pubsub_subscription.sync.id
+}
+
+output "sync_dead_letter_subscription" {
+  description = "The pull subscription that keeps, for 7 days, the notifications Sync gave up on (full name): inspect them with gcloud pubsub subscriptions pull."
+  value       = google_pubsub_subscription.sync_dead_letter.id
+}
