@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/api/option"
 
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
@@ -162,10 +163,23 @@ func (r *rig) record(p service.Printed) {
 	}
 }
 
-// add stores a watch and runs a pass, which opens its channel; the channel's
-// sync message then has Sync take the watch's cursor. It returns once the
-// cursor exists.
+// add opens a watch (see open); the channel's sync message then has Sync
+// take the watch's cursor. It returns once the cursor exists.
 func (r *rig) add(w store.Watch) store.Watch {
+	r.t.Helper()
+	w = r.open(w)
+	if google.FromBody(w.Kind) {
+		return w // no cursor: each notification carries its item
+	}
+	r.waitFor(fmt.Sprintf("the cursor of %s", w.ID), func() bool {
+		c, err := r.svc.Store.Cursor(context.Background(), w.ID)
+		return err == nil && c.Token != "" && c.Holder == ""
+	})
+	return w
+}
+
+// open stores a watch and runs a pass, which opens its channel.
+func (r *rig) open(w store.Watch) store.Watch {
 	r.t.Helper()
 	ctx := context.Background()
 	w, err := renew.AddWatch(ctx, r.svc.Store, w, r.svc.Config.RenewInterval, time.Now())
@@ -173,13 +187,9 @@ func (r *rig) add(w store.Watch) store.Watch {
 		r.t.Fatal(err)
 	}
 	r.pass()
-	r.waitFor(fmt.Sprintf("the cursor of %s", w.ID), func() bool {
-		c, err := r.svc.Store.Cursor(ctx, w.ID)
-		return err == nil && c.Token != "" && c.Holder == ""
-	})
 	w, err = r.svc.Store.Watch(ctx, w.ID)
-	if err != nil {
-		r.t.Fatal(err)
+	if err != nil || w.ChannelID == "" {
+		r.t.Fatalf("watch %s after its first pass: %+v, %v", w.ID, w, err)
 	}
 	return w
 }

@@ -64,7 +64,8 @@ type StopRecorder interface {
 // AddWatch stores w as a new active watch, with a fresh id ("w-" and 8
 // characters) when it has none, and returns what it stored. Only what a
 // person says of a watch is taken from w (its kind, params, subject,
-// address, ttl and labels); its channel, failures and lease are the pass's,
+// address, ttl, labels, and whether Sync reads its changes and publishes a
+// snapshot); its channel, failures and lease are the pass's,
 // and start empty, so the next pass opens its first channel. A watch Google
 // would refuse is refused here, before anything is stored, and so is a
 // ttlSeconds under twice interval, the schedule's period: such a channel
@@ -75,7 +76,7 @@ func AddWatch(ctx context.Context, s WatchCreator, w store.Watch, interval time.
 	}
 	w = store.Watch{
 		ID: w.ID, Kind: w.Kind, Params: w.Params, Subject: w.Subject, Address: w.Address,
-		TTLSeconds: w.TTLSeconds, Labels: w.Labels,
+		TTLSeconds: w.TTLSeconds, Labels: w.Labels, Changes: w.Changes, Snapshot: w.Snapshot,
 		State: store.WatchActive, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := errors.Join(google.ValidateWatch(w), google.CheckTTL(w, interval)); err != nil {
