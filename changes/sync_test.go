@@ -11,6 +11,7 @@ import (
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -232,4 +233,48 @@ func TestRevokedGrantEndsWatch(t *testing.T) {
 	if sum := r.pass(); sum.ChannelsStopped != 1 {
 		t.Errorf("the next pass stopped %d channels, want the failed watch's one", sum.ChannelsStopped)
 	}
+}
+
+// TestChangeAsChannelOpens: an edit made the moment the watch's first
+// channel is live is published. The cursor was taken before the channel
+// opened (Renew asks Sync for it), so the edit comes after it; a cursor
+// taken on the channel's sync message would have swallowed it.
+func TestChangeAsChannelOpens(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			r := newRig(t, backend, rigOptions{debounce: 200 * time.Millisecond})
+			r.sim.EditEvent("team", googlesim.Event{ID: "old", Summary: "before the watch"})
+			w := r.open(calendarWatch("team-cal"))
+			r.sim.EditEvent("team", googlesim.Event{ID: "new", Summary: "as the channel opened"})
+			r.waitItems(w.ID, []string{"new"}, nil)
+			if _, found := r.items(w.ID)["old"]; found {
+				t.Error("the item from before the watch was published, with no snapshot asked for")
+			}
+		})
+	}
+}
+
+// TestBaselineRefused: the first cursor cannot be taken (the subject's
+// grant is revoked), so the pass opens no channel and ends the watch as a
+// refused watch call would, with its failed event.
+func TestBaselineRefused(t *testing.T) {
+	r := newRig(t, "memory", rigOptions{})
+	ctx := context.Background()
+	r.sim.RevokeSubject("ann@example.com")
+	w := calendarWatch("ann-cal")
+	w.Subject = "ann@example.com"
+	if _, err := renew.AddWatch(ctx, r.svc.Store, w, r.svc.Config.RenewInterval, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if sum := r.pass(); sum.Failed != 1 {
+		t.Errorf("pass: %+v; want the watch failed", sum)
+	}
+	got, err := r.svc.Store.Watch(ctx, w.ID)
+	if err != nil || got.State != store.WatchFailed {
+		t.Errorf("watch: %+v, %v; want failed", got, err)
+	}
+	if st := r.sim.Stats(); st.WatchCalls != 0 {
+		t.Errorf("%d watch calls; the channel must not be asked for without a cursor", st.WatchCalls)
+	}
+	r.waitFor("the failed event", func() bool { return len(r.ofType(w.ID, event.TypeFailed)) == 1 })
 }

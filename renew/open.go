@@ -66,6 +66,9 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 		r.add(func(s *Summary) { s.Lapsed++ })
 		events = append(events, r.event(event.TypeLapsed, w, lifecycle(w, old, w.ChannelExpiration, "", time.Time{}, "")))
 	}
+	if old == "" && !r.baseline(ctx, w, cl, c) {
+		return
+	}
 	req := google.ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: c.Expiration}
 	var granted google.Granted
 	err = r.call(ctx, api, 1, func(ctx context.Context) (err error) {
@@ -196,6 +199,11 @@ func (r *run) watchFailed(ctx context.Context, w store.Watch, cl claim, c store.
 	if answered(err) {
 		r.finish(ctx, c.ID, store.ChannelFailed)
 	}
+	r.settle(ctx, w, cl, err, events)
+}
+
+// settle leaves a watch Google refused for later (transient) or ends it.
+func (r *run) settle(ctx context.Context, w store.Watch, cl claim, err error, events []event.Event) {
 	if google.Classify(err) == google.ClassTransient {
 		r.deferWatch(ctx, w, cl, err)
 		return

@@ -131,6 +131,9 @@ type Options struct {
 	// post notifications of made-up channels, and what they cost Google
 	// calls is bounded by this.
 	MaxStrays int
+	// Baseline, when set, takes a watch's first cursor before its first
+	// channel opens (see Baseliner); the service sets Sync.
+	Baseline Baseliner
 	// Now is the clock of the records: expirations, leases, timestamps
 	// (default time.Now). The pass's own deadline is real time, as its
 	// context's is.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,13 +51,14 @@ type demo struct {
 	srv *http.Server
 
 	mu     sync.Mutex
-	events map[string]int // ce-type → count
-	ids    map[string]bool
+	events  map[string]int // ce-type → count
+	ids     map[string]bool
+	changed map[string]bool // summaries and names change events carried
 	cancel context.CancelFunc
 }
 
 func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) {
-	d := &demo{e: e, events: map[string]int{}, ids: map[string]bool{}}
+	d := &demo{e: e, events: map[string]int{}, ids: map[string]bool{}, changed: map[string]bool{}}
 	var err error
 	d.sim, err = googlesim.Start(googlesim.Options{RetryBase: 50 * time.Millisecond, Seed: 1})
 	if err != nil {
@@ -73,6 +75,9 @@ func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) 
 	cfg.RenewBefore = short / 2
 	cfg.RenewInterval = time.Second // the demo runs a pass every second
 	cfg.Grace = short
+	// A short debounce, so each edit's change shows next to its
+	// notification; a storm would want the default.
+	cfg.SyncDebounce = 200 * time.Millisecond
 	// The demo's log shows warnings and errors only; its story is on stdout.
 	logger := logging.New(e.stderr, slog.LevelWarn)
 	local := &env{cfg: cfg, logger: logger} // no project: the embedded defaults
@@ -85,6 +90,10 @@ func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) 
 	tctx, cancel := context.WithCancel(ctx)
 	d.cancel = cancel
 	if _, err := d.svc.Tail(tctx, d.seen); err != nil {
+		d.close()
+		return nil, err
+	}
+	if _, err := d.svc.PullSync(tctx); err != nil {
 		d.close()
 		return nil, err
 	}
@@ -116,6 +125,10 @@ func (d *demo) seen(p service.Printed) {
 		Resource string `json:"resourceState"`
 		New      string `json:"newChannelId"`
 		Old      string `json:"oldChannelId"`
+		Item     struct {
+			Summary string `json:"summary"` // a calendar event's
+			Name    string `json:"name"`    // a Drive file's
+		} `json:"item"`
 	}
 	_ = json.Unmarshal(p.Data, &data)
 	d.mu.Lock()
@@ -128,6 +141,9 @@ func (d *demo) seen(p service.Printed) {
 	switch {
 	case a[event.AttrType] == event.TypeNotification:
 		line += fmt.Sprintf(" state=%s id=%s", a[event.AttrResourceState], a[event.AttrID])
+	case a[event.AttrType] == event.TypeChange:
+		line += fmt.Sprintf(" %s item=%s %q", a[event.AttrChange], a[event.AttrSubject], data.Item.Summary+data.Item.Name)
+		d.changed[data.Item.Summary+data.Item.Name] = true
 	case data.New != "" && data.Old != "":
 		line += fmt.Sprintf(" channel %s -> %s", short8(data.Old), short8(data.New))
 	case data.New != "":
@@ -157,6 +173,7 @@ func (d *demo) pass(ctx context.Context) (renew.Summary, error) {
 func (d *demo) run(ctx context.Context, short time.Duration) error {
 	cal := store.Watch{ID: "team-calendar", Kind: "calendar.events", Params: map[string]string{"calendarId": "team@example.com"}, Labels: map[string]string{"tenant": "acme"}}
 	drv := store.Watch{ID: "budget-sheet", Kind: "drive.files", Params: map[string]string{"fileId": "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"}, TTLSeconds: int64(short.Seconds())}
+	d.sim.EditFile(googlesim.File{ID: drv.Params["fileId"], Name: "Budget draft"}) // the file exists before it is watched
 	d.say("Adding a Calendar watch and a Drive watch whose channel lives %s", short)
 	for _, w := range []store.Watch{cal, drv} {
 		if _, err := renew.AddWatch(ctx, d.svc.Store, w, d.svc.Config.RenewInterval, time.Now()); err != nil {
@@ -166,18 +183,24 @@ func (d *demo) run(ctx context.Context, short time.Duration) error {
 	if _, err := d.pass(ctx); err != nil {
 		return err
 	}
-	calRes := googlesim.ResourceID(cal.Kind, cal.Params)
 	drvRes := googlesim.ResourceID(drv.Kind, drv.Params)
+	calID, fileID := cal.Params["calendarId"], drv.Params["fileId"]
 
-	d.say("Google pushes changes; each becomes an event on Pub/Sub")
+	d.say("People edit the calendar and the file: Google pushes a notification for each, and Sync publishes what changed")
+	d.sim.EditEvent(calID, googlesim.Event{ID: "7kq1n9", Summary: "Budget review"})
+	d.sim.EditFile(googlesim.File{ID: fileID, Name: "Budget 2027"}, googlesim.Changed("content"))
+	if err := d.waitChanged(ctx, "Budget review", "Budget 2027"); err != nil {
+		return err
+	}
+	d.sim.EditEvent(calID, googlesim.Event{ID: "7kq1n9", Summary: "Budget review (moved to 3pm)"})
+	if err := d.waitChanged(ctx, "Budget review (moved to 3pm)"); err != nil {
+		return err
+	}
 	push := func(res, state string, opts ...googlesim.PushOption) {
 		if _, err := d.sim.PushResource(res, state, opts...); err != nil {
 			d.say("push: %v", err)
 		}
 	}
-	push(calRes, "exists")
-	push(drvRes, "update", googlesim.Changed("content"))
-	push(calRes, "exists")
 
 	d.say("Cloud Scheduler runs Renew every second; the Drive channel is renewed before it expires, while changes keep coming")
 	first, _ := d.svc.Store.Watch(ctx, drv.ID)
@@ -200,8 +223,11 @@ func (d *demo) run(ctx context.Context, short time.Duration) error {
 		case <-time.After(time.Second):
 		}
 	}
-	push(drvRes, "update", googlesim.Changed("permissions"))
-	push(calRes, "not_exists")
+	d.sim.EditFile(googlesim.File{ID: fileID, Name: "Budget 2027 (final)"}, googlesim.Changed("properties"))
+	d.sim.DeleteEvent(calID, "7kq1n9")
+	if err := d.waitChanged(ctx, "Budget 2027 (final)"); err != nil {
+		return err
+	}
 
 	d.say("Removing the Drive watch: Renew stops its channel")
 	if err := renew.RemoveWatch(ctx, d.svc.Store, drv.ID, time.Now()); err != nil {
@@ -211,6 +237,27 @@ func (d *demo) run(ctx context.Context, short time.Duration) error {
 		return err
 	}
 	return d.summary(ctx)
+}
+
+// waitChanged waits until change events have carried each of the names (an
+// event's summary, a file's name): Sync read them from the simulated API.
+func (d *demo) waitChanged(ctx context.Context, names ...string) error {
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		d.mu.Lock()
+		missing := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return d.changed[n] })
+		d.mu.Unlock()
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: no change event carried %q", missing)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // summary waits for the last deliveries and events, then compares what
@@ -254,10 +301,10 @@ func (d *demo) summary(ctx context.Context) error {
 	live := d.sim.Live()
 	leak := leaked(live, active)
 	d.mu.Lock()
-	events := d.events[event.TypeNotification]
+	events, changes := d.events[event.TypeNotification], d.events[event.TypeChange]
 	d.mu.Unlock()
-	d.say("Summary: Google delivered %d notifications and gave up on %d; %d events published, %d lost; live channels at Google: %d, for %d active watches, %d leaked",
-		len(delivered), undelivered, events, len(unpublished)+undelivered, len(live), len(active), len(leak))
+	d.say("Summary: Google delivered %d notifications and gave up on %d; %d events published, %d lost; %d change events; live channels at Google: %d, for %d active watches, %d leaked",
+		len(delivered), undelivered, events, len(unpublished)+undelivered, changes, len(live), len(active), len(leak))
 	var errs []error
 	if len(unpublished) > 0 {
 		errs = append(errs, fmt.Errorf("demo: %d notifications delivered but not published: %v", len(unpublished), unpublished))

@@ -163,12 +163,13 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 	if ro.Logger == nil {
 		ro.Logger = s.Logger
 	}
-	if s.Renew, err = renew.New(s.Store, s.Google, pub, ro); err != nil {
+	if s.Sync, err = changes.New(s.Store, s.Google, pub, changes.Options{
+		Debounce: cfg.SyncDebounce, Timeout: cfg.SyncTimeout, Logger: s.Logger,
+	}); err != nil {
 		return err
 	}
-	s.Sync, err = changes.New(s.Store, s.Google, pub, changes.Options{
-		Debounce: cfg.SyncDebounce, Timeout: cfg.SyncTimeout, Logger: s.Logger,
-	})
+	ro.Baseline = s.Sync
+	s.Renew, err = renew.New(s.Store, s.Google, pub, ro)
 	return err
 }
 
