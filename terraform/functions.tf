@@ -1,5 +1,6 @@
-# Receive and Renew: the two entry points function.go registers
-# (ReceiveEntryPoint, RenewEntryPoint), built from the same archive.
+# Receive and Renew: two of the entry points function.go registers
+# (ReceiveEntryPoint, RenewEntryPoint), built from the same archive; the
+# third, Sync, and its trigger are in sync.tf.
 locals {
   # The address Google pushes to: the custom domain's when there is one
   # (domain.tf), else the function's own.
