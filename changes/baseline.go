@@ -40,12 +40,7 @@ func (s *Syncer) Baseline(ctx context.Context, w store.Watch) error {
 		return fmt.Errorf("%w: another request is reading watch %s", ErrTransient, w.ID)
 	}
 	f := &fetch{Syncer: s, w: w, holder: holder, until: until}
-	if c, err = s.store.Cursor(ctx, w.ID); err == nil {
-		err = f.run(ctx, c.Token)
-	}
-	if err == nil {
-		_, _, err = s.store.FinishSync(ctx, w.ID, holder, c.Wanted, until(), s.opts.Now())
-	}
+	err = f.once(ctx)
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()

@@ -22,6 +22,25 @@ type fetch struct {
 	// cursor yet reads from where its channel started, not from now.
 	start string
 	out   Outcome
+	// released: the last once found no notification came during it, and
+	// gave the lease back.
+	released bool
+}
+
+// once is one fetch under the lease: it marks the read's start (from then
+// on notifications are counted, not covered), reads since the cursor, and
+// gives the lease back unless notifications came meanwhile (compare and
+// clear: the last notification of a storm is never lost).
+func (f *fetch) once(ctx context.Context) error {
+	c, err := f.store.BeginFetch(ctx, f.w.ID, f.holder, f.until(), f.opts.Now())
+	if err != nil {
+		return err
+	}
+	if err := f.run(ctx, c.Token); err != nil {
+		return err
+	}
+	_, f.released, err = f.store.FinishSync(ctx, f.w.ID, f.holder, c.Wanted, f.until(), f.opts.Now())
+	return err
 }
 
 // run reads everything since cursor, page by page. Each page's events are

@@ -24,6 +24,7 @@ type Store interface {
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
 	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
 	WantSync(ctx context.Context, c store.SyncClaim) (store.Cursor, bool, error)
+	BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (store.Cursor, error)
 	AdvanceCursor(ctx context.Context, watchID, holder, token string, until, now time.Time) error
 	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
 	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
@@ -155,10 +156,19 @@ func (s *Syncer) fromBody(ctx context.Context, w store.Watch, n event.Notificati
 	return Outcome{Published: 1}, nil
 }
 
-// coalesce takes a turn at the watch's fetch: it counts the notification
-// and, if no one else is fetching, fetches until no notification came in
-// during the last fetch.
+// coalesce takes a turn at the watch's fetch. A notification that a live
+// holder's coming read covers is acknowledged after one read (see
+// store.Cursor.Covers); any other is counted and, if no one else is
+// fetching, fetches until no notification came in during the last fetch.
+// A redelivery of the holder's own message takes the fetch over.
 func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcome, error) {
+	c, err := s.store.Cursor(ctx, w.ID)
+	if err == nil && c.Covers(s.opts.Now()) && (t.Message == "" || t.Message != c.Message) {
+		return Outcome{Joined: true}, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
+	}
 	holder := uuid.NewString()
 	until := func() time.Time { return s.opts.Now().Add(s.opts.Timeout + time.Minute) }
 	_, held, err := s.store.WantSync(ctx, store.SyncClaim{
@@ -172,24 +182,18 @@ func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcom
 	}
 	f := &fetch{Syncer: s, w: w, holder: holder, until: until,
 		start: google.PageTokenOfURI(t.Notification.ResourceURI)}
+	debounce := s.opts.Debounce
+	if t.Message == "" {
+		debounce = 0 // a person asked (watch sync): now
+	}
 	for {
-		if err := sleep(ctx, s.opts.Debounce); err != nil {
+		if err := sleep(ctx, debounce); err != nil {
 			return f.fail(ctx, err)
 		}
-		// The count is read after the debounce: the notifications
-		// that came during it are covered by this fetch.
-		c, err := s.store.Cursor(ctx, w.ID)
-		if err != nil {
+		if err := f.once(ctx); err != nil {
 			return f.fail(ctx, err)
 		}
-		if err := f.run(ctx, c.Token); err != nil {
-			return f.fail(ctx, err)
-		}
-		_, done, err := s.store.FinishSync(ctx, w.ID, holder, c.Wanted, until(), s.opts.Now())
-		if err != nil {
-			return f.fail(ctx, err)
-		}
-		if done {
+		if f.released {
 			return f.out, nil
 		}
 	}

@@ -3,20 +3,12 @@ package renew_test
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
-	"cloud.google.com/go/firestore/apiv1/firestorepb"
-	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -26,164 +18,6 @@ import (
 // simulated Google (calls, at its HTTP handler, with their arrival times)
 // and which store methods the pass called. None of them predicts a figure:
 // each counts what happened.
-
-// rpcCounter counts the Firestore RPCs made through one gRPC connection, and
-// the documents they read and wrote as Firestore bills them: a write per
-// Write of a successful Commit, a read per document a get or a query
-// returns, and one read for a query that returns none.
-type rpcCounter struct {
-	mu sync.Mutex
-	t  fsTally
-}
-
-// fsTally is what an rpcCounter counted.
-type fsTally struct {
-	RPCs    map[string]int // by method: Commit, BatchGetDocuments, RunQuery, ...
-	Reads   int            // billed document reads
-	Writes  int            // billed document writes
-	Missing int            // gets answered "missing" (not counted in Reads)
-}
-
-func newRPCCounter() *rpcCounter { return &rpcCounter{t: fsTally{RPCs: map[string]int{}}} }
-
-// snapshot returns the counts so far, and reset clears them.
-func (c *rpcCounter) snapshot() fsTally {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.t
-	t.RPCs = maps.Clone(c.t.RPCs)
-	return t
-}
-
-func (c *rpcCounter) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = fsTally{RPCs: map[string]int{}}
-}
-
-func (c *rpcCounter) add(f func(*fsTally)) {
-	c.mu.Lock()
-	f(&c.t)
-	c.mu.Unlock()
-}
-
-// rpcName turns "/google.firestore.v1.Firestore/Commit" into "Commit".
-func rpcName(method string) string { return method[strings.LastIndexByte(method, '/')+1:] }
-
-// unary counts Commit and BatchWrite (and any other unary RPC); every
-// attempt is an RPC, retries included, but only a Commit that succeeded, or
-// the writes of a BatchWrite whose status is OK, wrote anything.
-func (c *rpcCounter) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	err := invoker(ctx, method, req, reply, cc, opts...)
-	c.add(func(t *fsTally) {
-		t.RPCs[rpcName(method)]++
-		if r, ok := req.(*firestorepb.CommitRequest); ok && err == nil {
-			t.Writes += len(r.GetWrites())
-		}
-		if r, ok := reply.(*firestorepb.BatchWriteResponse); ok && err == nil {
-			for _, st := range r.GetStatus() {
-				if st.GetCode() == 0 {
-					t.Writes++
-				}
-			}
-		}
-	})
-	return err
-}
-
-// stream counts BatchGetDocuments and RunQuery, the streaming reads, by the
-// documents they return.
-func (c *rpcCounter) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	name := rpcName(method)
-	c.add(func(t *fsTally) { t.RPCs[name]++ })
-	s, err := streamer(ctx, desc, cc, method, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return &countedStream{ClientStream: s, c: c, query: name == "RunQuery"}, nil
-}
-
-type countedStream struct {
-	grpc.ClientStream
-	c     *rpcCounter
-	query bool
-	docs  int
-	ended bool
-}
-
-func (s *countedStream) RecvMsg(m any) error {
-	err := s.ClientStream.RecvMsg(m)
-	if err != nil {
-		// End of stream: a query that returned nothing is billed one read.
-		if s.query && !s.ended && s.docs == 0 {
-			s.c.add(func(t *fsTally) { t.Reads++ })
-		}
-		s.ended = true
-		return err
-	}
-	switch r := m.(type) {
-	case *firestorepb.BatchGetDocumentsResponse:
-		if r.GetFound() != nil {
-			s.docs++
-			s.c.add(func(t *fsTally) { t.Reads++ })
-		} else if r.GetMissing() != "" {
-			s.c.add(func(t *fsTally) { t.Missing++ })
-		}
-	case *firestorepb.RunQueryResponse:
-		if r.GetDocument() != nil {
-			s.docs++
-			s.c.add(func(t *fsTally) { t.Reads++ })
-		}
-	}
-	return nil
-}
-
-// String lists the RPCs by method, for the benchmark's log.
-func (t fsTally) String() string {
-	var b strings.Builder
-	for _, m := range slices.Sorted(maps.Keys(t.RPCs)) {
-		fmt.Fprintf(&b, "%s=%d ", m, t.RPCs[m])
-	}
-	fmt.Fprintf(&b, "reads=%d writes=%d missing=%d", t.Reads, t.Writes, t.Missing)
-	return b.String()
-}
-
-func (t fsTally) rpcs() int {
-	n := 0
-	for _, k := range t.RPCs {
-		n += k
-	}
-	return n
-}
-
-// openCountedFirestore opens the Firestore store on the emulator at host
-// through a connection whose every RPC c counts. With
-// FIRESTORE_EMULATOR_HOST set the client dials the emulator itself and
-// ignores dial options, so a WithGRPCDialOption interceptor would count
-// nothing; a WithGRPCConn given later replaces that connection. (Against
-// real Firestore, option.WithGRPCDialOption(grpc.WithChainUnaryInterceptor
-// (...)) would do.)
-func openCountedFirestore(tb testing.TB, host, prefix string, c *rpcCounter) *store.Firestore {
-	tb.Helper()
-	conn, err := grpc.NewClient("passthrough:///"+host,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(emulator.Owner{}),
-		grpc.WithChainUnaryInterceptor(c.unary),
-		grpc.WithChainStreamInterceptor(c.stream),
-	)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fs, err := store.OpenFirestore(context.Background(), "renew-bench", "", prefix, option.WithGRPCConn(conn))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		fs.Close()
-		conn.Close()
-	})
-	return fs
-}
 
 // callLog records when each Google call reached the simulator, by wrapping
 // its HTTP handler: the rate the simulated Google saw, not the rate the

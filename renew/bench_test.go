@@ -15,6 +15,7 @@ import (
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
+	"github.com/watchrelay/watchrelay/internal/testing/fscount"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -72,7 +73,7 @@ type passFigures struct {
 	elapsed       time.Duration
 	calls         int
 	peak          int // most calls in one second, over all passes
-	pass, receive fsTally
+	pass, receive fscount.Tally
 	firestore     bool
 }
 
@@ -82,18 +83,8 @@ func (f *passFigures) add(g passFigures) {
 	f.calls += g.calls
 	f.peak = max(f.peak, g.peak)
 	f.firestore = g.firestore
-	f.pass = f.pass.plus(g.pass)
-	f.receive = f.receive.plus(g.receive)
-}
-
-func (t fsTally) plus(u fsTally) fsTally {
-	out := fsTally{RPCs: map[string]int{}, Reads: t.Reads + u.Reads, Writes: t.Writes + u.Writes, Missing: t.Missing + u.Missing}
-	for _, m := range []map[string]int{t.RPCs, u.RPCs} {
-		for k, v := range m {
-			out.RPCs[k] += v
-		}
-	}
-	return out
+	f.pass = f.pass.Plus(g.pass)
+	f.receive = f.receive.Plus(g.receive)
 }
 
 func (f passFigures) report(b *testing.B) {
@@ -108,7 +99,7 @@ func (f passFigures) report(b *testing.B) {
 	if !f.firestore {
 		return
 	}
-	b.ReportMetric(float64(f.pass.rpcs())/n, "fs-rpcs/renewal")
+	b.ReportMetric(float64(f.pass.Total())/n, "fs-rpcs/renewal")
 	b.ReportMetric(float64(f.pass.Reads)/n, "fs-reads/renewal")
 	b.ReportMetric(float64(f.pass.Writes)/n, "fs-writes/renewal")
 	b.ReportMetric(float64(f.receive.Reads)/n, "recv-reads/renewal")
@@ -126,13 +117,13 @@ func benchPass(b *testing.B, storeName string, n int) passFigures {
 	// On Firestore, two clients on one set of collections, each counted:
 	// one for setup and Receive, one for the timed pass alone.
 	var s, passStore testStore
-	var receiveOps, passOps *rpcCounter
+	var receiveOps, passOps *fscount.Counter
 	if storeName == "firestore" {
 		host := emulator.Require(b).Firestore
 		prefix := "b" + uuid.NewString()[:8] + "_"
-		receiveOps, passOps = newRPCCounter(), newRPCCounter()
-		s = openCountedFirestore(b, host, prefix, receiveOps)
-		passStore = openCountedFirestore(b, host, prefix, passOps)
+		receiveOps, passOps = fscount.New(), fscount.New()
+		s = fscount.Open(b, host, "renew-bench", prefix, receiveOps)
+		passStore = fscount.Open(b, host, "renew-bench", prefix, passOps)
 	} else {
 		s = store.NewMemory()
 		passStore = s
@@ -165,7 +156,7 @@ func benchPass(b *testing.B, storeName string, n int) passFigures {
 	}
 	before := r.sim.Stats()
 	if receiveOps != nil {
-		receiveOps.reset()
+		receiveOps.Reset()
 	}
 
 	b.StartTimer()
@@ -180,7 +171,7 @@ func benchPass(b *testing.B, storeName string, n int) passFigures {
 	r.flush() // Receive's work for the new channels' syncs
 	f := passFigures{renewed: sum.Renewed, elapsed: elapsed, firestore: passOps != nil}
 	if passOps != nil {
-		f.pass, f.receive = passOps.snapshot(), receiveOps.snapshot()
+		f.pass, f.receive = passOps.Snapshot(), receiveOps.Snapshot()
 	}
 	ts := arrivals.calls()
 	f.calls, f.peak = len(ts), peak(ts, time.Second)

@@ -17,6 +17,9 @@ type Cursor struct {
 	Holder     string    `firestore:"holder,omitempty" json:"holder,omitempty"`   // the attempt fetching now
 	Message    string    `firestore:"message,omitempty" json:"message,omitempty"` // the Pub/Sub message id that attempt was triggered by
 	LeaseUntil time.Time `firestore:"leaseUntil" json:"leaseUntil,omitzero"`
+	// Fetching is when the holder's read began; zero while it waits out
+	// the debounce (or no one holds the lease). See Covers.
+	Fetching time.Time `firestore:"fetching" json:"fetching,omitzero"`
 	SyncedAt   time.Time `firestore:"syncedAt" json:"syncedAt,omitzero"` // end of the last completed fetch
 	LastError  string    `firestore:"lastError,omitempty" json:"lastError,omitempty"`
 	Failures   int       `firestore:"failures" json:"failures"`
@@ -54,6 +57,26 @@ func (c Cursor) want(cl SyncClaim) (Cursor, bool) {
 	return c, true
 }
 
+// Covers reports whether a notification arriving at now is covered by a
+// read that has not begun yet: a live holder waits out its debounce, and its
+// read, which begins after this notification's change was made, will see
+// it. Such a notification needs no write at all: in a storm most of them
+// arrive during a debounce, and one watch's cursor is one document, which
+// a write per notification would make the storm's bottleneck.
+func (c Cursor) Covers(now time.Time) bool {
+	return c.Holder != "" && c.LeaseUntil.After(now) && c.Fetching.IsZero()
+}
+
+// begin marks the start of holder's read: from now on a notification is
+// counted (want), so that the holder reads once more for it.
+func (c Cursor) begin(holder string, until, now time.Time) (Cursor, error) {
+	if err := c.held(holder, "begin"); err != nil {
+		return Cursor{}, err
+	}
+	c.Fetching, c.LeaseUntil, c.UpdatedAt = normal(now), normal(until), normal(now)
+	return c, nil
+}
+
 // held refuses a holder whose lease another attempt has taken over (or
 // which never had it), so a stale attempt cannot move the cursor under the
 // live one.
@@ -85,7 +108,7 @@ func (c Cursor) finish(holder string, seen int64, until, now time.Time) (Cursor,
 	c.Done, c.SyncedAt, c.UpdatedAt = seen, normal(now), normal(now)
 	c.LastError, c.Failures = "", 0
 	if c.Wanted != seen {
-		c.LeaseUntil = normal(until)
+		c.LeaseUntil, c.Fetching = normal(until), time.Time{}
 		return c, false, nil
 	}
 	return c.released(), true, nil
@@ -102,6 +125,6 @@ func (c Cursor) release(holder, lastError string, now time.Time) (Cursor, error)
 }
 
 func (c Cursor) released() Cursor {
-	c.Holder, c.Message, c.LeaseUntil = "", "", time.Time{}
+	c.Holder, c.Message, c.LeaseUntil, c.Fetching = "", "", time.Time{}, time.Time{}
 	return c
 }

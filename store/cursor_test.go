@@ -18,6 +18,7 @@ type cursorStore interface {
 	WantSync(ctx context.Context, cl store.SyncClaim) (store.Cursor, bool, error)
 	AdvanceCursor(ctx context.Context, watchID, holder, token string, until, now time.Time) error
 	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
+	BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (store.Cursor, error)
 	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
 	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
 	Cursors(ctx context.Context, limit int) ([]store.Cursor, error)
@@ -63,6 +64,7 @@ func testCursors(t *testing.T, newStore func(t *testing.T) contractStore) {
 		{"only the holder moves the cursor", testOnlyHolder},
 		{"FinishSync releases only when no notification came during the fetch", testFinishSync},
 		{"ReleaseSync counts the failure and leaves the fetch owed", testReleaseSync},
+		{"a debouncing holder covers notifications until its read begins", testCovers},
 		{"cursors that do not exist", testNoCursor},
 		{"Cursors lists by watch id", testCursorsList},
 		{"DeleteWatch deletes the watch's cursor in the same step", testDeleteWatchCursor},
@@ -423,5 +425,50 @@ func TestWantsChanges(t *testing.T) {
 				t.Errorf("WantsChanges() = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func testCovers(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	c, _ := mustWant(t, s, claim("w1", "h1", "m1", t0))
+	// Waiting out the debounce: the coming read covers a notification.
+	if !c.Covers(at(time.Second)) {
+		t.Error("a live holder that has not begun reading does not cover a notification")
+	}
+	if c.Covers(at(2 * time.Minute)) {
+		t.Error("a lease past its end covers a notification")
+	}
+	if _, err := s.BeginFetch(ctx, "w1", "h2", at(3*time.Minute), at(time.Second)); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("BeginFetch by a non-holder: %v, want ErrLeaseLost", err)
+	}
+	c, err := s.BeginFetch(ctx, "w1", "h1", at(3*time.Minute), at(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = mustCursor(t, s, "w1", c)
+	if c.Fetching != stored(at(2*time.Second)) || c.LeaseUntil != stored(at(3*time.Minute)) || c.Covers(at(3*time.Second)) {
+		t.Errorf("after BeginFetch: fetching %v lease %v covers %v; want the read marked and no longer covering",
+			c.Fetching, c.LeaseUntil, c.Covers(at(3*time.Second)))
+	}
+	// A notification during the read is counted, so the holder reads
+	// again, and while it waits to, it covers once more.
+	mustWant(t, s, claim("w1", "h2", "m2", at(4*time.Second)))
+	c, released, err := s.FinishSync(ctx, "w1", "h1", c.Wanted, at(4*time.Minute), at(5*time.Second))
+	if err != nil || released {
+		t.Fatalf("FinishSync: released %v, %v; want kept", released, err)
+	}
+	if c = mustCursor(t, s, "w1", c); !c.Covers(at(6 * time.Second)) {
+		t.Errorf("holder between reads does not cover: %+v", c)
+	}
+	if _, err := s.BeginFetch(ctx, "w1", "h1", at(5*time.Minute), at(7*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c, released, err = s.FinishSync(ctx, "w1", "h1", 2, at(5*time.Minute), at(8*time.Second))
+	if err != nil || !released {
+		t.Fatalf("FinishSync: released %v, %v; want released", released, err)
+	}
+	if c = mustCursor(t, s, "w1", c); !c.Fetching.IsZero() || c.Covers(at(9*time.Second)) {
+		t.Errorf("released cursor still marks a read or covers: %+v", c)
 	}
 }

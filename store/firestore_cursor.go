@@ -59,6 +59,7 @@ func (c Cursor) fields() []firestore.Update {
 		{Path: "holder", Value: opt(c.Holder)},
 		{Path: "message", Value: opt(c.Message)},
 		{Path: "leaseUntil", Value: c.LeaseUntil},
+		{Path: "fetching", Value: c.Fetching},
 		{Path: "syncedAt", Value: c.SyncedAt},
 		{Path: "lastError", Value: opt(c.LastError)},
 		{Path: "failures", Value: c.Failures},
@@ -153,6 +154,14 @@ func (f *Firestore) AdvanceCursor(ctx context.Context, watchID, holder, token st
 		return c.advance(holder, token, until, now)
 	})
 	return err
+}
+
+// BeginFetch marks the start of holder's read and returns the cursor as it
+// stands; see Memory.BeginFetch.
+func (f *Firestore) BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (Cursor, error) {
+	return f.changeHeld(ctx, watchID, "begin fetch", func(c Cursor) (Cursor, error) {
+		return c.begin(holder, until, now)
+	})
 }
 
 // FinishSync records holder's completed fetch and releases the lease unless

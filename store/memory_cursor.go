@@ -33,6 +33,13 @@ func (m *Memory) AdvanceCursor(_ context.Context, watchID, holder, token string,
 	return err
 }
 
+// BeginFetch marks the start of holder's read (Cursor.Fetching), extends
+// its lease to until, and returns the cursor as it stands: its Wanted is
+// what the read covers. ErrLeaseLost if holder does not hold the lease.
+func (m *Memory) BeginFetch(_ context.Context, watchID, holder string, until, now time.Time) (Cursor, error) {
+	return m.changeCursor(watchID, func(c Cursor) (Cursor, error) { return c.begin(holder, until, now) })
+}
+
 // FinishSync records holder's completed fetch, begun when Wanted was seen.
 // It releases the lease and reports true when no notification came since;
 // otherwise holder keeps the lease until until and must fetch once more.
