@@ -19,11 +19,11 @@ type Cursor struct {
 	LeaseUntil time.Time `firestore:"leaseUntil" json:"leaseUntil,omitzero"`
 	// Fetching is when the holder's read began; zero while it waits out
 	// the debounce (or no one holds the lease). See Covers.
-	Fetching time.Time `firestore:"fetching" json:"fetching,omitzero"`
-	SyncedAt   time.Time `firestore:"syncedAt" json:"syncedAt,omitzero"` // end of the last completed fetch
-	LastError  string    `firestore:"lastError,omitempty" json:"lastError,omitempty"`
-	Failures   int       `firestore:"failures" json:"failures"`
-	UpdatedAt  time.Time `firestore:"updatedAt" json:"updatedAt,omitzero"`
+	Fetching  time.Time `firestore:"fetching" json:"fetching,omitzero"`
+	SyncedAt  time.Time `firestore:"syncedAt" json:"syncedAt,omitzero"` // end of the last completed fetch
+	LastError string    `firestore:"lastError,omitempty" json:"lastError,omitempty"`
+	Failures  int       `firestore:"failures" json:"failures"`
+	UpdatedAt time.Time `firestore:"updatedAt" json:"updatedAt,omitzero"`
 }
 
 // SyncClaim is one request to fetch a watch's changes.

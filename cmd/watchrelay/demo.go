@@ -50,11 +50,11 @@ type demo struct {
 	svc *service.Service
 	srv *http.Server
 
-	mu     sync.Mutex
+	mu      sync.Mutex
 	events  map[string]int // ce-type → count
 	ids     map[string]bool
 	changed map[string]bool // summaries and names change events carried
-	cancel context.CancelFunc
+	cancel  context.CancelFunc
 }
 
 func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) {
