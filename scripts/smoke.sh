@@ -4,10 +4,12 @@
 #   scripts/smoke.sh              # reads `terraform -chdir=terraform output -raw smoke_env`
 #   scripts/smoke.sh smoke.env    # or a file that output was written to (cloudbuild.yaml)
 #
-# It checks that both functions are ACTIVE; that Receive answers a forged
-# notification with 204 (an unknown channel) or 403 (a refused token) and
-# never 5xx, at its own URL and at the custom domain's, whose certificate
-# must be ACTIVE; that the scheduler job runs Renew and Renew's pass logs
+# It checks that the three functions are ACTIVE; that Receive answers a
+# forged notification with 204 (an unknown channel) or 403 (a refused
+# token) and never 5xx, at its own URL and at the custom domain's, whose
+# certificate must be ACTIVE; that Sync is private: Cloud Run refuses an
+# unauthenticated push to it (401 or 403, or 404 where its ingress admits
+# internal traffic only); that the scheduler job runs Renew and Renew's pass logs
 # its summary; that the topic exists; that the composite indexes are READY;
 # that the TTL policy on channels.deleteAt is ACTIVE. Every failure is
 # printed with its fix; it exits 1 if any check failed, 2 if it could not
@@ -20,7 +22,12 @@
 # watchrelay/smoke, an id no record can have (no "/" in a document id):
 # Receive answers it as a stray, 204, and records nothing, so the smoke
 # test leaves no stray for Renew to stop or for `watchrelay status` to
-# report.
+# report. The push sent to Sync is a watchrelay.watch.started.v1 event,
+# which Sync would acknowledge (204) without doing anything, were it public.
+# Sync's own answers to an authenticated push (204 for such an event) are
+# not checked here: only the push account may call it, with a token this
+# script has no way to mint (it runs Renew through the scheduler job, not
+# with an identity token), and by default only Pub/Sub's traffic reaches it.
 set -uo pipefail
 
 timeout=${SMOKE_TIMEOUT:-300}
@@ -78,7 +85,7 @@ while IFS= read -r line; do
       ;;
   esac
 done <<<"$env_text"
-for key in SMOKE_PROJECT SMOKE_REGION SMOKE_RECEIVE SMOKE_RENEW SMOKE_RECEIVE_URLS SMOKE_JOB SMOKE_TOPIC SMOKE_DATABASE SMOKE_INDEXES; do
+for key in SMOKE_PROJECT SMOKE_REGION SMOKE_RECEIVE SMOKE_RENEW SMOKE_SYNC SMOKE_SYNC_URL SMOKE_SYNC_INGRESS SMOKE_RECEIVE_URLS SMOKE_JOB SMOKE_TOPIC SMOKE_DATABASE SMOKE_INDEXES; do
   [ -n "${!key:-}" ] || die "$key is missing from smoke_env: apply this checkout's terraform/ first"
 done
 SMOKE_CERTIFICATE=${SMOKE_CERTIFICATE:-}
@@ -93,9 +100,9 @@ gc() { gcloud "$@" --project="$project" --quiet >"$work/out" 2>"$work/err"; }
 denied() { grep -qE 'PERMISSION_DENIED|does not have permission|status=\[403\]' "$work/err"; }
 roles_fix="the account running this needs the roles of terraform/roles.tf (terraform output deployer_roles; README, Deploy)"
 
-# --- Both functions ACTIVE ----------------------------------------------------
+# --- The functions ACTIVE -----------------------------------------------------
 
-for fn in "$SMOKE_RECEIVE" "$SMOKE_RENEW"; do
+for fn in "$SMOKE_RECEIVE" "$SMOKE_RENEW" "$SMOKE_SYNC"; do
   if ! gc functions describe "$fn" --v2 --region="$region" --format='value(state)'; then
     if denied; then
       fail "function $fn: $(first_line "$work/err")" "$roles_fix"
@@ -204,6 +211,70 @@ for url in $urls; do
       ;;
   esac
 done
+
+# --- Sync is private: Cloud Run refuses an unauthenticated push -------------
+
+# A push envelope as Pub/Sub sends it, of an event that is no notification:
+# were Sync public, it would answer 204 and do nothing.
+sync_push='{"message":{"attributes":{"ce-type":"watchrelay.watch.started.v1"},"data":"e30=","messageId":"smoke"},"subscription":"smoke"}'
+sync_logs="resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"$SMOKE_SYNC\""
+sync_invokers="gcloud run services get-iam-policy $SMOKE_SYNC --region=$region --project=$project"
+deadline=$(($(now) + timeout))
+while :; do
+  code=$(curl -sS -o "$work/body" -w '%{http_code}' --max-time 30 -X POST \
+    -H 'Content-Type: application/json' --data-binary "$sync_push" "$SMOKE_SYNC_URL" 2>"$work/err") || code=000
+  [ -n "$code" ] || code=000
+  touch "$work/body"
+  case "$code" in
+    000 | 5*) [ "$(now)" -lt "$deadline" ] || break ;;
+    *) break ;;
+  esac
+  sleep "$poll"
+done
+# Sync's own answers begin with "sync: " (or are empty: 204); Cloud Run's
+# refusals are its HTML pages.
+case "$code" in
+  401 | 403)
+    if grep -q '^sync: ' "$work/body"; then
+      fail "Sync at $SMOKE_SYNC_URL answered an unauthenticated push itself ($code: $(first_line "$work/body")): Sync is public" \
+        "only the push account may invoke it: remove every other roles/run.invoker member ($sync_invokers), then terraform apply"
+    else
+      ok "Sync at $SMOKE_SYNC_URL refused an unauthenticated push ($code): only the push account may invoke it"
+    fi
+    ;;
+  404)
+    if [ "$SMOKE_SYNC_INGRESS" != ALLOW_ALL ]; then
+      ok "Sync at $SMOKE_SYNC_URL refused a push from outside (404, ingress $SMOKE_SYNC_INGRESS): only Pub/Sub's push reaches it"
+    else
+      fail "nothing answers at $SMOKE_SYNC_URL (404)" \
+        "terraform apply (in terraform/); the sync_url output says where Sync is"
+    fi
+    ;;
+  2* | 400 | 405)
+    fail "Sync at $SMOKE_SYNC_URL answered an unauthenticated push $code: Sync is public, anyone may make it fetch and publish" \
+      "only the push account may invoke it: remove every other roles/run.invoker member ($sync_invokers), then terraform apply;" \
+      "the invoker IAM check must be on: gcloud run services update $SMOKE_SYNC --invoker-iam-check --region=$region --project=$project"
+    ;;
+  5*)
+    if grep -q '^sync: ' "$work/body"; then
+      fail "Sync at $SMOKE_SYNC_URL answered an unauthenticated push $code ($(first_line "$work/body")): Sync is public, and failing" \
+        "only the push account may invoke it: remove every other roles/run.invoker member ($sync_invokers), then terraform apply;" \
+        "read why it fails: gcloud logging read '$sync_logs AND severity>=ERROR' --project=$project --limit=5 --freshness=1h"
+    else
+      fail "Sync at $SMOKE_SYNC_URL answered $code for ${timeout}s, where Cloud Run should refuse an unauthenticated push" \
+        "read why: gcloud logging read '$sync_logs AND severity>=ERROR' --project=$project --limit=5 --freshness=1h;" \
+        "gcloud functions describe $SMOKE_SYNC --v2 --region=$region --project=$project says whether it is serving"
+    fi
+    ;;
+  000)
+    fail "no answer from $SMOKE_SYNC_URL for ${timeout}s: $(first_line "$work/err")" \
+      "this machine must reach $SMOKE_SYNC_URL over HTTPS (Cloud Run answers a refusal even where ingress is internal); terraform output sync_url says where Sync is"
+    ;;
+  *)
+    fail "Sync at $SMOKE_SYNC_URL answered $code to an unauthenticated push ($(first_line "$work/body")); Cloud Run should refuse it with 401 or 403" \
+      "only the push account may invoke it: $sync_invokers lists who may; terraform apply restores that"
+    ;;
+esac
 
 # --- The scheduler job runs Renew, whose pass logs its summary ---------------
 

@@ -113,6 +113,9 @@ const smokeEnv = `SMOKE_PROJECT=demo-project
 SMOKE_REGION=us-central1
 SMOKE_RECEIVE=watchrelay-receive
 SMOKE_RENEW=watchrelay-renew
+SMOKE_SYNC=watchrelay-sync
+SMOKE_SYNC_URL=https://watchrelay-sync-mock.a.run.app
+SMOKE_SYNC_INGRESS=ALLOW_INTERNAL_ONLY
 SMOKE_RECEIVE_URLS='https://watchrelay-receive-mock.a.run.app'
 SMOKE_JOB=watchrelay-renew
 SMOKE_TOPIC=watchrelay-events
@@ -124,6 +127,9 @@ const withDomain = `SMOKE_PROJECT=demo-project
 SMOKE_REGION=us-central1
 SMOKE_RECEIVE=watchrelay-receive
 SMOKE_RENEW=watchrelay-renew
+SMOKE_SYNC=watchrelay-sync
+SMOKE_SYNC_URL=https://watchrelay-sync-mock.a.run.app
+SMOKE_SYNC_INGRESS=ALLOW_INTERNAL_ONLY
 SMOKE_RECEIVE_URLS='https://watchrelay-receive-mock.a.run.app https://relay.example.com'
 SMOKE_JOB=watchrelay-renew
 SMOKE_TOPIC=watchrelay-events
@@ -138,6 +144,13 @@ const (
 	notFound = "ERROR: (gcloud.pubsub.topics.describe) NOT_FOUND: Resource not found (resource=watchrelay-events).\n"
 	denied   = "ERROR: (gcloud.functions.describe) PERMISSION_DENIED: Permission 'cloudfunctions.functions.get' denied on 'projects/demo-project/locations/us-central1/functions/watchrelay-receive'\n"
 	runURL   = "https://watchrelay-receive-mock.a.run.app"
+	syncURL  = "https://watchrelay-sync-mock.a.run.app"
+	// What Cloud Run answers a call it refuses before Sync sees it: at
+	// ingress (404, internal ingress) or for want of credentials.
+	ingress404 = "<html><head>\n<title>404 Page not found</title>\n"
+	iam403     = "<html><head>\n<title>403 Forbidden</title>\n"
+	// The push smoke.sh sends Sync: an event that is no notification.
+	syncPush = `{"message":{"attributes":{"ce-type":"watchrelay.watch.started.v1"},"data":"e30=","messageId":"smoke"},"subscription":"smoke"}`
 )
 
 func gcloud(answers []answer, match ...string) rule {
@@ -146,12 +159,27 @@ func gcloud(answers []answer, match ...string) rule {
 
 func out(s string) []answer { return []answer{{Out: s}} }
 
+// receive answers the forged notifications posted to Receive (at any URL).
+func receive(answers ...answer) rule {
+	return rule{Tool: "curl", Match: []string{"X-Goog-Channel-ID: watchrelay/smoke"}, Answers: answers}
+}
+
+// sync answers the pushes posted to Sync's URL.
+func sync(answers ...answer) rule {
+	return rule{Tool: "curl", Match: []string{syncURL}, Answers: answers}
+}
+
+// allIngress is smokeEnv with Sync's ingress open to all traffic.
+var allIngress = strings.Replace(smokeEnv, "SMOKE_SYNC_INGRESS=ALLOW_INTERNAL_ONLY", "SMOKE_SYNC_INGRESS=ALLOW_ALL", 1)
+
 // healthy is a deployment where everything works.
 func healthy() []rule {
 	return []rule{
 		gcloud(out("ACTIVE\n"), "functions describe watchrelay-receive"),
 		gcloud(out("ACTIVE\n"), "functions describe watchrelay-renew"),
+		gcloud(out("ACTIVE\n"), "functions describe watchrelay-sync"),
 		gcloud(out("ACTIVE\n"), "compute ssl-certificates describe"),
+		sync(answer{Code: "404", Out: ingress404}),
 		{Tool: "curl", Answers: []answer{{Code: "204"}}},
 		gcloud(out(""), "scheduler jobs run watchrelay-renew"),
 		gcloud(out(summary+"\n"), "logging read", "renew pass done"),
@@ -184,14 +212,35 @@ func TestSmoke(t *testing.T) {
 			"smoke: watchrelay in demo-project (us-central1)",
 			"ok    function watchrelay-receive is ACTIVE",
 			"ok    function watchrelay-renew is ACTIVE",
+			"ok    function watchrelay-sync is ACTIVE",
 			"ok    Receive at " + runURL + " answered a forged notification 204 (unknown channel)",
+			"ok    Sync at " + syncURL + " refused a push from outside (404, ingress ALLOW_INTERNAL_ONLY): only Pub/Sub's push reaches it",
 			"ok    the job watchrelay-renew ran Renew; its pass: " + summary,
 			"ok    topic watchrelay-events exists",
 			"ok    2 composite indexes of watches/ and channels/ are READY",
 			"ok    the TTL policy on channels.deleteAt is ACTIVE",
-			"smoke: 7 passed, 0 failed",
+			"smoke: 9 passed, 0 failed",
 		},
 		calls: func(t *testing.T, calls []string) {
+			// Sync is posted a push envelope as Pub/Sub's, of an event
+			// that is no notification, once, with no credentials.
+			push := ""
+			for _, c := range calls {
+				if strings.HasPrefix(c, "curl ") && strings.Contains(c, syncURL) {
+					push = c
+				}
+			}
+			for _, h := range []string{"-X POST", "Content-Type: application/json", "--data-binary " + syncPush + " " + syncURL} {
+				if !strings.Contains(push, h) {
+					t.Errorf("the push to Sync lacks %q: %s", h, push)
+				}
+			}
+			if strings.Contains(push, "Authorization") || strings.Contains(push, "X-Goog-") {
+				t.Errorf("the push to Sync carries credentials or Receive's headers: %s", push)
+			}
+			if n := count(calls, syncURL); n != 1 {
+				t.Errorf("Sync was posted %d times, want 1", n)
+			}
 			// A notification as Google sends it, on a channel nobody has,
 			// with no body, to Receive's URL.
 			post := find(calls, "curl ")
@@ -222,7 +271,7 @@ func TestSmoke(t *testing.T) {
 	}, {
 		// No file: the script reads terraform's output itself.
 		name: "env from terraform output", env: "", rules: healthy(),
-		want: []string{"ok    function watchrelay-receive is ACTIVE", "smoke: 7 passed, 0 failed"},
+		want: []string{"ok    function watchrelay-receive is ACTIVE", "smoke: 9 passed, 0 failed"},
 		calls: func(t *testing.T, calls []string) {
 			if c := find(calls, "terraform "); !strings.Contains(c, "output -raw smoke_env") {
 				t.Errorf("terraform asked for %q, not the smoke_env output", c)
@@ -246,7 +295,8 @@ func TestSmoke(t *testing.T) {
 			"ok    certificate watchrelay-receive-c5294ed0 for relay.example.com is ACTIVE",
 			"ok    Receive at " + runURL + " answered a forged notification 204",
 			"ok    Receive at https://relay.example.com answered a forged notification 204",
-			"smoke: 9 passed, 0 failed",
+			"ok    Sync at " + syncURL + " refused a push from outside (404",
+			"smoke: 11 passed, 0 failed",
 		},
 	}, {
 		// The build failed: the fix names the IAM wait.
@@ -258,7 +308,7 @@ func TestSmoke(t *testing.T) {
 			"FAIL  function watchrelay-renew is FAILED",
 			"      fix: read why: gcloud functions describe watchrelay-renew --v2 --region=us-central1 --project=demo-project --format='value(stateMessages)'",
 			"raise iam_propagation_wait, then terraform apply again",
-			"smoke: 6 passed, 1 failed",
+			"smoke: 8 passed, 1 failed",
 		},
 	}, {
 		// No such function: apply.
@@ -281,17 +331,17 @@ func TestSmoke(t *testing.T) {
 	}, {
 		// A 503 while grants propagate, then the real answer: retried.
 		name: "receive 503 then 204", env: smokeEnv, timeout: "60",
-		rules: but(rule{Tool: "curl", Answers: []answer{{Code: "503", Out: "receive: unavailable, retry later\n"}, {Code: "204"}}}),
-		want:  []string{"ok    Receive at " + runURL + " answered a forged notification 204", "smoke: 7 passed, 0 failed"},
+		rules: but(receive(answer{Code: "503", Out: "receive: unavailable, retry later\n"}, answer{Code: "204"})),
+		want:  []string{"ok    Receive at " + runURL + " answered a forged notification 204", "smoke: 9 passed, 0 failed"},
 		calls: func(t *testing.T, calls []string) {
-			if n := count(calls, "curl "); n != 2 {
+			if n := count(calls, "X-Goog-Channel-ID"); n != 2 {
 				t.Errorf("Receive was posted %d times, want 2 (a 503 is retried)", n)
 			}
 		},
 	}, {
 		// 5xx to the end: never accepted, and the fix says where to look.
 		name: "receive 503", env: smokeEnv,
-		rules: but(rule{Tool: "curl", Answers: []answer{{Code: "503", Out: "receive: unavailable, retry later\n"}}}),
+		rules: but(receive(answer{Code: "503", Out: "receive: unavailable, retry later\n"})),
 		exit:  1,
 		want: []string{
 			"FAIL  Receive at " + runURL + " answered 503 for 0s: it cannot reach Firestore or Pub/Sub",
@@ -301,12 +351,12 @@ func TestSmoke(t *testing.T) {
 	}, {
 		// Receive refused the forged token: the other good answer.
 		name: "receive refuses the token", env: smokeEnv,
-		rules: but(rule{Tool: "curl", Answers: []answer{{Code: "403", Out: "receive: channel token does not match\n"}}}),
-		want:  []string{"ok    Receive at " + runURL + " answered a forged notification 403 (receive: channel token does not match)", "smoke: 7 passed, 0 failed"},
+		rules: but(receive(answer{Code: "403", Out: "receive: channel token does not match\n"})),
+		want:  []string{"ok    Receive at " + runURL + " answered a forged notification 403 (receive: channel token does not match)", "smoke: 9 passed, 0 failed"},
 	}, {
 		// Cloud Run's 403 is not Receive's: Receive is not public.
 		name: "receive not public", env: smokeEnv,
-		rules: but(rule{Tool: "curl", Answers: []answer{{Code: "403", Out: "<html><head>\n<title>403 Forbidden</title>\n"}}}),
+		rules: but(receive(answer{Code: "403", Out: iam403})),
 		exit:  1,
 		want: []string{
 			"FAIL  Receive at " + runURL + ": Cloud Run refused the call (403) before Receive saw it: Receive is not public",
@@ -316,7 +366,7 @@ func TestSmoke(t *testing.T) {
 	}, {
 		// A 400: the deployed code is not this checkout's.
 		name: "receive refuses the headers", env: smokeEnv,
-		rules: but(rule{Tool: "curl", Answers: []answer{{Code: "400", Out: "receive: missing header: X-Goog-Resource-Uri\n"}}}),
+		rules: but(receive(answer{Code: "400", Out: "receive: missing header: X-Goog-Resource-Uri\n"})),
 		exit:  1,
 		want: []string{
 			"FAIL  Receive at " + runURL + " refused the forged notification as malformed (400: receive: missing header: X-Goog-Resource-Uri)",
@@ -331,7 +381,7 @@ func TestSmoke(t *testing.T) {
 			"FAIL  certificate watchrelay-receive-c5294ed0 for relay.example.com is PROVISIONING, so https://relay.example.com cannot answer yet",
 			"      fix: point an A record of relay.example.com at the address in `terraform output receive_domain` (ip_address)",
 			"ok    Receive at " + runURL + " answered a forged notification 204",
-			"smoke: 7 passed, 1 failed",
+			"smoke: 9 passed, 1 failed",
 		},
 		calls: func(t *testing.T, calls []string) {
 			if n := count(calls, "https://relay.example.com"); n != 0 {
@@ -347,6 +397,98 @@ func TestSmoke(t *testing.T) {
 			"FAIL  no answer from https://relay.example.com for 0s: curl: (35) OpenSSL SSL_connect",
 			"      fix: a new load balancer takes a few minutes to serve once its certificate is ACTIVE",
 		},
+	}, {
+		// Sync's ingress admits outside traffic: Cloud Run refuses the
+		// push for want of credentials.
+		name: "sync refuses without a token", env: allIngress,
+		rules: but(sync(answer{Code: "403", Out: iam403})),
+		want: []string{
+			"ok    Sync at " + syncURL + " refused an unauthenticated push (403): only the push account may invoke it",
+			"smoke: 9 passed, 0 failed",
+		},
+	}, {
+		name: "sync asks for credentials", env: allIngress,
+		rules: but(sync(answer{Code: "401", Out: "<html><head>\n<title>401 Unauthorized</title>\n"})),
+		want:  []string{"ok    Sync at " + syncURL + " refused an unauthenticated push (401)", "smoke: 9 passed, 0 failed"},
+	}, {
+		// Sync itself acknowledged the event: anyone may invoke it.
+		name: "sync public", env: allIngress,
+		rules: but(sync(answer{Code: "204"})),
+		exit:  1,
+		want: []string{
+			"FAIL  Sync at " + syncURL + " answered an unauthenticated push 204: Sync is public, anyone may make it fetch and publish",
+			"      fix: only the push account may invoke it: remove every other roles/run.invoker member (gcloud run services get-iam-policy watchrelay-sync --region=us-central1 --project=demo-project), then terraform apply;",
+			"           the invoker IAM check must be on: gcloud run services update watchrelay-sync --invoker-iam-check --region=us-central1 --project=demo-project",
+			"smoke: 8 passed, 1 failed",
+		},
+	}, {
+		// A public Sync of another contract refusing the envelope.
+		name: "sync public and refusing the envelope", env: smokeEnv,
+		rules: but(sync(answer{Code: "400", Out: "sync: changes: bad message: data: invalid character\n"})),
+		exit:  1,
+		want:  []string{"FAIL  Sync at " + syncURL + " answered an unauthenticated push 400: Sync is public"},
+	}, {
+		// A 404 with an open ingress is no refusal: nothing is there.
+		name: "sync missing", env: allIngress,
+		rules: but(sync(answer{Code: "404", Out: ingress404})),
+		exit:  1,
+		want: []string{
+			"FAIL  nothing answers at " + syncURL + " (404)",
+			"      fix: terraform apply (in terraform/); the sync_url output says where Sync is",
+		},
+	}, {
+		// A 503 of Cloud Run's own while the service settles, then the
+		// refusal: retried.
+		name: "sync 503 then refused", env: allIngress, timeout: "60",
+		rules: but(sync(answer{Code: "503", Out: "<html><title>503 Service Unavailable</title>\n"}, answer{Code: "403", Out: iam403})),
+		want:  []string{"ok    Sync at " + syncURL + " refused an unauthenticated push (403)", "smoke: 9 passed, 0 failed"},
+		calls: func(t *testing.T, calls []string) {
+			if n := count(calls, syncURL); n != 2 {
+				t.Errorf("Sync was posted %d times, want 2 (a 503 is retried)", n)
+			}
+		},
+	}, {
+		// Sync's own 503: it ran, so it is public, and it fails.
+		name: "sync public and failing", env: allIngress,
+		rules: but(sync(answer{Code: "503", Out: "sync: store: unavailable\n"})),
+		exit:  1,
+		want: []string{
+			"FAIL  Sync at " + syncURL + " answered an unauthenticated push 503 (sync: store: unavailable): Sync is public, and failing",
+			`read why it fails: gcloud logging read 'resource.type="cloud_run_revision" AND resource.labels.service_name="watchrelay-sync" AND severity>=ERROR'`,
+		},
+	}, {
+		// Cloud Run's 5xx to the end.
+		name: "sync 500", env: smokeEnv,
+		rules: but(sync(answer{Code: "500", Out: "<html><title>500 Internal Server Error</title>\n"})),
+		exit:  1,
+		want: []string{
+			"FAIL  Sync at " + syncURL + " answered 500 for 0s, where Cloud Run should refuse an unauthenticated push",
+			"gcloud functions describe watchrelay-sync --v2 --region=us-central1 --project=demo-project says whether it is serving",
+		},
+	}, {
+		name: "sync unreachable", env: smokeEnv,
+		rules: but(sync(answer{Exit: 6, Err: "curl: (6) Could not resolve host: watchrelay-sync-mock.a.run.app\n"})),
+		exit:  1,
+		want: []string{
+			"FAIL  no answer from " + syncURL + " for 0s: curl: (6) Could not resolve host",
+			"terraform output sync_url says where Sync is",
+		},
+	}, {
+		// The build of Sync failed: reported as the others'.
+		name: "sync function failed", env: smokeEnv,
+		rules: but(gcloud(out("FAILED\n"), "functions describe watchrelay-sync")),
+		exit:  1,
+		want: []string{
+			"ok    function watchrelay-renew is ACTIVE",
+			"FAIL  function watchrelay-sync is FAILED",
+			"      fix: read why: gcloud functions describe watchrelay-sync --v2",
+			"smoke: 8 passed, 1 failed",
+		},
+	}, {
+		// A smoke_env of a module without Sync: it names what is missing.
+		name: "env without sync", env: strings.Replace(smokeEnv, "SMOKE_SYNC_URL=https://watchrelay-sync-mock.a.run.app\n", "", 1), rules: healthy(),
+		exit: 2,
+		want: []string{"smoke: SMOKE_SYNC_URL is missing from smoke_env: apply this checkout's terraform/ first"},
 	}, {
 		// The summary shows up in the log after a poll.
 		name: "renew log lags", env: smokeEnv, timeout: "60",
@@ -452,7 +594,7 @@ func TestSmoke(t *testing.T) {
 			gcloud(out(""), "firestore"),
 		),
 		exit: 1,
-		want: []string{"smoke: 0 passed, 7 failed"},
+		want: []string{"smoke: 0 passed, 9 failed"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,16 +1,20 @@
-# One service account per role, each with only what its role needs.
+# One service account per role, each with only what its role needs. The
+# renew account is the watcher, the one account authorised at Google: Renew
+# and Sync both run as it (sync.tf says why), since the Google access
+# (domain-wide delegation, sharing) is granted per account and both need
+# the same, as they need the same Firestore and topic rights.
 locals {
   service_accounts = {
     receive   = "watchrelay Receive: validates Google's push notifications and publishes them"
-    renew     = "watchrelay Renew: opens, renews and stops notification channels"
+    renew     = "watchrelay watcher, Renew and Sync: opens, renews and stops channels, reads what changed behind notifications"
     scheduler = "watchrelay scheduler: invokes Renew, nothing else"
     build     = "watchrelay build: builds the function images"
-    sync      = "watchrelay Sync: reads what changed behind notifications and publishes it"
     push      = "watchrelay push: the Sync subscription's OIDC identity, invokes Sync, nothing else"
   }
-  # The functions that read and write Firestore (watches/, channels/,
-  # cursors/) and publish events.
-  runtime_accounts = toset(["receive", "renew", "sync"])
+  # The accounts of the functions that read and write Firestore (watches/,
+  # channels/, cursors/) and publish events: Receive's, and the watcher
+  # (Renew and Sync).
+  runtime_accounts = toset(["receive", "renew"])
 }
 
 resource "google_service_account" "this" {
@@ -50,9 +54,10 @@ resource "google_pubsub_topic_iam_member" "publisher" {
   member  = google_service_account.this[each.key].member
 }
 
-# Domain-wide delegation (a watch with a subject): Renew signs the
-# delegated JWT as itself through the IAM Credentials API, so it may mint
-# tokens for its own account and no other.
+# Domain-wide delegation (a watch with a subject): Renew and Sync sign the
+# delegated JWT as the watcher through the IAM Credentials API (signJwt),
+# so the watcher may mint tokens for its own account and no other, and no
+# other account is given this role for delegation.
 resource "google_service_account_iam_member" "renew_token_creator" {
   service_account_id = google_service_account.this["renew"].name
   role               = "roles/iam.serviceAccountTokenCreator"

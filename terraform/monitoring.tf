@@ -442,10 +442,10 @@ locals {
 
         1. Read the error: the log lines linked below (`jsonPayload.watch`, `jsonPayload.error`), or `gcloud functions logs read ${local.monitored_service.sync} --region=${var.region} --project=${var.project_id} --limit=20`.
         2. Google answered 429, a rate-limit 403 or 5xx: it passes by itself; if it keeps on, raise the API's quota for ${var.project_id}, or `sync_debounce` so storms make fewer fetches.
-        3. Permission (401, 403) or invalid_grant: Sync reads as its own account, `${google_service_account.this["sync"].email}`, not Renew's.
-           - A watch with a subject (domain-wide delegation): in the Admin console (Security → Access and data control → API controls → Manage domain-wide delegation), Sync's client id (`terraform output -json service_accounts`, `.sync.unique_id`) must hold the kind's scopes, as Renew's does.
-           - A watch without a subject: the calendar or file must be shared with `${google_service_account.this["sync"].email}` as well as with Renew's account.
-        4. Firestore or Pub/Sub refused: `${google_service_account.this["sync"].email}` must hold `roles/datastore.user` on the database `${local.database}` and `roles/pubsub.publisher` on the topic `${google_pubsub_topic.events.name}` (`terraform apply` restores both).
+        3. Permission (401, 403) or invalid_grant: Sync reads as the watcher, `${google_service_account.this["renew"].email}`, the same account as Renew, so a watch Renew keeps open is one Sync may read.
+           - A watch with a subject (domain-wide delegation): in the Admin console (Security → Access and data control → API controls → Manage domain-wide delegation), the watcher's client id (`terraform output -json service_accounts`, `.renew.unique_id`) must hold the kind's scopes, the same ones Renew's watch calls use. There is no second client id to authorise.
+           - A watch without a subject: the calendar or file must be shared with `${google_service_account.this["renew"].email}`.
+        4. Firestore or Pub/Sub refused: `${google_service_account.this["renew"].email}` must hold `roles/datastore.user` on the database `${local.database}` and `roles/pubsub.publisher` on the topic `${google_pubsub_topic.events.name}` (`terraform apply` restores both).
         5. Fetches cut off: raise `sync_timeout` (at most 539s: its lease must end within the 600 s ack deadline) with `sync_timeout_seconds` above it.
 
         ${local.cli_hint} `watchrelay status` shows the watch's state. The incident closes 30 minutes after the last failure.

@@ -49,7 +49,7 @@ output "cli_env" {
 }
 
 output "service_accounts" {
-  description = "The service account of each role. The renew and sync accounts' unique_ids are the client ids to authorize for domain-wide delegation (both with the kinds' scopes)."
+  description = "The service account of each role. renew is the watcher, the account both Renew and Sync run as: its unique_id is the one client id to authorize for domain-wide delegation (with the kinds' scopes), and its email the one account to share calendars and files with."
   value = {
     for role, sa in google_service_account.this : role => {
       email     = sa.email

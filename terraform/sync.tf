@@ -8,6 +8,15 @@
 # filter keeps its own events away from it. A notification it cannot handle
 # after sync_max_delivery_attempts goes to a dead-letter topic, whose pull
 # subscription keeps it for inspection and replay.
+#
+# Sync runs as Renew's service account, the watcher: the one account that
+# is authorised at Google. Domain-wide delegation (a client id in the Admin
+# console) and the sharing of a calendar or file are per account, and Sync
+# reads exactly what Renew watches, as Renew does (delegated JWTs signed
+# through signJwt as itself), with the same Firestore and topic rights. An
+# account of its own would isolate nothing and make every user authorise a
+# second client id and share everything twice. Only the push account, the
+# OIDC identity of its subscription, is Sync's own.
 
 # --- Variables ----------------------------------------------------------------
 
@@ -174,7 +183,9 @@ resource "google_cloudfunctions2_function" "sync" {
     timeout_seconds                  = var.sync_timeout_seconds
     ingress_settings                 = var.sync_ingress
     all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.this["sync"].email
+    # The watcher, as Renew (see the top of this file): one client id to
+    # authorise for domain-wide delegation, one account to share with.
+    service_account_email = google_service_account.this["renew"].email
     environment_variables = merge(local.environment, { for k, v in {
       WATCHRELAY_SYNC_DEBOUNCE = var.sync_debounce
       WATCHRELAY_SYNC_TIMEOUT  = var.sync_timeout
@@ -202,16 +213,9 @@ resource "google_cloudfunctions2_function" "sync" {
   ]
 }
 
-# Domain-wide delegation (a watch with a subject), as Renew: Sync signs the
-# delegated JWT as itself through the IAM Credentials API, so it may mint
-# tokens for its own account and no other. Its client id (the
-# service_accounts output, .sync.unique_id) must be authorized in the Admin
-# console with the kinds' scopes, beside Renew's.
-resource "google_service_account_iam_member" "sync_token_creator" {
-  service_account_id = google_service_account.this["sync"].name
-  role               = "roles/iam.serviceAccountTokenCreator"
-  member             = google_service_account.this["sync"].member
-}
+# Domain-wide delegation needs no grant of Sync's own: it signs the
+# delegated JWT as the watcher, through renew_token_creator (iam.tf), and
+# Firestore and the events topic are the watcher's grants too.
 
 # The push account may invoke Sync, and nothing else does: Sync is private.
 resource "google_cloud_run_service_iam_member" "push_invokes_sync" {

@@ -47,13 +47,16 @@ run "no_domain" {
       "SMOKE_REGION=us-central1",
       "SMOKE_RECEIVE=watchrelay-receive",
       "SMOKE_RENEW=watchrelay-renew",
+      "SMOKE_SYNC=watchrelay-sync",
+      "SMOKE_SYNC_URL=https://watchrelay-sync-mock.a.run.app",
+      "SMOKE_SYNC_INGRESS=ALLOW_INTERNAL_ONLY",
       "SMOKE_RECEIVE_URLS='https://watchrelay-receive-mock.a.run.app'",
       "SMOKE_JOB=watchrelay-renew",
       "SMOKE_TOPIC=watchrelay-events",
       "SMOKE_DATABASE='(default)'",
       "SMOKE_INDEXES=2",
     ])
-    error_message = "smoke_env must name the deployment's functions, Receive's URL, the job, the topic, the database and the number of indexes."
+    error_message = "smoke_env must name the deployment's functions, Receive's URL, Sync's URL and ingress, the job, the topic, the database and the number of indexes."
   }
 }
 

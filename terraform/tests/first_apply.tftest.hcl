@@ -28,7 +28,6 @@ run "wait_follows_every_build_grant" {
         google_cloud_run_service_iam_member.public_receive,
         [
           google_service_account_iam_member.renew_token_creator,
-          google_service_account_iam_member.sync_token_creator,
           google_service_account_iam_member.push_token_creator,
           google_cloud_run_service_iam_member.scheduler_invokes_renew,
           google_cloud_run_service_iam_member.push_invokes_sync,

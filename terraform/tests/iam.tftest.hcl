@@ -30,7 +30,6 @@ run "public_only_receive" {
         [for b in google_pubsub_topic_iam_member.publisher : b.member],
         [
           google_service_account_iam_member.renew_token_creator.member,
-          google_service_account_iam_member.sync_token_creator.member,
           google_service_account_iam_member.push_token_creator.member,
           google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
           google_cloud_run_service_iam_member.push_invokes_sync.member,
@@ -88,10 +87,10 @@ run "public_receive_no_command" {
 run "firestore_access" {
   assert {
     condition = (
-      toset(keys(google_project_iam_member.datastore_user)) == toset(["receive", "renew", "sync"]) &&
+      toset(keys(google_project_iam_member.datastore_user)) == toset(["receive", "renew"]) &&
       alltrue([for k, b in google_project_iam_member.datastore_user : b.role == "roles/datastore.user" && b.member == "serviceAccount:watchrelay-${k}@demo-project.iam.gserviceaccount.com"])
     )
-    error_message = "Receive, Renew and Sync, and only they, get roles/datastore.user."
+    error_message = "Receive's account and the watcher (Renew's, which Sync runs as too), and only they, get roles/datastore.user."
   }
 
   assert {
@@ -104,12 +103,12 @@ run "firestore_access" {
 run "topic_level_publisher" {
   assert {
     condition = (
-      toset(keys(google_pubsub_topic_iam_member.publisher)) == toset(["receive", "renew", "sync"]) &&
+      toset(keys(google_pubsub_topic_iam_member.publisher)) == toset(["receive", "renew"]) &&
       alltrue([for k, b in google_pubsub_topic_iam_member.publisher :
         b.topic == "watchrelay-events" && b.role == "roles/pubsub.publisher" &&
       b.member == "serviceAccount:watchrelay-${k}@demo-project.iam.gserviceaccount.com"])
     )
-    error_message = "Receive, Renew and Sync publish through bindings on the events topic."
+    error_message = "Receive's account and the watcher (Renew and Sync) publish through bindings on the events topic."
   }
 
   assert {
@@ -130,6 +129,21 @@ run "renew_delegation" {
       google_service_account_iam_member.renew_token_creator.role == "roles/iam.serviceAccountTokenCreator"
     )
     error_message = "Renew may mint tokens for itself only (domain-wide delegation)."
+  }
+
+  assert {
+    # The watcher is the one account authorised at Google: Renew and Sync
+    # both run as it, and no other account is given the token-creator
+    # role that domain-wide delegation uses.
+    condition = (
+      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_cloudfunctions2_function.renew.service_config[0].service_account_email &&
+      length([
+        for b in [google_service_account_iam_member.renew_token_creator, google_service_account_iam_member.push_token_creator] : b
+        if b.role == "roles/iam.serviceAccountTokenCreator" && b.member != google_service_account.this["renew"].member && b.member != "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"
+      ]) == 0 &&
+      google_service_account_iam_member.push_token_creator.service_account_id == google_service_account.this["push"].name
+    )
+    error_message = "Sync must run as Renew's account, and only that account may mint its own tokens (the Pub/Sub agent signs the push account's OIDC tokens, nothing more)."
   }
 
   assert {
@@ -179,10 +193,10 @@ run "build_account" {
 run "service_accounts" {
   assert {
     condition = (
-      toset(keys(google_service_account.this)) == toset(["receive", "renew", "scheduler", "build", "sync", "push"]) &&
+      toset(keys(google_service_account.this)) == toset(["receive", "renew", "scheduler", "build", "push"]) &&
       alltrue([for k, sa in google_service_account.this : sa.account_id == "watchrelay-${k}" && sa.project == "demo-project"])
     )
-    error_message = "One account per role, named watchrelay-<role>: the README, the DWD client id and the IAM tests name them so."
+    error_message = "One account per role, named watchrelay-<role>, Sync sharing Renew's (the watcher): the README, the DWD client id and the IAM tests name them so."
   }
 }
 
@@ -193,7 +207,7 @@ run "service_accounts_named" {
   }
 
   assert {
-    condition     = toset([for sa in values(google_service_account.this) : sa.account_id]) == toset(["relay-two-receive", "relay-two-renew", "relay-two-scheduler", "relay-two-build", "relay-two-sync", "relay-two-push"])
+    condition     = toset([for sa in values(google_service_account.this) : sa.account_id]) == toset(["relay-two-receive", "relay-two-renew", "relay-two-scheduler", "relay-two-build", "relay-two-push"])
     error_message = "Account ids must follow var.name."
   }
 }

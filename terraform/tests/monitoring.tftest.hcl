@@ -275,8 +275,10 @@ run "policies" {
       strcontains(google_monitoring_alert_policy.receive_5xx.documentation[0].content, "`roles/pubsub.publisher` on the topic `watchrelay-events`") &&
       strcontains(google_monitoring_alert_policy.this["receive_refused"].documentation[0].content, "`receive_max_instances`") &&
       strcontains(google_monitoring_alert_policy.this["strays"].documentation[0].content, "`watchrelay channel stop --kind K --id CHANNEL --resource-id R [--subject S]`") &&
-      strcontains(google_monitoring_alert_policy.this["sync_failed"].documentation[0].content, ".sync.unique_id") &&
-      strcontains(google_monitoring_alert_policy.this["sync_failed"].documentation[0].content, "shared with `watchrelay-sync@demo-project.iam.gserviceaccount.com`") &&
+      strcontains(google_monitoring_alert_policy.this["sync_failed"].documentation[0].content, ".renew.unique_id") &&
+      strcontains(google_monitoring_alert_policy.this["sync_failed"].documentation[0].content, "shared with `watchrelay-renew@demo-project.iam.gserviceaccount.com`") &&
+      !strcontains(google_monitoring_alert_policy.this["sync_failed"].documentation[0].content, "watchrelay-sync@") &&
+      !strcontains(google_monitoring_alert_policy.this["sync_failed"].documentation[0].content, ".sync.unique_id") &&
       strcontains(google_monitoring_alert_policy.this["sync_dead_letters"].documentation[0].content, "gcloud pubsub subscriptions pull watchrelay-sync-dead-letter --project=demo-project") &&
       strcontains(google_monitoring_alert_policy.this["sync_dead_letters"].documentation[0].content, "gcloud pubsub subscriptions seek watchrelay-sync --time=T --project=demo-project")
     )

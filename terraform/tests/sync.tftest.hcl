@@ -1,5 +1,6 @@
 # Sync and its trigger (sync.tf), against the mock provider: the third
-# function, private, run as its own account; the push subscription that
+# function, private, run as the watcher (Renew's account, the one
+# authorised at Google); the push subscription that
 # hands it notifications and nothing else, signed by the one account that
 # may invoke it; the dead letters kept; the variables and their bounds.
 
@@ -31,12 +32,14 @@ run "function" {
   }
 
   assert {
+    # Domain-wide delegation and sharing at Google are per account: Sync
+    # reads as the account Renew watches as.
     condition = (
-      google_cloudfunctions2_function.sync.service_config[0].service_account_email == "watchrelay-sync@demo-project.iam.gserviceaccount.com" &&
-      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_service_account.this["sync"].email &&
-      google_service_account.this["sync"].account_id == "watchrelay-sync"
+      google_cloudfunctions2_function.sync.service_config[0].service_account_email == "watchrelay-renew@demo-project.iam.gserviceaccount.com" &&
+      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_cloudfunctions2_function.renew.service_config[0].service_account_email &&
+      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_service_account.this["renew"].email
     )
-    error_message = "Sync must run as its own account, watchrelay-sync."
+    error_message = "Sync must run as Renew's account, watchrelay-renew (the watcher), not an account of its own."
   }
 
   assert {
@@ -102,7 +105,6 @@ run "sync_private" {
         [for b in google_pubsub_topic_iam_member.publisher : b.member],
         [
           google_service_account_iam_member.renew_token_creator.member,
-          google_service_account_iam_member.sync_token_creator.member,
           google_service_account_iam_member.push_token_creator.member,
           google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
@@ -114,38 +116,64 @@ run "sync_private" {
   }
 }
 
-run "sync_grants" {
+run "sync_runs_as_the_watcher" {
   assert {
     condition = (
-      google_project_iam_member.datastore_user["sync"].role == "roles/datastore.user" &&
-      google_project_iam_member.datastore_user["sync"].member == "serviceAccount:watchrelay-sync@demo-project.iam.gserviceaccount.com" &&
-      google_project_iam_member.datastore_user["sync"].condition[0].expression == "resource.name == \"projects/demo-project/databases/(default)\""
+      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_cloudfunctions2_function.renew.service_config[0].service_account_email &&
+      !contains(keys(google_service_account.this), "sync") &&
+      !contains(keys(output.service_accounts), "sync")
     )
-    error_message = "Sync uses Firestore (cursors/) in watchrelay's database only."
+    error_message = "Sync's service_account_email must equal Renew's, and no account of Sync's own may exist: a second account would need a second client id in the Admin console and every calendar and file shared twice."
+  }
+
+  assert {
+    # What Sync does as the watcher: cursors/ in watchrelay's database,
+    # change and resync events on the events topic.
+    condition = (
+      google_project_iam_member.datastore_user["renew"].role == "roles/datastore.user" &&
+      google_project_iam_member.datastore_user["renew"].member == "serviceAccount:${google_cloudfunctions2_function.sync.service_config[0].service_account_email}" &&
+      google_project_iam_member.datastore_user["renew"].condition[0].expression == "resource.name == \"projects/demo-project/databases/(default)\""
+    )
+    error_message = "Sync's account (the watcher) must use Firestore in watchrelay's database only."
   }
 
   assert {
     condition = (
-      google_pubsub_topic_iam_member.publisher["sync"].topic == "watchrelay-events" &&
-      google_pubsub_topic_iam_member.publisher["sync"].role == "roles/pubsub.publisher" &&
-      google_pubsub_topic_iam_member.publisher["sync"].member == "serviceAccount:watchrelay-sync@demo-project.iam.gserviceaccount.com"
+      google_pubsub_topic_iam_member.publisher["renew"].topic == "watchrelay-events" &&
+      google_pubsub_topic_iam_member.publisher["renew"].role == "roles/pubsub.publisher" &&
+      google_pubsub_topic_iam_member.publisher["renew"].member == "serviceAccount:${google_cloudfunctions2_function.sync.service_config[0].service_account_email}"
     )
-    error_message = "Sync publishes to the events topic, through a binding on the topic."
+    error_message = "Sync's account (the watcher) must publish to the events topic, through a binding on the topic."
   }
 
   assert {
-    # Domain-wide delegation as Renew: a token for its own account only.
+    # Domain-wide delegation: the watcher signs its delegated JWTs as
+    # itself (signJwt).
     condition = (
-      google_service_account_iam_member.sync_token_creator.service_account_id == "projects/demo-project/serviceAccounts/watchrelay-sync@demo-project.iam.gserviceaccount.com" &&
-      google_service_account_iam_member.sync_token_creator.member == "serviceAccount:watchrelay-sync@demo-project.iam.gserviceaccount.com" &&
-      google_service_account_iam_member.sync_token_creator.role == "roles/iam.serviceAccountTokenCreator"
+      google_service_account_iam_member.renew_token_creator.service_account_id == "projects/demo-project/serviceAccounts/${google_cloudfunctions2_function.sync.service_config[0].service_account_email}" &&
+      google_service_account_iam_member.renew_token_creator.member == "serviceAccount:${google_cloudfunctions2_function.sync.service_config[0].service_account_email}" &&
+      google_service_account_iam_member.renew_token_creator.role == "roles/iam.serviceAccountTokenCreator"
     )
-    error_message = "Sync may mint tokens for itself only (domain-wide delegation, as Renew)."
+    error_message = "Sync's account (the watcher) must mint tokens for itself (domain-wide delegation)."
   }
 
   assert {
-    condition     = output.service_accounts.sync.unique_id == "100000000000000000004" && output.service_accounts.sync.email == "watchrelay-sync@demo-project.iam.gserviceaccount.com"
-    error_message = "service_accounts must give Sync's client id, which domain-wide delegation must authorize too."
+    # Of the module's token-creator bindings, the watcher's on itself is
+    # the only one held by one of the module's accounts; the other lets
+    # the Pub/Sub agent sign the push's OIDC token.
+    condition = [
+      for b in [google_service_account_iam_member.renew_token_creator, google_service_account_iam_member.push_token_creator] :
+      [b.service_account_id, b.member] if b.role == "roles/iam.serviceAccountTokenCreator" && contains([for sa in values(google_service_account.this) : sa.member], b.member)
+      ] == [[
+        "projects/demo-project/serviceAccounts/watchrelay-renew@demo-project.iam.gserviceaccount.com",
+        "serviceAccount:watchrelay-renew@demo-project.iam.gserviceaccount.com",
+    ]]
+    error_message = "Only the watcher may hold the delegation token-creator role, on itself: no other account."
+  }
+
+  assert {
+    condition     = output.service_accounts.renew.unique_id == "100000000000000000001" && output.service_accounts.renew.email == google_cloudfunctions2_function.sync.service_config[0].service_account_email
+    error_message = "service_accounts.renew must give the one client id to authorize for domain-wide delegation, Renew's and Sync's."
   }
 }
 
@@ -409,9 +437,9 @@ run "named_deployment" {
       google_pubsub_subscription.sync.name == "relay-two-sync" &&
       google_pubsub_topic.sync_dead_letter.name == "relay-two-sync-dead-letter" &&
       google_pubsub_subscription.sync_dead_letter.name == "relay-two-sync-dead-letter" &&
-      google_service_account.this["sync"].account_id == "relay-two-sync" &&
-      google_service_account.this["push"].account_id == "relay-two-push"
+      google_service_account.this["push"].account_id == "relay-two-push" &&
+      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_service_account.this["renew"].email
     )
-    error_message = "Sync's function, subscriptions, dead-letter topic and accounts must follow var.name."
+    error_message = "Sync's function, subscriptions, dead-letter topic and push account must follow var.name, and Sync run as relay-two's watcher."
   }
 }

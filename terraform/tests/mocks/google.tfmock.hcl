@@ -84,17 +84,6 @@ override_resource {
 }
 
 override_resource {
-  target = google_service_account.this["sync"]
-  values = {
-    email     = "watchrelay-sync@demo-project.iam.gserviceaccount.com"
-    member    = "serviceAccount:watchrelay-sync@demo-project.iam.gserviceaccount.com"
-    id        = "projects/demo-project/serviceAccounts/watchrelay-sync@demo-project.iam.gserviceaccount.com"
-    name      = "projects/demo-project/serviceAccounts/watchrelay-sync@demo-project.iam.gserviceaccount.com"
-    unique_id = "100000000000000000004"
-  }
-}
-
-override_resource {
   target = google_service_account.this["push"]
   values = {
     email     = "watchrelay-push@demo-project.iam.gserviceaccount.com"
