@@ -16,9 +16,11 @@ import (
 	reports "google.golang.org/api/admin/reports/v1"
 	"google.golang.org/api/calendar/v3"
 	"google.golang.org/api/drive/v3"
+	"google.golang.org/api/gmail/v1"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/impersonate"
 	"google.golang.org/api/option"
+	workspaceevents "google.golang.org/api/workspaceevents/v1"
 
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -120,7 +122,7 @@ func (a *APIs) Watch(ctx context.Context, w store.Watch, req ChannelRequest) (Gr
 	if err != nil {
 		return fail(err)
 	}
-	ch := channel{ID: req.ID, Type: "web_hook", Address: req.Address, Token: req.Token}
+	ch := channel{ID: req.ID, Type: "web_hook", Address: req.Address, Token: req.Token, ResourceID: req.Current}
 	if !req.Expiration.IsZero() {
 		ch.Expiration = req.Expiration.UnixMilli()
 		// Calendar and Admin Directory document the lifetime as params.ttl
@@ -151,7 +153,11 @@ func (a *APIs) Stop(ctx context.Context, w store.Watch, channelID, resourceID st
 		return &CallError{Op: "stop", Kind: w.Kind, Err: fmt.Errorf("%w %q", ErrUnknownKind, w.Kind)}
 	}
 	c, err := a.clients(ctx, k.API, w.Subject, k.Scopes)
-	if err == nil {
+	switch {
+	case err != nil:
+	case k.stop != nil:
+		err = k.stop(ctx, c, channel{ID: channelID, ResourceID: resourceID})
+	default:
 		err = stop(ctx, k.API, c, channel{ID: channelID, ResourceID: resourceID})
 	}
 	if err != nil {
@@ -228,6 +234,10 @@ func (a *APIs) build(ctx context.Context, api, subject string, scopes []string) 
 		c.directory, err = directory.NewService(bctx, opts...)
 	case APIReports:
 		c.reports, err = reports.NewService(bctx, opts...)
+	case APIGmail:
+		c.gmail, err = gmail.NewService(bctx, opts...)
+	case APIWorkspaceEvents:
+		c.events, err = workspaceevents.NewService(bctx, opts...)
 	default:
 		err = fmt.Errorf("google: unknown API %q", api)
 	}
@@ -288,7 +298,8 @@ func (a *APIs) endpoint(api string) string {
 		return a.cfg.BaseURL + "/drive/v3/"
 	}
 	// Admin's request paths carry their own prefix
-	// (admin/directory/v1/..., admin/reports_v1/channels/stop).
+	// (admin/directory/v1/..., admin/reports_v1/channels/stop), as do
+	// Gmail's (gmail/v1/...) and Workspace Events' (v1/subscriptions).
 	return a.cfg.BaseURL + "/"
 }
 

@@ -13,6 +13,8 @@ import (
 	reports "google.golang.org/api/admin/reports/v1"
 	"google.golang.org/api/calendar/v3"
 	"google.golang.org/api/drive/v3"
+	"google.golang.org/api/gmail/v1"
+	workspaceevents "google.golang.org/api/workspaceevents/v1"
 )
 
 // Validation errors. ValidateWatch and APIs.Watch wrap them with the
@@ -31,10 +33,24 @@ var (
 // The Google APIs a kind can belong to; each has its own client and its own
 // channels.stop.
 const (
-	APICalendar  = "calendar"
-	APIDrive     = "drive"
-	APIDirectory = "admin.directory"
-	APIReports   = "admin.reports"
+	APICalendar        = "calendar"
+	APIDrive           = "drive"
+	APIDirectory       = "admin.directory"
+	APIReports         = "admin.reports"
+	APIGmail           = "gmail"
+	APIWorkspaceEvents = "workspaceevents"
+)
+
+// How Google delivers a kind's events (Kind.Delivery).
+const (
+	// DeliverWebhook: a notification channel that calls Receive.
+	DeliverWebhook = ""
+	// DeliverGmail: users.watch publishes {emailAddress, historyId} to
+	// watchrelay's inbound Gmail topic, which feeds Sync.
+	DeliverGmail = "gmail"
+	// DeliverEvents: a Workspace Events subscription publishes Workspace's
+	// own CloudEvents straight to the events topic.
+	DeliverEvents = "events"
 )
 
 // Channel lifetimes, with their sources.
@@ -86,12 +102,26 @@ type Kind struct {
 	MaxTTL     time.Duration
 	DefaultTTL time.Duration
 
+	// Delivery is how Google delivers the kind's events (DeliverWebhook,
+	// DeliverGmail or DeliverEvents). The two Pub/Sub kinds are kept alive
+	// by calling their watch again, which supersedes the previous grant at
+	// Google: a renewal finishes the replaced record without a stop call,
+	// and only a watch's end stops its grant.
+	Delivery string
+
 	// check validates param values beyond presence (enums, booleans,
 	// either-or); nil when there is nothing more to check.
 	check func(p map[string]string) error
 	// watch opens the channel through the kind's typed client.
 	watch func(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error)
+	// stop ends a grant of a kind that has no channels.stop (the Pub/Sub
+	// kinds); nil means its API's channels.stop.
+	stop func(ctx context.Context, c clients, ch channel) error
 }
+
+// register adds a kind kept in a file of its own (gmail.go, workspace.go)
+// to the table.
+func register(k Kind) { kinds[k.Name] = k }
 
 // channel is a watch request or response in terms common to the four APIs'
 // Channel types.
@@ -108,6 +138,8 @@ type clients struct {
 	drive     *drive.Service
 	directory *directory.Service
 	reports   *reports.Service
+	gmail     *gmail.Service
+	events    *workspaceevents.Service
 }
 
 // Events Admin Directory accepts in the event parameter.
@@ -274,7 +306,8 @@ var kinds = map[string]Kind{
 }
 
 func init() {
-	// The name lives once, as the map key.
+	// The name lives once, as the map key (register's kinds name
+	// themselves).
 	for name, k := range kinds {
 		k.Name = name
 		kinds[name] = k
@@ -345,57 +378,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// The four APIs declare identical Channel types; these convert to and from
-// the common one. A nil response (an error) converts to the zero channel.
-
-func toCalendar(c channel) *calendar.Channel {
-	return &calendar.Channel{Id: c.ID, Type: c.Type, Address: c.Address, Token: c.Token, Expiration: c.Expiration,
-		Params: c.Params, ResourceId: c.ResourceID}
-}
-
-func fromCalendar(r *calendar.Channel) channel {
-	if r == nil {
-		return channel{}
-	}
-	return channel{ID: r.Id, ResourceID: r.ResourceId, ResourceURI: r.ResourceUri, Expiration: r.Expiration}
-}
-
-func toDrive(c channel) *drive.Channel {
-	return &drive.Channel{Id: c.ID, Type: c.Type, Address: c.Address, Token: c.Token, Expiration: c.Expiration,
-		Params: c.Params, ResourceId: c.ResourceID}
-}
-
-func fromDrive(r *drive.Channel) channel {
-	if r == nil {
-		return channel{}
-	}
-	return channel{ID: r.Id, ResourceID: r.ResourceId, ResourceURI: r.ResourceUri, Expiration: r.Expiration}
-}
-
-func toDirectory(c channel) *directory.Channel {
-	return &directory.Channel{Id: c.ID, Type: c.Type, Address: c.Address, Token: c.Token, Expiration: c.Expiration,
-		Params: c.Params, ResourceId: c.ResourceID}
-}
-
-func fromDirectory(r *directory.Channel) channel {
-	if r == nil {
-		return channel{}
-	}
-	return channel{ID: r.Id, ResourceID: r.ResourceId, ResourceURI: r.ResourceUri, Expiration: r.Expiration}
-}
-
-func toReports(c channel) *reports.Channel {
-	return &reports.Channel{Id: c.ID, Type: c.Type, Address: c.Address, Token: c.Token, Expiration: c.Expiration,
-		Params: c.Params, ResourceId: c.ResourceID}
-}
-
-func fromReports(r *reports.Channel) channel {
-	if r == nil {
-		return channel{}
-	}
-	return channel{ID: r.Id, ResourceID: r.ResourceId, ResourceURI: r.ResourceUri, Expiration: r.Expiration}
 }
 
 // uriKinds maps where a resource URI's path starts to a kind of the API it
