@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 	"github.com/watchrelay/watchrelay/renew"
 )
 
@@ -208,4 +209,49 @@ func parsePrinted(t *testing.T, line string) printed {
 	delete(p.Attributes, "ce-time")
 	delete(p.Data, "receivedAt")
 	return p
+}
+
+// TestServeSyncs is the changes flow with no step of one's own: serve on the
+// emulators, a watch added with the CLI, and an edit at the simulated
+// Google. Its notification reaches /receive, and the change event, carrying
+// the edited event's summary, is printed, because serve fed Sync from the
+// topic itself.
+func TestServeSyncs(t *testing.T) {
+	sim, env := onEmulators(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env["WATCHRELAY_ADDRESS"] = "http://" + addr + "/receive"
+	env["WATCHRELAY_SYNC_DEBOUNCE"] = "100ms"
+	_, env["PORT"], _ = net.SplitHostPort(addr)
+
+	var stdout, stderr lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	waitFor(t, 30*time.Second, "serve to listen", func() bool { return strings.Contains(stderr.String(), "Sync at") })
+
+	if _, err := run(t, env, "watch", "add", "--id", "team", "--kind", "calendar.events", "--param", "calendarId=team"); err != nil {
+		t.Fatal(err)
+	}
+	sim.EditEvent("team", googlesim.Event{ID: "7kq1n9", Summary: "Budget review"})
+	waitFor(t, 20*time.Second, "the change event", func() bool {
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			if strings.Contains(line, `"ce-type":"watchrelay.change.v1"`) && strings.Contains(line, `"summary":"Budget review"`) {
+				return true
+			}
+		}
+		return false
+	})
 }
