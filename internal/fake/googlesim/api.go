@@ -74,6 +74,7 @@ func (s *Sim) routes() *http.ServeMux {
 	mux.HandleFunc("POST /admin/reports/v1/activity/users/{userKey}/applications/{applicationName}/watch",
 		s.watch(KindReportsActivities, path("userKey", "applicationName")))
 	mux.HandleFunc("POST /admin/reports_v1/channels/stop", s.stop("admin.reports"))
+	s.gmailRoutes(mux)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, Failure{Code: 404, Reason: "notFound", Message: "Not Found"})

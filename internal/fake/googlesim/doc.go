@@ -167,4 +167,34 @@
 //     otherwise not checked.
 //   - Limits: Calendar publishes a default (7 days) but no maximum; the
 //     simulator caps at 30 days. See Limits for each number and its source.
+//
+// Gmail (kind gmail.users, at <base>/: its request paths begin with
+// gmail/v1/) is served under Google's paths: users.watch, users.stop,
+// users.history.list and users.getProfile (users/{userId}/watch, stop,
+// history, profile). Like Gmail: userId "me" is the subject the call's
+// token names, and a call as the service account itself is answered 400
+// failedPrecondition ("Precondition check failed.", FailNoMailbox), as
+// Gmail answers one without delegation; another user's mailbox is 403.
+// users.watch needs topicName projects/P/topics/T, takes labelIds and
+// labelFilterBehavior (include, the default, or exclude; the deprecated
+// labelFilterAction too) and answers {historyId, expiration}, the
+// expiration 7 days on by Options.Now whatever is asked; a new watch
+// replaces the mailbox's one watch. users.stop answers 204, with a watch
+// or without. history.list takes startHistoryId, pageToken and maxResults
+// (at most 500) and answers the records after startHistoryId, oldest
+// first, with nextPageToken while more remain and the mailbox's current
+// historyId; a start older than what ExpireHistory kept is answered 404
+// notFound ("Requested entity was not found."). AddMessage, DeleteMessage
+// and LabelMessage make one history record each (messagesAdded,
+// messagesDeleted, labelsAdded and labelsRemoved) under a new history id
+// and, when the mailbox's watch is live (unstopped, unexpired) and its
+// label filter selects the message (by its labels before and after the
+// edit), publish {"emailAddress", "historyId"} to the watch's topic
+// through Options.Publish; GmailPushes lists what was pushed. Calls are
+// matched with Kind gmail.users and ResourceID the mailbox, by OpWatch,
+// OpStop, OpList (history) and OpGet (profile), and counted in the Stats
+// of those. Where it differs: history ids are consecutive, one record per
+// edit; history.list ignores labelId and historyTypes; nothing checks
+// that Gmail may publish to the topic; the push is published during the
+// edit, not moments later; there are no messages.list or messages.get.
 package googlesim

@@ -63,6 +63,10 @@ type Options struct {
 	// Client sends the notifications; default an http.Client with a 10 s
 	// timeout.
 	Client *http.Client
+	// Publish publishes a Gmail push to a Pub/Sub topic (the watch's
+	// topicName), as Gmail does; nil publishes nothing. It is called
+	// outside the simulator's lock, from the edit that made the change.
+	Publish func(topic string, data []byte) error
 }
 
 // Channel is one channel as the simulator holds it.
@@ -118,6 +122,7 @@ type Sim struct {
 	revoked    map[string]bool                // subjects whose grant was revoked ("" the service account)
 	pageTokens map[string]int64               // drive id → number of the drive's last change
 	data       model                          // the listed items and change feeds (resources.go)
+	gmail      gmailData                      // the Gmail mailboxes (gmail.go)
 	next       []*nextFailure
 	failures   map[int]*persistentFailure
 	failureSeq int
