@@ -108,6 +108,10 @@ type Kind struct {
 	// Google: a renewal finishes the replaced record without a stop call,
 	// and only a watch's end stops its grant.
 	Delivery string
+	// NeedsSubject: a watch of the kind must name a subject, the user it
+	// acts as through domain-wide delegation (gmail.users: a mailbox is a
+	// user's, and Gmail refuses the service account as itself).
+	NeedsSubject bool
 
 	// check validates param values beyond presence (enums, booleans,
 	// either-or); nil when there is nothing more to check.

@@ -17,7 +17,8 @@ import (
 
 // ValidateWatch checks what a user writes in a watch before it is stored:
 // a known kind, every required param and no unknown one, param values the
-// API accepts, a non-negative ttlSeconds and, when set, an http(s) address.
+// API accepts, a subject for a kind that needs one, a non-negative
+// ttlSeconds and, when set, an http(s) address.
 // A ttlSeconds above the kind's maximum is not an error: it is capped.
 func ValidateWatch(w store.Watch) error {
 	k, ok := kinds[w.Kind]
@@ -29,6 +30,10 @@ func ValidateWatch(w store.Watch) error {
 		return fmt.Errorf("%w %q; known kinds: %s", ErrUnknownKind, w.Kind, strings.Join(names, ", "))
 	}
 	errs := []error{k.validateParams(w.Params)}
+	if k.NeedsSubject && strings.TrimSpace(w.Subject) == "" {
+		errs = append(errs, fmt.Errorf("%w: %s needs a subject, the user whose data it watches (domain-wide delegation): the service account has none of its own",
+			ErrInvalidWatch, k.Name))
+	}
 	if w.TTLSeconds < 0 {
 		errs = append(errs, fmt.Errorf("%w: ttlSeconds %d is negative", ErrInvalidWatch, w.TTLSeconds))
 	}
