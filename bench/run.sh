@@ -9,7 +9,10 @@
 #     of latency per call under 100 calls/s, on the memory store (first:
 #     it needs no Java) and on Firestore (the emulator, started by the
 #     benchmark; its RPCs and documents counted) (renew/; about 4 minutes
-#     each at 10,000).
+#     each at 10,000),
+#   - Sync's cost of one notification storm: 200 notifications in 2 s, 50
+#     of them edits, on the Firestore emulator and the simulator (changes/;
+#     about 5 s per storm).
 # Pass a smaller count for a quick look: bash bench/run.sh 1000
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,3 +32,5 @@ echo "== Renew pass over $watches due watches, Firestore emulator"
 # CI=true: fail, rather than skip, if the emulator cannot start.
 CI=true go test ./renew -run '^$' -bench 'Pass$' -benchtime 1x -timeout 60m \
 	-renew.watches "$watches" -renew.store firestore
+echo "== Sync: one notification storm, Firestore emulator"
+CI=true go test ./changes -run '^$' -bench 'Storm' -benchtime 5x
