@@ -27,6 +27,7 @@ type statusStore interface {
 	Channel(ctx context.Context, id string) (store.Channel, error)
 	Strays(ctx context.Context, state store.StrayState, limit int) ([]store.Stray, error)
 	LastPass(ctx context.Context) (store.PassRecord, error)
+	Cursors(ctx context.Context, limit int) ([]store.Cursor, error)
 }
 
 var (
@@ -44,6 +45,9 @@ const (
 	screenRows = 20
 	// channelReads bounds the channel reads in flight at once.
 	channelReads = 8
+	// syncFailures is how many reads in a row Sync may fail (each one
+	// delivered again by Pub/Sub) before a person is asked to look.
+	syncFailures = 3
 )
 
 // strayStates are read in this order, the ones that need a person first.
@@ -67,6 +71,17 @@ type report struct {
 	// delivered a notification.
 	Deliveries []delivery  `json:"deliveries,omitempty"`
 	Strays     strayHealth `json:"strays"`
+	// Sync lists the watches whose last Sync read failed.
+	Sync []syncing `json:"sync,omitempty"`
+}
+
+// syncing is a watch whose change reads are failing: each failure is
+// delivered again by Pub/Sub, until the dead-letter topic keeps it.
+type syncing struct {
+	WatchID   string    `json:"watchId"`
+	Failures  int       `json:"failures"`
+	LastError string    `json:"lastError"`
+	SyncedAt  time.Time `json:"syncedAt,omitzero"`
 }
 
 type overdue struct {
@@ -120,6 +135,7 @@ type observed struct {
 	channels map[string]store.Channel // the active watches' channels, by id
 	pass     *store.PassRecord
 	strays   map[store.StrayState][]store.Stray
+	cursors  []store.Cursor
 }
 
 // healthRules are the settings the rules depend on, from the config.
@@ -186,6 +202,9 @@ func observe(ctx context.Context, st statusStore) (observed, error) {
 		if o.strays[state], err = st.Strays(ctx, state, strayCap+1); err != nil {
 			return o, err
 		}
+	}
+	if o.cursors, err = st.Cursors(ctx, 0); err != nil {
+		return o, err
 	}
 	// One read per active watch, a few at a time.
 	var (
@@ -285,6 +304,16 @@ func assess(now time.Time, h healthRules, o observed) report {
 	}
 	slices.SortStableFunc(all, func(a, b store.Stray) int { return b.SeenAt.Compare(a.SeenAt) })
 	r.Strays.Latest = all[:min(latestStrays, len(all))]
+
+	for _, c := range o.cursors {
+		if c.Failures == 0 {
+			continue
+		}
+		r.Sync = append(r.Sync, syncing{WatchID: c.WatchID, Failures: c.Failures, LastError: c.LastError, SyncedAt: c.SyncedAt})
+		if c.Failures >= syncFailures {
+			problem("watch %s: Sync's reads failed %d times in a row: %s; then `watchrelay watch sync %s`", c.WatchID, c.Failures, dash(c.LastError), c.WatchID)
+		}
+	}
 
 	r.Healthy = len(r.Problems) == 0
 	return r

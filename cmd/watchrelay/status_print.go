@@ -53,6 +53,14 @@ func (r report) print(w io.Writer) error {
 		}
 		more(tw, len(r.Deliveries))
 	}
+	if len(r.Sync) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "SYNC FAILING\tFAILURES\tLAST READ\tREASON")
+		for _, c := range r.Sync[:min(screenRows, len(r.Sync))] {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", c.WatchID, c.Failures, ago(r.CheckedAt, c.SyncedAt, "never"), dash(c.LastError))
+		}
+		more(tw, len(r.Sync))
+	}
 	if len(r.Ended) > 0 {
 		fmt.Fprintln(tw)
 		fmt.Fprintln(tw, "ENDED WATCH\tKIND\tSTATE\tSUBJECT\tSINCE\tREASON")

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -106,6 +108,29 @@ func TestStatusAssess(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Sync's failing reads: each is delivered again by Pub/Sub, so two in a row
+// are listed but left alone; three are a person's.
+func TestStatusSync(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	o := observed{pass: &store.PassRecord{StartedAt: now.Add(-time.Minute)}, channels: map[string]store.Channel{},
+		strays: map[store.StrayState][]store.Stray{}, cursors: []store.Cursor{
+			{WatchID: "ok", Token: "t"},
+			{WatchID: "blip", Failures: 2, LastError: "429 rateLimitExceeded"},
+			{WatchID: "cal", Failures: 3, LastError: "503 backendError"}}}
+	r := assess(now, healthRules{renewBefore: 90 * time.Minute, interval: 10 * time.Minute}, o)
+	want := []string{"watch cal: Sync's reads failed 3 times in a row: 503 backendError; then `watchrelay watch sync cal`"}
+	if diff := cmp.Diff(want, r.Problems); diff != "" || r.Healthy {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if len(r.Sync) != 2 || r.Sync[0].WatchID != "blip" || r.Sync[1].WatchID != "cal" {
+		t.Errorf("sync rows %+v, want blip and cal", r.Sync)
+	}
+	var out strings.Builder
+	if err := r.print(&out); err != nil || !strings.Contains(out.String(), "SYNC FAILING") {
+		t.Errorf("printed (%v):\n%s", err, out.String())
 	}
 }
 
