@@ -187,3 +187,12 @@ func (f *Firestore) Forget(ctx context.Context, published []string, channelID st
 	}
 	return errors.Join(errs...)
 }
+
+// WatchesOf returns the active watches of kind acting as subject, ordered
+// by id: the watches a Gmail push for that mailbox is for. Equality
+// filters only, which Firestore serves from its single-field indexes.
+func (f *Firestore) WatchesOf(ctx context.Context, kind, subject string) ([]Watch, error) {
+	q := f.watches.Where("kind", "==", kind).Where("subject", "==", subject).
+		Where("state", "==", string(WatchActive)).OrderBy(firestore.DocumentID, firestore.Asc)
+	return f.queryWatches(ctx, q, "watches of "+subject)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -102,4 +103,19 @@ func (m *Memory) Forget(_ context.Context, published []string, channelID string,
 		delete(m.outbox, outboxDoc(id))
 	}
 	return nil
+}
+
+// WatchesOf returns the active watches of kind acting as subject, ordered
+// by id.
+func (m *Memory) WatchesOf(_ context.Context, kind, subject string) ([]Watch, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Watch
+	for _, w := range m.watches {
+		if w.Kind == kind && w.Subject == subject && w.State == WatchActive {
+			out = append(out, w.clone())
+		}
+	}
+	slices.SortFunc(out, func(a, b Watch) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }

@@ -28,6 +28,7 @@ type contractStore interface {
 	CreateWatch(ctx context.Context, w store.Watch) error
 	Watch(ctx context.Context, id string) (store.Watch, error)
 	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
+	WatchesOf(ctx context.Context, kind, subject string) ([]store.Watch, error)
 	DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error)
 	LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error)
 	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time, events ...store.OutboxEvent) error
@@ -197,6 +198,35 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 		}
 		if got.CreatedAt.Location() != time.UTC {
 			t.Errorf("CreatedAt location = %v, want UTC", got.CreatedAt.Location())
+		}
+	})
+
+	// A Gmail push names only a mailbox: the active watches of that kind
+	// acting as it are the ones it is for.
+	t.Run("WatchesOf matches kind, subject and active state", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		with := func(id, kind, subject string, state store.WatchState) store.Watch {
+			w := sampleWatch(id)
+			w.Kind, w.Subject, w.State = kind, subject, state
+			return w
+		}
+		mustCreateWatches(t, s,
+			with("b", "gmail.users", "ann@example.com", store.WatchActive),
+			with("a", "gmail.users", "ann@example.com", store.WatchActive),
+			with("other-mailbox", "gmail.users", "bob@example.com", store.WatchActive),
+			with("other-kind", "calendar.events", "ann@example.com", store.WatchActive),
+			with("failed", "gmail.users", "ann@example.com", store.WatchFailed))
+		got, err := s.WatchesOf(t.Context(), "gmail.users", "ann@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, w := range got {
+			ids = append(ids, w.ID)
+		}
+		if diff := cmp.Diff([]string{"a", "b"}, ids); diff != "" {
+			t.Errorf("WatchesOf (-want +got):\n%s", diff)
 		}
 	})
 
