@@ -75,6 +75,7 @@ func (s *Sim) routes() *http.ServeMux {
 		s.watch(KindReportsActivities, path("userKey", "applicationName")))
 	mux.HandleFunc("POST /admin/reports_v1/channels/stop", s.stop("admin.reports"))
 	s.gmailRoutes(mux)
+	s.workspaceRoutes(mux)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, Failure{Code: 404, Reason: "notFound", Message: "Not Found"})

@@ -197,4 +197,37 @@
 // edit; history.list ignores labelId and historyTypes; nothing checks
 // that Gmail may publish to the topic; the push is published during the
 // edit, not moments later; there are no messages.list or messages.get.
+//
+// Workspace Events (kind workspace.events, at <base>/: request paths begin
+// with v1/) is served under Google's paths: subscriptions.create, get,
+// patch, reactivate ({name}:reactivate), delete and list, and
+// operations.get. Like Google: create, patch, reactivate and delete
+// answer an Operation, done at once unless DelayOperations holds it until
+// its nth operations.get, and only a done one carries the response (the
+// Subscription; Empty for a delete). A create needs a full resource name
+// (//...), event types and a pubsubTopic projects/P/topics/T (else 400);
+// a target removed by DeleteResource is 404; a second live subscription
+// on the same target for the same user (the subject of the call's token,
+// also its authority users/{subject}) is 409 ALREADY_EXISTS, whatever its
+// event types, as Google documents "one subscription for a given target
+// resource" per user. The lifetime is ttl ("0s" or none: the longest) or
+// expireTime, at most 7 days, or 4 hours with
+// payloadOptions.includeResource. Past its expireTime a subscription is
+// deleted: get, patch, reactivate and delete answer 404. patch takes
+// updateMask ttl or expire_time; reactivate only a SUSPENDED one (else 400
+// FAILED_PRECONDITION); SuspendSubscription suspends with a reason, and
+// Subscriptions lists every subscription ever made. list takes the
+// documented filters: event_types:"..." terms joined by OR, optionally in
+// parentheses, AND an optional target_resource="...", and lists the
+// caller's live subscriptions with any of the types. Calls are matched
+// with Kind workspace.events and ResourceID the subscription's name (a
+// create: its target), by OpWatch (create), OpGet, OpPatch, OpReactivate,
+// OpStop (delete), OpList and OpOperation; creates count in WatchCalls
+// and WatchOK, deletes in StopCalls and StopOK, the rest in
+// SubscriptionStats. Where it differs: nothing is published, and no
+// lifecycle event is sent; nothing suspends a subscription but
+// SuspendSubscription, and a reactivation always succeeds; the 24-hour
+// limit Google allows with domain-wide delegation is not granted; patch
+// does not change eventTypes; event types are not checked against the
+// target; list does not page; scopes are not modelled.
 package googlesim

@@ -81,6 +81,7 @@ type model struct {
 	feeds       map[string][]driveChange      // drive id → changes, oldest first
 	driveFloor  map[string]int64              // drive id → lowest page token not expired
 	admin       adminData                     // Directory users and aliases (admin.go)
+	events      eventsData                    // Workspace Events subscriptions (workspace.go)
 }
 
 func newModel() model {
