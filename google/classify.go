@@ -146,6 +146,7 @@ func diagnose(err error) (Class, string) {
 		ge  *googleapi.Error
 		re  *oauth2.RetrieveError
 		ae  *auth.Error
+		se  *SuspendedError
 		scp string
 		sub string
 	)
@@ -157,6 +158,12 @@ func diagnose(err error) (Class, string) {
 		return ClassFailed, "the watch is invalid: " + strings.TrimPrefix(inner(err).Error(), "google: ")
 	case errors.Is(err, ErrNoServiceAccount):
 		return ClassFailed, "the watch has a subject, so domain-wide delegation is needed, but the service account email is unknown: set it in the deployment"
+	case errors.As(err, &se):
+		class, reason := se.diagnose()
+		if sub != "" && class == ClassFailed {
+			reason += " (the watch acts as " + sub + ")"
+		}
+		return class, reason
 	case errors.As(err, &ge):
 		class, reason := diagnoseAPI(ge)
 		if sub != "" && class == ClassFailed && (ge.Code == 401 || ge.Code == 403) {
