@@ -17,23 +17,18 @@ import (
 // event.SubscribeUnordered), or a storm would not coalesce.
 func (s *Syncer) Pull(ctx context.Context, sub *pubsub.Subscriber) error {
 	err := sub.Receive(ctx, func(ctx context.Context, m *pubsub.Message) {
-		t, ok, err := TriggerOf(m.Attributes, m.Data, m.ID)
+		_, err := s.Deliver(ctx, m.Attributes, m.Data, m.ID)
 		switch {
-		case err != nil:
+		case errors.Is(err, ErrBadMessage):
 			// Locally there is no dead-letter topic to set it aside
 			// in; it stays on the topic for every other subscriber.
 			s.log.Warn("message refused", "message", m.ID, "error", err)
 			m.Ack()
-			return
-		case !ok:
-			m.Ack()
-			return
-		}
-		if _, err := s.Handle(ctx, t); err != nil {
+		case err != nil:
 			m.Nack()
-			return
+		default:
+			m.Ack()
 		}
-		m.Ack()
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -1,6 +1,7 @@
 package changes
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 const maxPush = 1 << 20
 
 // ErrBadMessage: a delivery that is not a Pub/Sub push envelope around a
-// notification event. It is answered 400: Pub/Sub delivers it again until
+// notification event or a Gmail push. It is answered 400: Pub/Sub delivers it again until
 // the subscription's dead-letter policy sets it aside, where it is kept.
 var ErrBadMessage = errors.New("changes: not a notification event")
 
@@ -28,25 +29,46 @@ type pushEnvelope struct {
 	Subscription string `json:"subscription"`
 }
 
-// TriggerOf reads a Pub/Sub message of the events topic. ok is false for
-// any event but a notification (Sync's own change events among them: the
-// emulator and pstest ignore the subscription's filter), which is simply
-// acknowledged.
-func TriggerOf(attrs map[string]string, data []byte, messageID string) (t Trigger, ok bool, err error) {
-	if attrs[event.AttrType] != event.TypeNotification {
-		return Trigger{}, false, nil
+// Deliver handles one Pub/Sub message of either subscription Sync is fed
+// from: a notification event of the events topic, whose watch it syncs, or
+// Gmail's push to the inbound topic ({emailAddress, historyId}, with none of
+// watchrelay's attributes), which it turns into notification events. Any
+// other event (Sync's own change events among them: the emulators and
+// pstest ignore the subscription's filter) is acknowledged untouched. A nil
+// error means the message may be acknowledged; ErrBadMessage, that it
+// never can be; ErrTransient, that it is to be delivered again.
+func (s *Syncer) Deliver(ctx context.Context, attrs map[string]string, data []byte, messageID string) (Outcome, error) {
+	switch attrs[event.AttrType] {
+	case "":
+		return s.gmailPush(ctx, data)
+	case event.TypeNotification:
+	default:
+		return Outcome{Skipped: "not a notification"}, nil
 	}
-	t = Trigger{WatchID: attrs[event.AttrWatchID], Message: messageID}
+	t := Trigger{WatchID: attrs[event.AttrWatchID], Message: messageID}
 	if err := json.Unmarshal(data, &t.Notification); err != nil {
-		return Trigger{}, false, fmt.Errorf("%w: data: %v", ErrBadMessage, err)
+		return Outcome{}, fmt.Errorf("%w: data: %v", ErrBadMessage, err)
 	}
 	if t.WatchID == "" {
 		t.WatchID = t.Notification.WatchID
 	}
 	if t.WatchID == "" {
-		return Trigger{}, false, fmt.Errorf("%w: no watch id", ErrBadMessage)
+		return Outcome{}, fmt.Errorf("%w: no watch id", ErrBadMessage)
 	}
-	return t, true, nil
+	return s.Handle(ctx, t)
+}
+
+// statusOf is the one place a Deliver outcome becomes an HTTP status.
+func statusOf(out Outcome, err error) int {
+	switch {
+	case errors.Is(err, ErrBadMessage):
+		return http.StatusBadRequest
+	case err != nil:
+		return http.StatusServiceUnavailable
+	case out.Skipped == "not a notification":
+		return http.StatusNoContent
+	}
+	return http.StatusOK
 }
 
 // ServeHTTP is the Sync function: the push endpoint of a subscription of the
@@ -64,21 +86,18 @@ func (s *Syncer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("sync: %v: %v", ErrBadMessage, err), http.StatusBadRequest)
 		return
 	}
-	t, ok, err := TriggerOf(env.Message.Attributes, env.Message.Data, env.Message.MessageID)
-	if err != nil {
-		s.log.Warn("push delivery refused", "message", env.Message.MessageID, "error", err)
-		http.Error(w, "sync: "+err.Error(), http.StatusBadRequest)
-		return
+	out, err := s.Deliver(r.Context(), env.Message.Attributes, env.Message.Data, env.Message.MessageID)
+	code := statusOf(out, err)
+	switch {
+	case err != nil:
+		if code == http.StatusBadRequest {
+			s.log.Warn("push delivery refused", "message", env.Message.MessageID, "error", err)
+		}
+		http.Error(w, "sync: "+err.Error(), code)
+	case code == http.StatusNoContent:
+		w.WriteHeader(code)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out) //nolint:errcheck // Pub/Sub reads only the status
 	}
-	if !ok {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	out, err := s.Handle(r.Context(), t)
-	if err != nil {
-		http.Error(w, "sync: "+err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(out) //nolint:errcheck // Pub/Sub reads only the status
 }

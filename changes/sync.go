@@ -20,6 +20,7 @@ import (
 // its cursor, and the writes that end a watch Google refused.
 type Store interface {
 	Watch(ctx context.Context, id string) (store.Watch, error)
+	WatchesOf(ctx context.Context, kind, subject string) ([]store.Watch, error)
 	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
 	Cursor(ctx context.Context, watchID string) (store.Cursor, error)

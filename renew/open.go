@@ -70,6 +70,9 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 		return
 	}
 	req := google.ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: c.Expiration}
+	if supersedes(w.Kind) {
+		req.Current = r.currentResource(ctx, w) // the grant to renew (a Workspace subscription)
+	}
 	var granted google.Granted
 	err = r.call(ctx, api, 1, func(ctx context.Context) (err error) {
 		granted, err = r.google.Watch(ctx, w, req)
@@ -102,6 +105,10 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 		r.forget(ctx, published)
 		return
 	}
+	if supersedes(w.Kind) {
+		r.finish(ctx, old, store.ChannelStopped, published...)
+		return
+	}
 	// The activation retired it; Google's resource ids name the resource,
 	// not the channel, so the new grant's stops the old.
 	r.stopRetired(ctx, store.Channel{ID: old, WatchID: w.ID, Kind: w.Kind, Subject: w.Subject, ResourceID: granted.ResourceID}, published...)
@@ -125,11 +132,26 @@ func (r *run) ready(ctx context.Context, w store.Watch, now time.Time) (address 
 	if address == "" {
 		address = r.opts.Address
 	}
+	switch k, _ := google.LookupKind(w.Kind); k.Delivery {
+	case google.DeliverGmail:
+		address = r.opts.GmailTopic
+	case google.DeliverEvents:
+		address = r.opts.EventsTopic
+	}
 	if address == "" {
 		r.noAddress(ctx, w)
 		return "", false
 	}
 	return address, true
+}
+
+// supersedes reports whether kind is kept alive by calling its watch again
+// (the Pub/Sub kinds): the new grant replaces the old one at Google, which
+// is then finished without a stop call, since a users.stop or a
+// subscription's deletion would end the new grant too.
+func supersedes(kind string) bool {
+	k, _ := google.LookupKind(kind)
+	return k.Delivery != google.DeliverWebhook
 }
 
 // pendingChannel is the record of a channel about to be asked for.
@@ -172,8 +194,15 @@ func (r *run) activate(ctx context.Context, w store.Watch, cl claim, c store.Cha
 		r.release(ctx, cl, store.WatchUpdate{})
 		return false
 	}
-	r.log.Warn("opened a channel its watch no longer wants; stopping it", "watch", w.ID, "channel", c.ID, "why", err)
 	c.ResourceID, c.Expiration = g.ResourceID, g.Expiration
+	if errors.Is(err, store.ErrLeaseLost) && supersedes(w.Kind) {
+		// The grant is the one the other pass keeps alive (one Gmail
+		// watch per mailbox, one subscription per target): ending it
+		// would end theirs.
+		r.finish(ctx, c.ID, store.ChannelStopped)
+		return false
+	}
+	r.log.Warn("opened a channel its watch no longer wants; stopping it", "watch", w.ID, "channel", c.ID, "why", err)
 	r.stopOrphan(ctx, c)
 	if errors.Is(err, store.ErrLeaseLost) {
 		return false // the watch is another pass's now

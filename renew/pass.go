@@ -82,6 +82,11 @@ type Publisher interface {
 type Options struct {
 	// Address is the webhook URL for watches that name none.
 	Address string
+	// GmailTopic and EventsTopic are the full names (projects/P/topics/T)
+	// of the topics the Pub/Sub kinds deliver to: Gmail's users.watch to
+	// watchrelay's inbound Gmail topic, a Workspace Events subscription to
+	// the events topic itself (google.DeliverGmail, DeliverEvents).
+	GmailTopic, EventsTopic string
 	// RenewBefore: a channel is replaced this long before it expires, or
 	// at half its lifetime when that comes later (google.RenewThreshold).
 	RenewBefore time.Duration

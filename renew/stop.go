@@ -104,6 +104,13 @@ func (r *run) clearPending(ctx context.Context, watchID string, pending []store.
 		if err != nil || c.State != store.ChannelPending {
 			continue
 		}
+		if supersedes(c.Kind) {
+			// Whatever the call did, the watch's next grant replaces
+			// it, and stopping it would end the current one; a watch
+			// removed meanwhile has that one ended by its purge.
+			r.finish(ctx, c.ID, store.ChannelStopped)
+			continue
+		}
 		if c.ResourceID == "" {
 			// Google's resource ids name the resource, not the
 			// channel: the watch's current channel's serves.

@@ -17,6 +17,10 @@ type Config struct {
 	Project string
 	// Topic is the Pub/Sub topic id events go to (WATCHRELAY_TOPIC).
 	Topic string
+	// GmailTopic is the id of watchrelay's inbound Gmail topic, in the
+	// same project (WATCHRELAY_GMAIL_TOPIC): gmail.users watches ask
+	// Gmail to publish there, and Sync is pushed what it gets.
+	GmailTopic string
 	// Database is the Firestore database id (WATCHRELAY_DATABASE).
 	Database string
 	// Address is the public URL of Receive, the default webhook address of
@@ -81,6 +85,7 @@ type Config struct {
 // Defaults are the values used when a variable is unset.
 var Defaults = Config{
 	Topic:            "watchrelay-events",
+	GmailTopic:       "watchrelay-gmail",
 	Database:         "(default)",
 	RenewBefore:      90 * time.Minute,
 	RenewInterval:    10 * time.Minute,
@@ -117,6 +122,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	str("GOOGLE_CLOUD_PROJECT", &c.Project)
 	str("WATCHRELAY_TOPIC", &c.Topic)
+	str("WATCHRELAY_GMAIL_TOPIC", &c.GmailTopic)
 	str("WATCHRELAY_DATABASE", &c.Database)
 	str("WATCHRELAY_ADDRESS", &c.Address)
 	str("WATCHRELAY_API_BASE_URL", &c.APIBaseURL)

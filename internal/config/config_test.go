@@ -33,6 +33,7 @@ func TestFromEnv(t *testing.T) {
 		{"everything", map[string]string{
 			"GOOGLE_CLOUD_PROJECT":             "demo",
 			"WATCHRELAY_TOPIC":                 "events",
+			"WATCHRELAY_GMAIL_TOPIC":           "mail",
 			"WATCHRELAY_DATABASE":              "relay",
 			"WATCHRELAY_ADDRESS":               "https://hooks.example/recv",
 			"WATCHRELAY_RENEW_BEFORE":          "2h",
@@ -51,7 +52,7 @@ func TestFromEnv(t *testing.T) {
 			"PORT":                             "9090",
 		}, func(c *config.Config) {
 			*c = config.Config{
-				Project: "demo", Topic: "events", Database: "relay", Address: "https://hooks.example/recv",
+				Project: "demo", Topic: "events", GmailTopic: "mail", Database: "relay", Address: "https://hooks.example/recv",
 				RenewBefore: 2 * time.Hour, RenewInterval: 15 * time.Minute, Grace: 30 * time.Second,
 				RenewConcurrency: 3, RenewQPS: 2.5, ReceiveTimeout: 4 * time.Second, ReceiveMaxInFlight: 12,
 				SyncDebounce: 0, SyncTimeout: 90 * time.Second,

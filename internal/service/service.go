@@ -156,6 +156,8 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 	}
 	ro := opts.Renew
 	ro.Address = cfg.Address
+	ro.GmailTopic = s.topicName(cfg.GmailTopic)
+	ro.EventsTopic = s.topicName(cfg.Topic)
 	ro.RenewBefore = cfg.RenewBefore
 	ro.Grace = cfg.Grace
 	ro.Concurrency = cfg.RenewConcurrency
@@ -236,8 +238,15 @@ func (s *Service) Mux() *http.ServeMux {
 	return mux
 }
 
-// SyncSubscription is the subscription PullSync feeds Sync from.
-const SyncSubscription = "watchrelay-sync"
+// topicName is the full name of a topic of the service's project.
+func (s *Service) topicName(id string) string { return "projects/" + s.project + "/topics/" + id }
+
+// The subscriptions PullSync feeds Sync from: the events topic's
+// notifications, and Gmail's pushes to the inbound topic.
+const (
+	SyncSubscription  = "watchrelay-sync"
+	GmailSubscription = "watchrelay-gmail"
+)
 
 // PullSync wires Sync's trigger where no push subscription can reach it (the
 // emulators, the embedded defaults): an unordered subscription of the topic,
@@ -246,12 +255,20 @@ const SyncSubscription = "watchrelay-sync"
 // the channel reports how pulling ended. Deployed, Terraform's push
 // subscription does this instead.
 func (s *Service) PullSync(ctx context.Context) (<-chan error, error) {
-	sub, err := event.SubscribeUnordered(ctx, s.pubsub, s.project, s.Config.Topic, SyncSubscription)
-	if err != nil {
-		return nil, fmt.Errorf("service: sync trigger: %w", err)
+	// Terraform makes the inbound Gmail topic in a deployment; here no
+	// one else does.
+	if err := event.EnsureTopic(ctx, s.pubsub, s.project, s.Config.GmailTopic); err != nil {
+		return nil, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Sync.Pull(ctx, s.pubsub.Subscriber(sub)) }()
+	subs := map[string]string{SyncSubscription: s.Config.Topic, GmailSubscription: s.Config.GmailTopic}
+	done := make(chan error, len(subs))
+	for name, topic := range subs {
+		sub, err := event.SubscribeUnordered(ctx, s.pubsub, s.project, topic, name)
+		if err != nil {
+			return nil, fmt.Errorf("service: sync trigger: %w", err)
+		}
+		go func() { done <- s.Sync.Pull(ctx, s.pubsub.Subscriber(sub)) }()
+	}
 	return done, nil
 }
 
