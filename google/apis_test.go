@@ -311,7 +311,7 @@ func TestAPIsWatchRefusesBadWatches(t *testing.T) {
 		want error
 	}{
 		// An unknown kind has no API to call.
-		{"unknown kind", store.Watch{Kind: "gmail.users"}, google.ErrUnknownKind},
+		{"unknown kind", store.Watch{Kind: "mail.nope"}, google.ErrUnknownKind},
 		// A missing required param would make a malformed path.
 		{"missing param", store.Watch{Kind: "drive.files"}, google.ErrInvalidWatch},
 		// An unknown param is refused rather than silently ignored.
