@@ -219,7 +219,11 @@ func TestRevokedGrantEndsWatch(t *testing.T) {
 	if err := r.sim.Push(w.ChannelID, "exists"); err != nil {
 		t.Fatal(err)
 	}
-	r.waitFor("the failed event", func() bool { return len(r.ofType(w.ID, event.TypeFailed)) == 1 })
+	// The event goes first, then the state.
+	r.waitFor("the failed event and state", func() bool {
+		got, err := r.svc.Store.Watch(ctx, w.ID)
+		return len(r.ofType(w.ID, event.TypeFailed)) == 1 && err == nil && got.State == store.WatchFailed
+	})
 	got, err := r.svc.Store.Watch(ctx, w.ID)
 	if err != nil || got.State != store.WatchFailed || got.ChannelID != "" {
 		t.Fatalf("watch after a revoked read: %+v, %v; want failed with no channel", got, err)
