@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2"
+
+	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
+	"github.com/watchrelay/watchrelay/internal/fake/inproc"
 	"github.com/watchrelay/watchrelay/internal/logging"
 	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/renew"
@@ -59,9 +64,16 @@ type demo struct {
 
 func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) {
 	d := &demo{e: e, events: map[string]int{}, ids: map[string]bool{}, changed: map[string]bool{}}
-	var err error
-	d.sim, err = googlesim.Start(googlesim.Options{RetryBase: 50 * time.Millisecond, Seed: 1})
+	// The in-process Pub/Sub is made here, not by env.service, because
+	// the simulated Gmail publishes its pushes to it too.
+	ps, err := inproc.Start(ctx, service.LocalProject, config.Defaults.Topic)
 	if err != nil {
+		return nil, err
+	}
+	d.sim, err = googlesim.Start(googlesim.Options{RetryBase: 50 * time.Millisecond, Seed: 1,
+		Publish: func(topic string, data []byte) error { return publishPush(ctx, ps.Client, topic, data) }})
+	if err != nil {
+		ps.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,7 +93,7 @@ func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) 
 	// The demo's log shows warnings and errors only; its story is on stdout.
 	logger := logging.New(e.stderr, slog.LevelWarn)
 	local := &env{cfg: cfg, logger: logger} // no project: the embedded defaults
-	d.svc, err = local.service(ctx, service.Options{})
+	d.svc, err = local.service(ctx, service.Options{PubSub: ps.Client, Release: ps.Close})
 	if err != nil {
 		ln.Close()
 		d.sim.Close()
@@ -101,6 +113,15 @@ func startDemo(ctx context.Context, e *env, short time.Duration) (*demo, error) 
 	go d.srv.Serve(ln)
 	d.say("Simulated Google at %s; Receive at %s", d.sim.URL, cfg.Address)
 	return d, nil
+}
+
+// publishPush sends data to topic and waits for Pub/Sub to have it, as Gmail's
+// push service does.
+func publishPush(ctx context.Context, c *pubsub.Client, topic string, data []byte) error {
+	p := c.Publisher(topic)
+	defer p.Stop()
+	_, err := p.Publish(ctx, &pubsub.Message{Data: data}).Get(ctx)
+	return err
 }
 
 func (d *demo) close() {
@@ -128,6 +149,7 @@ func (d *demo) seen(p service.Printed) {
 		Item     struct {
 			Summary string `json:"summary"` // a calendar event's
 			Name    string `json:"name"`    // a Drive file's
+			Change  string `json:"change"`  // a Gmail message's
 		} `json:"item"`
 	}
 	_ = json.Unmarshal(p.Data, &data)
@@ -142,8 +164,9 @@ func (d *demo) seen(p service.Printed) {
 	case a[event.AttrType] == event.TypeNotification:
 		line += fmt.Sprintf(" state=%s id=%s", a[event.AttrResourceState], a[event.AttrID])
 	case a[event.AttrType] == event.TypeChange:
-		line += fmt.Sprintf(" %s item=%s %q", a[event.AttrChange], a[event.AttrSubject], data.Item.Summary+data.Item.Name)
-		d.changed[data.Item.Summary+data.Item.Name] = true
+		what := data.Item.Summary + data.Item.Name + data.Item.Change
+		line += fmt.Sprintf(" %s item=%s %q", a[event.AttrChange], a[event.AttrSubject], what)
+		d.changed[what] = true
 	case data.New != "" && data.Old != "":
 		line += fmt.Sprintf(" channel %s -> %s", short8(data.Old), short8(data.New))
 	case data.New != "":
@@ -174,8 +197,9 @@ func (d *demo) run(ctx context.Context, short time.Duration) error {
 	cal := store.Watch{ID: "team-calendar", Kind: "calendar.events", Params: map[string]string{"calendarId": "team@example.com"}, Labels: map[string]string{"tenant": "acme"}}
 	drv := store.Watch{ID: "budget-sheet", Kind: "drive.files", Params: map[string]string{"fileId": "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"}, TTLSeconds: int64(short.Seconds())}
 	d.sim.EditFile(googlesim.File{ID: drv.Params["fileId"], Name: "Budget draft"}) // the file exists before it is watched
-	d.say("Adding a Calendar watch and a Drive watch whose channel lives %s", short)
-	for _, w := range []store.Watch{cal, drv} {
+	d.say("Adding a Calendar watch, a Gmail watch, and a Drive watch whose channel lives %s", short)
+	mail := store.Watch{ID: "ann-inbox", Kind: "gmail.users", Subject: "ann@example.com"}
+	for _, w := range []store.Watch{cal, drv, mail} {
 		if _, err := renew.AddWatch(ctx, d.svc.Store, w, d.svc.Config.RenewInterval, time.Now()); err != nil {
 			return err
 		}
@@ -194,6 +218,11 @@ func (d *demo) run(ctx context.Context, short time.Duration) error {
 	}
 	d.sim.EditEvent(calID, googlesim.Event{ID: "7kq1n9", Summary: "Budget review (moved to 3pm)"})
 	if err := d.waitChanged(ctx, "Budget review (moved to 3pm)"); err != nil {
+		return err
+	}
+	d.say("Mail arrives: Gmail publishes to the inbound topic, and Sync reads the mailbox's history")
+	d.sim.AddMessage(mail.Subject, googlesim.GmailMessage{})
+	if err := d.waitChanged(ctx, "messageAdded"); err != nil {
 		return err
 	}
 	push := func(res, state string, opts ...googlesim.PushOption) {
@@ -303,8 +332,14 @@ func (d *demo) summary(ctx context.Context) error {
 	d.mu.Lock()
 	events, changes := d.events[event.TypeNotification], d.events[event.TypeChange]
 	d.mu.Unlock()
-	d.say("Summary: Google delivered %d notifications and gave up on %d; %d events published, %d lost; %d change events; live channels at Google: %d, for %d active watches, %d leaked",
-		len(delivered), undelivered, events, len(unpublished)+undelivered, changes, len(live), len(active), len(leak))
+	webhooks := 0 // the active watches served by a webhook channel, not a Pub/Sub grant
+	for _, w := range active {
+		if k, _ := google.LookupKind(w.Kind); k.Delivery == google.DeliverWebhook {
+			webhooks++
+		}
+	}
+	d.say("Summary: Google delivered %d notifications and %d Gmail pushes, and gave up on %d; %d notification events published, %d lost; %d change events; live channels at Google: %d, for %d active webhook watches, %d leaked",
+		len(delivered), len(d.sim.GmailPushes()), undelivered, events, len(unpublished)+undelivered, changes, len(live), webhooks, len(leak))
 	var errs []error
 	if len(unpublished) > 0 {
 		errs = append(errs, fmt.Errorf("demo: %d notifications delivered but not published: %v", len(unpublished), unpublished))

@@ -41,7 +41,9 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
 	for _, want := range []string{"watchrelay.watch.started.v1", "watchrelay.watch.renewed.v1", "watchrelay.watch.stopped.v1", "watchrelay.notification.v1",
-		"gave up on 0;", " 0 lost;", "live channels at Google: 1, for 1 active watches, 0 leaked"} {
+		"gave up on 0;", " 0 lost;", "live channels at Google: 1, for 1 active webhook watches, 0 leaked",
+		// Sync's change events, carrying what was edited, Gmail's too.
+		"watchrelay.change.v1", `"Budget review (moved to 3pm)"`, `"messageAdded"`, "1 Gmail pushes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
