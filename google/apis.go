@@ -127,8 +127,9 @@ func (a *APIs) Watch(ctx context.Context, w store.Watch, req ChannelRequest) (Gr
 		ch.Expiration = req.Expiration.UnixMilli()
 		// Calendar and Admin Directory document the lifetime as params.ttl
 		// (seconds) rather than the expiration field; send both, so each
-		// API reads the one it honours.
-		if k.API == APICalendar || k.API == APIDirectory {
+		// API reads the one it honours. A Workspace subscription takes
+		// only a ttl, which its watch reads from here, by this clock.
+		if k.API == APICalendar || k.API == APIDirectory || k.API == APIWorkspaceEvents {
 			if ttl := req.Expiration.Sub(a.cfg.Now()) / time.Second; ttl >= 1 {
 				ch.Params = map[string]string{"ttl": strconv.FormatInt(int64(ttl), 10)}
 			}

@@ -115,7 +115,7 @@ func (e *SuspendedError) diagnose() (Class, string) {
 // name as the resource id, its target as the resource URI and its
 // expireTime.
 func watchSubscription(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
-	ttl := subscriptionTTL(ch.Expiration, time.Now())
+	ttl := subscriptionTTL(ch)
 	if ch.ResourceID != "" {
 		s, err := c.events.Subscriptions.Get(ch.ResourceID).Context(ctx).Do()
 		switch {
@@ -142,15 +142,16 @@ func watchSubscription(ctx context.Context, c clients, p map[string]string, ch c
 	return renewSubscription(ctx, c, s, ttl)
 }
 
-// subscriptionTTL is the ttl to ask for: what is left until the requested
-// expiration, capped at workspaceMaxTTL, in Duration's JSON form. "0s",
-// with no expiration asked, is Google's "the longest it allows".
-func subscriptionTTL(expiration int64, now time.Time) string {
-	if expiration == 0 {
+// subscriptionTTL is the ttl to ask for: the lifetime APIs.Watch worked out
+// by its clock (params.ttl, in seconds), capped at workspaceMaxTTL, in
+// Duration's JSON form. "0s", with none asked, is Google's "the longest it
+// allows".
+func subscriptionTTL(ch channel) string {
+	secs, err := strconv.ParseInt(ch.Params["ttl"], 10, 64)
+	if err != nil || secs < 1 {
 		return "0s"
 	}
-	ttl := min(time.UnixMilli(expiration).Sub(now), workspaceMaxTTL)
-	return strconv.FormatInt(max(int64(ttl/time.Second), 1), 10) + "s"
+	return strconv.FormatInt(min(secs, int64(workspaceMaxTTL/time.Second)), 10) + "s"
 }
 
 // createSubscription creates the watch's subscription and waits for the
