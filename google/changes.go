@@ -334,32 +334,12 @@ func isNil(v any) bool {
 }
 
 // driveChangesCall is changes.list with the parameters the watch call
-// used (watchDriveChanges), so the read lists the feed the channel
-// watches. includeRemoved is Google's default, true, unless the watch
+// used (feed), so the read lists the feed the channel watches. includeRemoved is Google's default, true, unless the watch
 // turns it off; fields "*" returns whole files, not Drive's four default
 // fields.
 func driveChangesCall(ctx context.Context, c clients, p map[string]string, token string) *drive.ChangesListCall {
 	call := c.drive.Changes.List(token).PageSize(maxDrivePage).IncludeRemoved(true).Fields("*").Context(ctx)
-	if d := p["driveId"]; d != "" {
-		call.DriveId(d).SupportsAllDrives(true).IncludeItemsFromAllDrives(true)
-	}
-	if v := p["spaces"]; v != "" {
-		call.Spaces(v)
-	}
-	if v := p["includePermissionsForView"]; v != "" {
-		call.IncludePermissionsForView(v)
-	}
-	if v := p["includeLabels"]; v != "" {
-		call.IncludeLabels(v)
-	}
-	for name, f := range map[string]func(bool) *drive.ChangesListCall{
-		"includeItemsFromAllDrives": call.IncludeItemsFromAllDrives, "includeRemoved": call.IncludeRemoved,
-		"restrictToMyDrive": call.RestrictToMyDrive, "includeCorpusRemovals": call.IncludeCorpusRemovals,
-	} {
-		if v, ok := boolParam(p, name); ok {
-			f(v)
-		}
-	}
+	feed(call, p)
 	return call
 }
 

@@ -332,21 +332,41 @@ func watchDriveChanges(ctx context.Context, c clients, p map[string]string, ch c
 		return channel{}, fmt.Errorf("getStartPageToken: %w", err)
 	}
 	call := c.drive.Changes.Watch(tok.StartPageToken, toDrive(ch)).Context(ctx)
-	if driveID != "" {
+	feed(call, p)
+	r, err := call.Do()
+	return fromDrive(r), err
+}
+
+// feedCall is what changes.watch and changes.list share: the parameters
+// that say which change feed they are about.
+type feedCall[C any] interface {
+	DriveId(string) C
+	SupportsAllDrives(bool) C
+	IncludeItemsFromAllDrives(bool) C
+	Spaces(string) C
+	IncludePermissionsForView(string) C
+	IncludeLabels(string) C
+	IncludeRemoved(bool) C
+	RestrictToMyDrive(bool) C
+	IncludeCorpusRemovals(bool) C
+}
+
+// feed sets a drive.changes watch's params on call, so that the read lists
+// the very feed the channel watches.
+func feed[C feedCall[C]](call C, p map[string]string) {
+	if driveID := p["driveId"]; driveID != "" {
 		// A shared drive's feed needs both; includeItemsFromAllDrives may
 		// still be turned off by the param below.
 		call.DriveId(driveID).SupportsAllDrives(true).IncludeItemsFromAllDrives(true)
 	}
-	if v := p["spaces"]; v != "" {
-		call.Spaces(v)
+	for name, f := range map[string]func(string) C{
+		"spaces": call.Spaces, "includePermissionsForView": call.IncludePermissionsForView, "includeLabels": call.IncludeLabels,
+	} {
+		if v := p[name]; v != "" {
+			f(v)
+		}
 	}
-	if v := p["includePermissionsForView"]; v != "" {
-		call.IncludePermissionsForView(v)
-	}
-	if v := p["includeLabels"]; v != "" {
-		call.IncludeLabels(v)
-	}
-	for name, f := range map[string]func(bool) *drive.ChangesWatchCall{
+	for name, f := range map[string]func(bool) C{
 		"includeItemsFromAllDrives": call.IncludeItemsFromAllDrives, "includeRemoved": call.IncludeRemoved,
 		"restrictToMyDrive": call.RestrictToMyDrive, "includeCorpusRemovals": call.IncludeCorpusRemovals,
 	} {
@@ -354,8 +374,6 @@ func watchDriveChanges(ctx context.Context, c clients, p map[string]string, ch c
 			f(v)
 		}
 	}
-	r, err := call.Do()
-	return fromDrive(r), err
 }
 
 // Kinds returns every kind, sorted by name.
