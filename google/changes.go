@@ -288,15 +288,10 @@ func readDriveChanges(ctx context.Context, c clients, p map[string]string, req R
 		}
 	}
 	if token == "" {
-		tc := c.drive.Changes.GetStartPageToken().Context(ctx)
-		if driveID != "" {
-			tc.DriveId(driveID).SupportsAllDrives(true)
+		var err error
+		if token, err = startPageToken(ctx, c, driveID); err != nil {
+			return Page{}, err
 		}
-		tok, err := tc.Do()
-		if err != nil {
-			return Page{}, fmt.Errorf("getStartPageToken: %w", err)
-		}
-		token = tok.StartPageToken
 	}
 	r, err := driveChangesCall(ctx, c, p, token).Do()
 	if err != nil {

@@ -322,19 +322,27 @@ func init() {
 // the change feed from there: Drive requires a page token on changes.watch,
 // and notifications only say "something changed", so the newest is right.
 func watchDriveChanges(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
-	driveID := p["driveId"]
-	tc := c.drive.Changes.GetStartPageToken().Context(ctx)
-	if driveID != "" {
-		tc.DriveId(driveID).SupportsAllDrives(true)
-	}
-	tok, err := tc.Do()
+	tok, err := startPageToken(ctx, c, p["driveId"])
 	if err != nil {
-		return channel{}, fmt.Errorf("getStartPageToken: %w", err)
+		return channel{}, err
 	}
-	call := c.drive.Changes.Watch(tok.StartPageToken, toDrive(ch)).Context(ctx)
+	call := c.drive.Changes.Watch(tok, toDrive(ch)).Context(ctx)
 	feed(call, p)
 	r, err := call.Do()
 	return fromDrive(r), err
+}
+
+// startPageToken is where a drive's change feed stands now.
+func startPageToken(ctx context.Context, c clients, driveID string) (string, error) {
+	call := c.drive.Changes.GetStartPageToken().Context(ctx)
+	if driveID != "" {
+		call.DriveId(driveID).SupportsAllDrives(true)
+	}
+	tok, err := call.Do()
+	if err != nil {
+		return "", fmt.Errorf("getStartPageToken: %w", err)
+	}
+	return tok.StartPageToken, nil
 }
 
 // feedCall is what changes.watch and changes.list share: the parameters
