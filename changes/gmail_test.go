@@ -43,9 +43,19 @@ func TestGmailChanges(t *testing.T) {
 			if n := len(r.ofType(w.ID, event.TypeNotification)); n < 1 {
 				t.Errorf("%d notifications of the watch; the pushes were not published as its notifications", n)
 			}
+			// status reads when the grant last delivered, as for a channel.
+			if c, err := r.svc.Store.Channel(context.Background(), w.ChannelID); err != nil || c.DeliveredAt.IsZero() {
+				t.Errorf("grant %s after the pushes: delivered %v, %v; want it recorded", w.ChannelID, c.DeliveredAt, err)
+			}
 
-			// History moves on with nothing pushed (the watch wants
-			// INBOX only), then Gmail drops it: the cursor is too old.
+			// Once Sync is idle, history moves on with nothing pushed (the
+			// watch wants INBOX only), then Gmail drops it: the cursor is
+			// too old. (A read still running would have taken the cursor
+			// past the drop.)
+			r.waitFor("Sync idle", func() bool {
+				c, err := r.svc.Store.Cursor(context.Background(), w.ID)
+				return err == nil && c.Holder == "" && c.Done == c.Wanted
+			})
 			r.sim.AddMessage(mailbox, googlesim.GmailMessage{LabelIDs: []string{"SPAM"}})
 			r.sim.ExpireHistory(mailbox)
 			r.sim.AddMessage(mailbox, googlesim.GmailMessage{})

@@ -22,6 +22,7 @@ type Store interface {
 	Watch(ctx context.Context, id string) (store.Watch, error)
 	WatchesOf(ctx context.Context, kind, subject string) ([]store.Watch, error)
 	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
+	Channel(ctx context.Context, id string) (store.Channel, error)
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
 	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
 	WantSync(ctx context.Context, c store.SyncClaim) (store.Cursor, bool, error)

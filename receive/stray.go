@@ -76,7 +76,7 @@ func (l *strayLog) record(ctx context.Context, n Notification, now time.Time) {
 // notification was published. Best effort: the event is durable already,
 // so a failure is logged and the notification acknowledged.
 func (h *Handler) delivered(ctx context.Context, c store.Channel, now time.Time) {
-	if now.Sub(c.DeliveredAt) < store.DeliveryEvery {
+	if !c.DeliveryDue(now) {
 		return
 	}
 	if err := h.d.Channels.UpdateChannel(ctx, c.ID, store.ChannelUpdate{DeliveredAt: &now}); err != nil {

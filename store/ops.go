@@ -10,6 +10,10 @@ import "time"
 // per notification.
 const DeliveryEvery = 5 * time.Minute
 
+// DeliveryDue reports whether a delivery at now is to be recorded on c:
+// its last one is DeliveryEvery old or more.
+func (c Channel) DeliveryDue(now time.Time) bool { return now.Sub(c.DeliveredAt) >= DeliveryEvery }
+
 // StrayState is where a stray is in its life.
 type StrayState string
 
