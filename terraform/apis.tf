@@ -21,10 +21,17 @@ locals {
     ],
     # The APIs Renew opens and stops channels with: a call is billed to and
     # checked against the caller's project, so they must be on here.
+    # gmail.users calls users.watch, workspace.events the Workspace Events
+    # API; a Workspace subscription to a Chat space also needs the Chat API
+    # on in the project that creates it (Google's "Create a Google Workspace
+    # subscription", prerequisites), and a Chat app configured there.
     var.enable_workspace_apis ? [
       "admin.googleapis.com",
       "calendar-json.googleapis.com",
+      "chat.googleapis.com",
       "drive.googleapis.com",
+      "gmail.googleapis.com",
+      "workspaceevents.googleapis.com",
     ] : [],
   )
 }

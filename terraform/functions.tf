@@ -134,7 +134,7 @@ resource "google_cloudfunctions2_function" "renew" {
     service_account_email            = google_service_account.this["renew"].email
     # Renew gives every watch without its own address Receive's URL, and
     # checks its renewal window against the schedule's period.
-    environment_variables = merge(local.environment, {
+    environment_variables = merge(local.watcher_environment, {
       WATCHRELAY_ADDRESS        = local.receive_url
       WATCHRELAY_RENEW_INTERVAL = local.renew_interval
     })

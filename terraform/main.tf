@@ -2,7 +2,8 @@
 # scheduler job that calls Renew, a Pub/Sub topic for the events with a push
 # subscription that calls Sync, Firestore for watches, channels and cursors.
 # Files are split by concern: apis.tf, iam.tf, source.tf, functions.tf,
-# scheduler.tf, pubsub.tf, firestore.tf, watches.tf, sync.tf.
+# scheduler.tf, pubsub.tf, firestore.tf, watches.tf, sync.tf, pubsub_kinds.tf
+# (the kinds Google delivers through Pub/Sub).
 
 locals {
   # Entry points registered by function.go (ReceiveEntryPoint,
@@ -31,4 +32,11 @@ locals {
       WATCHRELAY_RENEW_CONCURRENCY = var.renew_concurrency == null ? null : tostring(var.renew_concurrency)
       WATCHRELAY_RENEW_QPS         = var.renew_qps == null ? null : tostring(var.renew_qps)
   } : k => v if v != null })
+
+  # Renew's and Sync's, the watcher's: the inbound Gmail topic's id
+  # (pubsub_kinds.tf), which Renew names in users.watch and Sync reads
+  # Gmail's pushes from. Receive has no use for it.
+  watcher_environment = merge(local.environment, {
+    WATCHRELAY_GMAIL_TOPIC = google_pubsub_topic.gmail.name
+  })
 }

@@ -186,7 +186,7 @@ resource "google_cloudfunctions2_function" "sync" {
     # The watcher, as Renew (see the top of this file): one client id to
     # authorise for domain-wide delegation, one account to share with.
     service_account_email = google_service_account.this["renew"].email
-    environment_variables = merge(local.environment, { for k, v in {
+    environment_variables = merge(local.watcher_environment, { for k, v in {
       WATCHRELAY_SYNC_DEBOUNCE = var.sync_debounce
       WATCHRELAY_SYNC_TIMEOUT  = var.sync_timeout
     } : k => v if v != null })

@@ -46,7 +46,7 @@ variable "enable_apis" {
 }
 
 variable "enable_workspace_apis" {
-  description = "Also enable the Calendar, Drive and Admin SDK APIs that Renew calls to open and stop channels."
+  description = "Also enable the APIs of the kinds: Calendar, Drive and Admin SDK (channels), Gmail (users.watch), Workspace Events, and Chat (which a Workspace subscription to a Chat space needs)."
   type        = bool
   default     = true
 }

@@ -323,9 +323,12 @@ run "apis" {
       "storage.googleapis.com",
       "admin.googleapis.com",
       "calendar-json.googleapis.com",
+      "chat.googleapis.com",
       "drive.googleapis.com",
+      "gmail.googleapis.com",
+      "workspaceevents.googleapis.com",
     ])
-    error_message = "Exactly the 16 APIs watchrelay uses must be enabled (README: google_project_service x 16)."
+    error_message = "Exactly the 19 APIs watchrelay uses must be enabled."
   }
 
   assert {
@@ -342,9 +345,9 @@ run "no_workspace_apis" {
   assert {
     condition = (
       length(google_project_service.enabled) == 13 &&
-      length(setintersection(keys(google_project_service.enabled), ["admin.googleapis.com", "calendar-json.googleapis.com", "drive.googleapis.com"])) == 0
+      length(setintersection(keys(google_project_service.enabled), ["admin.googleapis.com", "calendar-json.googleapis.com", "chat.googleapis.com", "drive.googleapis.com", "gmail.googleapis.com", "workspaceevents.googleapis.com"])) == 0
     )
-    error_message = "enable_workspace_apis = false must leave out exactly the Calendar, Drive and Admin SDK APIs."
+    error_message = "enable_workspace_apis = false must leave out exactly the Calendar, Drive, Admin SDK, Gmail, Workspace Events and Chat APIs."
   }
 }
 

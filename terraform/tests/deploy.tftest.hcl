@@ -127,9 +127,9 @@ run "function_defaults" {
     # null: the functions' own defaults (internal/config) are the one source.
     condition = (
       toset(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RECEIVE_MAX_IN_FLIGHT"]) &&
-      toset(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_ADDRESS", "WATCHRELAY_RENEW_INTERVAL"])
+      toset(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_GMAIL_TOPIC", "WATCHRELAY_ADDRESS", "WATCHRELAY_RENEW_INTERVAL"])
     )
-    error_message = "The functions' environments must be exactly docs/DESIGN.md's configuration (WATCHRELAY_RECEIVE_MAX_IN_FLIGHT on Receive only, WATCHRELAY_ADDRESS and WATCHRELAY_RENEW_INTERVAL on Renew only), without the defaults internal/config already has."
+    error_message = "The functions' environments must be exactly docs/DESIGN.md's configuration (WATCHRELAY_RECEIVE_MAX_IN_FLIGHT on Receive only, WATCHRELAY_GMAIL_TOPIC on Renew and Sync, WATCHRELAY_ADDRESS and WATCHRELAY_RENEW_INTERVAL on Renew only), without the defaults internal/config already has."
   }
 }
 

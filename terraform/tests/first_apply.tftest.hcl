@@ -33,6 +33,8 @@ run "wait_follows_every_build_grant" {
           google_cloud_run_service_iam_member.push_invokes_sync,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber,
+          google_pubsub_topic_iam_member.gmail_push_publisher,
+          google_pubsub_subscription_iam_member.gmail_dead_letter_subscriber,
           google_project_iam_member.build_log_writer,
           google_artifact_registry_repository_iam_member.build_writer,
           google_storage_bucket_iam_member.build_source_reader,

@@ -62,11 +62,12 @@ run "function" {
     # The sync tuning variables are left out while null: internal/config's
     # defaults (2s, 4m) apply.
     condition = google_cloudfunctions2_function.sync.service_config[0].environment_variables == tomap({
-      GOOGLE_CLOUD_PROJECT = "demo-project"
-      WATCHRELAY_TOPIC     = "watchrelay-events"
-      WATCHRELAY_DATABASE  = "(default)"
+      GOOGLE_CLOUD_PROJECT   = "demo-project"
+      WATCHRELAY_TOPIC       = "watchrelay-events"
+      WATCHRELAY_DATABASE    = "(default)"
+      WATCHRELAY_GMAIL_TOPIC = "watchrelay-gmail"
     })
-    error_message = "Sync's environment must be the project, topic and database, without the tuning variables left null."
+    error_message = "Sync's environment must be the project, topic, database and inbound Gmail topic, without the tuning variables left null."
   }
 
   assert {
@@ -109,6 +110,8 @@ run "sync_private" {
           google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber.member,
+          google_pubsub_topic_iam_member.gmail_push_publisher.member,
+          google_pubsub_subscription_iam_member.gmail_dead_letter_subscriber.member,
         ],
       ) : m if m == google_service_account.this["push"].member
     ]) == 0
