@@ -93,6 +93,14 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 	if !r.activate(ctx, w, cl, c, granted, events) {
 		return
 	}
+	r.replaced(ctx, w, old, lapsed, granted, r.announce(ctx, events...))
+}
+
+// replaced finishes an activated renewal: it counts it, and ends the
+// channel it replaced, which the activation retired, forgetting the
+// published events in that write. A first or lapsed channel replaced
+// nothing live; a Pub/Sub kind's grant was superseded at Google.
+func (r *run) replaced(ctx context.Context, w store.Watch, old string, lapsed bool, granted google.Granted, published []string) {
 	r.add(func(s *Summary) {
 		if old == "" || lapsed {
 			s.Started++
@@ -100,18 +108,16 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 			s.Renewed++
 		}
 	})
-	published := r.announce(ctx, events...)
-	if old == "" || lapsed {
+	switch {
+	case old == "" || lapsed:
 		r.forget(ctx, published)
-		return
-	}
-	if supersedes(w.Kind) {
+	case supersedes(w.Kind):
 		r.finish(ctx, old, store.ChannelStopped, published...)
-		return
+	default:
+		// Google's resource ids name the resource, not the channel, so
+		// the new grant's stops the old.
+		r.stopRetired(ctx, store.Channel{ID: old, WatchID: w.ID, Kind: w.Kind, Subject: w.Subject, ResourceID: granted.ResourceID}, published...)
 	}
-	// The activation retired it; Google's resource ids name the resource,
-	// not the channel, so the new grant's stops the old.
-	r.stopRetired(ctx, store.Channel{ID: old, WatchID: w.ID, Kind: w.Kind, Subject: w.Subject, ResourceID: granted.ResourceID}, published...)
 }
 
 // ready reports whether a watch from the due query is to be renewed now,
