@@ -471,7 +471,7 @@ locals {
 
         1. Why Sync failed: "Sync fails" is open too, or was; its runbook and the log lines linked below ("sync failed", `jsonPayload.error`) say why. Fix that first.
         2. Look at the dead letters without acknowledging them: `gcloud pubsub subscriptions pull ${google_pubsub_subscription.sync_dead_letter.name} --project=${var.project_id} --limit=10 --format=json` (attribute `watch_id` names each watch).
-        3. Replay to Sync alone, once fixed: `gcloud pubsub subscriptions seek ${google_pubsub_subscription.sync.name} --time=T --project=${var.project_id}`, T (RFC 3339) before the first failure, delivers the notifications published since then to Sync again, and to no other subscriber (the topic keeps 7 days; `watchrelay replay --subscription ${google_pubsub_subscription.sync.name}` does the same). Sync coalesces them: each watch is fetched from its cursor, and change events already published keep their ids. Dead letters without a `ce-type` attribute are Gmail's pushes (`gmail.users`): seek `${google_pubsub_subscription.gmail.name}` the same way to deliver them again.
+        3. Replay to Sync alone, once fixed: `gcloud pubsub subscriptions seek ${google_pubsub_subscription.sync["events"].name} --time=T --project=${var.project_id}`, T (RFC 3339) before the first failure, delivers the notifications published since then to Sync again, and to no other subscriber (the topic keeps 7 days; `watchrelay replay --subscription ${google_pubsub_subscription.sync["events"].name}` does the same). Sync coalesces them: each watch is fetched from its cursor, and change events already published keep their ids. Dead letters without a `ce-type` attribute are Gmail's pushes (`gmail.users`): seek `${google_pubsub_subscription.sync["gmail"].name}` the same way to deliver them again.
         4. Then empty the dead letters: `gcloud pubsub subscriptions seek ${google_pubsub_subscription.sync_dead_letter.name} --time=$(date -u +%Y-%m-%dT%H:%M:%SZ) --project=${var.project_id}`. The incident closes once the subscription is empty.
 
         ${local.cli_hint}
@@ -827,7 +827,7 @@ resource "google_monitoring_dashboard" "this" {
             title = "About"
             text = {
               format  = "MARKDOWN"
-              content = "Receive (`${local.monitored_service.receive}`) takes Google's push notifications; Renew (`${local.monitored_service.renew}`, run by the scheduler job `${local.monitored_job}`) keeps a live channel behind every watch; Sync (`${local.monitored_service.sync}`, pushed to by the subscription `${google_pubsub_subscription.sync.name}`) reads what changed and publishes it. What each alert means and what to do: the README's Deploy section, and each alert's documentation. ${local.cli_hint} `watchrelay watch list` shows every watch's state."
+              content = "Receive (`${local.monitored_service.receive}`) takes Google's push notifications; Renew (`${local.monitored_service.renew}`, run by the scheduler job `${local.monitored_job}`) keeps a live channel behind every watch; Sync (`${local.monitored_service.sync}`, pushed to by the subscription `${google_pubsub_subscription.sync["events"].name}`) reads what changed and publishes it. What each alert means and what to do: the README's Deploy section, and each alert's documentation. ${local.cli_hint} `watchrelay watch list` shows every watch's state."
             }
           }
         }],

@@ -37,7 +37,7 @@ locals {
 }
 
 # What Gmail publishes for every watched mailbox, kept 7 days so that the
-# subscription below can be sought back (watchrelay replay).
+# subscription <name>-gmail (sync.tf) can be sought back (watchrelay replay).
 resource "google_pubsub_topic" "gmail" {
   project                    = var.project_id
   name                       = "${var.name}-gmail"
@@ -55,56 +55,10 @@ resource "google_pubsub_topic_iam_member" "gmail_push_publisher" {
   member  = local.gmail_push_member
 }
 
-# Gmail's pushes to Sync: Sync's endpoint, identity, deadline, retries and
-# dead letters (sync.tf), without a filter since everything on this topic is
-# Gmail's.
-resource "google_pubsub_subscription" "gmail" {
-  project = var.project_id
-  name    = "${var.name}-gmail"
-  topic   = google_pubsub_topic.gmail.id
-  labels  = local.labels
-  # As Sync's own subscription: Sync's lease on a cursor ends within it.
-  ack_deadline_seconds       = local.sync_ack_deadline_seconds
-  enable_message_ordering    = false
-  message_retention_duration = "604800s"
-
-  push_config {
-    push_endpoint = local.sync_url
-    oidc_token {
-      service_account_email = google_service_account.this["push"].email
-      audience              = local.sync_url
-    }
-  }
-
-  retry_policy {
-    minimum_backoff = "10s"
-    maximum_backoff = "600s"
-  }
-
-  # The same dead-letter topic as Sync's notifications: one place to look,
-  # one alert (monitoring.tf, "Sync's dead letters").
-  dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.sync_dead_letter.id
-    max_delivery_attempts = var.sync_max_delivery_attempts
-  }
-
-  expiration_policy {
-    ttl = "" # never expires while idle
-  }
-
-  # The first pushes find the push account allowed to invoke Sync.
-  depends_on = [google_cloud_run_service_iam_member.push_invokes_sync]
-}
-
-# Dead-lettering from this subscription: the Pub/Sub service agent
-# acknowledges here (its publisher grant on the dead-letter topic is
-# sync.tf's).
-resource "google_pubsub_subscription_iam_member" "gmail_dead_letter_subscriber" {
-  project      = var.project_id
-  subscription = google_pubsub_subscription.gmail.name
-  role         = "roles/pubsub.subscriber"
-  member       = local.pubsub_service_agent
-}
+# Gmail's pushes to Sync: the subscription <name>-gmail, one of Sync's
+# triggers (sync.tf, local.sync_triggers), with Sync's endpoint, identity,
+# deadline, retries and dead letters and no filter, and the Pub/Sub service
+# agent's grant to acknowledge on it when it dead-letters.
 
 # --- workspace.events: Workspace publishes to the events topic -------------------
 

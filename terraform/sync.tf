@@ -249,13 +249,35 @@ resource "google_pubsub_topic" "sync_dead_letter" {
   depends_on = [google_project_service.enabled]
 }
 
+locals {
+  # Sync's triggers: the push subscriptions that hand it messages, each from
+  # its topic to Sync's endpoint with the push account's identity, the same
+  # deadline, retries and dead letters. name is the subscription's.
+  sync_triggers = {
+    # Notifications only: never Sync's own change and resync events.
+    events = {
+      name   = "${var.name}-sync"
+      topic  = google_pubsub_topic.events.id
+      filter = "attributes.ce-type = \"watchrelay.notification.v1\""
+    }
+    # Gmail's pushes (pubsub_kinds.tf): no filter, since everything on the
+    # inbound Gmail topic is Gmail's.
+    gmail = {
+      name   = "${var.name}-gmail"
+      topic  = google_pubsub_topic.gmail.id
+      filter = null
+    }
+  }
+}
+
 resource "google_pubsub_subscription" "sync" {
+  for_each = local.sync_triggers
+
   project = var.project_id
-  name    = "${var.name}-sync"
-  topic   = google_pubsub_topic.events.id
+  name    = each.value.name
+  topic   = each.value.topic
   labels  = local.labels
-  # Notifications only: never Sync's own change and resync events.
-  filter = "attributes.ce-type = \"watchrelay.notification.v1\""
+  filter  = each.value.filter
   # Pub/Sub's longest: a push waits this long for Sync's answer, and Sync's
   # lease on a cursor (sync_timeout + 60 s) ends within it.
   ack_deadline_seconds = local.sync_ack_deadline_seconds
@@ -277,6 +299,8 @@ resource "google_pubsub_subscription" "sync" {
     maximum_backoff = "600s"
   }
 
+  # One dead-letter topic for every trigger: one place to look, one alert
+  # (monitoring.tf, "Sync's dead letters").
   dead_letter_policy {
     dead_letter_topic     = google_pubsub_topic.sync_dead_letter.id
     max_delivery_attempts = var.sync_max_delivery_attempts
@@ -311,7 +335,7 @@ resource "google_pubsub_subscription" "sync_dead_letter" {
 }
 
 # Dead-lettering is done by the Pub/Sub service agent (pubsub.tf): it
-# publishes to the dead-letter topic and acknowledges on the push
+# publishes to the dead-letter topic and acknowledges on each push
 # subscription.
 resource "google_pubsub_topic_iam_member" "sync_dead_letter_publisher" {
   project = var.project_id
@@ -321,8 +345,10 @@ resource "google_pubsub_topic_iam_member" "sync_dead_letter_publisher" {
 }
 
 resource "google_pubsub_subscription_iam_member" "sync_dead_letter_subscriber" {
+  for_each = local.sync_triggers
+
   project      = var.project_id
-  subscription = google_pubsub_subscription.sync.name
+  subscription = google_pubsub_subscription.sync[each.key].name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
 }
@@ -336,7 +362,7 @@ output "sync_url" {
 
 output "sync_subscription" {
   description = "The push subscription that hands notifications to Sync (full name). `watchrelay replay --subscription <its short name>` delivers past notifications to Sync again."
-  value       = google_pubsub_subscription.sync.id
+  value       = google_pubsub_subscription.sync["events"].id
 }
 
 output "sync_dead_letter_subscription" {

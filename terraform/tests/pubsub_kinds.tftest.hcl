@@ -60,8 +60,8 @@ run "gmail_publisher" {
           google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
           google_cloud_run_service_iam_member.push_invokes_sync.member,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
-          google_pubsub_subscription_iam_member.sync_dead_letter_subscriber.member,
-          google_pubsub_subscription_iam_member.gmail_dead_letter_subscriber.member,
+          google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].member,
+          google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"].member,
           google_project_iam_member.build_log_writer.member,
           google_project_iam_member.build_staging_reader.member,
         ],
@@ -75,12 +75,12 @@ run "gmail_push_subscription" {
   assert {
     # Everything on the topic is Gmail's: no filter.
     condition = (
-      google_pubsub_subscription.gmail.name == "watchrelay-gmail" &&
-      google_pubsub_subscription.gmail.topic == google_pubsub_topic.gmail.id &&
-      google_pubsub_subscription.gmail.filter == null &&
-      google_pubsub_subscription.gmail.message_retention_duration == "604800s" &&
-      google_pubsub_subscription.gmail.enable_message_ordering == false &&
-      google_pubsub_subscription.gmail.expiration_policy[0].ttl == ""
+      google_pubsub_subscription.sync["gmail"].name == "watchrelay-gmail" &&
+      google_pubsub_subscription.sync["gmail"].topic == google_pubsub_topic.gmail.id &&
+      google_pubsub_subscription.sync["gmail"].filter == null &&
+      google_pubsub_subscription.sync["gmail"].message_retention_duration == "604800s" &&
+      google_pubsub_subscription.sync["gmail"].enable_message_ordering == false &&
+      google_pubsub_subscription.sync["gmail"].expiration_policy[0].ttl == ""
     )
     error_message = "The Gmail subscription takes everything on the inbound Gmail topic, keeps it 7 days, and never expires."
   }
@@ -88,28 +88,28 @@ run "gmail_push_subscription" {
   assert {
     # Sync's endpoint and identity, as Sync's own subscription.
     condition = (
-      google_pubsub_subscription.gmail.push_config[0].push_endpoint == "https://watchrelay-sync-mock.a.run.app" &&
-      google_pubsub_subscription.gmail.push_config[0].push_endpoint == google_pubsub_subscription.sync.push_config[0].push_endpoint &&
-      google_pubsub_subscription.gmail.push_config[0].oidc_token[0].service_account_email == "watchrelay-push@demo-project.iam.gserviceaccount.com" &&
-      google_pubsub_subscription.gmail.push_config[0].oidc_token[0].audience == "https://watchrelay-sync-mock.a.run.app" &&
-      length(google_pubsub_subscription.gmail.push_config[0].no_wrapper) == 0
+      google_pubsub_subscription.sync["gmail"].push_config[0].push_endpoint == "https://watchrelay-sync-mock.a.run.app" &&
+      google_pubsub_subscription.sync["gmail"].push_config[0].push_endpoint == google_pubsub_subscription.sync["events"].push_config[0].push_endpoint &&
+      google_pubsub_subscription.sync["gmail"].push_config[0].oidc_token[0].service_account_email == "watchrelay-push@demo-project.iam.gserviceaccount.com" &&
+      google_pubsub_subscription.sync["gmail"].push_config[0].oidc_token[0].audience == "https://watchrelay-sync-mock.a.run.app" &&
+      length(google_pubsub_subscription.sync["gmail"].push_config[0].no_wrapper) == 0
     )
     error_message = "The Gmail subscription pushes the standard envelope to Sync's URL with an OIDC token of the push account."
   }
 
   assert {
     condition = (
-      google_pubsub_subscription.gmail.ack_deadline_seconds == 600 &&
-      google_pubsub_subscription.gmail.retry_policy[0].minimum_backoff == "10s" &&
-      google_pubsub_subscription.gmail.retry_policy[0].maximum_backoff == "600s"
+      google_pubsub_subscription.sync["gmail"].ack_deadline_seconds == 600 &&
+      google_pubsub_subscription.sync["gmail"].retry_policy[0].minimum_backoff == "10s" &&
+      google_pubsub_subscription.sync["gmail"].retry_policy[0].maximum_backoff == "600s"
     )
     error_message = "Ack deadline 600 s (Sync's lease ends within it), backoff 10 s to 600 s."
   }
 
   assert {
     condition = (
-      google_pubsub_subscription.gmail.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.sync_dead_letter.id &&
-      google_pubsub_subscription.gmail.dead_letter_policy[0].max_delivery_attempts == 10
+      google_pubsub_subscription.sync["gmail"].dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.sync_dead_letter.id &&
+      google_pubsub_subscription.sync["gmail"].dead_letter_policy[0].max_delivery_attempts == 10
     )
     error_message = "After 10 deliveries a Gmail push goes to Sync's dead-letter topic."
   }
@@ -118,10 +118,10 @@ run "gmail_push_subscription" {
     # The agent acknowledges on this subscription when it dead-letters; its
     # publisher grant on the dead-letter topic is Sync's.
     condition = (
-      google_pubsub_subscription_iam_member.gmail_dead_letter_subscriber.subscription == google_pubsub_subscription.gmail.name &&
-      google_pubsub_subscription_iam_member.gmail_dead_letter_subscriber.role == "roles/pubsub.subscriber" &&
-      google_pubsub_subscription_iam_member.gmail_dead_letter_subscriber.member == "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com" &&
-      google_pubsub_topic_iam_member.sync_dead_letter_publisher.member == google_pubsub_subscription_iam_member.gmail_dead_letter_subscriber.member
+      google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"].subscription == google_pubsub_subscription.sync["gmail"].name &&
+      google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"].role == "roles/pubsub.subscriber" &&
+      google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"].member == "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com" &&
+      google_pubsub_topic_iam_member.sync_dead_letter_publisher.member == google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"].member
     )
     error_message = "The Pub/Sub service agent must subscribe to the Gmail subscription, and publish to the dead-letter topic."
   }
@@ -207,7 +207,7 @@ run "named_deployment" {
   assert {
     condition = (
       google_pubsub_topic.gmail.name == "relay-two-gmail" &&
-      google_pubsub_subscription.gmail.name == "relay-two-gmail" &&
+      google_pubsub_subscription.sync["gmail"].name == "relay-two-gmail" &&
       google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "relay-two-gmail"
     )
     error_message = "The inbound Gmail topic, its subscription and WATCHRELAY_GMAIL_TOPIC must follow var.name."

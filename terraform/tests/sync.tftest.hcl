@@ -109,9 +109,9 @@ run "sync_private" {
           google_service_account_iam_member.push_token_creator.member,
           google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
-          google_pubsub_subscription_iam_member.sync_dead_letter_subscriber.member,
+          google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].member,
           google_pubsub_topic_iam_member.gmail_push_publisher.member,
-          google_pubsub_subscription_iam_member.gmail_dead_letter_subscriber.member,
+          google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"].member,
         ],
       ) : m if m == google_service_account.this["push"].member
     ]) == 0
@@ -183,9 +183,9 @@ run "sync_runs_as_the_watcher" {
 run "push_subscription" {
   assert {
     condition = (
-      google_pubsub_subscription.sync.name == "watchrelay-sync" &&
-      google_pubsub_subscription.sync.topic == google_pubsub_topic.events.id &&
-      google_pubsub_subscription.sync.filter == "attributes.ce-type = \"watchrelay.notification.v1\""
+      google_pubsub_subscription.sync["events"].name == "watchrelay-sync" &&
+      google_pubsub_subscription.sync["events"].topic == google_pubsub_topic.events.id &&
+      google_pubsub_subscription.sync["events"].filter == "attributes.ce-type = \"watchrelay.notification.v1\""
     )
     error_message = "Sync's subscription takes notifications from the events topic, and never Sync's own events."
   }
@@ -194,35 +194,35 @@ run "push_subscription" {
     # The standard push envelope (no no_wrapper), signed for Sync's URL by
     # the push account.
     condition = (
-      google_pubsub_subscription.sync.push_config[0].push_endpoint == "https://watchrelay-sync-mock.a.run.app" &&
-      google_pubsub_subscription.sync.push_config[0].oidc_token[0].service_account_email == "watchrelay-push@demo-project.iam.gserviceaccount.com" &&
-      google_pubsub_subscription.sync.push_config[0].oidc_token[0].audience == "https://watchrelay-sync-mock.a.run.app" &&
-      length(google_pubsub_subscription.sync.push_config[0].no_wrapper) == 0
+      google_pubsub_subscription.sync["events"].push_config[0].push_endpoint == "https://watchrelay-sync-mock.a.run.app" &&
+      google_pubsub_subscription.sync["events"].push_config[0].oidc_token[0].service_account_email == "watchrelay-push@demo-project.iam.gserviceaccount.com" &&
+      google_pubsub_subscription.sync["events"].push_config[0].oidc_token[0].audience == "https://watchrelay-sync-mock.a.run.app" &&
+      length(google_pubsub_subscription.sync["events"].push_config[0].no_wrapper) == 0
     )
     error_message = "The subscription pushes the standard envelope to Sync's URL with an OIDC token of the push account, audience Sync's URL."
   }
 
   assert {
     condition = (
-      google_pubsub_subscription.sync.ack_deadline_seconds == 600 &&
-      google_pubsub_subscription.sync.enable_message_ordering == false &&
-      google_pubsub_subscription.sync.retry_policy[0].minimum_backoff == "10s" &&
-      google_pubsub_subscription.sync.retry_policy[0].maximum_backoff == "600s" &&
-      google_pubsub_subscription.sync.expiration_policy[0].ttl == ""
+      google_pubsub_subscription.sync["events"].ack_deadline_seconds == 600 &&
+      google_pubsub_subscription.sync["events"].enable_message_ordering == false &&
+      google_pubsub_subscription.sync["events"].retry_policy[0].minimum_backoff == "10s" &&
+      google_pubsub_subscription.sync["events"].retry_policy[0].maximum_backoff == "600s" &&
+      google_pubsub_subscription.sync["events"].expiration_policy[0].ttl == ""
     )
     error_message = "Ack deadline 600 s, no ordering, backoff 10 s to 600 s, and no expiry."
   }
 
   assert {
     condition = (
-      google_pubsub_subscription.sync.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.sync_dead_letter.id &&
-      google_pubsub_subscription.sync.dead_letter_policy[0].max_delivery_attempts == 10
+      google_pubsub_subscription.sync["events"].dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.sync_dead_letter.id &&
+      google_pubsub_subscription.sync["events"].dead_letter_policy[0].max_delivery_attempts == 10
     )
     error_message = "After 10 deliveries a notification goes to the dead-letter topic."
   }
 
   assert {
-    condition     = output.sync_subscription == google_pubsub_subscription.sync.id
+    condition     = output.sync_subscription == google_pubsub_subscription.sync["events"].id
     error_message = "sync_subscription must name the push subscription."
   }
 }
@@ -254,9 +254,9 @@ run "dead_letters" {
       google_pubsub_topic_iam_member.sync_dead_letter_publisher.topic == google_pubsub_topic.sync_dead_letter.name &&
       google_pubsub_topic_iam_member.sync_dead_letter_publisher.role == "roles/pubsub.publisher" &&
       google_pubsub_topic_iam_member.sync_dead_letter_publisher.member == "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com" &&
-      google_pubsub_subscription_iam_member.sync_dead_letter_subscriber.subscription == google_pubsub_subscription.sync.name &&
-      google_pubsub_subscription_iam_member.sync_dead_letter_subscriber.role == "roles/pubsub.subscriber" &&
-      google_pubsub_subscription_iam_member.sync_dead_letter_subscriber.member == "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"
+      google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].subscription == google_pubsub_subscription.sync["events"].name &&
+      google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].role == "roles/pubsub.subscriber" &&
+      google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].member == "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"
     )
     error_message = "The Pub/Sub service agent must publish to the dead-letter topic and subscribe to the push subscription."
   }
@@ -320,7 +320,7 @@ run "sync_variables" {
       google_cloudfunctions2_function.sync.service_config[0].available_memory == "1G" &&
       google_cloudfunctions2_function.sync.service_config[0].max_instance_count == 3 &&
       google_cloudfunctions2_function.sync.service_config[0].ingress_settings == "ALLOW_ALL" &&
-      google_pubsub_subscription.sync.dead_letter_policy[0].max_delivery_attempts == 20
+      google_pubsub_subscription.sync["events"].dead_letter_policy[0].max_delivery_attempts == 20
     )
     error_message = "Sync's timeout, concurrency, CPU, memory, instances, ingress and delivery attempts must follow their variables."
   }
@@ -437,7 +437,7 @@ run "named_deployment" {
   assert {
     condition = (
       google_cloudfunctions2_function.sync.name == "relay-two-sync" &&
-      google_pubsub_subscription.sync.name == "relay-two-sync" &&
+      google_pubsub_subscription.sync["events"].name == "relay-two-sync" &&
       google_pubsub_topic.sync_dead_letter.name == "relay-two-sync-dead-letter" &&
       google_pubsub_subscription.sync_dead_letter.name == "relay-two-sync-dead-letter" &&
       google_service_account.this["push"].account_id == "relay-two-push" &&
