@@ -52,19 +52,14 @@ func TestGmailChanges(t *testing.T) {
 			// watch wants INBOX only), then Gmail drops it: the cursor is
 			// too old. (A read still running would have taken the cursor
 			// past the drop.)
-			r.waitFor("Sync idle", func() bool {
-				c, err := r.svc.Store.Cursor(context.Background(), w.ID)
-				return err == nil && c.Holder == "" && c.Done == c.Wanted
-			})
+			r.idle(w.ID)
 			r.sim.AddMessage(mailbox, googlesim.GmailMessage{LabelIDs: []string{"SPAM"}})
 			r.sim.ExpireHistory(mailbox)
 			r.sim.AddMessage(mailbox, googlesim.GmailMessage{})
 			// What changes between the resync and the fresh baseline is
 			// in the baseline: the resync event says to read it whole.
-			r.waitFor("the resync and its fresh baseline", func() bool {
-				c, err := r.svc.Store.Cursor(context.Background(), w.ID)
-				return len(r.ofType(w.ID, event.TypeResync)) == 1 && err == nil && c.Holder == "" && c.Token != ""
-			})
+			r.waitFor("the resync", func() bool { return len(r.ofType(w.ID, event.TypeResync)) == 1 })
+			r.idle(w.ID)
 			m4 := r.sim.AddMessage(mailbox, googlesim.GmailMessage{})
 			r.waitItems(w.ID, []string{m4.ID}, nil)
 			if n := len(r.ofType(w.ID, event.TypeResync)); n != 1 {

@@ -290,21 +290,36 @@ func (r *rig) items(watch string) map[string]change {
 }
 
 // waitItems waits until every item id in want has a change event for watch
-// whose item satisfies ok (nil: any).
+// that satisfies ok (nil: any), and returns those events by item id. Any
+// event, not the last to arrive: the test's subscription is unordered, so
+// an older version of an item may arrive after a newer one.
 func (r *rig) waitItems(watch string, want []string, ok func(change) bool) map[string]change {
 	r.t.Helper()
-	var got map[string]change
+	got := map[string]change{}
 	r.waitFor(fmt.Sprintf("changes of %d items of %s", len(want), watch), func() bool {
-		got = r.items(watch)
+		for _, c := range r.changes(watch) {
+			if ok == nil || ok(c) {
+				got[c.Data.ItemID] = c
+			}
+		}
 		for _, id := range want {
-			c, found := got[id]
-			if !found || (ok != nil && !ok(c)) {
+			if _, found := got[id]; !found {
 				return false
 			}
 		}
 		return true
 	})
 	return got
+}
+
+// idle waits until no request holds the watch's read: a test that edits
+// after it knows the edit comes after every read so far.
+func (r *rig) idle(watch string) {
+	r.t.Helper()
+	r.waitFor("Sync idle on "+watch, func() bool {
+		c, err := r.svc.Store.Cursor(context.Background(), watch)
+		return err == nil && c.Holder == "" && c.Token != ""
+	})
 }
 
 // field reads a string field of a change's item JSON.

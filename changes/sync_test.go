@@ -196,6 +196,9 @@ func TestExpiredCursorResyncs(t *testing.T) {
 			r.sim.ExpireSyncTokens()
 			r.sim.EditEvent("team", googlesim.Event{ID: "lost", Summary: "in the baseline"})
 			r.waitFor("the resync", func() bool { return len(r.ofType(w.ID, event.TypeResync)) > 0 })
+			// What changes between the resync and the fresh baseline is
+			// in the baseline, which the resync event says to read whole.
+			r.idle(w.ID)
 			r.sim.EditEvent("team", googlesim.Event{ID: "next", Summary: "after the resync"})
 			r.waitItems(w.ID, []string{"next"}, nil)
 			if n := len(r.ofType(w.ID, event.TypeResync)); n != 1 {
