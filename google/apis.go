@@ -139,7 +139,7 @@ func (a *APIs) Watch(ctx context.Context, w store.Watch, req ChannelRequest) (Gr
 	if err != nil {
 		return fail(err)
 	}
-	g := Granted{ResourceID: r.ResourceID, ResourceURI: r.ResourceURI, Expiration: req.Expiration}
+	g := Granted{ResourceID: r.ResourceID, ResourceURI: r.ResourceURI, Expiration: req.Expiration, Reactivated: r.Reactivated}
 	if r.Expiration > 0 {
 		g.Expiration = time.UnixMilli(r.Expiration)
 	}

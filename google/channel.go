@@ -27,6 +27,11 @@ type Granted struct {
 	ResourceID  string
 	ResourceURI string
 	Expiration  time.Time
+	// Reactivated: the grant was suspended for this reason (a Workspace
+	// subscription's endpoint reason) and reactivated by this call. Renew
+	// counts such renewals in a row, and ends the watch once the
+	// suspension keeps coming back (see RepeatedSuspension).
+	Reactivated string
 }
 
 // The four APIs declare identical Channel types; these convert to and from

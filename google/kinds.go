@@ -134,6 +134,9 @@ type channel struct {
 	Expiration               int64 // ms since the epoch; 0 = none
 	Params                   map[string]string
 	ResourceID, ResourceURI  string
+	// Reactivated is the suspension reason a renewal reactivated the
+	// grant from (a Workspace subscription's endpoint reason), or "".
+	Reactivated string
 }
 
 // clients holds the one typed service a kind's watch uses.

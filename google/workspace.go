@@ -86,11 +86,15 @@ var (
 )
 
 // SuspendedError says Workspace suspended a watch's subscription for a
-// reason reactivating cannot repair. Classify makes a revoked scope or a
+// reason reactivating cannot repair, or (Repeated) for an endpoint reason
+// it kept coming back to after reactivation. Classify makes a revoked scope or a
 // lost authorisation ClassFailed and a deleted target ClassGone.
 type SuspendedError struct {
 	Subscription string // its name, subscriptions/{id}
 	Reason       string // its suspensionReason, e.g. USER_SCOPE_REVOKED
+	// Repeated counts the renewals in a row that found it suspended for
+	// an endpoint reason and reactivated it; 0 for the other reasons.
+	Repeated int
 }
 
 func (e *SuspendedError) Error() string {
@@ -100,6 +104,9 @@ func (e *SuspendedError) Error() string {
 // diagnose classifies the suspension for Classify and Reason.
 func (e *SuspendedError) diagnose() (Class, string) {
 	said := "Workspace suspended " + e.Subscription + " with " + e.Reason
+	if e.Repeated > 0 {
+		return ClassFailed, fmt.Sprintf("%s %d renewals in a row, though reactivated each time: Workspace cannot deliver to the events topic; check the topic's publisher grants (Terraform's workspace_events_publishers), then restart the watch", said, e.Repeated)
+	}
 	switch e.Reason {
 	case "RESOURCE_DELETED":
 		return ClassGone, "the watched resource no longer exists (" + said + ")"
@@ -185,6 +192,7 @@ var eventsTopic = regexp.MustCompile(`^projects/[^/]+/topics/[^/]+$`)
 // renewSubscription brings s back to ACTIVE when a reactivation can, then
 // asks for ttl more.
 func renewSubscription(ctx context.Context, c clients, s *workspaceevents.Subscription, ttl string) (channel, error) {
+	reactivated := ""
 	if s.State == "SUSPENDED" {
 		if slices.Contains(failedSuspensions, s.SuspensionReason) || slices.Contains(goneSuspensions, s.SuspensionReason) {
 			return channel{}, &SuspendedError{Subscription: s.Name, Reason: s.SuspensionReason}
@@ -196,13 +204,16 @@ func renewSubscription(ctx context.Context, c clients, s *workspaceevents.Subscr
 		if _, err = finish(ctx, c, op, err); err != nil {
 			return channel{}, fmt.Errorf("reactivate %s (suspended with %s): %w", s.Name, s.SuspensionReason, err)
 		}
+		reactivated = s.SuspensionReason
 	}
 	op, err := c.events.Subscriptions.Patch(s.Name, &workspaceevents.Subscription{Ttl: ttl}).UpdateMask("ttl").Context(ctx).Do()
 	renewed, err := finish(ctx, c, op, err)
 	if err != nil {
 		return channel{}, fmt.Errorf("patch %s: %w", s.Name, err)
 	}
-	return fromSubscription(renewed)
+	ch, err := fromSubscription(renewed)
+	ch.Reactivated = reactivated
+	return ch, err
 }
 
 // findSubscription finds the subscription an ALREADY_EXISTS answer (exists)

@@ -85,6 +85,12 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 	if granted.Expiration.IsZero() {
 		granted.Expiration = req.Expiration
 	}
+	if granted.Reactivated != "" && w.Failures+1 >= maxReactivations {
+		// The grant is the current one, which the watch's end stops.
+		r.finish(ctx, c.ID, store.ChannelStopped)
+		r.end(ctx, w, cl, &google.SuspendedError{Subscription: granted.ResourceID, Reason: granted.Reactivated, Repeated: w.Failures + 1}, events)
+		return
+	}
 	typ := event.TypeRenewed
 	if old == "" {
 		typ = event.TypeStarted
@@ -151,6 +157,12 @@ func (r *run) ready(ctx context.Context, w store.Watch, now time.Time) (address 
 	return address, true
 }
 
+// maxReactivations is how many renewals in a row may find a Workspace
+// subscription suspended for an endpoint reason and reactivate it before the
+// watch ends failed: a grant Workspace keeps suspending is not delivering,
+// and reactivating it every pass would hide that from everyone.
+const maxReactivations = 3
+
 // supersedes reports whether kind is kept alive by calling its watch again
 // (the Pub/Sub kinds): the new grant replaces the old one at Google, which
 // is then finished without a stop call, since a users.stop or a
@@ -186,11 +198,17 @@ func pendingChannel(w store.Watch, token string, now time.Time) store.Channel {
 // A store failure leaves it pending for the next pass's cleanup.
 func (r *run) activate(ctx context.Context, w store.Watch, cl claim, c store.Channel, g google.Granted, events []event.Event) bool {
 	now := r.opts.Now()
-	err := r.store.ActivateChannel(ctx, store.Activation{
+	a := store.Activation{
 		ChannelID: c.ID, WatchID: w.ID, Holder: cl.holder,
 		ResourceID: g.ResourceID, ResourceURI: g.ResourceURI, Expiration: g.Expiration,
 		AcceptOldUntil: now.Add(r.opts.Grace), Now: now, Events: r.outboxed(events...),
-	})
+	}
+	if g.Reactivated != "" {
+		a.LastError = "renewed after reactivating a subscription Workspace suspended with " + g.Reactivated
+		a.Failures = w.Failures + 1
+		r.log.Warn("subscription reactivated", "watch", w.ID, "kind", w.Kind, "reason", g.Reactivated, "times", a.Failures)
+	}
+	err := r.store.ActivateChannel(ctx, a)
 	if err == nil {
 		return true
 	}

@@ -193,3 +193,49 @@ func TestGmailWatchedThroughAWeek(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkspaceSuspendedOverAndOver: a subscription Workspace suspends for
+// an endpoint reason at every renewal is not delivering. It is reactivated
+// twice, the watch saying so in lastError, and the third time the watch
+// ends failed, with its event, and the subscription is deleted.
+func TestWorkspaceSuspendedOverAndOver(t *testing.T) {
+	r := newRig(t, store.NewMemory())
+	r.opts.EventsTopic = eventsTopic
+	w := r.add(spaceWatch("space"))
+	r.pass(nil)
+	name := r.channel(r.watch(w.ID).ChannelID).ResourceID
+	for i := 1; i <= 3; i++ {
+		r.sim.SuspendSubscription(name, "ENDPOINT_PERMISSION_DENIED")
+		r.clock.Advance(3*time.Hour + time.Minute)
+		r.pass(nil)
+		got := r.watch(w.ID)
+		if i < 3 {
+			if got.State != store.WatchActive || got.Failures != i || got.LastError == "" {
+				t.Errorf("renewal %d: %s, failures %d, %q; want active, counting the reactivations", i, got.State, got.Failures, got.LastError)
+			}
+			continue
+		}
+		if got.State != store.WatchFailed || r.count(event.TypeFailed, w.ID) != 1 {
+			t.Errorf("renewal 3: %s (%s), %d failed events; want failed with its event", got.State, got.LastError, r.count(event.TypeFailed, w.ID))
+		}
+	}
+	if subs := subscriptions(r.sim)["ACTIVE"]; len(subs) != 0 {
+		t.Errorf("subscriptions still active after the watch failed: %+v", subs)
+	}
+	// One clean renewal in between starts the count again.
+	r2 := newRig(t, store.NewMemory())
+	r2.opts.EventsTopic = eventsTopic
+	w2 := r2.add(spaceWatch("space"))
+	r2.pass(nil)
+	name2 := r2.channel(r2.watch(w2.ID).ChannelID).ResourceID
+	for _, suspend := range []bool{true, true, false, true, true} {
+		if suspend {
+			r2.sim.SuspendSubscription(name2, "ENDPOINT_NOT_FOUND")
+		}
+		r2.clock.Advance(3*time.Hour + time.Minute)
+		r2.pass(nil)
+	}
+	if got := r2.watch(w2.ID); got.State != store.WatchActive || got.Failures != 2 {
+		t.Errorf("after two, a clean one and two: %s, failures %d; want active, counting 2", got.State, got.Failures)
+	}
+}

@@ -349,7 +349,7 @@ func retirement(w Watch, a Activation) ChannelUpdate {
 
 func pointAt(a Activation) WatchUpdate {
 	u := WatchUpdate{ChannelID: &a.ChannelID, ChannelExpiration: &a.Expiration}
-	u.LastError, u.Failures, u.RetryAt = Ptr(""), Ptr(0), &time.Time{}
+	u.LastError, u.Failures, u.RetryAt = Ptr(a.LastError), Ptr(a.Failures), &time.Time{}
 	return u.released()
 }
 

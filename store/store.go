@@ -241,6 +241,11 @@ type Activation struct {
 	// Events are the lifecycle events the activation reports (started,
 	// renewed, lapsed), written to the outbox in the same commit.
 	Events []OutboxEvent
+	// LastError and Failures are the watch's after the activation: none
+	// for a clean renewal, or what it had to mend (a Workspace
+	// subscription reactivated) and how many renewals in a row did.
+	LastError string
+	Failures  int
 }
 
 // Ptr returns a pointer to v, for building updates.
