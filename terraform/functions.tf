@@ -1,11 +1,12 @@
-# Receive and Renew: two of the entry points function.go registers
-# (ReceiveEntryPoint, RenewEntryPoint), built from the same archive; the
-# third, Sync, and its trigger are in sync.tf.
+# The three entry points function.go registers (ReceiveEntryPoint,
+# RenewEntryPoint, SyncEntryPoint), built from the same archive: Receive,
+# and Renew and Sync as the watcher functions below. Sync's variables and
+# trigger are in sync.tf.
 locals {
   # The address Google pushes to: the custom domain's when there is one
   # (domain.tf), else the function's own.
   receive_url = var.receive_domain == null ? google_cloudfunctions2_function.receive.service_config[0].uri : "https://${var.receive_domain}"
-  renew_url   = google_cloudfunctions2_function.renew.service_config[0].uri
+  renew_url   = google_cloudfunctions2_function.watcher["renew"].service_config[0].uri
 
 
   # The period of renew_schedule, for the forms that have a plain one:
@@ -101,16 +102,95 @@ resource "google_cloudfunctions2_function" "receive" {
   ]
 }
 
-resource "google_cloudfunctions2_function" "renew" {
+# Renew and Sync: the two functions that run as the watcher, the one
+# account authorised at Google (google_service_account.this["renew"]; sync.tf
+# says why Sync shares it). Hence the name: one resource for both,
+# google_cloudfunctions2_function.watcher["renew"] and ["sync"], made from
+# local.watcher_functions. A function's name is <name>-<key> and its entry
+# point local.entry_points[<key>]; what else differs is a field of its
+# entry. Receive stays apart: Renew's environment holds Receive's URL
+# (local.receive_url), which one resource for all three would take from
+# itself.
+locals {
+  watcher_functions = {
+    renew = {
+      description   = "The reconcile pass: keeps a live channel behind every watch. Invoked by Cloud Scheduler only."
+      max_instances = var.renew_max_instances
+      memory        = var.renew_memory
+      cpu           = null # the platform's, for the memory
+      # One pass per instance: a pass bounds its own concurrency
+      # (renew_concurrency), and overlapping passes are kept apart by leases.
+      concurrency     = 1
+      timeout_seconds = var.renew_timeout_seconds
+      ingress         = var.renew_ingress
+      # The one account that may invoke it (iam.tf): scheduler.tf's job.
+      invoker = "scheduler"
+      # Renew gives every watch without its own address Receive's URL, and
+      # checks its renewal window against the schedule's period.
+      environment = {
+        WATCHRELAY_ADDRESS        = local.receive_url
+        WATCHRELAY_RENEW_INTERVAL = local.renew_interval
+      }
+      # The function's preconditions.
+      checks = [
+        {
+          # Renew cannot see its schedule: it takes the period on our word.
+          condition     = local.renew_interval_seconds != null
+          error_message = "renew_schedule (${var.renew_schedule}) has no plain period to read (every N minutes, hourly, every N hours): set renew_interval to it."
+        },
+        {
+          condition     = local.renew_schedule_seconds == null || local.renew_schedule_seconds == local.renew_interval_seconds
+          error_message = "renew_interval (${local.renew_interval}) must equal the period of renew_schedule (${var.renew_schedule}, every ${coalesce(local.renew_schedule_seconds, 0)} s): Renew checks its renewal windows against it."
+        },
+      ]
+    }
+
+    # Sync's variables and the rest of its wiring are in sync.tf.
+    sync = {
+      description   = "Reads what changed behind each notification and publishes it to ${google_pubsub_topic.events.name}. Invoked by the ${var.name}-sync push subscription only."
+      max_instances = var.sync_max_instances
+      memory        = var.sync_memory
+      # A request may sleep for the debounce and then wait on Google: many
+      # share an instance (a whole CPU is needed for more than one).
+      cpu             = var.sync_cpu
+      concurrency     = var.sync_concurrency
+      timeout_seconds = var.sync_timeout_seconds
+      ingress         = var.sync_ingress
+      # The one account that may invoke it (iam.tf): its push
+      # subscriptions' OIDC identity (sync.tf).
+      invoker = "push"
+      environment = { for k, v in {
+        WATCHRELAY_SYNC_DEBOUNCE = var.sync_debounce
+        WATCHRELAY_SYNC_TIMEOUT  = var.sync_timeout
+      } : k => v if v != null }
+      checks = [
+        {
+          # Cloud Run gives an instance more than one request at a time only
+          # with a whole CPU or more.
+          condition     = var.sync_concurrency == 1 || tonumber(var.sync_cpu) >= 1
+          error_message = "sync_concurrency above 1 needs sync_cpu of at least 1."
+        },
+        {
+          condition     = local.sync_timeout_seconds + local.sync_debounce_seconds < var.sync_timeout_seconds
+          error_message = "sync_timeout_seconds (${var.sync_timeout_seconds} s) must exceed sync_timeout (${coalesce(var.sync_timeout, "4m")}) plus sync_debounce (${coalesce(var.sync_debounce, "2s")}), or the platform cuts a fetch off before its own deadline."
+        },
+      ]
+    }
+  }
+}
+
+resource "google_cloudfunctions2_function" "watcher" {
+  for_each = local.watcher_functions
+
   project     = var.project_id
   location    = var.region
-  name        = "${var.name}-renew"
-  description = "The reconcile pass: keeps a live channel behind every watch. Invoked by Cloud Scheduler only."
+  name        = "${var.name}-${each.key}"
+  description = each.value.description
   labels      = local.labels
 
   build_config {
     runtime           = local.runtime
-    entry_point       = local.entry_points.renew
+    entry_point       = local.entry_points[each.key]
     service_account   = google_service_account.this["build"].id
     docker_repository = google_artifact_registry_repository.functions.id
     source {
@@ -122,33 +202,24 @@ resource "google_cloudfunctions2_function" "renew" {
   }
 
   service_config {
-    min_instance_count = 0
-    max_instance_count = var.renew_max_instances
-    available_memory   = var.renew_memory
-    # One pass per instance: a pass bounds its own concurrency
-    # (renew_concurrency), and overlapping passes are kept apart by leases.
-    max_instance_request_concurrency = 1
-    timeout_seconds                  = var.renew_timeout_seconds
-    ingress_settings                 = var.renew_ingress
+    min_instance_count               = 0
+    max_instance_count               = each.value.max_instances
+    available_memory                 = each.value.memory
+    available_cpu                    = each.value.cpu
+    max_instance_request_concurrency = each.value.concurrency
+    timeout_seconds                  = each.value.timeout_seconds
+    ingress_settings                 = each.value.ingress
     all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.this["renew"].email
-    # Renew gives every watch without its own address Receive's URL, and
-    # checks its renewal window against the schedule's period.
-    environment_variables = merge(local.watcher_environment, {
-      WATCHRELAY_ADDRESS        = local.receive_url
-      WATCHRELAY_RENEW_INTERVAL = local.renew_interval
-    })
+    # The watcher, whatever the function: one client id to authorise for
+    # domain-wide delegation, one account to share with.
+    service_account_email = google_service_account.this["renew"].email
+    environment_variables = merge(local.watcher_environment, each.value.environment)
   }
 
   lifecycle {
     precondition {
-      # Renew cannot see its schedule: it takes the period on our word.
-      condition     = local.renew_interval_seconds != null
-      error_message = "renew_schedule (${var.renew_schedule}) has no plain period to read (every N minutes, hourly, every N hours): set renew_interval to it."
-    }
-    precondition {
-      condition     = local.renew_schedule_seconds == null || local.renew_schedule_seconds == local.renew_interval_seconds
-      error_message = "renew_interval (${local.renew_interval}) must equal the period of renew_schedule (${var.renew_schedule}, every ${coalesce(local.renew_schedule_seconds, 0)} s): Renew checks its renewal windows against it."
+      condition     = alltrue([for c in each.value.checks : c.condition])
+      error_message = join(" ", [for c in each.value.checks : c.error_message if !c.condition])
     }
   }
 
@@ -158,4 +229,10 @@ resource "google_cloudfunctions2_function" "renew" {
     google_project_service.enabled,
     time_sleep.build_grants,
   ]
+}
+
+# Renew was released as a resource of its own.
+moved {
+  from = google_cloudfunctions2_function.renew
+  to   = google_cloudfunctions2_function.watcher["renew"]
 }

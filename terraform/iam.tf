@@ -64,13 +64,24 @@ resource "google_service_account_iam_member" "renew_token_creator" {
   member             = google_service_account.this["renew"].member
 }
 
-# The scheduler's account may invoke Renew, and nothing else.
-resource "google_cloud_run_service_iam_member" "scheduler_invokes_renew" {
+# Each watcher function (functions.tf) has one invoker, its entry's
+# invoker, and that account may invoke it and nothing else: the scheduler's
+# account Renew (scheduler.tf), the push account Sync (its push
+# subscriptions, sync.tf). Both functions are private.
+resource "google_cloud_run_service_iam_member" "watcher_invoker" {
+  for_each = { for k, f in local.watcher_functions : k => f.invoker }
+
   project  = var.project_id
   location = var.region
-  service  = google_cloudfunctions2_function.renew.service_config[0].service
+  service  = google_cloudfunctions2_function.watcher[each.key].service_config[0].service
   role     = "roles/run.invoker"
-  member   = google_service_account.this["scheduler"].member
+  member   = google_service_account.this[each.value].member
+}
+
+# Renew's grant was released as a resource of its own; Sync's was not.
+moved {
+  from = google_cloud_run_service_iam_member.scheduler_invokes_renew
+  to   = google_cloud_run_service_iam_member.watcher_invoker["renew"]
 }
 
 # Google's push carries no credentials: Receive must be invocable by

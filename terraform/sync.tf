@@ -130,11 +130,13 @@ variable "sync_max_delivery_attempts" {
 # --- The function ---------------------------------------------------------------
 
 locals {
-  sync_url = google_cloudfunctions2_function.sync.service_config[0].uri
+  sync_url = google_cloudfunctions2_function.watcher["sync"].service_config[0].uri
 
   # The Sync defaults of internal/config (Defaults.SyncDebounce,
-  # Defaults.SyncTimeout), for the checks below only: a null variable is
-  # left out of the environment, so the function's own default applies.
+  # Defaults.SyncTimeout), for the checks only (Sync's in
+  # local.watcher_functions, functions.tf, and the trigger's below): a null
+  # variable is left out of the environment, so the function's own default
+  # applies.
   # tests/sync.tftest.hcl checks that the two agree.
   sync_default_debounce_seconds = 2
   sync_default_timeout_seconds  = 240
@@ -152,79 +154,16 @@ locals {
   sync_ack_deadline_seconds = 600
 }
 
-resource "google_cloudfunctions2_function" "sync" {
-  project     = var.project_id
-  location    = var.region
-  name        = "${var.name}-sync"
-  description = "Reads what changed behind each notification and publishes it to ${google_pubsub_topic.events.name}. Invoked by the ${var.name}-sync push subscription only."
-  labels      = local.labels
-
-  build_config {
-    runtime           = local.runtime
-    entry_point       = local.entry_points.sync
-    service_account   = google_service_account.this["build"].id
-    docker_repository = google_artifact_registry_repository.functions.id
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
-
-  service_config {
-    min_instance_count = 0
-    max_instance_count = var.sync_max_instances
-    available_memory   = var.sync_memory
-    # A request may sleep for the debounce and then wait on Google: many
-    # share an instance (a whole CPU is needed for more than one).
-    available_cpu                    = var.sync_cpu
-    max_instance_request_concurrency = var.sync_concurrency
-    timeout_seconds                  = var.sync_timeout_seconds
-    ingress_settings                 = var.sync_ingress
-    all_traffic_on_latest_revision   = true
-    # The watcher, as Renew (see the top of this file): one client id to
-    # authorise for domain-wide delegation, one account to share with.
-    service_account_email = google_service_account.this["renew"].email
-    environment_variables = merge(local.watcher_environment, { for k, v in {
-      WATCHRELAY_SYNC_DEBOUNCE = var.sync_debounce
-      WATCHRELAY_SYNC_TIMEOUT  = var.sync_timeout
-    } : k => v if v != null })
-  }
-
-  lifecycle {
-    precondition {
-      # Cloud Run gives an instance more than one request at a time only
-      # with a whole CPU or more.
-      condition     = var.sync_concurrency == 1 || tonumber(var.sync_cpu) >= 1
-      error_message = "sync_concurrency above 1 needs sync_cpu of at least 1."
-    }
-    precondition {
-      condition     = local.sync_timeout_seconds + local.sync_debounce_seconds < var.sync_timeout_seconds
-      error_message = "sync_timeout_seconds (${var.sync_timeout_seconds} s) must exceed sync_timeout (${coalesce(var.sync_timeout, "4m")}) plus sync_debounce (${coalesce(var.sync_debounce, "2s")}), or the platform cuts a fetch off before its own deadline."
-    }
-  }
-
-  # The first build needs its account's grants in force: time_sleep
-  # follows them and waits for them to propagate (iam_wait.tf).
-  depends_on = [
-    google_project_service.enabled,
-    time_sleep.build_grants,
-  ]
-}
+# The function itself is google_cloudfunctions2_function.watcher["sync"]
+# (functions.tf), from its entry in local.watcher_functions: a watcher
+# function, as Renew.
 
 # Domain-wide delegation needs no grant of Sync's own: it signs the
 # delegated JWT as the watcher, through renew_token_creator (iam.tf), and
 # Firestore and the events topic are the watcher's grants too.
 
-# The push account may invoke Sync, and nothing else does: Sync is private.
-resource "google_cloud_run_service_iam_member" "push_invokes_sync" {
-  project  = var.project_id
-  location = var.region
-  service  = google_cloudfunctions2_function.sync.service_config[0].service
-  role     = "roles/run.invoker"
-  member   = google_service_account.this["push"].member
-}
+# The push account may invoke Sync, and nothing else does: Sync is private
+# (google_cloud_run_service_iam_member.watcher_invoker["sync"], iam.tf).
 
 # Pub/Sub's service agent signs the push's OIDC token as the push account.
 # Projects created since 8 April 2021 let it without a grant; older ones
@@ -318,7 +257,7 @@ resource "google_pubsub_subscription" "sync" {
   }
 
   # The first pushes find the push account allowed to invoke Sync.
-  depends_on = [google_cloud_run_service_iam_member.push_invokes_sync]
+  depends_on = [google_cloud_run_service_iam_member.watcher_invoker["sync"]]
 }
 
 resource "google_pubsub_subscription" "sync_dead_letter" {

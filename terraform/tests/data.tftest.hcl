@@ -21,7 +21,7 @@ run "source_v1" {
   assert {
     condition = (
       google_cloudfunctions2_function.receive.build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.source.name &&
-      google_cloudfunctions2_function.renew.build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.source.name &&
+      google_cloudfunctions2_function.watcher["renew"].build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.source.name &&
       google_cloudfunctions2_function.receive.build_config[0].source[0].storage_source[0].bucket == google_storage_bucket.source.name
     )
     error_message = "Both functions must build from the uploaded object."
@@ -50,7 +50,7 @@ run "source_v2" {
   }
 
   assert {
-    condition     = google_cloudfunctions2_function.renew.build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.source.name
+    condition     = google_cloudfunctions2_function.watcher["renew"].build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.source.name
     error_message = "The functions must follow the new object."
   }
 }
@@ -186,7 +186,7 @@ run "image_repository" {
   assert {
     condition = (
       google_cloudfunctions2_function.receive.build_config[0].docker_repository == google_artifact_registry_repository.functions.id &&
-      google_cloudfunctions2_function.renew.build_config[0].docker_repository == google_artifact_registry_repository.functions.id
+      google_cloudfunctions2_function.watcher["renew"].build_config[0].docker_repository == google_artifact_registry_repository.functions.id
     )
     error_message = "Both functions must push their images to watchrelay's repository, where the cleanup policies apply."
   }

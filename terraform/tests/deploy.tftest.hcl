@@ -17,42 +17,42 @@ variables {
 
 run "functions" {
   assert {
-    condition     = google_cloudfunctions2_function.receive.build_config[0].runtime == "go126" && google_cloudfunctions2_function.renew.build_config[0].runtime == "go126"
+    condition     = google_cloudfunctions2_function.receive.build_config[0].runtime == "go126" && google_cloudfunctions2_function.watcher["renew"].build_config[0].runtime == "go126"
     error_message = "Both functions must run on go126."
   }
 
   assert {
     # The names function.go registers (ReceiveEntryPoint, RenewEntryPoint).
-    condition     = google_cloudfunctions2_function.receive.build_config[0].entry_point == "Receive" && google_cloudfunctions2_function.renew.build_config[0].entry_point == "Renew"
+    condition     = google_cloudfunctions2_function.receive.build_config[0].entry_point == "Receive" && google_cloudfunctions2_function.watcher["renew"].build_config[0].entry_point == "Renew"
     error_message = "Entry points must be Receive and Renew, as function.go registers them."
   }
 
   assert {
-    condition     = google_cloudfunctions2_function.receive.service_config[0].min_instance_count == 0 && google_cloudfunctions2_function.renew.service_config[0].min_instance_count == 0
+    condition     = google_cloudfunctions2_function.receive.service_config[0].min_instance_count == 0 && google_cloudfunctions2_function.watcher["renew"].service_config[0].min_instance_count == 0
     error_message = "Both functions must scale to zero."
   }
 
   assert {
-    condition     = google_cloudfunctions2_function.receive.service_config[0].service_account_email == google_service_account.this["receive"].email && google_cloudfunctions2_function.renew.service_config[0].service_account_email == google_service_account.this["renew"].email
+    condition     = google_cloudfunctions2_function.receive.service_config[0].service_account_email == google_service_account.this["receive"].email && google_cloudfunctions2_function.watcher["renew"].service_config[0].service_account_email == google_service_account.this["renew"].email
     error_message = "Each function must run as its own service account."
   }
 
   assert {
-    condition     = google_cloudfunctions2_function.receive.build_config[0].service_account == google_service_account.this["build"].id && google_cloudfunctions2_function.renew.build_config[0].service_account == google_service_account.this["build"].id
+    condition     = google_cloudfunctions2_function.receive.build_config[0].service_account == google_service_account.this["build"].id && google_cloudfunctions2_function.watcher["renew"].build_config[0].service_account == google_service_account.this["build"].id
     error_message = "Both functions must build as the build account."
   }
 
   assert {
     condition = (
-      google_cloudfunctions2_function.renew.service_config[0].environment_variables["GOOGLE_CLOUD_PROJECT"] == "demo-project" &&
-      google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_TOPIC"] == "watchrelay-events" &&
-      google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_DATABASE"] == "(default)"
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["GOOGLE_CLOUD_PROJECT"] == "demo-project" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_TOPIC"] == "watchrelay-events" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_DATABASE"] == "(default)"
     )
     error_message = "The functions' project, topic and database variables must name what the module creates."
   }
 
   assert {
-    condition     = google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_ADDRESS"] == "https://watchrelay-receive-mock.a.run.app"
+    condition     = google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_ADDRESS"] == "https://watchrelay-receive-mock.a.run.app"
     error_message = "Renew's WATCHRELAY_ADDRESS must be Receive's URL."
   }
 
@@ -82,11 +82,11 @@ run "function_defaults" {
       google_cloudfunctions2_function.receive.service_config[0].max_instance_count == 20 &&
       google_cloudfunctions2_function.receive.service_config[0].available_memory == "256M" &&
       google_cloudfunctions2_function.receive.service_config[0].timeout_seconds == 60 &&
-      google_cloudfunctions2_function.renew.name == "watchrelay-renew" &&
-      google_cloudfunctions2_function.renew.location == "us-central1" &&
-      google_cloudfunctions2_function.renew.service_config[0].max_instance_count == 1 &&
-      google_cloudfunctions2_function.renew.service_config[0].available_memory == "256M" &&
-      google_cloudfunctions2_function.renew.service_config[0].timeout_seconds == 300
+      google_cloudfunctions2_function.watcher["renew"].name == "watchrelay-renew" &&
+      google_cloudfunctions2_function.watcher["renew"].location == "us-central1" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].max_instance_count == 1 &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].available_memory == "256M" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].timeout_seconds == 300
     )
     error_message = "The functions' names, region, max instances, memory and timeout must be the variables' defaults."
   }
@@ -99,7 +99,7 @@ run "function_defaults" {
       google_cloudfunctions2_function.receive.service_config[0].available_cpu == "1" &&
       google_cloudfunctions2_function.receive.service_config[0].max_instance_request_concurrency == 80 &&
       google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_RECEIVE_MAX_IN_FLIGHT"] == "60" &&
-      google_cloudfunctions2_function.renew.service_config[0].max_instance_request_concurrency == 1
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].max_instance_request_concurrency == 1
     )
     error_message = "Receive must run with 1 CPU, 80 requests per instance and an in-flight bound of 60; Renew with one request per instance."
   }
@@ -108,16 +108,16 @@ run "function_defaults" {
     # Google's push comes from the internet; Renew is guarded by IAM.
     condition = (
       google_cloudfunctions2_function.receive.service_config[0].ingress_settings == "ALLOW_ALL" &&
-      google_cloudfunctions2_function.renew.service_config[0].ingress_settings == "ALLOW_ALL" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].ingress_settings == "ALLOW_ALL" &&
       google_cloudfunctions2_function.receive.service_config[0].all_traffic_on_latest_revision == true &&
-      google_cloudfunctions2_function.renew.service_config[0].all_traffic_on_latest_revision == true
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].all_traffic_on_latest_revision == true
     )
     error_message = "Receive must take traffic from anywhere, Renew by default too, and both serve their latest revision."
   }
 
   assert {
     # The period of the default schedule, */10, read off the schedule.
-    condition     = google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_RENEW_INTERVAL"] == "600s"
+    condition     = google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_RENEW_INTERVAL"] == "600s"
     error_message = "Renew must get WATCHRELAY_RENEW_INTERVAL, by default the default schedule's period (600s)."
   }
 
@@ -127,7 +127,7 @@ run "function_defaults" {
     # null: the functions' own defaults (internal/config) are the one source.
     condition = (
       toset(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_RECEIVE_MAX_IN_FLIGHT"]) &&
-      toset(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_GMAIL_TOPIC", "WATCHRELAY_ADDRESS", "WATCHRELAY_RENEW_INTERVAL"])
+      toset(keys(google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables)) == toset(["GOOGLE_CLOUD_PROJECT", "WATCHRELAY_TOPIC", "WATCHRELAY_DATABASE", "WATCHRELAY_GMAIL_TOPIC", "WATCHRELAY_ADDRESS", "WATCHRELAY_RENEW_INTERVAL"])
     )
     error_message = "The functions' environments must be exactly docs/DESIGN.md's configuration (WATCHRELAY_RECEIVE_MAX_IN_FLIGHT on Receive only, WATCHRELAY_GMAIL_TOPIC on Renew and Sync, WATCHRELAY_ADDRESS and WATCHRELAY_RENEW_INTERVAL on Renew only), without the defaults internal/config already has."
   }
@@ -159,8 +159,8 @@ run "function_variables" {
       google_cloudfunctions2_function.receive.service_config[0].max_instance_request_concurrency == 10 &&
       google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_RECEIVE_MAX_IN_FLIGHT"] == "8" &&
       google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_RECEIVE_TIMEOUT"] == "5s" &&
-      !contains(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables), "WATCHRELAY_RECEIVE_TIMEOUT") &&
-      google_cloudfunctions2_function.renew.service_config[0].max_instance_request_concurrency == 1
+      !contains(keys(google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables), "WATCHRELAY_RECEIVE_TIMEOUT") &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].max_instance_request_concurrency == 1
     )
     error_message = "receive_cpu, receive_concurrency (and the in-flight bound below it) and receive_deadline must reach Receive, and Renew keep one request per instance."
   }
@@ -171,24 +171,24 @@ run "function_variables" {
       google_cloudfunctions2_function.receive.service_config[0].max_instance_count == 7 &&
       google_cloudfunctions2_function.receive.service_config[0].available_memory == "512M" &&
       google_cloudfunctions2_function.receive.service_config[0].timeout_seconds == 30 &&
-      google_cloudfunctions2_function.renew.location == "europe-west1" &&
-      google_cloudfunctions2_function.renew.service_config[0].max_instance_count == 2 &&
-      google_cloudfunctions2_function.renew.service_config[0].available_memory == "1G" &&
-      google_cloudfunctions2_function.renew.service_config[0].timeout_seconds == 900
+      google_cloudfunctions2_function.watcher["renew"].location == "europe-west1" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].max_instance_count == 2 &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].available_memory == "1G" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].timeout_seconds == 900
     )
     error_message = "Each function's max instances, memory and timeout must come from its own variables."
   }
 
   assert {
     condition = (
-      google_cloudfunctions2_function.renew.service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" &&
       google_cloudfunctions2_function.receive.service_config[0].ingress_settings == "ALLOW_ALL"
     )
     error_message = "renew_ingress must reach Renew, and never Receive."
   }
 
   assert {
-    condition = alltrue([for f in [google_cloudfunctions2_function.receive, google_cloudfunctions2_function.renew] :
+    condition = alltrue([for f in [google_cloudfunctions2_function.receive, google_cloudfunctions2_function.watcher["renew"]] :
       f.service_config[0].environment_variables["WATCHRELAY_RENEW_BEFORE"] == "2h30m" &&
       f.service_config[0].environment_variables["WATCHRELAY_GRACE"] == "15m" &&
       f.service_config[0].environment_variables["WATCHRELAY_RENEW_CONCURRENCY"] == "3" &&

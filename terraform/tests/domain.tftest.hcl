@@ -67,7 +67,7 @@ run "domain" {
 
   assert {
     condition = (
-      google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_ADDRESS"] == "https://relay.example.com" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_ADDRESS"] == "https://relay.example.com" &&
       output.receive_url == "https://relay.example.com" &&
       strcontains(output.cli_env, "export WATCHRELAY_ADDRESS=https://relay.example.com\n")
     )

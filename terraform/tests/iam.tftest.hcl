@@ -31,8 +31,8 @@ run "public_only_receive" {
         [
           google_service_account_iam_member.renew_token_creator.member,
           google_service_account_iam_member.push_token_creator.member,
-          google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
-          google_cloud_run_service_iam_member.push_invokes_sync.member,
+          google_cloud_run_service_iam_member.watcher_invoker["renew"].member,
+          google_cloud_run_service_iam_member.watcher_invoker["sync"].member,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].member,
           google_pubsub_topic_iam_member.gmail_push_publisher.member,
@@ -51,9 +51,9 @@ run "public_only_receive" {
 run "renew_private" {
   assert {
     condition = (
-      google_cloud_run_service_iam_member.scheduler_invokes_renew.service == "projects/demo-project/locations/us-central1/services/watchrelay-renew" &&
-      google_cloud_run_service_iam_member.scheduler_invokes_renew.role == "roles/run.invoker" &&
-      google_cloud_run_service_iam_member.scheduler_invokes_renew.member == "serviceAccount:watchrelay-scheduler@demo-project.iam.gserviceaccount.com"
+      google_cloud_run_service_iam_member.watcher_invoker["renew"].service == "projects/demo-project/locations/us-central1/services/watchrelay-renew" &&
+      google_cloud_run_service_iam_member.watcher_invoker["renew"].role == "roles/run.invoker" &&
+      google_cloud_run_service_iam_member.watcher_invoker["renew"].member == "serviceAccount:watchrelay-scheduler@demo-project.iam.gserviceaccount.com"
     )
     error_message = "Only the scheduler's account may invoke Renew, on Renew's service."
   }
@@ -138,7 +138,7 @@ run "renew_delegation" {
     # both run as it, and no other account is given the token-creator
     # role that domain-wide delegation uses.
     condition = (
-      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_cloudfunctions2_function.renew.service_config[0].service_account_email &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email == google_cloudfunctions2_function.watcher["renew"].service_config[0].service_account_email &&
       length([
         for b in [google_service_account_iam_member.renew_token_creator, google_service_account_iam_member.push_token_creator] : b
         if b.role == "roles/iam.serviceAccountTokenCreator" && b.member != google_service_account.this["renew"].member && b.member != "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"

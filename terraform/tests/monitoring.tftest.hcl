@@ -130,9 +130,9 @@ run "metrics" {
     # monitoring.tf spells the names out so that the metrics need not wait
     # for the functions: they must still be the deployed ones.
     condition = (
-      strcontains(google_logging_metric.this["renew_passes"].filter, "service_name=\"${google_cloudfunctions2_function.renew.name}\"") &&
+      strcontains(google_logging_metric.this["renew_passes"].filter, "service_name=\"${google_cloudfunctions2_function.watcher["renew"].name}\"") &&
       strcontains(google_logging_metric.this["strays"].filter, "service_name=\"${google_cloudfunctions2_function.receive.name}\"") &&
-      strcontains(google_logging_metric.this["sync_failures"].filter, "service_name=\"${google_cloudfunctions2_function.sync.name}\"") &&
+      strcontains(google_logging_metric.this["sync_failures"].filter, "service_name=\"${google_cloudfunctions2_function.watcher["sync"].name}\"") &&
       strcontains(google_logging_metric.this["scheduler_failures"].filter, "job_id=\"${google_cloud_scheduler_job.renew.name}\"")
     )
     error_message = "The metrics must name the functions' services and the scheduler job that the module deploys."

@@ -57,8 +57,8 @@ run "gmail_publisher" {
         [
           google_service_account_iam_member.renew_token_creator.member,
           google_service_account_iam_member.push_token_creator.member,
-          google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
-          google_cloud_run_service_iam_member.push_invokes_sync.member,
+          google_cloud_run_service_iam_member.watcher_invoker["renew"].member,
+          google_cloud_run_service_iam_member.watcher_invoker["sync"].member,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].member,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"].member,
@@ -130,9 +130,9 @@ run "gmail_push_subscription" {
 run "gmail_topic_environment" {
   assert {
     condition = (
-      google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "watchrelay-gmail" &&
-      google_cloudfunctions2_function.sync.service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "watchrelay-gmail" &&
-      google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == google_pubsub_topic.gmail.name &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "watchrelay-gmail" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "watchrelay-gmail" &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == google_pubsub_topic.gmail.name &&
       !contains(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables), "WATCHRELAY_GMAIL_TOPIC")
     )
     error_message = "WATCHRELAY_GMAIL_TOPIC (the inbound topic's id) must reach Renew and Sync, and not Receive."
@@ -208,7 +208,7 @@ run "named_deployment" {
     condition = (
       google_pubsub_topic.gmail.name == "relay-two-gmail" &&
       google_pubsub_subscription.sync["gmail"].name == "relay-two-gmail" &&
-      google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "relay-two-gmail"
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "relay-two-gmail"
     )
     error_message = "The inbound Gmail topic, its subscription and WATCHRELAY_GMAIL_TOPIC must follow var.name."
   }

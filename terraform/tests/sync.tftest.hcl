@@ -20,13 +20,13 @@ run "function" {
   assert {
     # The name function.go registers (SyncEntryPoint), in the same archive.
     condition = (
-      google_cloudfunctions2_function.sync.name == "watchrelay-sync" &&
-      google_cloudfunctions2_function.sync.location == "us-central1" &&
-      google_cloudfunctions2_function.sync.build_config[0].entry_point == "Sync" &&
-      google_cloudfunctions2_function.sync.build_config[0].runtime == "go126" &&
-      google_cloudfunctions2_function.sync.build_config[0].service_account == google_service_account.this["build"].id &&
-      google_cloudfunctions2_function.sync.build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.source.name &&
-      google_cloudfunctions2_function.sync.build_config[0].source[0].storage_source[0].object == google_cloudfunctions2_function.receive.build_config[0].source[0].storage_source[0].object
+      google_cloudfunctions2_function.watcher["sync"].name == "watchrelay-sync" &&
+      google_cloudfunctions2_function.watcher["sync"].location == "us-central1" &&
+      google_cloudfunctions2_function.watcher["sync"].build_config[0].entry_point == "Sync" &&
+      google_cloudfunctions2_function.watcher["sync"].build_config[0].runtime == "go126" &&
+      google_cloudfunctions2_function.watcher["sync"].build_config[0].service_account == google_service_account.this["build"].id &&
+      google_cloudfunctions2_function.watcher["sync"].build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.source.name &&
+      google_cloudfunctions2_function.watcher["sync"].build_config[0].source[0].storage_source[0].object == google_cloudfunctions2_function.receive.build_config[0].source[0].storage_source[0].object
     )
     error_message = "Sync must be built as the build account, with entry point Sync, from the archive Receive and Renew are built from."
   }
@@ -35,9 +35,9 @@ run "function" {
     # Domain-wide delegation and sharing at Google are per account: Sync
     # reads as the account Renew watches as.
     condition = (
-      google_cloudfunctions2_function.sync.service_config[0].service_account_email == "watchrelay-renew@demo-project.iam.gserviceaccount.com" &&
-      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_cloudfunctions2_function.renew.service_config[0].service_account_email &&
-      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_service_account.this["renew"].email
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email == "watchrelay-renew@demo-project.iam.gserviceaccount.com" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email == google_cloudfunctions2_function.watcher["renew"].service_config[0].service_account_email &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email == google_service_account.this["renew"].email
     )
     error_message = "Sync must run as Renew's account, watchrelay-renew (the watcher), not an account of its own."
   }
@@ -46,14 +46,14 @@ run "function" {
     # A request may sleep for the debounce: many share an instance, which
     # needs a whole CPU. Pub/Sub's pushes are internal traffic.
     condition = (
-      google_cloudfunctions2_function.sync.service_config[0].min_instance_count == 0 &&
-      google_cloudfunctions2_function.sync.service_config[0].max_instance_count == 10 &&
-      google_cloudfunctions2_function.sync.service_config[0].max_instance_request_concurrency == 80 &&
-      google_cloudfunctions2_function.sync.service_config[0].available_cpu == "1" &&
-      google_cloudfunctions2_function.sync.service_config[0].available_memory == "512M" &&
-      google_cloudfunctions2_function.sync.service_config[0].timeout_seconds == 300 &&
-      google_cloudfunctions2_function.sync.service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" &&
-      google_cloudfunctions2_function.sync.service_config[0].all_traffic_on_latest_revision == true
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].min_instance_count == 0 &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].max_instance_count == 10 &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].max_instance_request_concurrency == 80 &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].available_cpu == "1" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].available_memory == "512M" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].timeout_seconds == 300 &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].all_traffic_on_latest_revision == true
     )
     error_message = "Sync's defaults: scale to zero, at most 10 instances of 80 requests and 1 CPU each, 512M, 300 s, internal ingress, the latest revision."
   }
@@ -61,7 +61,7 @@ run "function" {
   assert {
     # The sync tuning variables are left out while null: internal/config's
     # defaults (2s, 4m) apply.
-    condition = google_cloudfunctions2_function.sync.service_config[0].environment_variables == tomap({
+    condition = google_cloudfunctions2_function.watcher["sync"].service_config[0].environment_variables == tomap({
       GOOGLE_CLOUD_PROJECT   = "demo-project"
       WATCHRELAY_TOPIC       = "watchrelay-events"
       WATCHRELAY_DATABASE    = "(default)"
@@ -80,9 +80,9 @@ run "sync_private" {
   assert {
     # The one invoker binding on Sync's service: the push account.
     condition = (
-      google_cloud_run_service_iam_member.push_invokes_sync.service == "projects/demo-project/locations/us-central1/services/watchrelay-sync" &&
-      google_cloud_run_service_iam_member.push_invokes_sync.role == "roles/run.invoker" &&
-      google_cloud_run_service_iam_member.push_invokes_sync.member == "serviceAccount:watchrelay-push@demo-project.iam.gserviceaccount.com" &&
+      google_cloud_run_service_iam_member.watcher_invoker["sync"].service == "projects/demo-project/locations/us-central1/services/watchrelay-sync" &&
+      google_cloud_run_service_iam_member.watcher_invoker["sync"].role == "roles/run.invoker" &&
+      google_cloud_run_service_iam_member.watcher_invoker["sync"].member == "serviceAccount:watchrelay-push@demo-project.iam.gserviceaccount.com" &&
       google_service_account.this["push"].account_id == "watchrelay-push"
     )
     error_message = "Only the push account may invoke Sync, on Sync's service."
@@ -92,8 +92,8 @@ run "sync_private" {
     condition = length([
       for b in concat(
         google_cloud_run_service_iam_member.public_receive,
-        [google_cloud_run_service_iam_member.scheduler_invokes_renew, google_cloud_run_service_iam_member.push_invokes_sync],
-      ) : b if b.service == google_cloudfunctions2_function.sync.service_config[0].service && b.member != google_service_account.this["push"].member
+        [google_cloud_run_service_iam_member.watcher_invoker["renew"], google_cloud_run_service_iam_member.watcher_invoker["sync"]],
+      ) : b if b.service == google_cloudfunctions2_function.watcher["sync"].service_config[0].service && b.member != google_service_account.this["push"].member
     ]) == 0
     error_message = "No other principal, allUsers least of all, may invoke Sync."
   }
@@ -107,7 +107,7 @@ run "sync_private" {
         [
           google_service_account_iam_member.renew_token_creator.member,
           google_service_account_iam_member.push_token_creator.member,
-          google_cloud_run_service_iam_member.scheduler_invokes_renew.member,
+          google_cloud_run_service_iam_member.watcher_invoker["renew"].member,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].member,
           google_pubsub_topic_iam_member.gmail_push_publisher.member,
@@ -122,7 +122,7 @@ run "sync_private" {
 run "sync_runs_as_the_watcher" {
   assert {
     condition = (
-      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_cloudfunctions2_function.renew.service_config[0].service_account_email &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email == google_cloudfunctions2_function.watcher["renew"].service_config[0].service_account_email &&
       !contains(keys(google_service_account.this), "sync") &&
       !contains(keys(output.service_accounts), "sync")
     )
@@ -134,7 +134,7 @@ run "sync_runs_as_the_watcher" {
     # change and resync events on the events topic.
     condition = (
       google_project_iam_member.datastore_user["renew"].role == "roles/datastore.user" &&
-      google_project_iam_member.datastore_user["renew"].member == "serviceAccount:${google_cloudfunctions2_function.sync.service_config[0].service_account_email}" &&
+      google_project_iam_member.datastore_user["renew"].member == "serviceAccount:${google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email}" &&
       google_project_iam_member.datastore_user["renew"].condition[0].expression == "resource.name == \"projects/demo-project/databases/(default)\""
     )
     error_message = "Sync's account (the watcher) must use Firestore in watchrelay's database only."
@@ -144,7 +144,7 @@ run "sync_runs_as_the_watcher" {
     condition = (
       google_pubsub_topic_iam_member.publisher["renew"].topic == "watchrelay-events" &&
       google_pubsub_topic_iam_member.publisher["renew"].role == "roles/pubsub.publisher" &&
-      google_pubsub_topic_iam_member.publisher["renew"].member == "serviceAccount:${google_cloudfunctions2_function.sync.service_config[0].service_account_email}"
+      google_pubsub_topic_iam_member.publisher["renew"].member == "serviceAccount:${google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email}"
     )
     error_message = "Sync's account (the watcher) must publish to the events topic, through a binding on the topic."
   }
@@ -153,8 +153,8 @@ run "sync_runs_as_the_watcher" {
     # Domain-wide delegation: the watcher signs its delegated JWTs as
     # itself (signJwt).
     condition = (
-      google_service_account_iam_member.renew_token_creator.service_account_id == "projects/demo-project/serviceAccounts/${google_cloudfunctions2_function.sync.service_config[0].service_account_email}" &&
-      google_service_account_iam_member.renew_token_creator.member == "serviceAccount:${google_cloudfunctions2_function.sync.service_config[0].service_account_email}" &&
+      google_service_account_iam_member.renew_token_creator.service_account_id == "projects/demo-project/serviceAccounts/${google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email}" &&
+      google_service_account_iam_member.renew_token_creator.member == "serviceAccount:${google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email}" &&
       google_service_account_iam_member.renew_token_creator.role == "roles/iam.serviceAccountTokenCreator"
     )
     error_message = "Sync's account (the watcher) must mint tokens for itself (domain-wide delegation)."
@@ -175,7 +175,7 @@ run "sync_runs_as_the_watcher" {
   }
 
   assert {
-    condition     = output.service_accounts.renew.unique_id == "100000000000000000001" && output.service_accounts.renew.email == google_cloudfunctions2_function.sync.service_config[0].service_account_email
+    condition     = output.service_accounts.renew.unique_id == "100000000000000000001" && output.service_accounts.renew.email == google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email
     error_message = "service_accounts.renew must give the one client id to authorize for domain-wide delegation, Renew's and Sync's."
   }
 }
@@ -304,22 +304,22 @@ run "sync_variables" {
 
   assert {
     condition = (
-      google_cloudfunctions2_function.sync.service_config[0].environment_variables["WATCHRELAY_SYNC_DEBOUNCE"] == "500ms" &&
-      google_cloudfunctions2_function.sync.service_config[0].environment_variables["WATCHRELAY_SYNC_TIMEOUT"] == "8m" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].environment_variables["WATCHRELAY_SYNC_DEBOUNCE"] == "500ms" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].environment_variables["WATCHRELAY_SYNC_TIMEOUT"] == "8m" &&
       !contains(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables), "WATCHRELAY_SYNC_TIMEOUT") &&
-      !contains(keys(google_cloudfunctions2_function.renew.service_config[0].environment_variables), "WATCHRELAY_SYNC_DEBOUNCE")
+      !contains(keys(google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables), "WATCHRELAY_SYNC_DEBOUNCE")
     )
     error_message = "sync_debounce and sync_timeout must reach Sync's environment, and only Sync's."
   }
 
   assert {
     condition = (
-      google_cloudfunctions2_function.sync.service_config[0].timeout_seconds == 540 &&
-      google_cloudfunctions2_function.sync.service_config[0].max_instance_request_concurrency == 20 &&
-      google_cloudfunctions2_function.sync.service_config[0].available_cpu == "2" &&
-      google_cloudfunctions2_function.sync.service_config[0].available_memory == "1G" &&
-      google_cloudfunctions2_function.sync.service_config[0].max_instance_count == 3 &&
-      google_cloudfunctions2_function.sync.service_config[0].ingress_settings == "ALLOW_ALL" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].timeout_seconds == 540 &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].max_instance_request_concurrency == 20 &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].available_cpu == "2" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].available_memory == "1G" &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].max_instance_count == 3 &&
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].ingress_settings == "ALLOW_ALL" &&
       google_pubsub_subscription.sync["events"].dead_letter_policy[0].max_delivery_attempts == 20
     )
     error_message = "Sync's timeout, concurrency, CPU, memory, instances, ingress and delivery attempts must follow their variables."
@@ -337,7 +337,7 @@ run "longest_sync_timeout" {
   }
 
   assert {
-    condition     = google_cloudfunctions2_function.sync.service_config[0].environment_variables["WATCHRELAY_SYNC_TIMEOUT"] == "8m59s"
+    condition     = google_cloudfunctions2_function.watcher["sync"].service_config[0].environment_variables["WATCHRELAY_SYNC_TIMEOUT"] == "8m59s"
     error_message = "A sync_timeout of 8m59s must be accepted."
   }
 }
@@ -367,7 +367,7 @@ run "request_timeout_under_fetch_timeout" {
   variables {
     sync_timeout_seconds = 240
   }
-  expect_failures = [google_cloudfunctions2_function.sync]
+  expect_failures = [google_cloudfunctions2_function.watcher["sync"]]
 }
 
 run "request_timeout_under_set_fetch_timeout" {
@@ -377,7 +377,7 @@ run "request_timeout_under_set_fetch_timeout" {
     sync_debounce        = "1s"
     sync_timeout_seconds = 300
   }
-  expect_failures = [google_cloudfunctions2_function.sync]
+  expect_failures = [google_cloudfunctions2_function.watcher["sync"]]
 }
 
 run "request_timeout_past_ack_deadline" {
@@ -436,12 +436,12 @@ run "named_deployment" {
 
   assert {
     condition = (
-      google_cloudfunctions2_function.sync.name == "relay-two-sync" &&
+      google_cloudfunctions2_function.watcher["sync"].name == "relay-two-sync" &&
       google_pubsub_subscription.sync["events"].name == "relay-two-sync" &&
       google_pubsub_topic.sync_dead_letter.name == "relay-two-sync-dead-letter" &&
       google_pubsub_subscription.sync_dead_letter.name == "relay-two-sync-dead-letter" &&
       google_service_account.this["push"].account_id == "relay-two-push" &&
-      google_cloudfunctions2_function.sync.service_config[0].service_account_email == google_service_account.this["renew"].email
+      google_cloudfunctions2_function.watcher["sync"].service_config[0].service_account_email == google_service_account.this["renew"].email
     )
     error_message = "Sync's function, subscriptions, dead-letter topic and push account must follow var.name, and Sync run as relay-two's watcher."
   }

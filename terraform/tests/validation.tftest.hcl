@@ -92,7 +92,7 @@ run "renew_interval_off_schedule" {
   variables {
     renew_interval = "15m"
   }
-  expect_failures = [google_cloudfunctions2_function.renew]
+  expect_failures = [google_cloudfunctions2_function.watcher["renew"]]
 }
 
 run "schedule_without_a_plain_period" {
@@ -101,7 +101,7 @@ run "schedule_without_a_plain_period" {
   variables {
     renew_schedule = "0 9 * * 1-5"
   }
-  expect_failures = [google_cloudfunctions2_function.renew]
+  expect_failures = [google_cloudfunctions2_function.watcher["renew"]]
 }
 
 run "schedule_without_a_plain_period_given_its_interval" {
@@ -120,7 +120,7 @@ run "renew_interval_off_hourly_schedule" {
     renew_interval = "30m"
     renew_schedule = "5 * * * *"
   }
-  expect_failures = [google_cloudfunctions2_function.renew]
+  expect_failures = [google_cloudfunctions2_function.watcher["renew"]]
 }
 
 run "renew_interval_matches_schedule" {
@@ -133,7 +133,7 @@ run "renew_interval_matches_schedule" {
   }
 
   assert {
-    condition     = google_cloudfunctions2_function.renew.service_config[0].environment_variables["WATCHRELAY_RENEW_INTERVAL"] == "1h60m"
+    condition     = google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_RENEW_INTERVAL"] == "1h60m"
     error_message = "renew_interval must reach Renew as given."
   }
 }

@@ -13,7 +13,7 @@ override_resource {
 }
 
 override_resource {
-  target = google_cloudfunctions2_function.renew
+  target = google_cloudfunctions2_function.watcher["renew"]
   values = {
     service_config = {
       uri     = "https://watchrelay-renew-mock.a.run.app"
@@ -74,7 +74,7 @@ override_resource {
 }
 
 override_resource {
-  target = google_cloudfunctions2_function.sync
+  target = google_cloudfunctions2_function.watcher["sync"]
   values = {
     service_config = {
       uri     = "https://watchrelay-sync-mock.a.run.app"
