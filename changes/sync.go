@@ -13,6 +13,7 @@ import (
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/internal/wait"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -189,7 +190,7 @@ func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcom
 		debounce = 0 // a person asked (watch sync): now
 	}
 	for {
-		if err := sleep(ctx, debounce); err != nil {
+		if err := wait.Sleep(ctx, debounce); err != nil {
 			return f.fail(ctx, err)
 		}
 		if err := f.once(ctx); err != nil {
@@ -198,19 +199,5 @@ func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcom
 		if f.released {
 			return f.out, nil
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

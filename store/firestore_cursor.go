@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/watchrelay/watchrelay/internal/wait"
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -75,7 +76,7 @@ func (f *Firestore) changeCursor(ctx context.Context, ref *firestore.DocumentRef
 		if attempt > 0 {
 			// Jittered, so that the losers of a round do not meet
 			// again in the next.
-			if err := sleep(ctx, time.Duration(rand.Int64N(int64(attempt)*int64(5*time.Millisecond)))); err != nil {
+			if err := wait.Sleep(ctx, time.Duration(rand.Int64N(int64(attempt)*int64(5*time.Millisecond)))); err != nil {
 				return Cursor{}, fail(what, err)
 			}
 		}
@@ -118,17 +119,6 @@ func (f *Firestore) casCursor(ctx context.Context, ref *firestore.DocumentRef, c
 		return Cursor{}, errCursorChanged
 	}
 	return c, err
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // WantSync counts a notification and takes the lease for cl when it may, in

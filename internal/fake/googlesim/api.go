@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/watchrelay/watchrelay/internal/wait"
 )
 
 // Google's limits on the client's channel fields.
@@ -270,7 +272,7 @@ func grant(kind string, now time.Time, req channelBody) (time.Time, *Failure) {
 
 func (s *Sim) stop(api string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if sleep(r.Context(), s.opts.Latency) != nil {
+		if wait.Sleep(r.Context(), s.opts.Latency) != nil {
 			return
 		}
 		req, bad := decodeChannel(r)
@@ -307,7 +309,7 @@ func (s *Sim) stop(api string) http.HandlerFunc {
 }
 
 func (s *Sim) startPageToken(w http.ResponseWriter, r *http.Request) {
-	if sleep(r.Context(), s.opts.Latency) != nil {
+	if wait.Sleep(r.Context(), s.opts.Latency) != nil {
 		return
 	}
 	driveID := r.URL.Query().Get("driveId")

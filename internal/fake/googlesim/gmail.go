@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/watchrelay/watchrelay/internal/wait"
 )
 
 // Gmail's push side: users.watch, users.stop, users.history.list and
@@ -114,7 +116,7 @@ type gmailHandler func(r *http.Request, name string, m *mailbox) (any, *Failure)
 // the caller's mailbox and injected failures, in Google's order.
 func (s *Sim) gmailCall(op string, h gmailHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if sleep(r.Context(), s.opts.Latency) != nil {
+		if wait.Sleep(r.Context(), s.opts.Latency) != nil {
 			return
 		}
 		sub, user := subjectOf(r), r.PathValue("userId")

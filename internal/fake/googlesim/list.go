@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/watchrelay/watchrelay/internal/wait"
 )
 
 // The read side: Calendar's list calls with sync and page tokens, Drive's
@@ -23,7 +25,7 @@ const (
 // watch kind of the collection, listKind the response's kind.
 func (s *Sim) listCalendar(kind, listKind string, maxPage int, params resourceParams) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if sleep(r.Context(), s.opts.Latency) != nil {
+		if wait.Sleep(r.Context(), s.opts.Latency) != nil {
 			return
 		}
 		p, _ := params(r) // path parameters: never refused
@@ -134,7 +136,7 @@ func pageSize(q url.Values, name string, def, maxPage int) (int, *Failure) {
 // page token on, oldest first, with nextPageToken while more remain and
 // newStartPageToken on the last page.
 func (s *Sim) listChanges(w http.ResponseWriter, r *http.Request) {
-	if sleep(r.Context(), s.opts.Latency) != nil {
+	if wait.Sleep(r.Context(), s.opts.Latency) != nil {
 		return
 	}
 	q := r.URL.Query()
@@ -210,7 +212,7 @@ func changeJSON(c driveChange, driveID string) map[string]any {
 // getFile serves Drive's files.get: the file as it stands, trashed or
 // not, or 404 once removed. The fields parameter is ignored.
 func (s *Sim) getFile(w http.ResponseWriter, r *http.Request) {
-	if sleep(r.Context(), s.opts.Latency) != nil {
+	if wait.Sleep(r.Context(), s.opts.Latency) != nil {
 		return
 	}
 	id := r.PathValue("fileId")

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/watchrelay/watchrelay/internal/wait"
 )
 
 // Header names exactly as Google spells them on the wire.
@@ -276,7 +278,7 @@ func (s *Sim) deliver(m message, first chan struct{}) {
 		if d.OK || giveUp {
 			return
 		}
-		if sleep(s.ctx, delay) != nil {
+		if wait.Sleep(s.ctx, delay) != nil {
 			s.mu.Lock()
 			s.stats.Undelivered++
 			s.mu.Unlock()

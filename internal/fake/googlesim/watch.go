@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/watchrelay/watchrelay/internal/wait"
 )
 
 // The watch call: checked as Google checks it, granted, recorded, and
@@ -12,7 +14,7 @@ import (
 
 func (s *Sim) watch(kind string, params resourceParams) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if sleep(r.Context(), s.opts.Latency) != nil {
+		if wait.Sleep(r.Context(), s.opts.Latency) != nil {
 			return
 		}
 		req, bad := decodeChannel(r)

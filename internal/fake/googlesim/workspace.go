@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/watchrelay/watchrelay/internal/wait"
 )
 
 // The Workspace Events API (workspaceevents/v1): subscriptions through
@@ -60,7 +62,7 @@ type eventsHandler func(w http.ResponseWriter, r *http.Request, name string, cal
 // subscription's name, or for a create the target resource.
 func (s *Sim) eventsCall(op string, h eventsHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if sleep(r.Context(), s.opts.Latency) != nil {
+		if wait.Sleep(r.Context(), s.opts.Latency) != nil {
 			return
 		}
 		name, body := "", []byte(nil)
