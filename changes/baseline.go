@@ -33,7 +33,7 @@ func (s *Syncer) Baseline(ctx context.Context, w store.Watch) error {
 		return err
 	}
 	holder := uuid.NewString()
-	until := func() time.Time { return s.opts.Now().Add(s.opts.Timeout + time.Minute) }
+	until := s.leaseEnd
 	if _, held, err := s.store.WantSync(ctx, store.SyncClaim{WatchID: w.ID, Holder: holder, Until: until(), Now: s.opts.Now()}); err != nil {
 		return err
 	} else if !held {

@@ -13,9 +13,6 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// source is the ce-source of every event Sync publishes about a watch.
-func source(w store.Watch) string { return "//watchrelay/watches/" + w.ID }
-
 // change is the watchrelay.change.v1 of one item. Its id is fixed by the
 // watch, the item and the item's version, so a page read twice (a crash
 // before its cursor was written, a redelivery) publishes the same ids and
@@ -28,7 +25,7 @@ func (s *Syncer) change(w store.Watch, it google.Item) event.Event {
 	}
 	return event.Event{
 		ID:      w.ID + "/" + it.ID + "/" + it.Version,
-		Source:  source(w),
+		Source:  event.WatchSource(w.ID),
 		Type:    event.TypeChange,
 		Subject: it.ID,
 		Time:    now,
@@ -48,7 +45,7 @@ func (s *Syncer) resyncEvent(w store.Watch, cursor, reason string) event.Event {
 	sum := sha256.Sum256([]byte(cursor))
 	return event.Event{
 		ID:      w.ID + "/" + event.TypeResync + "/" + hex.EncodeToString(sum[:8]),
-		Source:  source(w),
+		Source:  event.WatchSource(w.ID),
 		Type:    event.TypeResync,
 		Subject: w.ID,
 		Time:    s.opts.Now(),
@@ -71,12 +68,8 @@ func (f *fetch) end(ctx context.Context, class google.Class, reason string) erro
 		state, typ = store.WatchGone, event.TypeGone
 	}
 	w, now := f.w, f.opts.Now()
-	e := event.Event{
-		ID: w.ID + "/" + typ + "/" + w.ChannelID, Source: source(w), Type: typ, Subject: w.ID,
-		Time: now, WatchID: w.ID, Kind: w.Kind,
-		Data: event.LifecycleData{WatchID: w.ID, Kind: w.Kind, Params: w.Params, Labels: w.Labels,
-			OldChannelID: w.ChannelID, Error: reason},
-	}
+	e := event.Lifecycle(typ, event.LifecycleData{WatchID: w.ID, Kind: w.Kind, Params: w.Params, Labels: w.Labels,
+		OldChannelID: w.ChannelID, Error: reason}, now)
 	if err := f.pub.PublishAll(ctx, []event.Event{e}); err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func (s *Syncer) Deliver(ctx context.Context, attrs map[string]string, data []by
 		return s.gmailPush(ctx, data)
 	case event.TypeNotification:
 	default:
-		return Outcome{Skipped: "not a notification"}, nil
+		return Outcome{Skipped: notANotification}, nil
 	}
 	t := Trigger{WatchID: attrs[event.AttrWatchID], Message: messageID}
 	if err := json.Unmarshal(data, &t.Notification); err != nil {
@@ -58,6 +58,10 @@ func (s *Syncer) Deliver(ctx context.Context, attrs map[string]string, data []by
 	return s.Handle(ctx, t)
 }
 
+// notANotification is why Deliver skips any event but a notification; it
+// is answered 204 rather than with an outcome.
+const notANotification = "not a notification"
+
 // statusOf is the one place a Deliver outcome becomes an HTTP status.
 func statusOf(out Outcome, err error) int {
 	switch {
@@ -65,7 +69,7 @@ func statusOf(out Outcome, err error) int {
 		return http.StatusBadRequest
 	case err != nil:
 		return http.StatusServiceUnavailable
-	case out.Skipped == "not a notification":
+	case out.Skipped == notANotification:
 		return http.StatusNoContent
 	}
 	return http.StatusOK

@@ -159,6 +159,10 @@ func (s *Syncer) fromBody(ctx context.Context, w store.Watch, n event.Notificati
 	return Outcome{Published: 1}, nil
 }
 
+// leaseEnd is when a lease on a watch's cursor taken now ends: a minute
+// past the request's own timeout, so a live holder is never overtaken.
+func (s *Syncer) leaseEnd() time.Time { return s.opts.Now().Add(s.opts.Timeout + time.Minute) }
+
 // coalesce takes a turn at the watch's fetch. A notification that a live
 // holder's coming read covers is acknowledged after one read (see
 // store.Cursor.Covers); any other is counted and, if no one else is
@@ -173,7 +177,7 @@ func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcom
 		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
 	}
 	holder := uuid.NewString()
-	until := func() time.Time { return s.opts.Now().Add(s.opts.Timeout + time.Minute) }
+	until := s.leaseEnd
 	_, held, err := s.store.WantSync(ctx, store.SyncClaim{
 		WatchID: w.ID, Holder: holder, Message: t.Message, Until: until(), Now: s.opts.Now(),
 	})

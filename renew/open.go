@@ -64,7 +64,7 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 	var events []event.Event // reported with the state that ends this claim
 	if lapsed {
 		r.add(func(s *Summary) { s.Lapsed++ })
-		events = append(events, r.event(event.TypeLapsed, w, lifecycle(w, old, w.ChannelExpiration, "", time.Time{}, "")))
+		events = append(events, r.event(event.TypeLapsed, lifecycle(w, old, w.ChannelExpiration, "", time.Time{}, "")))
 	}
 	if old == "" && !r.baseline(ctx, w, cl, c) {
 		return
@@ -95,7 +95,7 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 	if old == "" {
 		typ = event.TypeStarted
 	}
-	events = append(events, r.event(typ, w, lifecycle(w, old, w.ChannelExpiration, c.ID, granted.Expiration, "")))
+	events = append(events, r.event(typ, lifecycle(w, old, w.ChannelExpiration, c.ID, granted.Expiration, "")))
 	if !r.activate(ctx, w, cl, c, granted, events) {
 		return
 	}
@@ -331,7 +331,7 @@ func (r *run) end(ctx context.Context, w store.Watch, cl claim, err error, event
 		state, typ = store.WatchGone, event.TypeGone
 	}
 	r.log.Error("watch ended", "watch", w.ID, "kind", w.Kind, "state", state, "error", reason)
-	events = append(events, r.event(typ, w, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, reason)))
+	events = append(events, r.event(typ, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, reason)))
 	if !r.release(ctx, cl, store.WatchUpdate{
 		State: &state, ChannelID: store.Ptr(""), ChannelExpiration: &time.Time{},
 		LastError: &reason, Failures: store.Ptr(w.Failures + 1),

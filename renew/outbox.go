@@ -24,23 +24,9 @@ type Outbox interface {
 // next pass.
 const maxDrain = 500
 
-// event builds a lifecycle event of w. Its id is fixed by the watch, the
-// type and the channel it is about, so a repeat dedupes.
-func (r *run) event(typ string, w store.Watch, data event.LifecycleData) event.Event {
-	channel := data.NewChannelID
-	if channel == "" {
-		channel = data.OldChannelID
-	}
-	return event.Event{
-		ID:      w.ID + "/" + typ + "/" + channel,
-		Source:  "//watchrelay/watches/" + w.ID,
-		Type:    typ,
-		Subject: w.ID,
-		Time:    r.opts.Now(),
-		WatchID: w.ID,
-		Kind:    w.Kind,
-		Data:    data,
-	}
+// event builds a lifecycle event (event.Lifecycle) by the pass's clock.
+func (r *run) event(typ string, data event.LifecycleData) event.Event {
+	return event.Lifecycle(typ, data, r.opts.Now())
 }
 
 // outboxed is what the store keeps of events.

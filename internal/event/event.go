@@ -132,6 +132,31 @@ type ResyncData struct {
 	Labels  map[string]string `json:"labels,omitempty"`
 }
 
+// WatchSource is the ce-source of every event about a watch that is not a
+// notification: lifecycle, change and resync events.
+func WatchSource(watchID string) string { return "//watchrelay/watches/" + watchID }
+
+// Lifecycle is the watchrelay.watch.*.v1 event of type typ about a watch, at
+// now. Its id is fixed by the watch, the type and the channel it is about
+// (the new one, or the old one when there is none), so a repeat, from Renew
+// or Sync alike, dedupes.
+func Lifecycle(typ string, data LifecycleData, now time.Time) Event {
+	channel := data.NewChannelID
+	if channel == "" {
+		channel = data.OldChannelID
+	}
+	return Event{
+		ID:      data.WatchID + "/" + typ + "/" + channel,
+		Source:  WatchSource(data.WatchID),
+		Type:    typ,
+		Subject: data.WatchID,
+		Time:    now,
+		WatchID: data.WatchID,
+		Kind:    data.Kind,
+		Data:    data,
+	}
+}
+
 // Message renders the event as a Pub/Sub message in binary content mode.
 func (e Event) Message() (*pubsub.Message, error) {
 	data, err := json.Marshal(e.Data)

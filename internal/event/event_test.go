@@ -90,3 +90,29 @@ func TestPublishResumesAfterFailure(t *testing.T) {
 		t.Errorf("%d messages stored, want the retry's 1", n)
 	}
 }
+
+// A lifecycle event's id names the watch, the type and the channel it is
+// about: the new one, or the old one when there is none. Renew and Sync both
+// build them here, so a repeat from either dedupes.
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, typ string
+		data      event.LifecycleData
+		id        string
+	}{
+		// A renewal is about the channel it opened.
+		{"renewed", event.TypeRenewed, event.LifecycleData{WatchID: "w", Kind: "drive.files", OldChannelID: "old", NewChannelID: "new"}, "w/watchrelay.watch.renewed.v1/new"},
+		// An end is about the channel it retired.
+		{"failed", event.TypeFailed, event.LifecycleData{WatchID: "w", Kind: "drive.files", OldChannelID: "old"}, "w/watchrelay.watch.failed.v1/old"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := event.Lifecycle(tc.typ, tc.data, now)
+			if e.ID != tc.id || e.Source != "//watchrelay/watches/w" || e.Subject != "w" || e.WatchID != "w" ||
+				e.Kind != "drive.files" || e.Type != tc.typ || !e.Time.Equal(now) {
+				t.Errorf("Lifecycle = %+v, want id %s", e, tc.id)
+			}
+		})
+	}
+}
