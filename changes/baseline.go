@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -13,38 +12,45 @@ import (
 )
 
 // Baseline takes a watch's first cursor: Renew calls it before it opens the
-// watch's first channel (renew.Baseliner), so the cursor predates the
-// channel and no change made once the channel is live can fall into the
-// baseline unpublished. With a snapshot, the baseline's items are published
-// here. A watch that has a cursor already (a retried or lapsed one), or
-// whose changes are off or come in its notifications, needs none.
+// watch's first channel (renew.Changes), so the cursor predates the channel
+// and no change made once the channel is live can fall into the baseline
+// unpublished. With a snapshot, the baseline's items are published here. A
+// watch that has a cursor already (a retried or lapsed one), or whose
+// changes are off or have no read (google.Reads), needs none.
+//
+// A baseline is read under ctx's deadline, Renew's budget for the call, and
+// keeps where it got to after every page: a listing longer than the budget
+// reports done false and goes on at the next pass's call. Should
+// notifications be counted meanwhile (an imported or lapsed channel still
+// delivering), it reads again for them before it gives the lease back.
 //
 // Its errors are Google's own, unended: Renew classifies them as it does
 // the watch call's, and ends or defers the watch.
-func (s *Syncer) Baseline(ctx context.Context, w store.Watch) error {
-	if !w.WantsChanges() || google.FromBody(w.Kind) {
-		return nil
+func (s *Syncer) Baseline(ctx context.Context, w store.Watch) (done bool, err error) {
+	if !w.WantsChanges() || !google.Reads(w.Kind) {
+		return true, nil
 	}
 	c, err := s.store.Cursor(ctx, w.ID)
 	switch {
-	case err == nil && c.Token != "":
-		return nil
+	case err == nil && c.Baselined():
+		return true, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return err
+		return false, err
 	}
 	holder := uuid.NewString()
-	until := s.leaseEnd
-	if _, held, err := s.store.WantSync(ctx, store.SyncClaim{WatchID: w.ID, Holder: holder, Until: until(), Now: s.opts.Now()}); err != nil {
-		return err
+	if _, held, err := s.store.WantSync(ctx, store.SyncClaim{WatchID: w.ID, Holder: holder, Until: s.leaseEnd(), Now: s.opts.Now()}); err != nil {
+		return false, err
 	} else if !held {
-		return fmt.Errorf("%w: another request is reading watch %s", ErrTransient, w.ID)
+		return false, fmt.Errorf("%w: another request is reading watch %s", ErrTransient, w.ID)
 	}
-	f := &fetch{Syncer: s, w: w, holder: holder, until: until}
-	err = f.once(ctx)
-	if err != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = s.store.ReleaseSync(rctx, w.ID, holder, google.Reason(err), s.opts.Now())
+	f := &fetch{Syncer: s, w: w, holder: holder, until: s.leaseEnd, first: true}
+	for !f.released {
+		if err := f.once(ctx); errors.Is(err, errUnfinished) {
+			return false, f.release(ctx, err)
+		} else if err != nil {
+			_ = f.release(ctx, err)
+			return false, err
+		}
 	}
-	return err
+	return true, nil
 }

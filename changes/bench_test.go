@@ -68,8 +68,8 @@ func BenchmarkStorm(b *testing.B) {
 		if err := fs.CreateWatch(ctx, w); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Baseline(ctx, w); err != nil {
-			b.Fatal(err)
+		if done, err := s.Baseline(ctx, w); err != nil || !done {
+			b.Fatalf("Baseline = %v, %v", done, err)
 		}
 		ops.Reset()
 		counted.reset()

@@ -11,6 +11,15 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
+// errUnfinished: the read stopped before its budget ran out, with where it
+// got to kept in the cursor; the next turn goes on from there.
+var errUnfinished = errors.New("read unfinished within its budget; the next turn goes on where it stopped")
+
+// pageTimeout bounds one page's read. A holder writes after every page, so
+// this keeps a live holder from going quiet for store.TakeoverQuiet, after
+// which a redelivery of its message may take its read over.
+const pageTimeout = store.TakeoverQuiet / 2
+
 // fetch is one request's work on a watch while it holds the fetch lease.
 type fetch struct {
 	*Syncer
@@ -21,10 +30,17 @@ type fetch struct {
 	// URI: a drive.changes channel's feed begins there, so a watch with no
 	// cursor yet reads from where its channel started, not from now.
 	start string
+	// first: this is the watch's first cursor, taken before its channel
+	// opens (Baseline). Any other read that finds no cursor comes after a
+	// channel opened, and says so with a resync (see run).
+	first bool
 	out   Outcome
 	// released: the last once found no notification came during it, and
 	// gave the lease back.
 	released bool
+	// slowest is the longest a page of this request took, read and
+	// published: the read stops when less than that is left (budget).
+	slowest time.Duration
 }
 
 // once is one fetch under the lease: it marks the read's start (from then
@@ -36,30 +52,48 @@ func (f *fetch) once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := f.run(ctx, c.Token); err != nil {
+	if err := f.run(ctx, c.At()); err != nil {
 		return err
 	}
 	_, f.released, err = f.store.FinishSync(ctx, f.w.ID, f.holder, c.Wanted, f.until(), f.opts.Now())
 	return err
 }
 
-// run reads everything since cursor, page by page. Each page's events are
-// confirmed by Pub/Sub before the cursor moves past the page, so a crash
-// anywhere replays a page (the same ce-ids) and never skips one.
-func (f *fetch) run(ctx context.Context, cursor string) error {
+// run reads everything since at, page by page. Each page's events are
+// confirmed by Pub/Sub before the cursor moves past the page, and the cursor
+// keeps where the read stands after every page (google.ResumeAt), so a
+// crash replays a page (the same ce-ids) and never skips one, and a read
+// longer than one request's budget goes on at the next turn.
+func (f *fetch) run(ctx context.Context, at store.Position) error {
 	f.out.Fetches++
-	req := google.ReadRequest{Cursor: cursor}
-	if cursor == "" {
+	req := google.ReadRequest{Cursor: at.Token, Page: at.Page}
+	if at == (store.Position{}) {
 		req.StartPageToken = f.start
+		if !f.first && f.start == "" && f.w.ChannelID != "" {
+			if err := f.unbaselined(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	resynced := false
 	for {
-		page, err := f.read.ReadChanges(ctx, f.w, req)
+		if !f.budget(ctx) {
+			return errUnfinished
+		}
+		began := time.Now()
+		page, err := f.readPage(ctx, req)
 		if errors.Is(err, google.ErrCursorExpired) && !resynced {
-			if err := f.resync(ctx, cursor, err); err != nil {
+			if at.Token != "" || at.Page == "" {
+				// A baseline listing's expired page needs no resync:
+				// nothing was promised from it; it starts again.
+				if err := f.resync(ctx, at.Token, err); err != nil {
+					return err
+				}
+			}
+			resynced, at, req = true, store.Position{}, google.ReadRequest{}
+			if err := f.store.AdvanceCursor(ctx, f.w.ID, f.holder, at, f.until(), f.opts.Now()); err != nil {
 				return err
 			}
-			resynced, cursor, req = true, "", google.ReadRequest{}
 			continue
 		}
 		if err != nil {
@@ -68,21 +102,46 @@ func (f *fetch) run(ctx context.Context, cursor string) error {
 		if err := f.publish(ctx, page); err != nil {
 			return err
 		}
-		next := page.Resume
-		if page.Next == "" {
-			next = page.Cursor
-		}
-		if next != "" && next != cursor {
+		if next := google.ResumeAt(at, page); next != at {
 			if err := f.store.AdvanceCursor(ctx, f.w.ID, f.holder, next, f.until(), f.opts.Now()); err != nil {
 				return err
 			}
-			cursor = next
+			at = next
 		}
+		f.slowest = max(f.slowest, time.Since(began))
 		if page.Next == "" {
 			return nil
 		}
 		req.Page = page.Next
 	}
+}
+
+// release gives the lease back after err: a failure, recorded on the
+// cursor, or errUnfinished, which is none. ctx may be what ran out, so the
+// release has its own.
+func (f *fetch) release(ctx context.Context, err error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	reason := google.Reason(err)
+	if errors.Is(err, errUnfinished) {
+		reason = "" // no failure: the read goes on
+	}
+	return f.store.ReleaseSync(ctx, f.w.ID, f.holder, reason, f.opts.Now())
+}
+
+// readPage reads one page within pageTimeout.
+func (f *fetch) readPage(ctx context.Context, req google.ReadRequest) (google.Page, error) {
+	ctx, cancel := context.WithTimeout(ctx, pageTimeout)
+	defer cancel()
+	return f.read.ReadChanges(ctx, f.w, req)
+}
+
+// budget reports whether the request has time for another page: at least
+// as long as its slowest page so far took, with a second to spare for the
+// writes after it. The first page is always tried.
+func (f *fetch) budget(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || f.slowest == 0 || time.Until(deadline) > f.slowest+time.Second
 }
 
 // publish sends a page's items: always when they are changes, and when they
@@ -102,9 +161,10 @@ func (f *fetch) publish(ctx context.Context, page google.Page) error {
 	return nil
 }
 
-// resync reports an expired cursor and forgets it. The event goes first: if
-// the cursor were cleared first and the request died, the baseline would be
-// taken with no one told that changes fell between the two.
+// resync reports an expired cursor; run then forgets it. The event goes
+// first: if the cursor were cleared first and the request died, the
+// baseline would be taken with no one told that changes fell between the
+// two.
 func (f *fetch) resync(ctx context.Context, cursor string, cause error) error {
 	reason := google.Reason(cause)
 	f.log.Warn("resync", "watch", f.w.ID, "kind", f.w.Kind, "reason", reason)
@@ -112,24 +172,44 @@ func (f *fetch) resync(ctx context.Context, cursor string, cause error) error {
 		return err
 	}
 	f.out.Resynced = true
-	return f.store.AdvanceCursor(ctx, f.w.ID, f.holder, "", f.until(), f.opts.Now())
+	return nil
 }
 
-// fail gives the lease back after a fetch went wrong and says whether the
-// trigger is to be delivered again. Google's refusals for good end the
-// watch, as Renew ends it (google.Classify); everything else is retried by
-// Pub/Sub, whose redelivery takes the fetch again from the cursor.
+// unbaselined reports, as a resync, a read that finds no cursor once the
+// watch's channel is live: an imported channel (channel import, serve
+// --channel) opened before watchrelay took any cursor, so the changes made
+// between the two are in the baseline, unpublished, and subscribers must
+// read the resource whole to have them.
+func (f *fetch) unbaselined(ctx context.Context) error {
+	const reason = "no cursor before the watch's channel opened (an imported channel): changes made before this first read are not published; read the resource whole"
+	f.log.Warn("resync", "watch", f.w.ID, "kind", f.w.Kind, "reason", reason)
+	if err := f.pub.PublishAll(ctx, []event.Event{f.resyncEvent(f.w, "channel "+f.w.ChannelID, reason)}); err != nil {
+		return err
+	}
+	f.out.Resynced = true
+	return nil
+}
+
+// fail gives the lease back after a fetch went wrong or ran out of its
+// budget, and says whether the trigger is to be delivered again. Google's
+// refusals for good end the watch, as Renew ends it (google.Classify);
+// everything else is retried by Pub/Sub, whose redelivery takes the fetch
+// again from where the cursor stands.
 func (f *fetch) fail(ctx context.Context, err error) (Outcome, error) {
-	// ctx may be what ran out; the release must still reach the store.
+	// ctx may be what ran out; ending the watch must still reach the store.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	reason := google.Reason(err)
-	rerr := f.store.ReleaseSync(ctx, f.w.ID, f.holder, reason, f.opts.Now())
+	rerr := f.release(ctx, err)
 	if errors.Is(err, store.ErrLeaseLost) || errors.Is(rerr, store.ErrLeaseLost) {
 		// A redelivery of this trigger took the fetch over; it
 		// publishes what this one did not.
 		f.log.Info("sync taken over", "watch", f.w.ID, "kind", f.w.Kind)
 		return f.out, nil
+	}
+	if errors.Is(err, errUnfinished) {
+		f.log.Info("sync continues", "watch", f.w.ID, "kind", f.w.Kind, "published", f.out.Published)
+		return f.out, fmt.Errorf("%w: %v", ErrTransient, err)
 	}
 	if class := google.Classify(err); class != google.ClassTransient && !errors.Is(err, google.ErrCursorExpired) {
 		f.log.Error("sync failed", "watch", f.w.ID, "kind", f.w.Kind, "error", reason)

@@ -3,11 +3,14 @@ package changes_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/internal/event"
@@ -75,13 +78,17 @@ func TestPushContract(t *testing.T) {
 }
 
 // TestRedeliveryTakesOver: the request fetching for a trigger hangs (its
-// instance is gone); Pub/Sub delivers the same message again, which takes
-// the fetch over at once rather than wait out the lease, and publishes the
-// change. The hung request, when it wakes, finds it lost the fetch and
-// writes nothing.
+// instance is gone); Pub/Sub delivers the same message again. While the
+// hung holder wrote lately it may still be publishing, so the redelivery is
+// answered "deliver again" and takes nothing over; once the holder has been
+// quiet for store.TakeoverQuiet, the next redelivery takes the fetch over
+// rather than wait out the lease, and publishes the change. The hung
+// request, when it wakes, finds it lost the fetch and writes nothing.
 func TestRedeliveryTakesOver(t *testing.T) {
 	g := &gated{reached: make(chan struct{})}
-	r := newRig(t, "memory", rigOptions{wrap: func(s service.Store) service.Store { g.Store = s; return g }})
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	r := newRig(t, "memory", rigOptions{now: now, wrap: func(s service.Store) service.Store { g.Store = s; return g }})
 	w := r.add(calendarWatch("team-cal"))
 	ctx := context.Background()
 	r.sim.EditEvent("team", googlesim.Event{ID: "a", Summary: "A"})
@@ -105,9 +112,14 @@ func TestRedeliveryTakesOver(t *testing.T) {
 	if err != nil || !other.Joined {
 		t.Errorf("another message while the fetch is held: %+v, %v; want it joined", other, err)
 	}
+	early, err := r.svc.Sync.Handle(ctx, changes.Trigger{WatchID: w.ID, Message: c.Message})
+	if !errors.Is(err, changes.ErrTransient) || early.Fetches != 0 {
+		t.Errorf("the redelivery while the holder wrote lately: %+v, %v; want deliver again, no fetch", early, err)
+	}
+	skew.Store(int64(store.TakeoverQuiet))
 	again, err := r.svc.Sync.Handle(ctx, changes.Trigger{WatchID: w.ID, Message: c.Message})
 	if err != nil || again.Joined || again.Fetches == 0 {
-		t.Errorf("the redelivery: %+v, %v; want it to take the fetch over", again, err)
+		t.Errorf("the redelivery once the holder was quiet: %+v, %v; want it to take the fetch over", again, err)
 	}
 	close(release)
 	r.waitItems(w.ID, []string{"a", "b"}, nil)

@@ -1,6 +1,7 @@
 package changes_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,6 +59,15 @@ type rigOptions struct {
 	// wrap, when set, stands between the service and its store, so a test
 	// can pause or fail one call.
 	wrap func(service.Store) service.Store
+	// now, when set, is the clock of Renew's and Sync's records.
+	now func() time.Time
+	// renew tunes the pass (its call timeout, as Renew's budget for a
+	// baseline).
+	renew renew.Options
+	// timeout is WATCHRELAY_SYNC_TIMEOUT; default 30s.
+	timeout time.Duration
+	// latency is added to every simulated Google call.
+	latency time.Duration
 }
 
 func newRig(t testing.TB, backend string, o rigOptions) *rig {
@@ -75,7 +85,7 @@ func newRig(t testing.TB, backend string, o rigOptions) *rig {
 		_, err := p.Publish(ctx, &pubsub.Message{Data: data}).Get(ctx)
 		return err
 	}
-	sim, err := googlesim.Start(googlesim.Options{PageSize: o.pageSize, RetryBase: 50 * time.Millisecond, Publish: publish})
+	sim, err := googlesim.Start(googlesim.Options{PageSize: o.pageSize, RetryBase: 50 * time.Millisecond, Publish: publish, Latency: o.latency})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,12 +106,13 @@ func newRig(t testing.TB, backend string, o rigOptions) *rig {
 	cfg.Address = recv.URL + "/receive"
 	cfg.APIBaseURL = sim.URL
 	cfg.SyncDebounce = o.debounce
-	cfg.SyncTimeout = 30 * time.Second
+	cfg.SyncTimeout = cmp.Or(o.timeout, 30*time.Second)
 	logw := o.log
 	if logw == nil {
 		logw = io.Discard
 	}
-	opts := service.Options{Logger: slog.New(slog.NewJSONHandler(logw, nil))}
+	opts := service.Options{Logger: slog.New(slog.NewJSONHandler(logw, nil)), Renew: o.renew}
+	opts.Renew.Now = o.now
 	project := service.LocalProject
 	switch backend {
 	case "memory":

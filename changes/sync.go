@@ -28,7 +28,7 @@ type Store interface {
 	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
 	WantSync(ctx context.Context, c store.SyncClaim) (store.Cursor, bool, error)
 	BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (store.Cursor, error)
-	AdvanceCursor(ctx context.Context, watchID, holder, token string, until, now time.Time) error
+	AdvanceCursor(ctx context.Context, watchID, holder string, at store.Position, until, now time.Time) error
 	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
 	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
 }
@@ -135,8 +135,30 @@ func (s *Syncer) Handle(ctx context.Context, t Trigger) (Outcome, error) {
 		return Outcome{Skipped: "watch has changes off"}, nil
 	case google.FromBody(w.Kind):
 		return s.fromBody(ctx, w, t.Notification)
+	case !google.Reads(w.Kind):
+		return Outcome{Skipped: "kind has no change reads: its events carry the resource"}, nil
 	}
 	return s.coalesce(ctx, w, t)
+}
+
+// Retry makes the read a failed or cut-off one left owed (store.Cursor.Owed):
+// Renew's pass calls it for the cursors it finds owed, so that a read whose
+// trigger will not come again (a `watch sync` that failed, a message
+// dead-lettered, a holder that died) is made all the same. A watch that
+// needs no read any more (removed, ended, changes off) has its cursor
+// settled instead, so it is not found owed again.
+func (s *Syncer) Retry(ctx context.Context, watchID string) error {
+	out, err := s.Handle(ctx, Trigger{WatchID: watchID})
+	if err != nil || out.Skipped == "" {
+		return err
+	}
+	holder := uuid.NewString()
+	c, held, err := s.store.WantSync(ctx, store.SyncClaim{WatchID: watchID, Holder: holder, Until: s.leaseEnd(), Now: s.opts.Now()})
+	if err != nil || !held {
+		return err
+	}
+	_, _, err = s.store.FinishSync(ctx, watchID, holder, c.Wanted, s.leaseEnd(), s.opts.Now())
+	return err
 }
 
 // fromBody publishes the item an admin notification carries: the body is
@@ -178,21 +200,33 @@ func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcom
 	}
 	holder := uuid.NewString()
 	until := s.leaseEnd
-	_, held, err := s.store.WantSync(ctx, store.SyncClaim{
+	c, held, err := s.store.WantSync(ctx, store.SyncClaim{
 		WatchID: w.ID, Holder: holder, Message: t.Message, Until: until(), Now: s.opts.Now(),
 	})
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
 	}
-	if !held {
+	switch {
+	case !held && t.Message != "" && t.Message == c.Message:
+		// A redelivery of the holder's own message, while the holder
+		// wrote lately (store.TakeoverQuiet): it may still be
+		// publishing, so the takeover waits for Pub/Sub's next try.
+		return Outcome{}, fmt.Errorf("%w: the read this message started may still be running", ErrTransient)
+	case !held:
 		return Outcome{Joined: true}, nil
 	}
 	f := &fetch{Syncer: s, w: w, holder: holder, until: until,
 		start: google.PageTokenOfURI(t.Notification.ResourceURI)}
 	debounce := s.opts.Debounce
 	if t.Message == "" {
-		debounce = 0 // a person asked (watch sync): now
+		debounce = 0 // a person or Renew asked: now
 	}
+	return f.loop(ctx, debounce)
+}
+
+// loop fetches under the lease, each time after the debounce, until a
+// fetch finds that no notification came during it and gives the lease back.
+func (f *fetch) loop(ctx context.Context, debounce time.Duration) (Outcome, error) {
 	for {
 		if err := wait.Sleep(ctx, debounce); err != nil {
 			return f.fail(ctx, err)

@@ -70,7 +70,7 @@ type gated struct {
 	fail    int // AdvanceCursor calls left to fail, as if the instance died
 }
 
-func (g *gated) AdvanceCursor(ctx context.Context, id, holder, token string, until, now time.Time) error {
+func (g *gated) AdvanceCursor(ctx context.Context, id, holder string, at store.Position, until, now time.Time) error {
 	g.mu.Lock()
 	pause, fail := g.pause, g.fail > 0
 	if fail {
@@ -84,7 +84,7 @@ func (g *gated) AdvanceCursor(ctx context.Context, id, holder, token string, unt
 		g.reached <- struct{}{}
 		<-pause
 	}
-	return g.Store.AdvanceCursor(ctx, id, holder, token, until, now)
+	return g.Store.AdvanceCursor(ctx, id, holder, at, until, now)
 }
 
 // TestNotificationDuringFetch forces the interleaving: a fetch has read and

@@ -69,14 +69,31 @@ type Page struct {
 	// (nextSyncToken, newStartPageToken, a file's version).
 	Cursor string
 	// Resume, when set, is a cursor from which the read can restart after
-	// this page (Drive: the next page token is itself a valid cursor). The
-	// caller may store it after publishing this page, so a crash replays
-	// less.
+	// this page (Drive: the next page token is itself a valid cursor;
+	// Gmail: the page's last history record). When it is not (Calendar),
+	// the read restarts at Next with the cursor it began from. The caller
+	// keeps one or the other after publishing the page, so a read cut off
+	// by its budget or a crash goes on from there (ResumeAt).
 	Resume string
 	// Snapshot: the items are the baseline state (a read with no cursor of
 	// a Calendar collection, or drive.files' first get), to publish only
 	// if the watch asks for a snapshot. False when they are changes.
 	Snapshot bool
+}
+
+// ResumeAt is where a read from `from` stands once page p is published:
+// the cursor p ends the read at, or the cursor p resumes from, or, for a
+// page that is neither, the next page of the read from `from`.
+func ResumeAt(from store.Position, p Page) store.Position {
+	switch {
+	case p.Next == "" && p.Cursor != "":
+		return store.Position{Token: p.Cursor}
+	case p.Next == "":
+		return store.Position{Token: from.Token} // no cursor sent: keep the one read from
+	case p.Resume != "":
+		return store.Position{Token: p.Resume}
+	}
+	return store.Position{Token: from.Token, Page: p.Next}
 }
 
 // Google's largest page sizes: fewer calls per storm.
@@ -102,6 +119,15 @@ var readers = map[string]reader{
 	"calendar.settings":     readSettings,
 	"drive.changes":         readDriveChanges,
 	"drive.files":           readDriveFile,
+}
+
+// Reads reports whether a kind's changes are read through its API, so that
+// a watch of it keeps a cursor. The admin kinds' changes are their
+// notification bodies (FromBody), and a Workspace Events subscription's
+// events carry their resource themselves: neither has a read.
+func Reads(kind string) bool {
+	_, ok := readers[kind]
+	return ok
 }
 
 // ReadChanges reads one page of what changed on w's resource since

@@ -145,6 +145,12 @@ func readGmail(ctx context.Context, c clients, _ map[string]string, req ReadRequ
 		return Page{}, err
 	}
 	page := Page{Items: items, Next: r.NextPageToken}
+	if r.NextPageToken != "" {
+		// history.list returns the records after startHistoryId, oldest
+		// first, so the last record of a page is a cursor from which a
+		// read cut off after this page goes on.
+		page.Resume = lastHistoryID(r.History)
+	}
 	if r.NextPageToken == "" {
 		// The mailbox's current history id; should Gmail omit it, the
 		// cursor stays rather than becoming a guess.
@@ -154,6 +160,17 @@ func readGmail(ctx context.Context, c clients, _ map[string]string, req ReadRequ
 		}
 	}
 	return page, nil
+}
+
+// lastHistoryID is the id of the last record of a page, as a cursor; ""
+// when the page has none.
+func lastHistoryID(history []*gmail.History) string {
+	for i := len(history) - 1; i >= 0; i-- {
+		if h := history[i]; h != nil && h.Id != 0 {
+			return strconv.FormatUint(h.Id, 10)
+		}
+	}
+	return ""
 }
 
 // gmailChange is the JSON of a Gmail item: one entry of a history record.

@@ -230,8 +230,13 @@ func TestGmailReadPages(t *testing.T) {
 		for _, it := range p.Items {
 			seen[it.Version] = true
 		}
-		if (p.Next == "") == (p.Cursor == "") || p.Resume != "" {
-			t.Fatalf("page %d: next %q cursor %q resume %q: want a cursor on the last page only", len(pages), p.Next, p.Cursor, p.Resume)
+		if (p.Next == "") == (p.Cursor == "") || (p.Next == "") != (p.Resume == "") {
+			t.Fatalf("page %d: next %q cursor %q resume %q: want a cursor on the last page only, a resume point on the others", len(pages), p.Next, p.Cursor, p.Resume)
+		}
+		// A page's resume point is its last record, a cursor from which
+		// a read cut off after it goes on.
+		if last := p.Items[len(p.Items)-1]; p.Next != "" && !strings.HasPrefix(last.Version, p.Resume+"/") {
+			t.Errorf("page %d: resume %q, want the last record's id (item %s)", len(pages), p.Resume, last.Version)
 		}
 		if p.Next == "" {
 			if want := strconv.Itoa(1000 + n); p.Cursor != want {

@@ -70,6 +70,7 @@ type Store interface {
 	Strays
 	Passes
 	Outbox
+	Cursors
 }
 
 // Publisher sends lifecycle events; *event.Publisher is one.
@@ -136,9 +137,10 @@ type Options struct {
 	// post notifications of made-up channels, and what they cost Google
 	// calls is bounded by this.
 	MaxStrays int
-	// Baseline, when set, takes a watch's first cursor before its first
-	// channel opens (see Baseliner); the service sets Sync.
-	Baseline Baseliner
+	// Changes, when set, takes a watch's first cursor before its first
+	// channel opens, and makes the reads failed ones left owed (see
+	// Changes); the service sets Sync.
+	Changes Changes
 	// Now is the clock of the records: expirations, leases, timestamps
 	// (default time.Now). The pass's own deadline is real time, as its
 	// context's is.
@@ -227,13 +229,14 @@ type Summary struct {
 	Remaining       int            `json:"remaining"`
 	ChannelsStopped int            `json:"channelsStopped"`
 	StraysStopped   int            `json:"straysStopped,omitempty"`
+	OwedReads       int            `json:"owedReads,omitempty"` // reads made for owed cursors (Changes.Retry)
 	Deferred        map[string]int `json:"deferred,omitempty"`
 	Throttled       []string       `json:"throttled,omitempty"`
 }
 
 // Idle reports whether the pass found nothing to do.
 func (s Summary) Idle() bool {
-	return s.Started+s.Renewed+s.Stopped+s.Lapsed+s.Failed+s.Gone+s.Remaining+s.ChannelsStopped+s.StraysStopped == 0 &&
+	return s.Started+s.Renewed+s.Stopped+s.Lapsed+s.Failed+s.Gone+s.Remaining+s.ChannelsStopped+s.StraysStopped+s.OwedReads == 0 &&
 		len(s.Deferred) == 0 && len(s.Throttled) == 0
 }
 
@@ -342,6 +345,9 @@ func (p *Pass) run(ctx context.Context) (Summary, error) {
 	r.runAll(ctx, orphans, orphansUntil)
 	r.runAll(ctx, purges, claimUntil)
 	r.runAll(ctx, work, claimUntil)
+	// Owed reads last: a renewal keeps a channel from lapsing, and an
+	// owed read loses nothing by waiting a pass.
+	r.runAll(ctx, r.owed(f.owed), claimUntil)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -358,6 +364,7 @@ type found struct {
 	deleted, due      []store.Watch
 	strays            []store.Stray
 	outbox            []store.OutboxEvent
+	owed              []store.Cursor
 }
 
 // find runs a pass's queries. Each capped one reads one more than its cap,
@@ -379,6 +386,11 @@ func (p *Pass) find(ctx context.Context) (found, error) {
 	}
 	if f.outbox, err = p.store.Outbox(ctx, maxDrain); err != nil {
 		return f, fmt.Errorf("renew: query the outbox: %w", err)
+	}
+	if p.opts.Changes != nil {
+		if f.owed, err = p.store.OwedCursors(ctx, p.opts.Now(), maxOwed); err != nil {
+			return f, fmt.Errorf("renew: query owed reads: %w", err)
+		}
 	}
 	if f.due, err = p.store.DueWatches(ctx, p.opts.Now().Add(p.opts.RenewBefore), p.opts.MaxWork+1); err != nil {
 		return f, fmt.Errorf("renew: query due watches: %w", err)

@@ -10,13 +10,25 @@ const CursorsCollection = "cursors"
 
 // Cursor is a cursors/{watchId} document: where Sync has read a watch's changes to, and the coalescing state of its fetches.
 type Cursor struct {
-	WatchID    string    `firestore:"-" json:"watchId"`
-	Token      string    `firestore:"token" json:"token,omitempty"`               // Calendar nextSyncToken, Drive page token, a file's version; "" = no baseline yet
+	WatchID string `firestore:"-" json:"watchId"`
+	Token   string `firestore:"token" json:"token,omitempty"` // Calendar nextSyncToken, Drive page token, Gmail history id, a file's version; "" = no baseline yet
+	// Page is the page token of a read in progress from Token whose pages
+	// are not cursors themselves (a Calendar listing names its sync token
+	// on its last page only): a read cut off by its budget resumes there
+	// rather than from Token. "" between reads. See Position.
+	Page       string    `firestore:"page,omitempty" json:"page,omitempty"`
 	Wanted     int64     `firestore:"wanted" json:"wanted"`                       // notifications that asked for a fetch, counted
 	Done       int64     `firestore:"done" json:"done"`                           // Wanted as it stood when the last completed fetch began
 	Holder     string    `firestore:"holder,omitempty" json:"holder,omitempty"`   // the attempt fetching now
 	Message    string    `firestore:"message,omitempty" json:"message,omitempty"` // the Pub/Sub message id that attempt was triggered by
+	// LeaseUntil is when the holder's lease ends. Released, it is zero
+	// when every counted notification has been read for, and the time of
+	// the release when a failed read left some owed (Owed).
 	LeaseUntil time.Time `firestore:"leaseUntil" json:"leaseUntil,omitzero"`
+	// HeldAt is when the holder last wrote (took the lease, began a read,
+	// kept a page): a redelivery takes the read over only once the holder
+	// has been quiet for TakeoverQuiet.
+	HeldAt time.Time `firestore:"heldAt" json:"heldAt,omitzero"`
 	// Fetching is when the holder's read began; zero while it waits out
 	// the debounce (or no one holds the lease). See Covers.
 	Fetching  time.Time `firestore:"fetching" json:"fetching,omitzero"`
@@ -25,6 +37,36 @@ type Cursor struct {
 	Failures  int       `firestore:"failures" json:"failures"`
 	UpdatedAt time.Time `firestore:"updatedAt" json:"updatedAt,omitzero"`
 }
+
+// Position is where a watch's read stands: the cursor the last completed
+// read ended at, and the page of the read in progress from it, if any.
+type Position struct {
+	Token string
+	Page  string
+}
+
+// At is where c's read stands.
+func (c Cursor) At() Position { return Position{Token: c.Token, Page: c.Page} }
+
+// Baselined reports whether the watch has a first cursor: a baseline
+// listing in progress has a page but no token yet.
+func (c Cursor) Baselined() bool { return c.Token != "" }
+
+// Owed reports whether a read is owed that no live holder will make: a
+// failed read released the lease with notifications unread, or its holder
+// died with the lease. OwedCursors finds them by the same rule.
+func (c Cursor) Owed(now time.Time) bool {
+	return !c.LeaseUntil.IsZero() && !c.LeaseUntil.After(now)
+}
+
+// TakeoverQuiet is how long a holder must have written nothing before a
+// redelivery of its message takes its read over. Pub/Sub redelivers a push
+// whose request failed, which may be a live holder behind a dropped
+// connection; taking over at once would let that holder's page land after
+// the newer one's. Sync bounds each page's read well inside this (a
+// holder writes after every page), so a holder quiet this long is dead or
+// its page was cut off, and nothing of it is still on its way.
+const TakeoverQuiet = time.Minute
 
 // SyncClaim is one request to fetch a watch's changes.
 type SyncClaim struct {
@@ -40,21 +82,29 @@ type SyncClaim struct {
 // atomic step (a transaction, or under Memory's mutex). They write times as
 // Firestore keeps them (normal), so both stores return the same values.
 
-// want counts cl's notification and takes the lease for cl if it is free or
-// if cl is a redelivery of the message its holder was triggered by: Pub/Sub
-// redelivers only once that attempt died or ran out of time, so waiting for
-// its lease would only delay the fetch it owes. It reports whether cl holds
-// the lease.
+// want counts cl's notification and takes the lease for cl if it is free, or
+// if cl is a redelivery of the message its holder was triggered by and that
+// holder has been quiet for TakeoverQuiet: Pub/Sub redelivers once that
+// attempt failed, so waiting out its whole lease would only delay the read
+// it owes, but a holder that wrote lately may still be publishing. It
+// reports whether cl holds the lease.
 func (c Cursor) want(cl SyncClaim) (Cursor, bool) {
 	c.Wanted++
 	c.UpdatedAt = normal(cl.Now)
 	free := c.Holder == "" || !c.LeaseUntil.After(cl.Now)
-	redelivered := cl.Message != "" && cl.Message == c.Message
-	if !free && !redelivered {
+	if !free && !c.Quiet(cl.Message, cl.Now) {
 		return c, false
 	}
-	c.Holder, c.Message, c.LeaseUntil = cl.Holder, cl.Message, normal(cl.Until)
+	c.Holder, c.Message, c.LeaseUntil, c.HeldAt = cl.Holder, cl.Message, normal(cl.Until), normal(cl.Now)
+	c.Fetching = time.Time{}
 	return c, true
+}
+
+// Quiet reports whether a redelivery of message may take the read over:
+// its holder was triggered by that message and has written nothing for
+// TakeoverQuiet.
+func (c Cursor) Quiet(message string, now time.Time) bool {
+	return message != "" && message == c.Message && !c.HeldAt.Add(TakeoverQuiet).After(now)
 }
 
 // Covers reports whether a notification arriving at now is covered by a
@@ -73,7 +123,7 @@ func (c Cursor) begin(holder string, until, now time.Time) (Cursor, error) {
 	if err := c.held(holder, "begin"); err != nil {
 		return Cursor{}, err
 	}
-	c.Fetching, c.LeaseUntil, c.UpdatedAt = normal(now), normal(until), normal(now)
+	c.Fetching, c.LeaseUntil, c.UpdatedAt, c.HeldAt = normal(now), normal(until), normal(now), normal(now)
 	return c, nil
 }
 
@@ -87,13 +137,14 @@ func (c Cursor) held(holder, what string) error {
 	return nil
 }
 
-// advance records a page's token, read under the lease, and extends the
-// lease for the next page.
-func (c Cursor) advance(holder, token string, until, now time.Time) (Cursor, error) {
+// advance records where the read stands after a page published under the
+// lease, and extends the lease for the next page.
+func (c Cursor) advance(holder string, at Position, until, now time.Time) (Cursor, error) {
 	if err := c.held(holder, "advance"); err != nil {
 		return Cursor{}, err
 	}
-	c.Token, c.LeaseUntil, c.UpdatedAt = token, normal(until), normal(now)
+	c.Token, c.Page = at.Token, at.Page
+	c.LeaseUntil, c.UpdatedAt, c.HeldAt = normal(until), normal(now), normal(now)
 	return c, nil
 }
 
@@ -108,23 +159,30 @@ func (c Cursor) finish(holder string, seen int64, until, now time.Time) (Cursor,
 	c.Done, c.SyncedAt, c.UpdatedAt = seen, normal(now), normal(now)
 	c.LastError, c.Failures = "", 0
 	if c.Wanted != seen {
-		c.LeaseUntil, c.Fetching = normal(until), time.Time{}
+		c.LeaseUntil, c.Fetching, c.HeldAt = normal(until), time.Time{}, normal(now)
 		return c, false, nil
 	}
-	return c.released(), true, nil
+	return c.released(time.Time{}), true, nil
 }
 
-// release gives the lease back after a failed fetch. Wanted and Done stay
-// as they are: the fetch is still owed, to the next notification.
+// release gives the lease back before the read was done: after a failure
+// (lastError, counted), or with "" when the read ran out of its budget
+// having kept where it got to, which is no failure. Wanted and Done stay as
+// they are, and the lease's end is now: the read is owed (Owed), to the
+// trigger's redelivery, the next notification, or Renew's sweep.
 func (c Cursor) release(holder, lastError string, now time.Time) (Cursor, error) {
 	if err := c.held(holder, "release"); err != nil {
 		return Cursor{}, err
 	}
-	c.LastError, c.Failures, c.UpdatedAt = lastError, c.Failures+1, normal(now)
-	return c.released(), nil
+	c.UpdatedAt = normal(now)
+	if lastError != "" {
+		c.LastError, c.Failures = lastError, c.Failures+1
+	}
+	return c.released(normal(now)), nil
 }
 
-func (c Cursor) released() Cursor {
-	c.Holder, c.Message, c.LeaseUntil, c.Fetching = "", "", time.Time{}, time.Time{}
+// released gives the lease up; owedSince is zero when nothing is owed.
+func (c Cursor) released(owedSince time.Time) Cursor {
+	c.Holder, c.Message, c.LeaseUntil, c.Fetching, c.HeldAt = "", "", owedSince, time.Time{}, time.Time{}
 	return c
 }

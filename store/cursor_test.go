@@ -16,7 +16,8 @@ import (
 // cursorStore is Sync's part of the contract; contractStore embeds it.
 type cursorStore interface {
 	WantSync(ctx context.Context, cl store.SyncClaim) (store.Cursor, bool, error)
-	AdvanceCursor(ctx context.Context, watchID, holder, token string, until, now time.Time) error
+	AdvanceCursor(ctx context.Context, watchID, holder string, at store.Position, until, now time.Time) error
+	OwedCursors(ctx context.Context, now time.Time, limit int) ([]store.Cursor, error)
 	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
 	BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (store.Cursor, error)
 	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
@@ -29,6 +30,9 @@ type cursorStore interface {
 func claim(watchID, holder, message string, now time.Time) store.SyncClaim {
 	return store.SyncClaim{WatchID: watchID, Holder: holder, Message: message, Until: now.Add(time.Minute), Now: now}
 }
+
+// tok is the position of a completed read that ended at token.
+func tok(token string) store.Position { return store.Position{Token: token} }
 
 func mustWant(t *testing.T, s cursorStore, cl store.SyncClaim) (store.Cursor, bool) {
 	t.Helper()
@@ -65,6 +69,8 @@ func testCursors(t *testing.T, newStore func(t *testing.T) contractStore) {
 		{"FinishSync releases only when no notification came during the fetch", testFinishSync},
 		{"ReleaseSync counts the failure and leaves the fetch owed", testReleaseSync},
 		{"a debouncing holder covers notifications until its read begins", testCovers},
+		{"a read's page is kept until the read completes", testPosition},
+		{"OwedCursors finds failed reads and dead holders, not live or done ones", testOwedCursors},
 		{"cursors that do not exist", testNoCursor},
 		{"Cursors lists by watch id", testCursorsList},
 		{"DeleteWatch deletes the watch's cursor in the same step", testDeleteWatchCursor},
@@ -96,9 +102,15 @@ func testWantSyncTakes(t *testing.T, s contractStore) {
 		// Two CLI runs carry no message: "" never matches "".
 		{"no message never takes a live lease", &store.SyncClaim{Holder: "h1"},
 			func(id string) store.SyncClaim { return claim(id, "h2", "", live) }, false, "h1"},
-		// Pub/Sub redelivers only when the holder's attempt died.
-		{"the holder's own message takes over a live lease", &store.SyncClaim{Holder: "h1", Message: "m1"},
-			func(id string) store.SyncClaim { return claim(id, "h2", "m1", live) }, true, "h2"},
+		// Pub/Sub redelivers when the holder's attempt failed; the
+		// holder may still be publishing a page it read, so the
+		// redelivery waits until it has been quiet.
+		{"the holder's own message does not take a lease written lately", &store.SyncClaim{Holder: "h1", Message: "m1"},
+			func(id string) store.SyncClaim { return claim(id, "h2", "m1", live) }, false, "h1"},
+		{"the holder's own message takes over a quiet live lease", &store.SyncClaim{Holder: "h1", Message: "m1", Until: t0.Add(time.Hour)},
+			func(id string) store.SyncClaim { return claim(id, "h2", "m1", stored(t0.Add(store.TakeoverQuiet))) }, true, "h2"},
+		{"another message does not take a quiet live lease", &store.SyncClaim{Holder: "h1", Message: "m1", Until: t0.Add(time.Hour)},
+			func(id string) store.SyncClaim { return claim(id, "h2", "m2", stored(t0.Add(store.TakeoverQuiet))) }, false, "h1"},
 		// At its stored end the lease no longer runs past now.
 		{"an expired lease is taken", &store.SyncClaim{Holder: "h1", Message: "m1"},
 			func(id string) store.SyncClaim { return claim(id, "h2", "m2", stored(t0.Add(time.Minute))) }, true, "h2"},
@@ -111,7 +123,11 @@ func testWantSyncTakes(t *testing.T, s contractStore) {
 		id := fmt.Sprint("w", i)
 		wanted := int64(1)
 		if tt.first != nil {
-			mustWant(t, s, claim(id, tt.first.Holder, tt.first.Message, t0))
+			first := claim(id, tt.first.Holder, tt.first.Message, t0)
+			if !tt.first.Until.IsZero() {
+				first.Until = tt.first.Until
+			}
+			mustWant(t, s, first)
 			wanted = 2
 		}
 		cl := tt.claim(id)
@@ -125,7 +141,7 @@ func testWantSyncTakes(t *testing.T, s contractStore) {
 		mustCursor(t, s, id, c)
 	}
 	// The whole document a first claim writes.
-	want := store.Cursor{WatchID: "w0", Wanted: 1, Holder: "h2", Message: "m2", LeaseUntil: stored(t0.Add(time.Minute)), UpdatedAt: stored(t0)}
+	want := store.Cursor{WatchID: "w0", Wanted: 1, Holder: "h2", Message: "m2", LeaseUntil: stored(t0.Add(time.Minute)), HeldAt: stored(t0), UpdatedAt: stored(t0)}
 	if diff := cmp.Diff(want, mustCursor(t, s, "w0", want)); diff != "" {
 		t.Errorf("first cursor (-want +got):\n%s", diff)
 	}
@@ -181,7 +197,7 @@ func testOnlyHolder(t *testing.T, s contractStore) {
 			name string
 			call func() error
 		}{
-			{"AdvanceCursor", func() error { return s.AdvanceCursor(ctx, "w2", holder, "t", later.Add(time.Minute), later) }},
+			{"AdvanceCursor", func() error { return s.AdvanceCursor(ctx, "w2", holder, tok("t"), later.Add(time.Minute), later) }},
 			{"FinishSync", func() error {
 				_, _, err := s.FinishSync(ctx, "w2", holder, 3, later.Add(time.Minute), later)
 				return err
@@ -199,7 +215,7 @@ func testOnlyHolder(t *testing.T, s contractStore) {
 	if err := s.ReleaseSync(ctx, "w1", "h1", "boom", t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AdvanceCursor(ctx, "w1", "", "t", t0, t0); !errors.Is(err, store.ErrLeaseLost) {
+	if err := s.AdvanceCursor(ctx, "w1", "", tok("t"), t0, t0); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("AdvanceCursor with no holder on a released cursor = %v, want ErrLeaseLost", err)
 	}
 }
@@ -208,7 +224,7 @@ func testFinishSync(t *testing.T, s contractStore) {
 	ctx := t.Context()
 	c, _ := mustWant(t, s, claim("w1", "h1", "m1", t0))
 	seen := c.Wanted
-	if err := s.AdvanceCursor(ctx, "w1", "h1", "page-1", t0.Add(2*time.Minute), t0.Add(time.Second)); err != nil {
+	if err := s.AdvanceCursor(ctx, "w1", "h1", tok("page-1"), t0.Add(2*time.Minute), t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	// A notification during the fetch.
@@ -218,7 +234,8 @@ func testFinishSync(t *testing.T, s contractStore) {
 		t.Fatal(err)
 	}
 	want := store.Cursor{WatchID: "w1", Token: "page-1", Wanted: 2, Done: 1, Holder: "h1", Message: "m1",
-		LeaseUntil: stored(t0.Add(3 * time.Minute)), SyncedAt: stored(t0.Add(3 * time.Second)), UpdatedAt: stored(t0.Add(3 * time.Second))}
+		LeaseUntil: stored(t0.Add(3 * time.Minute)), HeldAt: stored(t0.Add(3 * time.Second)),
+		SyncedAt: stored(t0.Add(3 * time.Second)), UpdatedAt: stored(t0.Add(3 * time.Second))}
 	if released {
 		t.Error("FinishSync released the lease with a notification unfetched")
 	}
@@ -227,7 +244,7 @@ func testFinishSync(t *testing.T, s contractStore) {
 	}
 	// The fetch once more, which sees both notifications; a resync
 	// clears the token.
-	if err := s.AdvanceCursor(ctx, "w1", "h1", "", t0.Add(4*time.Minute), t0.Add(4*time.Second)); err != nil {
+	if err := s.AdvanceCursor(ctx, "w1", "h1", store.Position{}, t0.Add(4*time.Minute), t0.Add(4*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	c, released, err = s.FinishSync(ctx, "w1", "h1", 2, t0.Add(5*time.Minute), t0.Add(5*time.Second))
@@ -259,7 +276,8 @@ func testReleaseSync(t *testing.T, s contractStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.Cursor{WatchID: "w1", Wanted: 2, LastError: "boom 1", Failures: 2, UpdatedAt: stored(t0.Add(time.Second))}
+	want := store.Cursor{WatchID: "w1", Wanted: 2, LastError: "boom 1", Failures: 2,
+		LeaseUntil: stored(t0.Add(time.Second)), UpdatedAt: stored(t0.Add(time.Second))}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("after two failures (-want +got):\n%s", diff)
 	}
@@ -283,7 +301,7 @@ func testNoCursor(t *testing.T, s contractStore) {
 			want error
 		}{
 			{"Cursor", func() error { _, err := s.Cursor(ctx, id); return err }, store.ErrNotFound},
-			{"AdvanceCursor", func() error { return s.AdvanceCursor(ctx, id, "h", "t", t0, t0) }, store.ErrNotFound},
+			{"AdvanceCursor", func() error { return s.AdvanceCursor(ctx, id, "h", tok("t"), t0, t0) }, store.ErrNotFound},
 			{"FinishSync", func() error { _, _, err := s.FinishSync(ctx, id, "h", 0, t0, t0); return err }, store.ErrNotFound},
 			{"ReleaseSync", func() error { return s.ReleaseSync(ctx, id, "h", "x", t0) }, store.ErrNotFound},
 		}
@@ -470,5 +488,94 @@ func testCovers(t *testing.T, s contractStore) {
 	}
 	if c = mustCursor(t, s, "w1", c); !c.Fetching.IsZero() || c.Covers(at(9*time.Second)) {
 		t.Errorf("released cursor still marks a read or covers: %+v", c)
+	}
+}
+
+func testPosition(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	c, _ := mustWant(t, s, claim("w1", "h1", "m1", t0))
+	// A baseline listing cut off after its second page: no token yet,
+	// the page to go on from.
+	at := store.Position{Page: "p3"}
+	if err := s.AdvanceCursor(ctx, "w1", "h1", at, t0.Add(time.Hour), t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseSync(ctx, "w1", "h1", "", t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Cursor(ctx, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.At() != at || got.Baselined() || got.Failures != 0 || got.LastError != "" {
+		t.Errorf("after a budget's release: at %+v, baselined %v, failures %d %q; want %+v, false, 0", got.At(), got.Baselined(), got.Failures, got.LastError, at)
+	}
+	// The next turn goes on and completes: the token, no page.
+	c, _ = mustWant(t, s, claim("w1", "h2", "m2", t0.Add(3*time.Second)))
+	if c.At() != at {
+		t.Errorf("a new holder finds %+v, want %+v", c.At(), at)
+	}
+	if err := s.AdvanceCursor(ctx, "w1", "h2", tok("sync-1"), t0.Add(time.Hour), t0.Add(4*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c, released, err := s.FinishSync(ctx, "w1", "h2", c.Wanted, t0.Add(time.Hour), t0.Add(5*time.Second))
+	if err != nil || !released {
+		t.Fatalf("FinishSync = %v, %v", released, err)
+	}
+	if c.At() != tok("sync-1") || !c.Baselined() || c.Owed(t0.Add(time.Hour)) {
+		t.Errorf("after the read: at %+v, owed %v; want %+v, not owed", c.At(), c.Owed(t0.Add(time.Hour)), tok("sync-1"))
+	}
+	mustCursor(t, s, "w1", c)
+}
+
+func testOwedCursors(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	// failed: released after a failure at t0+1s; dead: its holder's
+	// lease ended at t0+2m with no release; budget: released at t0+3s
+	// with its read unfinished; live: held past now; done: released with
+	// nothing owed.
+	mustWant(t, s, claim("failed", "h", "m", t0))
+	if err := s.ReleaseSync(ctx, "failed", "h", "boom", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	dead := claim("dead", "h", "m", t0)
+	dead.Until = t0.Add(2 * time.Minute)
+	mustWant(t, s, dead)
+	mustWant(t, s, claim("budget", "h", "m", t0))
+	if err := s.ReleaseSync(ctx, "budget", "h", "", t0.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	live := claim("live", "h", "m", t0)
+	live.Until = t0.Add(time.Hour)
+	mustWant(t, s, live)
+	c, _ := mustWant(t, s, claim("done", "h", "m", t0))
+	if _, _, err := s.FinishSync(ctx, "done", "h", c.Wanted, t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		now   time.Time
+		limit int
+		want  []string
+	}{
+		{t0, 0, nil}, // nothing has ended yet
+		{t0.Add(5 * time.Second), 0, []string{"failed", "budget"}}, // longest owed first
+		{t0.Add(5 * time.Minute), 0, []string{"failed", "budget", "dead"}},
+		{t0.Add(5 * time.Minute), 2, []string{"failed", "budget"}}, // the limit
+	}
+	for _, tt := range tests {
+		got, err := s.OwedCursors(ctx, tt.now, tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range got {
+			ids = append(ids, c.WatchID)
+			if !c.Owed(tt.now) {
+				t.Errorf("OwedCursors(%v) returned %s, which Owed says is not", tt.now, c.WatchID)
+			}
+		}
+		if diff := cmp.Diff(tt.want, ids); diff != "" {
+			t.Errorf("OwedCursors(%v, %d) (-want +got):\n%s", tt.now, tt.limit, diff)
+		}
 	}
 }

@@ -55,11 +55,13 @@ func (c Cursor) fields() []firestore.Update {
 	}
 	return []firestore.Update{
 		{Path: "token", Value: c.Token},
+		{Path: "page", Value: opt(c.Page)},
 		{Path: "wanted", Value: c.Wanted},
 		{Path: "done", Value: c.Done},
 		{Path: "holder", Value: opt(c.Holder)},
 		{Path: "message", Value: opt(c.Message)},
 		{Path: "leaseUntil", Value: c.LeaseUntil},
+		{Path: "heldAt", Value: c.HeldAt},
 		{Path: "fetching", Value: c.Fetching},
 		{Path: "syncedAt", Value: c.SyncedAt},
 		{Path: "lastError", Value: opt(c.LastError)},
@@ -137,11 +139,11 @@ func (f *Firestore) WantSync(ctx context.Context, cl SyncClaim) (Cursor, bool, e
 	return c, took, err
 }
 
-// AdvanceCursor sets the token and extends holder's lease; see
-// Memory.AdvanceCursor.
-func (f *Firestore) AdvanceCursor(ctx context.Context, watchID, holder, token string, until, now time.Time) error {
+// AdvanceCursor records where the read stands and extends holder's lease;
+// see Memory.AdvanceCursor.
+func (f *Firestore) AdvanceCursor(ctx context.Context, watchID, holder string, at Position, until, now time.Time) error {
 	_, err := f.changeHeld(ctx, watchID, "advance cursor", func(c Cursor) (Cursor, error) {
-		return c.advance(holder, token, until, now)
+		return c.advance(holder, at, until, now)
 	})
 	return err
 }
@@ -210,10 +212,24 @@ func (f *Firestore) Cursor(ctx context.Context, watchID string) (Cursor, error) 
 	return decodeCursor(snap)
 }
 
+// OwedCursors returns up to limit cursors whose read is owed at now
+// (Cursor.Owed), longest owed first, in one RunQuery: a range on
+// leaseUntil, which its single-field index serves. A released cursor with
+// nothing owed has the zero time, before the range's start.
+func (f *Firestore) OwedCursors(ctx context.Context, now time.Time, limit int) ([]Cursor, error) {
+	q := f.cursors.Where("leaseUntil", ">", time.Unix(0, 0)).Where("leaseUntil", "<=", now).
+		OrderBy("leaseUntil", firestore.Asc).OrderBy(firestore.DocumentID, firestore.Asc)
+	return f.queryCursors(ctx, q, limit, "owed cursors")
+}
+
 // Cursors returns up to limit cursors (all when limit <= 0), ordered by
 // watch id, in one RunQuery.
 func (f *Firestore) Cursors(ctx context.Context, limit int) ([]Cursor, error) {
-	q := f.cursors.OrderBy(firestore.DocumentID, firestore.Asc)
+	return f.queryCursors(ctx, f.cursors.OrderBy(firestore.DocumentID, firestore.Asc), limit, "cursors")
+}
+
+// queryCursors runs q for up to limit cursors (all when limit <= 0).
+func (f *Firestore) queryCursors(ctx context.Context, q firestore.Query, limit int, what string) ([]Cursor, error) {
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
@@ -226,7 +242,7 @@ func (f *Firestore) Cursors(ctx context.Context, limit int) ([]Cursor, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fail("cursors", err)
+			return nil, fail(what, err)
 		}
 		c, err := decodeCursor(snap)
 		if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -26,10 +27,11 @@ func (m *Memory) WantSync(_ context.Context, cl SyncClaim) (Cursor, bool, error)
 	return c, took, nil
 }
 
-// AdvanceCursor sets the watch's token, and extends the lease to until, if
-// holder holds it; ErrLeaseLost if not, ErrNotFound if there is no cursor.
-func (m *Memory) AdvanceCursor(_ context.Context, watchID, holder, token string, until, now time.Time) error {
-	_, err := m.changeCursor(watchID, func(c Cursor) (Cursor, error) { return c.advance(holder, token, until, now) })
+// AdvanceCursor records where the watch's read stands, and extends the
+// lease to until, if holder holds it; ErrLeaseLost if not, ErrNotFound if
+// there is no cursor.
+func (m *Memory) AdvanceCursor(_ context.Context, watchID, holder string, at Position, until, now time.Time) error {
+	_, err := m.changeCursor(watchID, func(c Cursor) (Cursor, error) { return c.advance(holder, at, until, now) })
 	return err
 }
 
@@ -87,6 +89,26 @@ func (m *Memory) Cursor(_ context.Context, watchID string) (Cursor, error) {
 		return Cursor{}, fmt.Errorf("cursor %s: %w", watchID, ErrNotFound)
 	}
 	return c, nil
+}
+
+// OwedCursors returns up to limit cursors whose read is owed at now
+// (Cursor.Owed), longest owed first.
+func (m *Memory) OwedCursors(_ context.Context, now time.Time, limit int) ([]Cursor, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Cursor
+	for _, c := range m.cursors {
+		if c.Owed(now) {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b Cursor) int {
+		return cmp.Or(a.LeaseUntil.Compare(b.LeaseUntil), cmp.Compare(a.WatchID, b.WatchID))
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }
 
 // Cursors returns up to limit cursors (all when limit <= 0), ordered by

@@ -91,7 +91,8 @@ type Options struct {
 	// Release, when set, is called by Close after the service's own
 	// parts: it frees what was handed in (the in-process Pub/Sub).
 	Release func() error
-	// Renew tunes the pass beyond the config (budget, clock, backoff).
+	// Renew tunes the pass beyond the config (budget, clock, backoff); its
+	// clock is Sync's too.
 	Renew renew.Options
 }
 
@@ -166,11 +167,11 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 		ro.Logger = s.Logger
 	}
 	if s.Sync, err = changes.New(s.Store, s.Google, pub, changes.Options{
-		Debounce: cfg.SyncDebounce, Timeout: cfg.SyncTimeout, Logger: s.Logger,
+		Debounce: cfg.SyncDebounce, Timeout: cfg.SyncTimeout, Logger: s.Logger, Now: opts.Renew.Now,
 	}); err != nil {
 		return err
 	}
-	ro.Baseline = s.Sync
+	ro.Changes = s.Sync
 	s.Renew, err = renew.New(s.Store, s.Google, pub, ro)
 	return err
 }
