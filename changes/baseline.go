@@ -44,6 +44,13 @@ func (s *Syncer) Baseline(ctx context.Context, w store.Watch) (done bool, err er
 		return false, fmt.Errorf("%w: another request is reading watch %s", ErrTransient, w.ID)
 	}
 	f := &fetch{Syncer: s, w: w, holder: holder, until: s.leaseEnd, first: true}
+	if w.ChannelID != "" {
+		// An imported channel: a drive.changes feed starts where the
+		// channel began (its resource URI's page token), not now.
+		if ch, err := s.store.Channel(ctx, w.ChannelID); err == nil {
+			f.start = google.PageTokenOfURI(ch.ResourceURI)
+		}
+	}
 	for !f.released {
 		if err := f.once(ctx); errors.Is(err, errUnfinished) {
 			return false, f.release(ctx, err)

@@ -58,7 +58,7 @@ func runChannelImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := renew.ImportChannel(ctx, s.Store, spec, now); err != nil {
+	if err := s.ImportChannel(ctx, spec, now); err != nil {
 		return fmt.Errorf("channel import: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "channel %s imported for watch %s\n", spec.ID, spec.WatchID)

@@ -57,7 +57,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer s.Close()
 	for _, spec := range specs {
-		if err := renew.ImportChannel(ctx, s.Store, spec, time.Now()); err != nil {
+		if err := s.ImportChannel(ctx, spec, time.Now()); err != nil {
 			return fmt.Errorf("serve: channel %s: %w", spec.ID, err)
 		}
 	}
