@@ -105,8 +105,8 @@
 // What it refuses: the query parameters Google's references refuse, one
 // rule a row (rules.go). A list call breaking one, and a watch call
 // where the watch takes its list's query (Calendar, Drive changes,
-// Admin), is answered before anything else is looked at; only an
-// injected failure comes first. Above a page size's largest value the
+// Admin), is refused before anything is listed or opened; an injected
+// failure still comes first. Above a page size's largest value the
 // references say Google serves its largest page, and so does the
 // simulator; below its least it refuses.
 //

@@ -12,7 +12,7 @@ import (
 // watch call: parameters that may not come with a sync token, page-size
 // ranges, time ranges. One rule a row of the package doc's table "What it
 // refuses"; every list and watch call of a kind checks its rules before
-// anything else is looked at (only an injected failure comes first).
+// anything is listed or opened (an injected failure still comes first).
 
 // queryRule is one documented refusal: the failure a call's query gets,
 // or nil when the rule has nothing against it.
@@ -66,28 +66,24 @@ func refuseQuery(kind string, q url.Values) *Failure {
 
 // notWithSyncToken refuses any of names beside a sync token.
 func notWithSyncToken(names ...string) queryRule {
-	return func(q url.Values) *Failure {
-		if q.Get("syncToken") == "" {
-			return nil
-		}
-		for _, n := range names {
-			if q.Get(n) != "" {
-				return syncTokenRestricted(n)
-			}
-		}
-		return nil
-	}
+	return besideSyncToken(func(v string) bool { return v != "" }, names)
 }
 
 // notFalseWithSyncToken refuses any of names set to false beside a sync
 // token: with one, Google lists those entries always.
 func notFalseWithSyncToken(names ...string) queryRule {
+	return besideSyncToken(func(v string) bool { return strings.EqualFold(v, "false") }, names)
+}
+
+// besideSyncToken refuses the first of names whose value refused says
+// may not come with a sync token.
+func besideSyncToken(refused func(value string) bool, names []string) queryRule {
 	return func(q url.Values) *Failure {
 		if q.Get("syncToken") == "" {
 			return nil
 		}
 		for _, n := range names {
-			if strings.EqualFold(q.Get(n), "false") {
+			if refused(q.Get(n)) {
 				return syncTokenRestricted(n)
 			}
 		}

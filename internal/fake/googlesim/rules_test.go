@@ -3,14 +3,15 @@ package googlesim_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	directory "google.golang.org/api/admin/directory/v1"
 	reports "google.golang.org/api/admin/reports/v1"
 	"google.golang.org/api/calendar/v3"
 	"google.golang.org/api/drive/v3"
 	"google.golang.org/api/gmail/v1"
+	"google.golang.org/api/googleapi"
 	workspaceevents "google.golang.org/api/workspaceevents/v1"
 
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
@@ -89,7 +90,7 @@ func (e *ruleEnv) channel(name string) (cal *calendar.Channel, drv *drive.Channe
 // ruleCase is one call a rule refuses, or its control, which is served.
 type ruleCase struct {
 	name   string
-	call   func(ctx context.Context, e *ruleEnv, name string) error
+	call   ruleCall
 	code   int    // 0: served
 	reason string // error.errors[0].reason when refused
 }
@@ -110,45 +111,43 @@ var eventsBesideSyncToken = map[string]func(*calendar.EventsListCall){
 	"updatedMin":              func(c *calendar.EventsListCall) { c.UpdatedMin("2026-01-01T00:00:00Z") },
 }
 
-// eventsList lists the team calendar, from its sync token when sync.
-func eventsList(sync bool, set func(*calendar.EventsListCall)) func(context.Context, *ruleEnv, string) error {
-	return func(ctx context.Context, e *ruleEnv, _ string) error {
-		c := e.cal.Events.List("team").Context(ctx)
-		if sync {
-			c.SyncToken(e.sync[googlesim.KindCalendarEvents])
+// ruleCall makes one call; name is the row's, for a fresh channel id.
+type ruleCall func(ctx context.Context, e *ruleEnv, name string) error
+
+// listCall is a Calendar list call, as the rules' rows need it.
+type listCall[C, R any] interface {
+	SyncToken(string) C
+	Context(context.Context) C
+	Do(...googleapi.CallOption) (R, error)
+}
+
+// listing makes the rows' calls of kind's list of the team calendar: from
+// its sync token when sync, with what set sets through the typed setters.
+func listing[C listCall[C, R], R any](kind string, list func(*calendar.Service) C) func(sync bool, set func(C)) ruleCall {
+	return func(sync bool, set func(C)) ruleCall {
+		return func(ctx context.Context, e *ruleEnv, _ string) error {
+			c := list(e.cal).Context(ctx)
+			if sync {
+				c.SyncToken(e.sync[kind])
+			}
+			set(c)
+			_, err := c.Do()
+			return err
 		}
-		set(c)
-		_, err := c.Do()
-		return err
 	}
 }
 
-func calendarListCall(sync bool, set func(*calendar.CalendarListListCall)) func(context.Context, *ruleEnv, string) error {
-	return func(ctx context.Context, e *ruleEnv, _ string) error {
-		c := e.cal.CalendarList.List().Context(ctx)
-		if sync {
-			c.SyncToken(e.sync[googlesim.KindCalendarList])
-		}
-		set(c)
-		_, err := c.Do()
-		return err
-	}
-}
+var (
+	eventsList = listing[*calendar.EventsListCall, *calendar.Events](googlesim.KindCalendarEvents,
+		func(s *calendar.Service) *calendar.EventsListCall { return s.Events.List("team") })
+	calendarListCall = listing[*calendar.CalendarListListCall, *calendar.CalendarList](googlesim.KindCalendarList,
+		func(s *calendar.Service) *calendar.CalendarListListCall { return s.CalendarList.List() })
+	aclList = listing[*calendar.AclListCall, *calendar.Acl](googlesim.KindCalendarACL,
+		func(s *calendar.Service) *calendar.AclListCall { return s.Acl.List("team") })
+)
 
-func aclList(sync bool, set func(*calendar.AclListCall)) func(context.Context, *ruleEnv, string) error {
-	return func(ctx context.Context, e *ruleEnv, _ string) error {
-		c := e.cal.Acl.List("team").Context(ctx)
-		if sync {
-			c.SyncToken(e.sync[googlesim.KindCalendarACL])
-		}
-		set(c)
-		_, err := c.Do()
-		return err
-	}
-}
-
-// calendarRuleCases are the rules of Calendar's lists and watches.
-func calendarRuleCases() []ruleCase {
+// eventsRuleCases are the rules of events.list and events.watch.
+func eventsRuleCases() []ruleCase {
 	var cases []ruleCase
 	for name, set := range eventsBesideSyncToken {
 		cases = append(cases,
@@ -183,6 +182,13 @@ func calendarRuleCases() []ruleCase {
 			_, err := e.cal.Events.Watch("team", ch).SyncToken(e.sync[googlesim.KindCalendarEvents]).Q("x").Context(ctx).Do()
 			return err
 		}, 400, restricted},
+	}...)
+}
+
+// collectionRuleCases are the rules of the calendar list's, the ACL's
+// and the settings' lists and watches.
+func collectionRuleCases() []ruleCase {
+	return []ruleCase{
 		// The calendar list with a sync token refuses showDeleted=false...
 		{"calendarList showDeleted=false with sync token", calendarListCall(true, func(c *calendar.CalendarListListCall) { c.ShowDeleted(false) }), 400, restricted},
 		// ...and showHidden=false...
@@ -228,7 +234,7 @@ func calendarRuleCases() []ruleCase {
 			_, err := e.cal.Settings.Watch(ch).MaxResults(0).Context(ctx).Do()
 			return err
 		}, 400, "invalid"},
-	}...)
+	}
 }
 
 // otherRuleCases are the rules of Drive, Admin, Gmail and Workspace
@@ -304,7 +310,7 @@ func otherRuleCases() []ruleCase {
 func TestQueryRules(t *testing.T) {
 	t.Parallel()
 	e := newRuleEnv(t)
-	for i, tc := range append(calendarRuleCases(), otherRuleCases()...) {
+	for i, tc := range slices.Concat(eventsRuleCases(), collectionRuleCases(), otherRuleCases()) {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call(context.Background(), e, fmt.Sprint(i))
 			if tc.code == 0 {
@@ -315,111 +321,5 @@ func TestQueryRules(t *testing.T) {
 			}
 			wantGoogleError(t, err, tc.code, tc.reason)
 		})
-	}
-}
-
-// TestPageSizeCapped proves a page size above the API's largest is served
-// at the largest, not refused: each list holds one item more than its
-// largest page, and its first page is the largest page with more to come.
-func TestPageSizeCapped(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name string
-		max  int
-		seed func(*googlesim.Sim, int)
-		list func(*ruleEnv) (n int, more bool, err error)
-	}{
-		// events.list: "The page size can never be larger than 2500 events."
-		{"events", 2500,
-			func(s *googlesim.Sim, i int) { s.EditEvent("big", googlesim.Event{ID: fmt.Sprintf("e%05d", i)}) },
-			func(e *ruleEnv) (int, bool, error) {
-				r, err := e.cal.Events.List("big").MaxResults(5000).Context(ctx).Do()
-				if err != nil {
-					return 0, false, err
-				}
-				return len(r.Items), r.NextPageToken != "", nil
-			}},
-		// calendarList.list: "never be larger than 250 entries".
-		{"calendarList", 250,
-			func(s *googlesim.Sim, i int) {
-				s.EditCalendarListEntry(googlesim.CalendarListEntry{ID: fmt.Sprintf("c%05d", i)})
-			},
-			func(e *ruleEnv) (int, bool, error) {
-				r, err := e.cal.CalendarList.List().MaxResults(1000).Context(ctx).Do()
-				if err != nil {
-					return 0, false, err
-				}
-				return len(r.Items), r.NextPageToken != "", nil
-			}},
-		// changes.list: "values above 1000 will be coerced to 1000".
-		{"changes", 1000,
-			func(s *googlesim.Sim, i int) { s.EditFile(googlesim.File{ID: fmt.Sprintf("f%05d", i)}) },
-			func(e *ruleEnv) (int, bool, error) {
-				r, err := e.drive.Changes.List(e.start).PageSize(5000).Context(ctx).Do()
-				if err != nil {
-					return 0, false, err
-				}
-				return len(r.Changes), r.NextPageToken != "", nil
-			}},
-		// history.list: "The maximum allowed value for this field is 500."
-		{"history", 500,
-			func(s *googlesim.Sim, _ int) { s.AddMessage("ann@example.com", googlesim.GmailMessage{}) },
-			func(e *ruleEnv) (int, bool, error) {
-				r, err := e.mail.Users.History.List("me").StartHistoryId(uint64(e.mailID)).MaxResults(1000).Context(ctx).Do()
-				if err != nil {
-					return 0, false, err
-				}
-				return len(r.History), r.NextPageToken != "", nil
-			}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			e := newRuleEnv(t)
-			for i := range tc.max + 1 {
-				tc.seed(e.sim, i)
-			}
-			n, more, err := tc.list(e)
-			if err != nil || n != tc.max || !more {
-				t.Errorf("first page: %d items, more %v, error %v; want %d and more", n, more, err, tc.max)
-			}
-		})
-	}
-}
-
-// TestCalendarListHidden proves a hidden calendar list entry is listed
-// to showHidden or a sync token, as Google lists it, and not otherwise.
-func TestCalendarListHidden(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	e := newRuleEnv(t)
-	e.sim.EditCalendarListEntry(googlesim.CalendarListEntry{ID: "c2", Hidden: true})
-	list := func(c *calendar.CalendarListListCall) []string {
-		t.Helper()
-		r, err := c.Context(ctx).Do()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, it := range r.Items {
-			ids = append(ids, fmt.Sprintf("%s hidden=%t", it.Id, it.Hidden))
-		}
-		return ids
-	}
-	for _, tc := range []struct {
-		name string
-		call *calendar.CalendarListListCall
-		want []string
-	}{
-		// A full list leaves it out by default...
-		{"default", e.cal.CalendarList.List(), []string{"c1 hidden=false"}},
-		// ...lists it to showHidden...
-		{"showHidden", e.cal.CalendarList.List().ShowHidden(true), []string{"c1 hidden=false", "c2 hidden=true"}},
-		// ...and a sync token lists it as a change.
-		{"sync token", e.cal.CalendarList.List().SyncToken(e.sync[googlesim.KindCalendarList]), []string{"c2 hidden=true"}},
-	} {
-		if diff := cmp.Diff(tc.want, list(tc.call)); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
-		}
 	}
 }
