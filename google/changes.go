@@ -239,18 +239,17 @@ func readEvents(ctx context.Context, c clients, p map[string]string, req ReadReq
 	}, r.NextPageToken, r.NextSyncToken)
 }
 
-// readCalendarList lists the calendar list. Google refuses minAccessRole
-// together with a sync token, and a baseline must be read as its sync
-// token's later reads are, so the read never sends it: it reports every
-// entry the list has, whatever the watch's minAccessRole.
-func readCalendarList(ctx context.Context, c clients, p map[string]string, req ReadRequest) (Page, error) {
-	call := c.calendar.CalendarList.List().MaxResults(maxListPage).Context(ctx)
-	if v, ok := boolParam(p, "showDeleted"); ok {
-		call.ShowDeleted(v)
-	}
-	if v, ok := boolParam(p, "showHidden"); ok {
-		call.ShowHidden(v)
-	}
+// readCalendarList lists the calendar list. Every read asks what the
+// reads of a sync token list, whatever the watch's params (they shape its
+// watch call only): with a sync token Google always lists hidden and
+// deleted entries, refuses showHidden or showDeleted false beside one, and
+// refuses minAccessRole. So the baseline asks showHidden, to hold every
+// calendar a later read may report as changed, and no showDeleted: a
+// deleted entry is no part of the list, and comes to later reads as a
+// removal. The incremental reads ask the same (true is allowed beside a
+// token), so every page of a watch's reads is the same request.
+func readCalendarList(ctx context.Context, c clients, _ map[string]string, req ReadRequest) (Page, error) {
+	call := c.calendar.CalendarList.List().MaxResults(maxListPage).ShowHidden(true).Context(ctx)
 	tokens(req, call.SyncToken, call.PageToken)
 	r, err := call.Do()
 	if err != nil {
@@ -261,11 +260,13 @@ func readCalendarList(ctx context.Context, c clients, p map[string]string, req R
 	}, r.NextPageToken, r.NextSyncToken)
 }
 
+// readACL lists a calendar's access rules. As readCalendarList does, it
+// asks what the reads of a sync token list, whatever the watch's
+// showDeleted: none, so the baseline holds the rules in force, and a rule
+// deleted later comes as a removal (Google lists deleted rules to a sync
+// token always, and refuses showDeleted false beside one).
 func readACL(ctx context.Context, c clients, p map[string]string, req ReadRequest) (Page, error) {
 	call := c.calendar.Acl.List(p["calendarId"]).MaxResults(maxListPage).Context(ctx)
-	if v, ok := boolParam(p, "showDeleted"); ok {
-		call.ShowDeleted(v)
-	}
 	tokens(req, call.SyncToken, call.PageToken)
 	r, err := call.Do()
 	if err != nil {

@@ -418,8 +418,8 @@ func TestReadChangesErrors(t *testing.T) {
 }
 
 // TestReadChangesAsks checks what each read asks Google: the largest page,
-// the watch's own params, whole files, and never minAccessRole with a
-// sync token.
+// the watch's own params where a sync token's reads allow them, whole
+// files, and never minAccessRole or a false showDeleted or showHidden.
 func TestReadChangesAsks(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -433,13 +433,14 @@ func TestReadChangesAsks(t *testing.T) {
 			google.ReadRequest{Cursor: "s1", Page: "p2"},
 			[]request{get("/calendar/v3/calendars/c1/events",
 				q("maxResults", "2500", "eventTypes", "default", "eventTypes", "focusTime", "syncToken", "s1", "pageToken", "p2"))}},
-		// The calendar list: 250 a page, showHidden, no minAccessRole.
-		{"calendar list", store.Watch{Kind: "calendar.calendarList", Params: map[string]string{"minAccessRole": "owner", "showHidden": "true"}},
+		// The calendar list: 250 a page, showHidden whatever the watch
+		// says, no showDeleted, no minAccessRole.
+		{"calendar list", store.Watch{Kind: "calendar.calendarList", Params: map[string]string{"minAccessRole": "owner", "showDeleted": "false", "showHidden": "false"}},
 			google.ReadRequest{Cursor: "s1"},
 			[]request{get("/calendar/v3/users/me/calendarList", q("maxResults", "250", "showHidden", "true", "syncToken", "s1"))}},
-		// ACL baseline: showDeleted as the watch says, no token.
+		// ACL baseline: no showDeleted whatever the watch says, no token.
 		{"acl", store.Watch{Kind: "calendar.acl", Params: map[string]string{"calendarId": "c1", "showDeleted": "true"}},
-			google.ReadRequest{}, []request{get("/calendar/v3/calendars/c1/acl", q("maxResults", "250", "showDeleted", "true"))}},
+			google.ReadRequest{}, []request{get("/calendar/v3/calendars/c1/acl", q("maxResults", "250"))}},
 		// A shared drive's changes from getStartPageToken: 1000 a page,
 		// removals, whole files, the drive's flags.
 		{"drive changes", store.Watch{Kind: "drive.changes", Params: map[string]string{"driveId": "d1", "spaces": "drive"}},

@@ -85,16 +85,10 @@ func (s *Sim) routes() *http.ServeMux {
 	return mux
 }
 
+// driveChangesParams: the drive the changes feed is of. The page token a
+// changes.watch needs is one of the kind's query rules (rules.go).
 func driveChangesParams(r *http.Request) (map[string]string, *Failure) {
-	q := r.URL.Query()
-	if q.Get("pageToken") == "" {
-		return nil, &Failure{Code: 400, Reason: "required", Message: "Required parameter: pageToken"}
-	}
-	p := map[string]string{}
-	if d := q.Get("driveId"); d != "" {
-		p["driveId"] = d
-	}
-	return p, nil
+	return changesParams(r.URL.Query().Get("driveId")), nil
 }
 
 func directoryUsersParams(r *http.Request) (map[string]string, *Failure) {

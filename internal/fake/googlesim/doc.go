@@ -47,14 +47,16 @@
 //   - channels.stop takes {id, resourceId} and answers 204; an unknown id,
 //     a resource id that does not match, or an already stopped channel is
 //     answered 404 notFound ("Channel not found").
-//   - Calendar lists take syncToken, pageToken, maxResults and
-//     showDeleted, and answer items, nextPageToken on every page but the
-//     last and nextSyncToken on the last. With a sync token they list only
-//     the items changed since, deleted ones always (an event with status
-//     cancelled, a calendarList entry with deleted true, an ACL rule with
-//     role none); without one, deleted items only to showDeleted. An
-//     expired sync token is answered 410 fullSyncRequired ("Sync token is
-//     no longer valid, a full sync is required.").
+//   - Calendar lists take syncToken, pageToken, maxResults, showDeleted
+//     and (calendarList) showHidden, and answer items, nextPageToken on
+//     every page but the last and nextSyncToken on the last. With a sync
+//     token they list only the items changed since, deleted ones always
+//     (an event with status cancelled, a calendarList entry with deleted
+//     true, an ACL rule with role none), and hidden calendarList entries
+//     always; without one, deleted items only to showDeleted and hidden
+//     entries only to showHidden. An expired sync token is answered 410
+//     fullSyncRequired ("Sync token is no longer valid, a full sync is
+//     required.").
 //   - Drive's changes list takes pageToken, pageSize, includeRemoved
 //     (default true) and driveId, and answers changes (fileId, removed,
 //     time, and the file unless removed) oldest first, with nextPageToken
@@ -100,6 +102,58 @@
 //     so a benchmark can count the API calls a storm costs; OpList and
 //     OpGet select them for FailNext, Fail and Hold.
 //
+// What it refuses: the query parameters Google's references refuse, one
+// rule a row (rules.go). A list call breaking one, and a watch call
+// where the watch takes its list's query (Calendar, Drive changes,
+// Admin), is refused before anything is listed or opened; an injected
+// failure still comes first. Above a page size's largest value the
+// references say Google serves its largest page, and so does the
+// simulator; below its least it refuses.
+//
+//	call                      refused                                    answer                   source
+//	events list, watch        syncToken with iCalUID, orderBy,           400 syncTokenWith-       [1]
+//	                          privateExtendedProperty, q,                RequestRestrictions [12]
+//	                          sharedExtendedProperty, timeMin, timeMax
+//	                          or updatedMin
+//	events list, watch        syncToken with showDeleted=false           the same                 [1]
+//	events list, watch        timeMin or timeMax not RFC 3339 with an    400 invalid              [1]
+//	                          offset
+//	events list, watch        timeMax not after timeMin                  400 timeRangeEmpty       [1] [5]
+//	calendarList list, watch  syncToken with showDeleted=false or        400 syncTokenWith-       [2]
+//	                          showHidden=false                           RequestRestrictions
+//	calendarList list, watch  syncToken with minAccessRole or            the same                 [2]
+//	                          showOwnOrganizationOnly
+//	acl list, watch           syncToken with showDeleted=false           the same                 [3]
+//	Calendar lists, watches   maxResults below 1 (above 2500 for         400 invalid              [1] [2] [3]
+//	                          events, 250 for the others: served at                               [4] [6]
+//	                          that)
+//	changes list, watch       no pageToken                               400 required             [7]
+//	changes list, watch       pageSize below 1 (above 1000: served at    400 invalid              [7]
+//	                          1000)
+//	Directory users.watch     maxResults outside [1, 500]                400 invalid              [8]
+//	Reports activities.watch  maxResults outside [1, 1000]               400 invalid              [9]
+//	Gmail history.list        maxResults below 1 (above 500: served at   400 invalid              [10]
+//	                          500)
+//	subscriptions.list        pageSize below 0 (0: the default; above    400 INVALID_ARGUMENT     [11]
+//	                          100: served at 100)
+//
+//	[1] developers.google.com/calendar/api/v3/reference/events/list (and events/watch, which takes the same parameters)
+//	[2] developers.google.com/calendar/api/v3/reference/calendarList/list (and calendarList/watch)
+//	[3] developers.google.com/calendar/api/v3/reference/acl/list (and acl/watch)
+//	[4] developers.google.com/calendar/api/v3/reference/settings/list (and settings/watch)
+//	[5] developers.google.com/calendar/api/guides/errors ("timeRangeEmpty", location timeMax)
+//	[6] developers.google.com/calendar/api/guides/pagination ("a hard limit ... the server will never exceed")
+//	[7] developers.google.com/drive/api/reference/rest/v3/changes/list ("values above 1000 will be coerced to 1000"; and changes/watch)
+//	[8] developers.google.com/admin-sdk/directory/reference/rest/v1/users/watch ("between 1 and 500")
+//	[9] developers.google.com/admin-sdk/reports/reference/rest/v1/activities/watch ("between 1 and 1000")
+//	[10] developers.google.com/gmail/api/reference/rest/v1/users.history/list ("The maximum allowed value for this field is 500")
+//	[11] developers.google.com/workspace/events/reference/rest/v1/subscriptions/list, and google.aip.dev/158 for a negative size
+//	[12] the reference says only "not allowed"; the reason and message ("Sync token cannot be used with other request
+//	     restrictions.") are what Calendar is reported to answer (qiita.com/shiraily/items/6762046f041551c269da)
+//
+// The other refusals of a call are told with the call above and below:
+// Drive's unknown page token, Gmail's startHistoryId, Workspace's filter.
+//
 // Where it differs from Google:
 //
 //   - There are no credentials. The bearer token of a call is not checked;
@@ -137,8 +191,14 @@
 //     Drive's changes feed has one change per edit, carrying the file as
 //     that edit left it; Google's may fold several changes of a file into
 //     one and carries the file as it stands. Page sizes are capped at
-//     Google's maxima (2500 events, 250 other Calendar items, 1000
-//     changes); fields, timeMin, q and the other filters are ignored.
+//     Google's maxima (see What it refuses); fields, timeMin, q and the
+//     other filters are checked against the rules above but select
+//     nothing.
+//   - Refusals carry Google's status and reason; their messages are
+//     Google's where a guide shows one, the simulator's otherwise. Gmail
+//     documents no least maxResults; the simulator refuses 0. A page
+//     token must come, Google says, with the very request that made it
+//     plus pageToken; the simulator does not check that.
 //   - Webhook addresses may be plain http (Google requires https on a
 //     verified domain); FailWebhook simulates the domain being rejected.
 //   - A channel must be stopped through the channels.stop of its own API
@@ -219,7 +279,9 @@
 // Subscriptions lists every subscription ever made. list takes the
 // documented filters: event_types:"..." terms joined by OR, optionally in
 // parentheses, AND an optional target_resource="...", and lists the
-// caller's live subscriptions with any of the types. Calls are matched
+// caller's live subscriptions with any of the types, by name, pageSize a
+// page (0 or none: Options.PageSize; at most 100) with nextPageToken
+// while more remain. Calls are matched
 // with Kind workspace.events and ResourceID the subscription's name (a
 // create: its target), by OpWatch (create), OpGet, OpPatch, OpReactivate,
 // OpStop (delete), OpList and OpOperation; creates count in WatchCalls
@@ -229,5 +291,5 @@
 // SuspendSubscription, and a reactivation always succeeds; the 24-hour
 // limit Google allows with domain-wide delegation is not granted; patch
 // does not change eventTypes; event types are not checked against the
-// target; list does not page; scopes are not modelled.
+// target; scopes are not modelled.
 package googlesim

@@ -235,10 +235,10 @@ func (s *Sim) gmailHistory(r *http.Request, _ string, m *mailbox) (any, *Failure
 	case start < m.floor || start == 0:
 		return nil, &Failure{Code: 404, Reason: "notFound", Message: "Requested entity was not found."}
 	}
-	size, f := pageSize(q, "maxResults", s.opts.PageSize, maxHistoryPage)
-	if f != nil {
+	if f := refuseQuery(KindGmailUsers, q); f != nil {
 		return nil, f
 	}
+	size := pageSize(q, "maxResults", s.opts.PageSize, maxHistoryPage)
 	after := start
 	if tok := q.Get("pageToken"); tok != "" {
 		n, err := strconv.ParseUint(strings.TrimPrefix(tok, "h"), 10, 64)

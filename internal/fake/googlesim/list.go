@@ -52,7 +52,8 @@ func (s *Sim) listCalendar(kind, listKind string, maxPage int, params resourcePa
 // calendarPage answers one page of a Calendar list; s.mu must be held.
 // Items go in id order from the cursor, those edited since the list's
 // first page are left to the next sync token, and deleted ones are listed
-// to a sync token (always) or to showDeleted.
+// to a sync token (always) or to showDeleted, hidden calendarList entries
+// to a sync token or to showHidden.
 func (s *Sim) calendarPage(call Call, q url.Values, maxPage int) (map[string]any, *Failure) {
 	if f, failed := s.injected(call); failed {
 		return nil, &f
@@ -60,18 +61,21 @@ func (s *Sim) calendarPage(call Call, q url.Values, maxPage int) (map[string]any
 	if s.deleted[call.ResourceID] {
 		return nil, &FailNotFound
 	}
-	size, f := pageSize(q, "maxResults", s.opts.PageSize, maxPage)
-	if f != nil {
+	if f := refuseQuery(call.Kind, q); f != nil {
 		return nil, f
 	}
+	size := pageSize(q, "maxResults", s.opts.PageSize, maxPage)
 	cur, f := s.calendarCursor(q)
 	if f != nil {
 		return nil, f
 	}
 	withDeleted := cur.incremental || q.Get("showDeleted") == "true"
+	withHidden := cur.incremental || q.Get("showHidden") == "true"
 	var page []*record
 	for _, rec := range s.data.collections[call.ResourceID] {
-		if rec.id > cur.after && rec.seq > cur.since && rec.seq <= cur.upto && (withDeleted || !rec.deleted) {
+		hidden, _ := rec.body["hidden"].(bool)
+		if rec.id > cur.after && rec.seq > cur.since && rec.seq <= cur.upto && (withDeleted || !rec.deleted) &&
+			(withHidden || !hidden) {
 			page = append(page, rec)
 		}
 	}
@@ -119,19 +123,6 @@ func (s *Sim) calendarCursor(q url.Values) (cursor, *Failure) {
 	return cursor{epoch: s.data.epoch, upto: s.data.seq}, nil
 }
 
-// pageSize reads a page size parameter: def when absent, at most maxPage.
-func pageSize(q url.Values, name string, def, maxPage int) (int, *Failure) {
-	v := q.Get(name)
-	if v == "" {
-		return min(def, maxPage), nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, &Failure{Code: 400, Reason: "invalid", Message: "Invalid value for: " + name, Location: name}
-	}
-	return min(n, maxPage), nil
-}
-
 // listChanges serves Drive's changes.list: the drive's changes from the
 // page token on, oldest first, with nextPageToken while more remain and
 // newStartPageToken on the last page.
@@ -165,13 +156,10 @@ func (s *Sim) changesPage(call Call, driveID string, q url.Values) (map[string]a
 	if s.deleted[call.ResourceID] {
 		return nil, &FailNotFound
 	}
-	if q.Get("pageToken") == "" {
-		return nil, &Failure{Code: 400, Reason: "required", Message: "Required parameter: pageToken", Location: "pageToken"}
-	}
-	size, f := pageSize(q, "pageSize", s.opts.PageSize, maxDrivePage)
-	if f != nil {
+	if f := refuseQuery(KindDriveChanges, q); f != nil {
 		return nil, f
 	}
+	size := pageSize(q, "pageSize", s.opts.PageSize, maxDrivePage)
 	from, err := strconv.ParseInt(q.Get("pageToken"), 10, 64)
 	last := s.pageTokens[driveID]
 	if err != nil || from < max(1, s.data.driveFloor[driveID]) || from > last+1 {

@@ -23,6 +23,7 @@ type Event struct {
 type CalendarListEntry struct {
 	ID      string // the calendar's id
 	Summary string
+	Hidden  bool      // hidden from the list: listed to a sync token (always) or to showHidden
 	Deleted bool      // set by DeleteCalendarListEntry
 	ETag    string    // set by the edit
 	Updated time.Time // set by the edit; Google does not show it
@@ -192,6 +193,9 @@ func calendarListJSON(e CalendarListEntry) map[string]any {
 	b := map[string]any{"kind": "calendar#calendarListEntry", "id": e.ID, "etag": e.ETag, "summary": e.Summary}
 	if e.Deleted {
 		b["deleted"] = true
+	}
+	if e.Hidden {
+		b["hidden"] = true
 	}
 	return b
 }

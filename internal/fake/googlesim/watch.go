@@ -19,6 +19,9 @@ func (s *Sim) watch(kind string, params resourceParams) http.HandlerFunc {
 		}
 		req, bad := decodeChannel(r)
 		p, badParam := params(r)
+		if badParam == nil {
+			badParam = refuseQuery(kind, r.URL.Query())
+		}
 		call := Call{Op: OpWatch, Kind: kind, ChannelID: req.ID, Subject: subjectOf(r), Path: r.URL.Path}
 		if p != nil {
 			call.ResourceID = ResourceID(kind, p)

@@ -41,6 +41,10 @@ const (
 	subscriptionResourceMaxTTL = 4 * time.Hour
 )
 
+// maxSubscriptionsPage is subscriptions.list's largest page: "If you
+// specify a value more than 100, the system only returns 100".
+const maxSubscriptionsPage = 100
+
 func (s *Sim) workspaceRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/subscriptions", s.eventsCall(OpWatch, s.createSubscription))
 	mux.HandleFunc("GET /v1/subscriptions", s.eventsCall(OpList, s.listSubscriptions))
@@ -331,13 +335,52 @@ func (s *Sim) getOperation(w http.ResponseWriter, _ *http.Request, name string, 
 var filterTerm = regexp.MustCompile(`(event_types:|target_resource=)("(?:[^"\\]|\\.)*")`)
 
 // listSubscriptions lists the caller's live subscriptions that have any
-// of the filter's event types and, when it names one, its target. Only
-// the filter forms Google documents are understood: event_types terms
-// joined by OR, optionally in parentheses, AND one target_resource term.
+// of the filter's event types and, when it names one, its target, by
+// name, a page at a time: pageSize of them (0 or none: Options.PageSize),
+// at most 100. Only the filter forms Google documents are understood:
+// event_types terms joined by OR, optionally in parentheses, AND one
+// target_resource term.
 func (s *Sim) listSubscriptions(w http.ResponseWriter, r *http.Request, _ string, call Call) {
-	filter := r.URL.Query().Get("filter")
-	var types []string
-	target, rest := "", filter
+	q := r.URL.Query()
+	if f := refuseQuery(KindWorkspaceEvents, q); f != nil {
+		writeFailure(w, *f)
+		return
+	}
+	filter := q.Get("filter")
+	target, types, ok := parseFilter(filter)
+	if !ok {
+		writeFailure(w, invalidArgument("Invalid filter: "+filter))
+		return
+	}
+	after, ok := parseSubscriptionsToken(q.Get("pageToken"))
+	if !ok {
+		writeFailure(w, invalidArgument("Invalid page token."))
+		return
+	}
+	size := pageSize(q, "pageSize", s.opts.PageSize, maxSubscriptionsPage)
+	body := map[string]any{}
+	var out []map[string]any
+	for _, sub := range s.subscriptionsLocked() {
+		if sub.Name <= after || sub.Subject != call.Subject || sub.State == "DELETED" ||
+			(target != "" && sub.TargetResource != target) ||
+			!slices.ContainsFunc(types, func(t string) bool { return slices.Contains(sub.EventTypes, t) }) {
+			continue
+		}
+		if len(out) == size {
+			body["nextPageToken"] = tokenEncoding.EncodeToString([]byte("w:" + after))
+			break
+		}
+		out, after = append(out, sub.resource()), sub.Name
+	}
+	body["subscriptions"] = out
+	writeJSON(w, body)
+}
+
+// parseFilter reads a subscriptions.list filter: its target ("" for
+// any) and event types; ok is false for a filter the simulator does not
+// understand, or one without an event type, which Google requires.
+func parseFilter(filter string) (target string, types []string, ok bool) {
+	rest := filter
 	for _, m := range filterTerm.FindAllStringSubmatch(filter, -1) {
 		v, err := strconv.Unquote(m[2])
 		if err != nil {
@@ -350,18 +393,19 @@ func (s *Sim) listSubscriptions(w http.ResponseWriter, r *http.Request, _ string
 		}
 		rest = strings.Replace(rest, m[0], "", 1)
 	}
-	if strings.Trim(strings.NewReplacer("AND", "", "OR", "", "(", "", ")", "").Replace(rest), " ") != "" || len(types) == 0 {
-		writeFailure(w, invalidArgument("Invalid filter: "+filter))
-		return
+	ok = strings.Trim(strings.NewReplacer("AND", "", "OR", "", "(", "", ")", "").Replace(rest), " ") == "" && len(types) > 0
+	return target, types, ok
+}
+
+// parseSubscriptionsToken reads a subscriptions.list page token: the
+// name of the last subscription already listed ("" for none).
+func parseSubscriptionsToken(tok string) (after string, ok bool) {
+	if tok == "" {
+		return "", true
 	}
-	var out []map[string]any
-	for _, sub := range s.subscriptionsLocked() {
-		if sub.Subject == call.Subject && sub.State != "DELETED" && (target == "" || sub.TargetResource == target) &&
-			slices.ContainsFunc(types, func(t string) bool { return slices.Contains(sub.EventTypes, t) }) {
-			out = append(out, sub.resource())
-		}
-	}
-	writeJSON(w, map[string]any{"subscriptions": out})
+	b, err := tokenEncoding.DecodeString(tok)
+	after, ok = strings.CutPrefix(string(b), "w:")
+	return after, err == nil && ok
 }
 
 // writeStatus is writeFailure with a google.rpc status other than the

@@ -3,10 +3,13 @@ package googlesim_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
@@ -222,5 +225,50 @@ func TestSubscriptionRefusals(t *testing.T) {
 	}
 	if st := sim.Stats(); st.WatchCalls != 6 || st.WatchOK != 0 {
 		t.Errorf("Stats %+v", st)
+	}
+}
+
+// TestSubscriptionsListPages: subscriptions.list answers pageSize of the
+// caller's matching subscriptions a page, at most 100 whatever is asked,
+// Options.PageSize for 0, with a nextPageToken while more remain, as the
+// typed client's Pages follows them; a token it never made is refused.
+func TestSubscriptionsListPages(t *testing.T) {
+	t.Parallel()
+	sim := start(t, googlesim.Options{PageSize: 40})
+	ann, ctx := eventsClient(t, sim.URL, "ann@example.com"), context.Background()
+	var want []string
+	for i := range 101 {
+		s := result(t)(ann.Subscriptions.Create(newSubscription(fmt.Sprintf("%s%03d", chatSpace, i), "", false)).Context(ctx).Do())
+		want = append(want, s.Name)
+	}
+	// bob's subscription is not ann's to list.
+	result(t)(eventsClient(t, sim.URL, "bob@example.com").Subscriptions.Create(newSubscription(chatSpace, "", false)).Context(ctx).Do())
+	filter := `event_types:"google.workspace.chat.message.v1.created"`
+	for _, tc := range []struct {
+		size  int64
+		pages []int // subscriptions on each page
+	}{
+		{0, []int{40, 40, 21}}, // 0 asks for the default, Options.PageSize
+		{200, []int{100, 1}},   // more than 100 is served at 100
+		{60, []int{60, 41}},    // the size asked
+	} {
+		var got []string
+		var sizes []int
+		err := ann.Subscriptions.List().Filter(filter).PageSize(tc.size).Pages(ctx, func(r *workspaceevents.ListSubscriptionsResponse) error {
+			sizes = append(sizes, len(r.Subscriptions))
+			for _, s := range r.Subscriptions {
+				got = append(got, s.Name)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("pageSize %d: %v", tc.size, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" || !slices.Equal(sizes, tc.pages) {
+			t.Errorf("pageSize %d: pages %v, want %v; subscriptions (-want +got):\n%s", tc.size, sizes, tc.pages, diff)
+		}
+	}
+	if _, err := ann.Subscriptions.List().Filter(filter).PageToken("nope").Context(ctx).Do(); code(err) != 400 {
+		t.Errorf("made-up page token: %v, want 400", err)
 	}
 }
