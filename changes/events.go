@@ -4,9 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"time"
 
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/event"
@@ -56,35 +53,50 @@ func (s *Syncer) resyncEvent(w store.Watch, cursor, reason string) event.Event {
 }
 
 // end ends a watch whose reads Google refused for good (a revoked grant, a
-// deleted calendar), as Renew ends one whose watch call it refused: the
-// failed or gone event first, then its channel retired (Renew's next pass
-// stops it, as any stopping channel) and the watch's state. A Renew pass
-// renewing the watch meanwhile finds it no longer active and stops what it
-// opened. A crash between the steps leaves the trigger unacknowledged, and
-// its redelivery does them again under the same event id.
+// deleted calendar), as Renew ends one whose watch call it refused: in one
+// step on the watch as it is now (store.EndWatch), not as this request read
+// it, since a pass may have renewed it (its current channel is the one
+// retired, and the event names it) or the user removed it (left as it is)
+// meanwhile. The failed or gone event is kept in the outbox in that step,
+// then published and forgotten: a watch is never ended without its event,
+// which Renew's next pass publishes if this request dies or Pub/Sub fails
+// it, and no event reports an end that did not happen. A pass holding the
+// watch finds it no longer active at activation and stops what it opened;
+// its next pass stops the retired channel, as any stopping channel.
 func (f *fetch) end(ctx context.Context, class google.Class, reason string) error {
-	state, typ := store.WatchFailed, event.TypeFailed
+	state := store.WatchFailed
 	if class == google.ClassGone {
-		state, typ = store.WatchGone, event.TypeGone
+		state = store.WatchGone
 	}
-	w, now := f.w, f.opts.Now()
-	e := event.Lifecycle(typ, event.LifecycleData{WatchID: w.ID, Kind: w.Kind, Params: w.Params, Labels: w.Labels,
-		OldChannelID: w.ChannelID, Error: reason}, now)
-	if err := f.pub.PublishAll(ctx, []event.Event{e}); err != nil {
+	now := f.opts.Now()
+	var ended event.Event
+	_, ok, err := f.store.EndWatch(ctx, store.End{
+		WatchID: f.w.ID, State: state, LastError: reason, AcceptUntil: now, Now: now,
+		Events: func(w store.Watch) []store.OutboxEvent {
+			ended = event.Ended(w, state, reason, now)
+			o, err := ended.Outboxed()
+			if err != nil {
+				f.log.Error("lifecycle event not kept", "id", ended.ID, "error", err)
+				return nil
+			}
+			return []store.OutboxEvent{o}
+		},
+	})
+	if err != nil {
 		return err
 	}
-	if w.ChannelID != "" {
-		err := f.store.UpdateChannel(ctx, w.ChannelID, store.Retiring(now))
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("retire channel %s: %w", w.ChannelID, err)
-		}
-	}
-	if err := f.store.UpdateWatch(ctx, w.ID, store.WatchUpdate{
-		State: &state, ChannelID: store.Ptr(""), ChannelExpiration: &time.Time{},
-		LastError: &reason, Failures: store.Ptr(w.Failures + 1),
-	}, now); err != nil {
-		return err
+	if !ok {
+		f.log.Info("watch no longer active; not ended", "watch", f.w.ID, "kind", f.w.Kind)
+		return nil
 	}
 	f.out.Ended = state
+	f.log.Error("watch ended", "watch", f.w.ID, "kind", f.w.Kind, "state", state, "error", reason)
+	if err := f.pub.PublishAll(ctx, []event.Event{ended}); err != nil {
+		f.log.Warn("lifecycle event not published; the next Renew pass does", "watch", f.w.ID, "type", ended.Type, "error", err)
+		return nil
+	}
+	if err := f.store.Forget(ctx, []string{ended.ID}, "", store.ChannelUpdate{}); err != nil {
+		f.log.Warn("published event left in the outbox; the next Renew pass publishes it again", "watch", f.w.ID, "error", err)
+	}
 	return nil
 }

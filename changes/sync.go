@@ -18,11 +18,13 @@ import (
 )
 
 // Store is what Sync needs of the store: the watch a notification names,
-// its cursor, and the writes that end a watch Google refused.
+// its cursor, and the end of a watch Google refused, whose event goes
+// through the outbox.
 type Store interface {
 	Watch(ctx context.Context, id string) (store.Watch, error)
 	WatchesOf(ctx context.Context, kind, subject string) ([]store.Watch, error)
-	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
+	EndWatch(ctx context.Context, e store.End) (store.Channel, bool, error)
+	Forget(ctx context.Context, published []string, channelID string, u store.ChannelUpdate) error
 	Channel(ctx context.Context, id string) (store.Channel, error)
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
 	Cursor(ctx context.Context, watchID string) (store.Cursor, error)

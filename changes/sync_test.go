@@ -222,7 +222,8 @@ func TestRevokedGrantEndsWatch(t *testing.T) {
 	if err := r.sim.Push(w.ChannelID, "exists"); err != nil {
 		t.Fatal(err)
 	}
-	// The event goes first, then the state.
+	// The state and the event's place in the outbox are one step, then
+	// the event is published.
 	r.waitFor("the failed event and state", func() bool {
 		got, err := r.svc.Store.Watch(ctx, w.ID)
 		return len(r.ofType(w.ID, event.TypeFailed)) == 1 && err == nil && got.State == store.WatchFailed

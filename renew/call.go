@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/watchrelay/watchrelay/google"
-	"github.com/watchrelay/watchrelay/internal/event"
-	"github.com/watchrelay/watchrelay/store"
 )
 
 // errThrottled: the call was not made, because its API asked this pass to
@@ -87,25 +85,6 @@ func (r *run) call(ctx context.Context, api string, attempts int, f func(context
 		}
 	}
 	return err
-}
-
-func lifecycle(w store.Watch, oldID string, oldExp time.Time, newID string, newExp time.Time, reason string) event.LifecycleData {
-	d := event.LifecycleData{
-		WatchID:      w.ID,
-		Kind:         w.Kind,
-		Params:       w.Params,
-		Labels:       w.Labels,
-		OldChannelID: oldID,
-		NewChannelID: newID,
-		Error:        reason,
-	}
-	if oldID != "" && !oldExp.IsZero() {
-		d.OldExpiration = &oldExp
-	}
-	if newID != "" {
-		d.NewExpiration = &newExp
-	}
-	return d
 }
 
 // newToken returns a fresh channel token: 32 random bytes, base64url.

@@ -3,6 +3,7 @@ package renew
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,7 +65,7 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 	var events []event.Event // reported with the state that ends this claim
 	if lapsed {
 		r.add(func(s *Summary) { s.Lapsed++ })
-		events = append(events, r.event(event.TypeLapsed, lifecycle(w, old, w.ChannelExpiration, "", time.Time{}, "")))
+		events = append(events, r.event(event.TypeLapsed, event.LifecycleOf(w, old, w.ChannelExpiration, "", time.Time{}, "")))
 	}
 	if old == "" && !r.baseline(ctx, w, cl, c) {
 		return
@@ -95,7 +96,7 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 	if old == "" {
 		typ = event.TypeStarted
 	}
-	events = append(events, r.event(typ, lifecycle(w, old, w.ChannelExpiration, c.ID, granted.Expiration, "")))
+	events = append(events, r.event(typ, event.LifecycleOf(w, old, w.ChannelExpiration, c.ID, granted.Expiration, "")))
 	if !r.activate(ctx, w, cl, c, granted, events) {
 		return
 	}
@@ -310,34 +311,44 @@ func (r *run) noAddress(ctx context.Context, w store.Watch) {
 	}
 }
 
-// end ends a watch that Google refused for good, as gone or failed, with
-// its event (and any lapse) in the same commit, publishes them, and stops
-// its channel. The channel is retired first: if the pass dies after, the
-// next pass stops it as any stopping channel.
+// end ends a watch that Google refused for good, as gone or failed, in one
+// step on the watch as it is now (store.EndWatch, as Sync ends one): its
+// channel retired (stopping, or expired if lapsed), the lease released with
+// the state, and its event (and any lapse) kept in the outbox. Then it
+// publishes them and stops the channel; if the pass dies first, the next
+// pass does both. A watch its user removed meanwhile is not ended: the
+// lease goes back, and the next pass purges it.
 func (r *run) end(ctx context.Context, w store.Watch, cl claim, err error, events []event.Event) {
 	class, reason := google.Classify(err), google.Reason(err)
-	now := r.opts.Now()
-	var current store.Channel
-	if w.ChannelID != "" {
-		var ok bool
-		if current, ok = r.retireCurrent(ctx, w, now); !ok {
-			r.remaining(1)
-			r.release(ctx, cl, store.WatchUpdate{})
-			return
-		}
-	}
-	state, typ := store.WatchFailed, event.TypeFailed
+	state := store.WatchFailed
 	if class == google.ClassGone {
-		state, typ = store.WatchGone, event.TypeGone
+		state = store.WatchGone
 	}
-	r.log.Error("watch ended", "watch", w.ID, "kind", w.Kind, "state", state, "error", reason)
-	events = append(events, r.event(typ, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, reason)))
-	if !r.release(ctx, cl, store.WatchUpdate{
-		State: &state, ChannelID: store.Ptr(""), ChannelExpiration: &time.Time{},
-		LastError: &reason, Failures: store.Ptr(w.Failures + 1),
-	}, r.outboxed(events...)...) {
+	now := r.opts.Now()
+	var ended []event.Event
+	current, ok, err := r.store.EndWatch(ctx, store.End{
+		WatchID: w.ID, Holder: cl.holder, State: state, LastError: reason,
+		AcceptUntil: now.Add(r.opts.Grace), Now: now,
+		Events: func(cur store.Watch) []store.OutboxEvent {
+			ended = append(slices.Clone(events), event.Ended(cur, state, reason, r.opts.Now()))
+			return r.outboxed(ended...)
+		},
+	})
+	switch {
+	case errors.Is(err, store.ErrLeaseLost):
+		r.log.Warn("lease lost to another pass; leaving the watch to it", "watch", w.ID)
+		return
+	case err != nil:
+		r.log.Error("end watch", "watch", w.ID, "error", err)
+		r.remaining(1)
+		r.release(ctx, cl, store.WatchUpdate{})
+		return
+	case !ok:
+		r.log.Info("watch no longer active; not ended", "watch", w.ID, "kind", w.Kind)
+		r.release(ctx, cl, store.WatchUpdate{})
 		return
 	}
+	r.log.Error("watch ended", "watch", w.ID, "kind", w.Kind, "state", state, "error", reason)
 	r.add(func(s *Summary) {
 		if class == google.ClassGone {
 			s.Gone++
@@ -345,7 +356,7 @@ func (r *run) end(ctx context.Context, w store.Watch, cl claim, err error, event
 			s.Failed++
 		}
 	})
-	published := r.announce(ctx, events...)
+	published := r.announce(ctx, ended...)
 	if current.State == store.ChannelStopping {
 		r.stopRetired(ctx, current, published...)
 		return

@@ -2,7 +2,6 @@ package renew
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/store"
@@ -33,12 +32,12 @@ func (r *run) event(typ string, data event.LifecycleData) event.Event {
 func (r *run) outboxed(es ...event.Event) []store.OutboxEvent {
 	out := make([]store.OutboxEvent, 0, len(es))
 	for _, e := range es {
-		b, err := json.Marshal(e)
+		o, err := e.Outboxed()
 		if err != nil {
 			r.log.Error("lifecycle event not kept", "id", e.ID, "error", err)
 			continue
 		}
-		out = append(out, store.OutboxEvent{ID: e.ID, Event: string(b), CreatedAt: e.Time})
+		out = append(out, o)
 	}
 	return out
 }
@@ -75,17 +74,12 @@ func (r *run) forget(ctx context.Context, published []string) {
 func (r *run) drain(ctx context.Context, left []store.OutboxEvent) {
 	var es []event.Event
 	for _, o := range left {
-		var wire struct {
-			event.Event
-			Data json.RawMessage
-		}
-		if err := json.Unmarshal([]byte(o.Event), &wire); err != nil {
+		e, err := event.FromOutbox(o)
+		if err != nil {
 			r.log.Error("outbox event unreadable; dropped", "id", o.ID, "error", err)
 			r.forget(ctx, []string{o.ID})
 			continue
 		}
-		e := wire.Event
-		e.Data = wire.Data
 		es = append(es, e)
 	}
 	r.forget(ctx, r.announce(ctx, es...))

@@ -45,6 +45,7 @@ type Watches interface {
 	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
 	LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error)
 	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time, events ...store.OutboxEvent) error
+	EndWatch(ctx context.Context, e store.End) (store.Channel, bool, error)
 	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
 	DeleteWatch(ctx context.Context, id string, events ...store.OutboxEvent) error
 }

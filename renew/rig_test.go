@@ -418,6 +418,18 @@ func (c crashStore) ReleaseWatch(ctx context.Context, id, holder string, u store
 	return err
 }
 
+// EndWatch's step is "end <state>" when it ended the watch.
+func (c crashStore) EndWatch(ctx context.Context, e store.End) (store.Channel, bool, error) {
+	if err := c.check(); err != nil {
+		return store.Channel{}, false, err
+	}
+	ch, ended, err := c.Store.EndWatch(ctx, e)
+	if ended {
+		c.after("end " + string(e.State))
+	}
+	return ch, ended, err
+}
+
 func (c crashStore) ActivateChannel(ctx context.Context, a store.Activation) error {
 	if err := c.check(); err != nil {
 		return err

@@ -184,7 +184,7 @@ func (r *run) purge(ctx context.Context, w store.Watch, _ claim) {
 	}
 	// The event is kept in the same commit as the deletion: if the pass
 	// dies before publishing it, the next pass does.
-	stopped := r.event(event.TypeStopped, lifecycle(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, ""))
+	stopped := r.event(event.TypeStopped, event.LifecycleOf(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, ""))
 	if err := r.store.DeleteWatch(ctx, w.ID, r.outboxed(stopped)...); err != nil {
 		r.log.Error("purge watch", "watch", w.ID, "error", err)
 		r.remaining(1)

@@ -394,7 +394,7 @@ func TestEventsSurviveACrashBeforeThePublish(t *testing.T) {
 		// Dies right after the activation that started the watch.
 		{"started", "activate", event.TypeStarted, func(*rig) {}},
 		// Dies right after recording the watch failed.
-		{"failed", "mark failed", event.TypeFailed, func(r *rig) {
+		{"failed", "end failed", event.TypeFailed, func(r *rig) {
 			r.sim.Fail(googlesim.Match{Op: googlesim.OpWatch}, googlesim.FailAuth)
 		}},
 		// Dies right after purging a removed watch.

@@ -62,15 +62,8 @@ func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string, u Watch
 		return nil // no watch can have that id
 	}
 	err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		w, err := decodeWatch(snap)
-		if err != nil {
+		w, found, err := txWatch(tx, ref)
+		if !found {
 			return err
 		}
 		if w.LeaseHolder != holder {
@@ -131,7 +124,7 @@ func (f *Firestore) ActivateChannel(ctx context.Context, a Activation) error {
 				return err
 			}
 			if old, err := f.channel(w.ChannelID); retireOld && err == nil && w.ChannelID != c.ID {
-				if err := tx.Update(old, retirement(w, a).updates()); err != nil {
+				if err := tx.Update(old, retirement(w.ChannelExpiration, a.Now, a.AcceptOldUntil).updates()); err != nil {
 					return err
 				}
 			}
@@ -154,4 +147,79 @@ func (f *Firestore) ActivateChannel(ctx context.Context, a Activation) error {
 		return fail("activate channel "+a.ChannelID, err)
 	}
 	return nil
+}
+
+// EndWatch ends a watch Google refused for good, in one transaction on the
+// watch as it is now; see Memory.EndWatch. It reads the watch, then the
+// channel it names (to leave alone one that is retired already, and to
+// return it), and writes both with the events: two reads and two to
+// three writes, only when a watch ends.
+func (f *Firestore) EndWatch(ctx context.Context, e End) (retired Channel, ended bool, err error) {
+	if err := e.check(); err != nil {
+		return Channel{}, false, err
+	}
+	wref, err := f.watch(e.WatchID)
+	if err != nil {
+		return Channel{}, false, nil // no watch can have that id
+	}
+	err = f.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+		retired, ended = Channel{}, false
+		w, found, err := txWatch(tx, wref)
+		if !found {
+			return err
+		}
+		c, found, cref, err := f.txChannel(tx, w.ChannelID)
+		if err != nil {
+			return err
+		}
+		p, ok, err := e.plan(w, c, found)
+		if !ok {
+			return err
+		}
+		if p.channel != nil {
+			if err := tx.Update(cref, p.channel.updates()); err != nil {
+				return err
+			}
+		}
+		if err := f.keep(tx, p.events); err != nil {
+			return err
+		}
+		retired, ended = p.retired, true
+		return tx.Update(wref, p.watch.updates(e.Now))
+	})
+	if err != nil {
+		return Channel{}, false, fail("end watch "+e.WatchID, err)
+	}
+	return retired, ended, nil
+}
+
+// txWatch reads a watch within tx; found is false when there is none, or
+// on an error.
+func txWatch(tx *firestore.Transaction, ref *firestore.DocumentRef) (w Watch, found bool, err error) {
+	snap, err := tx.Get(ref)
+	if status.Code(err) == codes.NotFound {
+		return Watch{}, false, nil
+	}
+	if err != nil {
+		return Watch{}, false, err
+	}
+	w, err = decodeWatch(snap)
+	return w, err == nil, err
+}
+
+// txChannel reads a channel within tx; found is false when id is empty or
+// names no record.
+func (f *Firestore) txChannel(tx *firestore.Transaction, id string) (c Channel, found bool, ref *firestore.DocumentRef, err error) {
+	if id == "" {
+		return Channel{}, false, nil, nil
+	}
+	if ref, err = f.channel(id); err != nil {
+		return Channel{}, false, nil, nil // no record can have that id
+	}
+	snaps, err := tx.GetAll([]*firestore.DocumentRef{ref})
+	if err != nil || !snaps[0].Exists() {
+		return Channel{}, false, ref, err
+	}
+	c, err = decodeChannel(snaps[0])
+	return c, err == nil, ref, err
 }

@@ -176,6 +176,36 @@ func (m *Memory) ReleaseWatch(_ context.Context, id, holder string, u WatchUpdat
 	return nil
 }
 
+// EndWatch ends a watch Google refused for good, in one atomic step on the
+// watch as it is now (see End and its rule, plan): only if it is still
+// active, and retiring the channel it names now, which a renewal since
+// the caller read it may have replaced. ended is false, and nothing
+// written, when the watch is no longer active or is gone; ErrLeaseLost
+// when e.Holder no longer holds it. retired is the channel the watch
+// named, as the end left it (zero if it named none).
+func (m *Memory) EndWatch(_ context.Context, e End) (retired Channel, ended bool, err error) {
+	if err := e.check(); err != nil {
+		return Channel{}, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, ok := m.watches[e.WatchID]
+	if !ok {
+		return Channel{}, false, nil
+	}
+	c, found := m.channels[w.ChannelID]
+	p, ok, err := e.plan(w, c.clone(), found)
+	if !ok {
+		return Channel{}, false, err
+	}
+	if p.channel != nil {
+		m.channels[c.ID] = p.channel.apply(c).normal()
+	}
+	m.watches[w.ID] = p.watch.apply(w, e.Now).normal()
+	m.keep(p.events)
+	return p.retired, true, nil
+}
+
 // keep puts events in the outbox; m.mu must be held.
 func (m *Memory) keep(events []OutboxEvent) {
 	for _, e := range events {
@@ -302,7 +332,7 @@ func (m *Memory) ActivateChannel(_ context.Context, a Activation) error {
 		return err
 	}
 	if old, ok := m.channels[w.ChannelID]; ok && old.ID != c.ID {
-		m.channels[old.ID] = retirement(w, a).apply(old).normal()
+		m.channels[old.ID] = retirement(w.ChannelExpiration, a.Now, a.AcceptOldUntil).apply(old).normal()
 	}
 	m.channels[c.ID] = activation(a).apply(c).normal()
 	m.watches[w.ID] = pointAt(a).apply(w, a.Now).normal()
@@ -310,8 +340,8 @@ func (m *Memory) ActivateChannel(_ context.Context, a Activation) error {
 	return nil
 }
 
-// check, activation, retirement, pointAt and release are the parts of
-// ActivateChannel and ReleaseWatch, shared by both stores.
+// check, activation, pointAt and release are the parts of ActivateChannel
+// and ReleaseWatch, shared by both stores (and retirement, in rules.go).
 func (a Activation) check(c Channel, w Watch) error {
 	switch {
 	case c.State != ChannelPending:
@@ -333,18 +363,6 @@ func activation(a Activation) ChannelUpdate {
 		u.ResourceURI = &a.ResourceURI
 	}
 	return u
-}
-
-// retirement is the update of the channel w named before a's: stopping,
-// or expired (a finished record) if it has lapsed; accepted for the grace
-// period either way, as Google may still retry real changes.
-func retirement(w Watch, a Activation) ChannelUpdate {
-	if !w.ChannelExpiration.After(a.Now) {
-		u := Finished(ChannelExpired, a.Now)
-		u.AcceptUntil = &a.AcceptOldUntil
-		return u
-	}
-	return Retiring(a.AcceptOldUntil)
 }
 
 func pointAt(a Activation) WatchUpdate {

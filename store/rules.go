@@ -25,3 +25,17 @@ func Finished(state ChannelState, now time.Time) ChannelUpdate {
 func Retiring(acceptUntil time.Time) ChannelUpdate {
 	return ChannelUpdate{State: Ptr(ChannelStopping), AcceptUntil: &acceptUntil}
 }
+
+// retirement is the update of a channel its watch no longer names (a
+// renewal replaced it, or the watch ended): stopping, or expired (a
+// finished record) if its expiration has passed at now; its notifications
+// accepted until acceptUntil either way, as Google may still retry real
+// changes.
+func retirement(expiration, now, acceptUntil time.Time) ChannelUpdate {
+	if !expiration.After(now) {
+		u := Finished(ChannelExpired, now)
+		u.AcceptUntil = &acceptUntil
+		return u
+	}
+	return Retiring(acceptUntil)
+}

@@ -32,6 +32,7 @@ type contractStore interface {
 	DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error)
 	LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error)
 	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time, events ...store.OutboxEvent) error
+	EndWatch(ctx context.Context, e store.End) (store.Channel, bool, error)
 	Outbox(ctx context.Context, limit int) ([]store.OutboxEvent, error)
 	Forget(ctx context.Context, published []string, channelID string, u store.ChannelUpdate) error
 	UpdateWatch(ctx context.Context, id string, u store.WatchUpdate, now time.Time) error
@@ -180,6 +181,7 @@ func mustCreateChannels(t *testing.T, s contractStore, cs ...store.Channel) {
 // fresh store from newStore.
 func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 	testCursors(t, newStore)
+	testEnd(t, newStore)
 
 	t.Run("watch round trip", func(t *testing.T) {
 		t.Parallel()

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
+
+	"github.com/watchrelay/watchrelay/store"
 )
 
 // The ce-type values, as docs/DESIGN.md lists them.
@@ -135,6 +137,40 @@ type ResyncData struct {
 // WatchSource is the ce-source of every event about a watch that is not a
 // notification: lifecycle, change and resync events.
 func WatchSource(watchID string) string { return "//watchrelay/watches/" + watchID }
+
+// LifecycleOf is the data of a lifecycle event about w: the channel it
+// leaves (oldID, expiring at oldExp; "" for none) and the one it moves to
+// (newID, expiring at newExp; "" for none), and why, when it ended.
+func LifecycleOf(w store.Watch, oldID string, oldExp time.Time, newID string, newExp time.Time, reason string) LifecycleData {
+	d := LifecycleData{
+		WatchID:      w.ID,
+		Kind:         w.Kind,
+		Params:       w.Params,
+		Labels:       w.Labels,
+		OldChannelID: oldID,
+		NewChannelID: newID,
+		Error:        reason,
+	}
+	if oldID != "" && !oldExp.IsZero() {
+		d.OldExpiration = &oldExp
+	}
+	if newID != "" {
+		d.NewExpiration = &newExp
+	}
+	return d
+}
+
+// Ended is the event that reports w's end in state, at now: gone.v1 for
+// store.WatchGone, else failed.v1. w is the watch as it was just before
+// the end, so the channel it names is the one the end retired. Renew and
+// Sync both end watches, and report it alike.
+func Ended(w store.Watch, state store.WatchState, reason string, now time.Time) Event {
+	typ := TypeFailed
+	if state == store.WatchGone {
+		typ = TypeGone
+	}
+	return Lifecycle(typ, LifecycleOf(w, w.ChannelID, w.ChannelExpiration, "", time.Time{}, reason), now)
+}
 
 // Lifecycle is the watchrelay.watch.*.v1 event of type typ about a watch, at
 // now. Its id is fixed by the watch, the type and the channel it is about
