@@ -199,6 +199,10 @@ func TestBodyCost(t *testing.T) {
 		// The same message again, and an older one: read only.
 		{"the same body again", alias("delete", 9), 1, fscount.Tally{RPCs: map[string]int{"BatchGetDocuments": 2}, Reads: 2}},
 		{"an older body", alias("add", 5), 0, fscount.Tally{RPCs: map[string]int{"BatchGetDocuments": 2}, Reads: 2}},
+		// No channel to order by (Receive always records one): published
+		// unordered, with no claim, rather than refused forever.
+		{"a body with no channel", func() changes.Trigger { tr := alias("add", 3); tr.Notification.ChannelID = ""; return tr }(),
+			1, fscount.Tally{RPCs: map[string]int{"BatchGetDocuments": 1}, Reads: 1}},
 		// An activity happens once: the watch's read, as before.
 		{"an activity", activity, 1, fscount.Tally{RPCs: map[string]int{"BatchGetDocuments": 1}, Reads: 1}},
 	} {
