@@ -274,6 +274,7 @@ type change struct {
 	ID     string
 	Change string
 	Data   event.ChangeData
+	raw    json.RawMessage // the data as published, for events of other types
 }
 
 // changes returns the change events of watch so far, in arrival order.
@@ -289,7 +290,7 @@ func (r *rig) ofType(watch, typ string) []change {
 		if p.Attributes[event.AttrType] != typ || p.Attributes[event.AttrWatchID] != watch {
 			continue
 		}
-		c := change{ID: p.Attributes[event.AttrID], Change: p.Attributes[event.AttrChange]}
+		c := change{ID: p.Attributes[event.AttrID], Change: p.Attributes[event.AttrChange], raw: p.Data}
 		if err := json.Unmarshal(p.Data, &c.Data); err != nil {
 			r.t.Errorf("event %s: %v", c.ID, err)
 		}

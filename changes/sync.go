@@ -18,8 +18,8 @@ import (
 )
 
 // Store is what Sync needs of the store: the watch a notification names,
-// its cursor, and the end of a watch Google refused, whose event goes
-// through the outbox.
+// its cursor, the claims of the admin kinds' bodies, and the end of a
+// watch Google refused, whose event goes through the outbox.
 type Store interface {
 	Watch(ctx context.Context, id string) (store.Watch, error)
 	WatchesOf(ctx context.Context, kind, subject string) ([]store.Watch, error)
@@ -33,6 +33,7 @@ type Store interface {
 	AdvanceCursor(ctx context.Context, watchID, holder string, at store.Position, until, now time.Time) error
 	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
 	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
+	ClaimBody(ctx context.Context, b store.BodyClaim) (store.Latest, store.Verdict, error)
 }
 
 // Reader reads one page of a watch's changes (google.APIs).
@@ -165,7 +166,9 @@ func (s *Syncer) Retry(ctx context.Context, watchID string) error {
 
 // fromBody publishes the item an admin notification carries: the body is
 // the resource, so there is nothing to read, and every notification is its
-// own change. The sync message carries none.
+// own change. The sync message carries none. A body older than the one
+// published last for its item (store.BodyClaim, by the channel's message
+// number) is dropped: published, it would stand as the item's last word.
 func (s *Syncer) fromBody(ctx context.Context, w store.Watch, n event.NotificationData) (Outcome, error) {
 	if n.ResourceState == "sync" {
 		return Outcome{Skipped: "sync message"}, nil
@@ -177,10 +180,47 @@ func (s *Syncer) fromBody(ctx context.Context, w store.Watch, n event.Notificati
 		s.log.Warn("notification body is not the resource", "watch", w.ID, "kind", w.Kind, "error", err)
 		return Outcome{Skipped: "body is not the resource"}, nil
 	}
+	if google.Mutable(w.Kind) {
+		newer, err := s.latest(ctx, w, n, item)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if !newer {
+			return Outcome{Skipped: "a newer body of the item was published"}, nil
+		}
+	}
 	if err := s.pub.PublishAll(ctx, []event.Event{s.change(w, item)}); err != nil {
 		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
 	}
 	return Outcome{Published: 1}, nil
+}
+
+// latest claims item's body as the latest of the item before it is
+// published (see store.Memory.ClaimBody), and reports whether it is to be
+// published: false, logged, when a newer body was published already.
+func (s *Syncer) latest(ctx context.Context, w store.Watch, n event.NotificationData, item google.Item) (bool, error) {
+	b := store.BodyClaim{WatchID: w.ID, ItemID: item.ID, Version: item.Version,
+		ChannelID: n.ChannelID, Number: n.MessageNumber, Current: w.ChannelID, Now: s.opts.Now()}
+	if n.ChannelExpiration != nil {
+		b.Expiration = *n.ChannelExpiration
+	}
+	l, v, err := s.store.ClaimBody(ctx, b)
+	switch {
+	case errors.Is(err, store.ErrInvalidID):
+		// No channel to order by (Receive always records one): a
+		// redelivery cannot mend it, so the body goes out unordered.
+		s.log.Warn("body not ordered", "watch", w.ID, "kind", w.Kind, "item", item.ID, "error", err)
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("%w: %v", ErrTransient, err)
+	}
+	if v == store.BodyOlder {
+		s.log.Info("older body dropped", "watch", w.ID, "kind", w.Kind, "item", item.ID,
+			"channel", n.ChannelID, "messageNumber", n.MessageNumber,
+			"latestChannel", l.ChannelID, "latestMessageNumber", l.MessageNumber)
+		return false, nil
+	}
+	return true, nil
 }
 
 // leaseEnd is when a lease on a watch's cursor taken now ends: a minute

@@ -18,12 +18,17 @@ import (
 // resource its kind sends.
 var ErrBadBody = errors.New("google: notification body is not the resource")
 
-// bodyKinds are the kinds whose notification body is the change, with the
-// resource kind ("kind" of the JSON) each sends.
-var bodyKinds = map[string]string{
-	"admin.directory.users":    "admin#directory#user",
-	"admin.directory.aliases":  "admin#directory#alias",
-	"admin.reports.activities": "admin#reports#activity",
+// bodyKind is a kind whose notification body is the change: the resource
+// kind ("kind" of the JSON) it sends, and whether its items change.
+type bodyKind struct {
+	resource string
+	mutable  bool
+}
+
+var bodyKinds = map[string]bodyKind{
+	"admin.directory.users":    {"admin#directory#user", true},
+	"admin.directory.aliases":  {"admin#directory#alias", true},
+	"admin.reports.activities": {"admin#reports#activity", false},
 }
 
 // FromBody reports whether a kind's changes are the notification body
@@ -34,6 +39,12 @@ func FromBody(kind string) bool {
 	return ok
 }
 
+// Mutable reports whether the items of a body kind change over time (a
+// Directory user or alias), so that a body delivered late may be older
+// than one already published for its item. A Reports activity happens
+// once and never changes: each notification is an item of its own.
+func Mutable(kind string) bool { return bodyKinds[kind].mutable }
+
 // BodyItem is the item an admin notification's body carries. state is
 // X-Goog-Resource-State: for directory users and aliases the event (add,
 // delete, update, makeAdmin, undelete), where "delete" means Removed. The
@@ -43,7 +54,8 @@ func FromBody(kind string) bool {
 // send a deletion with the etag of the last update, and the two must not
 // share an event id. An activity's is its time (activities never change).
 func BodyItem(kind, state string, body json.RawMessage) (Item, error) {
-	want, ok := bodyKinds[kind]
+	bk, ok := bodyKinds[kind]
+	want := bk.resource
 	if !ok {
 		return Item{}, fmt.Errorf("google: %s notifications carry no change in their body", kind)
 	}

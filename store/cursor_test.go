@@ -56,13 +56,9 @@ func mustCursor(t *testing.T, s cursorStore, id string, returned store.Cursor) s
 	return got
 }
 
-// testCursors is the cursors' part of testContract: each test gets a fresh
-// store.
+// testCursors is the cursors' part of testContract.
 func testCursors(t *testing.T, newStore func(t *testing.T) contractStore) {
-	tests := []struct {
-		name string
-		run  func(*testing.T, contractStore)
-	}{
+	runCases(t, newStore, []contractCase{
 		{"WantSync counts every claim and takes only a free or redelivered lease", testWantSyncTakes},
 		{"WantSync is exclusive and counts every claim under concurrency", testWantSyncConcurrent},
 		{"only the holder moves the cursor", testOnlyHolder},
@@ -75,13 +71,7 @@ func testCursors(t *testing.T, newStore func(t *testing.T) contractStore) {
 		{"Cursors lists by watch id", testCursorsList},
 		{"DeleteWatch deletes the watch's cursor in the same step", testDeleteWatchCursor},
 		{"Changes and Snapshot round trip", testChangesRoundTrip},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tt.run(t, newStore(t))
-		})
-	}
+	})
 }
 
 func testWantSyncTakes(t *testing.T, s contractStore) {

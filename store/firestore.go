@@ -26,6 +26,7 @@ type Firestore struct {
 	passes   *firestore.CollectionRef
 	outbox   *firestore.CollectionRef
 	cursors  *firestore.CollectionRef
+	latest   *firestore.CollectionRef
 }
 
 // OpenFirestore connects to the given project's Firestore database ("" means
@@ -52,6 +53,7 @@ func OpenFirestore(ctx context.Context, project, database, prefix string, opts .
 		passes:   client.Collection(prefix + PassesCollection),
 		outbox:   client.Collection(prefix + OutboxCollection),
 		cursors:  client.Collection(prefix + CursorsCollection),
+		latest:   client.Collection(prefix + LatestCollection),
 	}, nil
 }
 
@@ -274,13 +276,17 @@ func (f *Firestore) UpdateWatch(ctx context.Context, id string, u WatchUpdate, n
 }
 
 // DeleteWatch removes a watch and its cursor, and puts events in the
-// outbox, in one commit; removing one that is not there is no error. The
-// cursor goes with the watch so that a watch created again under the same id
-// takes a fresh baseline rather than reading on from the old one's token.
+// outbox, in one commit, after its items' latest records (deleteLatest);
+// removing one that is not there is no error. The cursor goes with the
+// watch so that a watch created again under the same id takes a fresh
+// baseline rather than reading on from the old one's token.
 func (f *Firestore) DeleteWatch(ctx context.Context, id string, events ...OutboxEvent) error {
 	ref, err := f.watch(id)
 	if err != nil {
 		return nil // no watch can have that id
+	}
+	if err := f.deleteLatest(ctx, id); err != nil {
+		return err
 	}
 	// A transaction with writes only: BeginTransaction and Commit. The
 	// deprecated WriteBatch would save the first, but nothing else here

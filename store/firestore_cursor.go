@@ -4,43 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"github.com/watchrelay/watchrelay/internal/wait"
 	"google.golang.org/api/iterator"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
-// Each change of a cursor reads the document and writes it back only if
-// nothing wrote it in between (a precondition on its update time; a create
-// when there was none), and starts again from the read if something did:
-// BatchGetDocuments and Commit, two RPCs. A transaction would cost a third
-// (BeginTransaction) and, worse, its read lock makes a storm of
-// notifications for one watch queue on lock waits and backoffs of a second
-// and more: on the emulator, 20 concurrent WantSyncs for one watch took 5 to
-// 70 seconds in transactions, and take about one second this way. The rules
-// of cursor.go decide on what was read, so two attempts never both hold the
-// lease and no count is lost.
-
-// casAttempts bounds the read-and-write rounds of one call. A round is lost
-// only to another call's write that succeeded, so a call gives up only
-// under a storm far past what one watch's notifications make; it then
-// reports ErrUnavailable, and Pub/Sub redelivers.
-const casAttempts = 50
-
-// errCursorChanged: the document changed between the read and the write.
-var errCursorChanged = errors.New("store: cursor changed")
-
 func decodeCursor(snap *firestore.DocumentSnapshot) (Cursor, error) {
-	var c Cursor
-	if err := snap.DataTo(&c); err != nil {
-		return Cursor{}, fmt.Errorf("store: decode cursor %s: %w", snap.Ref.ID, err)
-	}
+	c, err := decodeAs[Cursor](snap, "cursor")
 	c.WatchID = snap.Ref.ID
-	return c, nil
+	return c, err
 }
 
 // fields is every field of c, to write it whole with a precondition (which
@@ -71,56 +44,16 @@ func (c Cursor) fields() []firestore.Update {
 }
 
 // changeCursor applies change to the watch's cursor and writes the result,
-// unless change refuses, in one atomic read-and-write (see above). change
+// unless change refuses, in one atomic read-and-write (changeDoc). change
 // gets ok false when there is no cursor; it may create one.
 func (f *Firestore) changeCursor(ctx context.Context, ref *firestore.DocumentRef, what string, change func(c Cursor, ok bool) (Cursor, error)) (Cursor, error) {
-	for attempt := range casAttempts {
-		if attempt > 0 {
-			// Jittered, so that the losers of a round do not meet
-			// again in the next.
-			if err := wait.Sleep(ctx, time.Duration(rand.Int64N(int64(attempt)*int64(5*time.Millisecond)))); err != nil {
-				return Cursor{}, fail(what, err)
-			}
+	return changeDoc(ctx, ref, what, decodeCursor, func(c Cursor, ok bool) (Cursor, bool, error) {
+		if !ok {
+			c.WatchID = ref.ID
 		}
-		c, err := f.casCursor(ctx, ref, change)
-		if !errors.Is(err, errCursorChanged) {
-			if err != nil {
-				return Cursor{}, fail(what, err)
-			}
-			return c, nil
-		}
-	}
-	return Cursor{}, fmt.Errorf("store: %s: %w: %w after %d attempts", what, ErrUnavailable, errCursorChanged, casAttempts)
-}
-
-// casCursor is one round of changeCursor; errCursorChanged when another
-// write came between its read and its write.
-func (f *Firestore) casCursor(ctx context.Context, ref *firestore.DocumentRef, change func(Cursor, bool) (Cursor, error)) (Cursor, error) {
-	snap, err := ref.Get(ctx)
-	exists := err == nil
-	if err != nil && status.Code(err) != codes.NotFound {
-		return Cursor{}, err
-	}
-	c := Cursor{WatchID: ref.ID}
-	if exists {
-		if c, err = decodeCursor(snap); err != nil {
-			return Cursor{}, err
-		}
-	}
-	if c, err = change(c, exists); err != nil {
-		return Cursor{}, err
-	}
-	if exists {
-		_, err = ref.Update(ctx, c.fields(), firestore.LastUpdateTime(snap.UpdateTime))
-	} else {
-		_, err = ref.Create(ctx, c)
-	}
-	switch status.Code(err) {
-	case codes.FailedPrecondition, codes.NotFound, codes.AlreadyExists:
-		// Written, deleted or created since the read.
-		return Cursor{}, errCursorChanged
-	}
-	return c, err
+		c, err := change(c, ok)
+		return c, true, err
+	})
 }
 
 // WantSync counts a notification and takes the lease for cl when it may, in

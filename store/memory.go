@@ -22,12 +22,13 @@ type Memory struct {
 	strays   map[string]Stray
 	outbox   map[string]OutboxEvent
 	cursors  map[string]Cursor
+	latest   map[string]map[string]Latest // watch id → item id → record
 	pass     *PassRecord
 }
 
 // NewMemory returns an empty store.
 func NewMemory() *Memory {
-	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}, strays: map[string]Stray{}, outbox: map[string]OutboxEvent{}, cursors: map[string]Cursor{}}
+	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}, strays: map[string]Stray{}, outbox: map[string]OutboxEvent{}, cursors: map[string]Cursor{}, latest: map[string]map[string]Latest{}}
 }
 
 // copies keep callers from sharing maps with the store, as a round trip
@@ -245,13 +246,14 @@ func set[T any](dst *T, src *T) {
 	}
 }
 
-// DeleteWatch removes a watch and its cursor; removing one that is not
-// there is no error.
+// DeleteWatch removes a watch, its cursor and its items' latest records;
+// removing one that is not there is no error.
 func (m *Memory) DeleteWatch(_ context.Context, id string, events ...OutboxEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.watches, id)
 	delete(m.cursors, id)
+	delete(m.latest, id)
 	m.keep(events)
 	return nil
 }

@@ -48,6 +48,7 @@ type contractStore interface {
 	RecordPass(ctx context.Context, p store.PassRecord) error
 	LastPass(ctx context.Context) (store.PassRecord, error)
 	cursorStore
+	latestStore
 }
 
 var (
@@ -182,6 +183,7 @@ func mustCreateChannels(t *testing.T, s contractStore, cs ...store.Channel) {
 func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 	testCursors(t, newStore)
 	testEnd(t, newStore)
+	testLatest(t, newStore)
 
 	t.Run("watch round trip", func(t *testing.T) {
 		t.Parallel()
