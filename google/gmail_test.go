@@ -194,7 +194,8 @@ func TestGmailRead(t *testing.T) {
 		{"m1", "1001/messageAdded", "messageAdded", "", "INBOX", false},
 		{"m1", "1002/labelsAdded", "labelsAdded", "STARRED", "STARRED", false},
 		{"m1", "1002/labelsRemoved", "labelsRemoved", "INBOX", "STARRED", false},
-		{"m1", "1003/messageDeleted", "messageDeleted", "", "STARRED", true},
+		// Gmail names a deleted message by id and thread only.
+		{"m1", "1003/messageDeleted", "messageDeleted", "", "", true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
