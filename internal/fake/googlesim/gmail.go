@@ -324,6 +324,9 @@ func (s *Sim) AddMessage(mailbox string, msg GmailMessage) GmailMessage {
 	}
 	msg.LabelIDs = slices.Clone(msg.LabelIDs)
 	stored := msg
+	// Its own labels: a later edit of the message must not change the
+	// history record below, nor what is returned.
+	stored.LabelIDs = slices.Clone(msg.LabelIDs)
 	m.messages[msg.ID] = &stored
 	push := s.gmailRecord(mailbox, m, gmailRecord{change: "messagesAdded", message: msg}, msg.LabelIDs)
 	s.mu.Unlock()

@@ -331,3 +331,23 @@ func TestGmailMailboxCase(t *testing.T) {
 		t.Errorf("deleted message %+v; want its id and thread, no labels", got)
 	}
 }
+
+// TestGmailHistoryKeepsLabels: a history record holds its message as its
+// edit left it; a later edit of the message does not rewrite it.
+func TestGmailHistoryKeepsLabels(t *testing.T) {
+	t.Parallel()
+	const ann = "ann@example.com"
+	sim := start(t, googlesim.Options{})
+	m := sim.AddMessage(ann, googlesim.GmailMessage{LabelIDs: []string{"INBOX", "Label_A"}})
+	sim.LabelMessage(ann, m.ID, nil, []string{"INBOX"})
+	r, err := gmailAs(t, sim, ann).Users.History.List("me").StartHistoryId(1000).Do()
+	if err != nil || len(r.History) != 2 || len(r.History[0].MessagesAdded) != 1 {
+		t.Fatalf("history = %+v, %v; want the addition and the label change", r, err)
+	}
+	if got := r.History[0].MessagesAdded[0].Message.LabelIds; !cmp.Equal(got, []string{"INBOX", "Label_A"}) {
+		t.Errorf("the addition's labels %q, want [INBOX Label_A] as added", got)
+	}
+	if !cmp.Equal(m.LabelIDs, []string{"INBOX", "Label_A"}) {
+		t.Errorf("AddMessage's answer became %q", m.LabelIDs)
+	}
+}
