@@ -287,6 +287,9 @@ func TestGmailPush(t *testing.T) {
 		{"number", `{"emailAddress":"ann@example.com","historyId":1234}`, ann, "1234", ""},
 		// A string history id is accepted too.
 		{"string", `{"emailAddress":"ann@example.com","historyId":"1234"}`, ann, "1234", ""},
+		// The address in another case than Gmail's: lowered, as a
+		// gmail.users subject is stored (CanonicalSubject).
+		{"mixed case", `{"emailAddress":"Ann@Example.COM","historyId":1234}`, ann, "1234", ""},
 		// A history id beyond 2^53 keeps every digit.
 		{"large", `{"emailAddress":"ann@example.com","historyId":18446744073709551615}`, ann, "18446744073709551615", ""},
 		// No email address.
