@@ -77,10 +77,12 @@ func (r *run) mailboxRequest(ctx context.Context, w store.Watch) (store.Watch, e
 
 // mailboxInUse reports whether the grant c, about to be stopped, is of a
 // mailbox an active watch still uses; users.stop would end that watch's
-// pushes too. The channel's own watch counts: it is never active here
-// unless a grant of its mailbox still serves it. When the mailbox is in
-// use, one of its watches has its renewal brought forward (renewSoon),
-// unless one is due soon anyway.
+// pushes too. The channel's own watch counts: active, it is being served
+// by a later grant (c is one a renewal replaced, left stopping by a pass
+// that died before finishing it), which asked for what the mailbox needs.
+// When other watches are what uses the mailbox, one of them has its
+// renewal brought forward (renewSoon), unless one is due soon anyway, so
+// that the filter narrows to theirs.
 func (r *run) mailboxInUse(ctx context.Context, c store.Channel) (bool, error) {
 	if !sharesMailbox(c.Kind) {
 		return false, nil
@@ -93,8 +95,8 @@ func (r *run) mailboxInUse(ctx context.Context, c store.Channel) (bool, error) {
 		return false, nil
 	}
 	for _, w := range ws {
-		if w.ChannelID == "" || !w.ChannelExpiration.After(r.soon(w)) {
-			return true, nil // renewed by the next pass anyway
+		if w.ID == c.WatchID || w.ChannelID == "" || !w.ChannelExpiration.After(r.soon(w)) {
+			return true, nil // served as it needs, or renewed by the next pass anyway
 		}
 	}
 	return true, r.renewSoon(ctx, ws[0].ID)

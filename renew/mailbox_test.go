@@ -177,3 +177,40 @@ func TestGmailSubjectCase(t *testing.T) {
 		}
 	})
 }
+
+// TestGmailReplacedGrantLeftStopping: a renewal's activation retires the
+// replaced grant (stopping) and then finishes it without a stop call,
+// since the new grant superseded it. If the pass dies between the two, the
+// next pass finds it stopping; a users.stop then would end the new grant,
+// so it is finished with no call: its own watch still uses the mailbox.
+func TestGmailReplacedGrantLeftStopping(t *testing.T) {
+	stores(t, func(t *testing.T, s testStore) {
+		r := gmailRig(t, s)
+		w := r.add(labelWatch("a", "Label_A"))
+		r.pass(nil)
+		old := r.watch(w.ID).ChannelID
+		r.clock.Advance(23 * time.Hour)
+		if sum := r.pass(nil); sum.Renewed != 1 {
+			t.Fatalf("renewing pass: %+v", sum)
+		}
+		// As the dead pass left it.
+		if err := s.UpdateChannel(context.Background(), old, store.Retiring(r.clock.Now().Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		r.pass(nil)
+		if st := r.sim.Stats(); st.StopCalls != 0 {
+			t.Errorf("%d users.stop calls for a replaced grant; want none", st.StopCalls)
+		}
+		if c := r.channel(old); c.State != store.ChannelStopped {
+			t.Errorf("replaced grant %s, want stopped", c.State)
+		}
+		if !pushed(r, "Label_A") {
+			t.Error("the watch's messages are no longer pushed")
+		}
+		// Its grant asked for what the mailbox needs: nothing to narrow.
+		r.clock.Advance(10 * time.Minute)
+		if sum := r.pass(nil); sum.Renewed != 0 {
+			t.Errorf("pass after: %+v; want no renewal brought forward", sum)
+		}
+	})
+}
