@@ -67,7 +67,8 @@ func init() {
 		watch: watchGmail,
 		stop: func(ctx context.Context, c clients, _ channel) error {
 			// users.stop ends the mailbox's one watch, whatever channel
-			// record asks: Renew stops only at a watch's end.
+			// record asks: Renew stops only at the end of the last
+			// active watch of the mailbox.
 			return c.gmail.Users.Stop(gmailMe).Context(ctx).Do()
 		},
 	})
@@ -85,9 +86,10 @@ func checkGmail(p map[string]string) error {
 }
 
 // watchGmail calls users.watch on the subject's mailbox, publishing to the
-// topic ch.Address names. Gmail has no channel id or token: ch.ID and
-// ch.Token are not sent, and pushes are authenticated by the Pub/Sub
-// subscription instead.
+// topic ch.Address names, with the label filter of p: Renew gives the
+// mailbox's (MailboxParams), which replaces the one Gmail held. Gmail has
+// no channel id or token: ch.ID and ch.Token are not sent, and pushes are
+// authenticated by the Pub/Sub subscription instead.
 func watchGmail(ctx context.Context, c clients, p map[string]string, ch channel) (channel, error) {
 	if !topicName.MatchString(ch.Address) {
 		// A deployment fault, not the watch's: not ErrInvalidWatch, so
@@ -114,8 +116,10 @@ func watchGmail(ctx context.Context, c clients, p map[string]string, ch channel)
 // read with no cursor takes the mailbox's current history id from its
 // profile: Gmail has no list of changes to page through for a baseline.
 // Gmail answers a history id it no longer keeps 404, which here is an
-// expired cursor, not a gone mailbox.
-func readGmail(ctx context.Context, c clients, _ map[string]string, req ReadRequest) (Page, error) {
+// expired cursor, not a gone mailbox. The history is the whole mailbox's;
+// the page holds only the changes the watch's own label filter selects
+// (selectGmail).
+func readGmail(ctx context.Context, c clients, p map[string]string, req ReadRequest) (Page, error) {
 	if req.Cursor == "" {
 		prof, err := c.gmail.Users.GetProfile(gmailMe).Context(ctx).Do()
 		if err != nil {
@@ -144,11 +148,12 @@ func readGmail(ctx context.Context, c clients, _ map[string]string, req ReadRequ
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Items: items, Next: r.NextPageToken}
+	page := Page{Items: selectGmail(p, items), Next: r.NextPageToken}
 	if r.NextPageToken != "" {
 		// history.list returns the records after startHistoryId, oldest
 		// first, so the last record of a page is a cursor from which a
-		// read cut off after this page goes on.
+		// read cut off after this page goes on, whichever of its items
+		// this watch selects.
 		page.Resume = lastHistoryID(r.History)
 	}
 	if r.NextPageToken == "" {
@@ -234,9 +239,11 @@ func gmailItems(history []*gmail.History) ([]Item, error) {
 
 // GmailPush parses the data of a message Gmail published to the inbound
 // topic, {"emailAddress": "ann@example.com", "historyId": 1234}: whose
-// mailbox changed, and its history id then, as a decimal string. Gmail
-// sends historyId as a JSON number; a string is accepted too. The error
-// wraps ErrBadPush when the data is not JSON or either field is missing.
+// mailbox changed, its address in the canonical form CanonicalSubject
+// gives a watch's subject, and its history id then, as a decimal string.
+// Gmail sends historyId as a JSON number; a string is accepted too. The
+// error wraps ErrBadPush when the data is not JSON or either field is
+// missing.
 func GmailPush(data []byte) (email string, historyID string, err error) {
 	var p struct {
 		EmailAddress string          `json:"emailAddress"`
@@ -264,5 +271,5 @@ func GmailPush(data []byte) (email string, historyID string, err error) {
 	case perr != nil || id == 0:
 		return "", "", fmt.Errorf("%w: historyId %s is not a history id", ErrBadPush, raw)
 	}
-	return p.EmailAddress, strconv.FormatUint(id, 10), nil
+	return mailboxAddress(p.EmailAddress), strconv.FormatUint(id, 10), nil
 }

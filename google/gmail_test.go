@@ -194,7 +194,8 @@ func TestGmailRead(t *testing.T) {
 		{"m1", "1001/messageAdded", "messageAdded", "", "INBOX", false},
 		{"m1", "1002/labelsAdded", "labelsAdded", "STARRED", "STARRED", false},
 		{"m1", "1002/labelsRemoved", "labelsRemoved", "INBOX", "STARRED", false},
-		{"m1", "1003/messageDeleted", "messageDeleted", "", "STARRED", true},
+		// Gmail names a deleted message by id and thread only.
+		{"m1", "1003/messageDeleted", "messageDeleted", "", "", true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
@@ -291,6 +292,9 @@ func TestGmailPush(t *testing.T) {
 		{"number", `{"emailAddress":"ann@example.com","historyId":1234}`, ann, "1234", ""},
 		// A string history id is accepted too.
 		{"string", `{"emailAddress":"ann@example.com","historyId":"1234"}`, ann, "1234", ""},
+		// The address in another case than Gmail's: lowered, as a
+		// gmail.users subject is stored (CanonicalSubject).
+		{"mixed case", `{"emailAddress":"Ann@Example.COM","historyId":1234}`, ann, "1234", ""},
 		// A history id beyond 2^53 keeps every digit.
 		{"large", `{"emailAddress":"ann@example.com","historyId":18446744073709551615}`, ann, "18446744073709551615", ""},
 		// No email address.

@@ -66,16 +66,17 @@ type StopRecorder interface {
 // person says of a watch is taken from w (its kind, params, subject,
 // address, ttl, labels, and whether Sync reads its changes and publishes a
 // snapshot); its channel, failures and lease are the pass's,
-// and start empty, so the next pass opens its first channel. A watch Google
-// would refuse is refused here, before anything is stored, and so is a
-// ttlSeconds under twice interval, the schedule's period: such a channel
-// would lapse between passes.
+// and start empty, so the next pass opens its first channel. The subject is
+// stored in its canonical form (google.CanonicalSubject: a gmail.users
+// mailbox in lower case). A watch Google would refuse is refused here,
+// before anything is stored, and so is a ttlSeconds under twice interval,
+// the schedule's period: such a channel would lapse between passes.
 func AddWatch(ctx context.Context, s WatchCreator, w store.Watch, interval time.Duration, now time.Time) (store.Watch, error) {
 	if w.ID == "" {
 		w.ID = "w-" + uuid.NewString()[:8]
 	}
 	w = store.Watch{
-		ID: w.ID, Kind: w.Kind, Params: w.Params, Subject: w.Subject, Address: w.Address,
+		ID: w.ID, Kind: w.Kind, Params: w.Params, Subject: google.CanonicalSubject(w.Kind, w.Subject), Address: w.Address,
 		TTLSeconds: w.TTLSeconds, Labels: w.Labels, Changes: w.Changes, Snapshot: w.Snapshot,
 		State: store.WatchActive, CreatedAt: now, UpdatedAt: now,
 	}

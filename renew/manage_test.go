@@ -101,6 +101,7 @@ func TestAddWatch(t *testing.T) {
 	t.Parallel()
 	drive := store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f1"}, Labels: map[string]string{"tenant": "acme"}}
 	withID := func(w store.Watch, id string) store.Watch { w.ID = id; return w }
+	withSubject := func(w store.Watch, s string) store.Watch { w.Subject = s; return w }
 	for _, tc := range []struct {
 		name    string
 		stored  []store.Watch
@@ -129,6 +130,14 @@ func TestAddWatch(t *testing.T) {
 		// them: refused, saying the minimum.
 		{"ttl under two schedule periods", nil, store.Watch{Kind: "drive.files", Params: map[string]string{"fileId": "f1"}, TTLSeconds: 60},
 			store.Watch{}, google.ErrInvalidWatch},
+		// A mailbox is stored as Gmail's pushes name it, in lower case.
+		{"gmail subject lowered", nil, store.Watch{ID: "mail", Kind: "gmail.users", Subject: "Ann@Example.COM"},
+			store.Watch{ID: "mail", Kind: "gmail.users", Subject: "ann@example.com",
+				State: store.WatchActive, CreatedAt: manageNow, UpdatedAt: manageNow}, nil},
+		// Another kind's subject is kept as given.
+		{"other subject kept", nil, withID(withSubject(drive, "Ann@Example.COM"), "f"),
+			store.Watch{ID: "f", Kind: "drive.files", Params: map[string]string{"fileId": "f1"}, Labels: map[string]string{"tenant": "acme"}, Subject: "Ann@Example.COM",
+				State: store.WatchActive, CreatedAt: manageNow, UpdatedAt: manageNow}, nil},
 		// An id taken is the store's refusal, passed on.
 		{"id taken", []store.Watch{withID(drive, "budget")}, withID(drive, "budget"), store.Watch{}, store.ErrExists},
 	} {

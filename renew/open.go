@@ -34,6 +34,9 @@ func (r *run) due(w store.Watch, now time.Time) bool {
 func (r *run) renew(ctx context.Context, w store.Watch) {
 	now := r.opts.Now()
 	address, ok := r.ready(ctx, w, now)
+	if ok {
+		w, ok = r.canonical(ctx, w)
+	}
 	if !ok {
 		return
 	}
@@ -67,7 +70,8 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 		r.add(func(s *Summary) { s.Lapsed++ })
 		events = append(events, r.event(event.TypeLapsed, event.LifecycleOf(w, old, w.ChannelExpiration, "", time.Time{}, "")))
 	}
-	if old == "" && !r.baseline(ctx, w, cl, c) {
+	ask, ok := r.prepare(ctx, w, cl, c, old == "", events)
+	if !ok {
 		return
 	}
 	req := google.ChannelRequest{ID: c.ID, Token: token, Address: address, Expiration: c.Expiration}
@@ -76,7 +80,7 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 	}
 	var granted google.Granted
 	err = r.call(ctx, api, 1, func(ctx context.Context) (err error) {
-		granted, err = r.google.Watch(ctx, w, req)
+		granted, err = r.google.Watch(ctx, ask, req)
 		return err
 	})
 	if err != nil {
@@ -101,6 +105,23 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 		return
 	}
 	r.replaced(ctx, w, old, lapsed, granted, r.announce(ctx, events...))
+}
+
+// prepare readies the watch call of a claimed watch: its first cursor, for
+// a first channel (baseline), and what the call asks for (mailboxRequest).
+// It reports false when the call is not to be made; c is then finished
+// failed, and the watch waits or ends.
+func (r *run) prepare(ctx context.Context, w store.Watch, cl claim, c store.Channel, first bool, events []event.Event) (store.Watch, bool) {
+	if first && !r.baseline(ctx, w, cl, c) {
+		return w, false
+	}
+	ask, err := r.mailboxRequest(ctx, w)
+	if err != nil {
+		r.finish(ctx, c.ID, store.ChannelFailed) // no watch call was made
+		r.settle(ctx, w, cl, err, events)
+		return w, false
+	}
+	return ask, true
 }
 
 // replaced finishes an activated renewal: it counts it, and ends the

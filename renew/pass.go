@@ -7,8 +7,9 @@
 // A reader follows a renewal through the files in order: pass.go (the pass:
 // what it reads and in which phases it works), open.go (claiming a due
 // watch, opening its new channel, what a failure does), stop.go (retiring
-// and stopping channels, orphans, purges), call.go (Google calls under the
-// rate limit, throttling, events) and manage.go (what a person asks for).
+// and stopping channels, orphans, purges), mailbox.go (Gmail mailboxes
+// shared by watches), call.go (Google calls under the rate limit,
+// throttling, events) and manage.go (what a person asks for).
 //
 // Every step of a renewal is durable before the next one starts, in the order
 // docs/DESIGN.md gives: the new channel is stored pending, in the same commit
@@ -68,6 +69,7 @@ type Passes interface {
 type Store interface {
 	Watches
 	Channels
+	Mailboxes
 	Strays
 	Passes
 	Outbox

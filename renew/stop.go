@@ -41,13 +41,21 @@ func (r *run) retireCurrent(ctx context.Context, w store.Watch, now time.Time) (
 
 // stopRetired calls channels.stop for a retired channel, as the subject it
 // was opened as, and records it stopped, forgetting the published events
-// in the same write; Google's 404 means stopped already. If the stop fails,
-// the channel stays stopping and counts as remaining: the next pass tries
-// again.
+// in the same write; Google's 404 means stopped already. A grant of a
+// mailbox another active watch still uses is recorded stopped with no
+// call (mailboxInUse). If the stop fails, the channel stays stopping and
+// counts as remaining: the next pass tries again.
 func (r *run) stopRetired(ctx context.Context, c store.Channel, published ...string) bool {
-	err := r.call(ctx, apiOf(c.Kind), r.opts.Attempts, func(ctx context.Context) error {
-		return r.google.Stop(ctx, store.Watch{ID: c.WatchID, Kind: c.Kind, Subject: c.Subject}, c.ID, c.ResourceID)
-	})
+	inUse, err := r.mailboxInUse(ctx, c)
+	if inUse && err == nil {
+		r.finish(ctx, c.ID, store.ChannelStopped, published...)
+		return true
+	}
+	if err == nil {
+		err = r.call(ctx, apiOf(c.Kind), r.opts.Attempts, func(ctx context.Context) error {
+			return r.google.Stop(ctx, store.Watch{ID: c.WatchID, Kind: c.Kind, Subject: c.Subject}, c.ID, c.ResourceID)
+		})
+	}
 	if err != nil && !google.IsNotFound(err) {
 		r.log.Warn("channel not stopped; the next pass tries again", "channel", c.ID, "watch", c.WatchID, "error", google.Reason(err))
 		r.remaining(1)

@@ -202,6 +202,9 @@ func (f *Firestore) queryWatches(ctx context.Context, q firestore.Query, what st
 func (u WatchUpdate) updates(now time.Time) []firestore.Update {
 	var ups []firestore.Update
 	add := func(path string, v any) { ups = append(ups, firestore.Update{Path: path, Value: v}) }
+	if u.Subject != nil {
+		add("subject", *u.Subject)
+	}
 	if u.State != nil {
 		add("state", string(*u.State))
 	}

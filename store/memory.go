@@ -228,6 +228,7 @@ func (m *Memory) UpdateWatch(_ context.Context, id string, u WatchUpdate, now ti
 }
 
 func (u WatchUpdate) apply(w Watch, now time.Time) Watch {
+	set(&w.Subject, u.Subject)
 	set(&w.State, u.State)
 	set(&w.ChannelID, u.ChannelID)
 	set(&w.ChannelExpiration, u.ChannelExpiration)

@@ -192,6 +192,10 @@ func HashToken(token string) string {
 // pass and a user editing the same watch do not overwrite each other. A nil
 // field is left alone. UpdatedAt is always set.
 type WatchUpdate struct {
+	// Subject is a person's field, written here only to put it in its
+	// canonical form (google.CanonicalSubject), which names the same
+	// user.
+	Subject           *string
 	State             *WatchState
 	ChannelID         *string
 	ChannelExpiration *time.Time

@@ -578,6 +578,9 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 			{"an empty update sets only updatedAt", store.WatchUpdate{}, func(*store.Watch) {}},
 			{"state and error, nothing else", store.WatchUpdate{State: store.Ptr(store.WatchFailed), LastError: store.Ptr("denied")},
 				func(w *store.Watch) { w.State, w.LastError = store.WatchFailed, "denied" }},
+			// Renew puts a subject in its canonical form.
+			{"subject", store.WatchUpdate{Subject: store.Ptr("bob@example.com")},
+				func(w *store.Watch) { w.Subject = "bob@example.com" }},
 			{"zero values are written, not skipped", store.WatchUpdate{Failures: store.Ptr(0), ChannelID: store.Ptr(""), ChannelExpiration: store.Ptr(time.Time{})},
 				func(w *store.Watch) { w.Failures, w.ChannelID, w.ChannelExpiration = 0, "", time.Time{} }},
 			{"every field", store.WatchUpdate{

@@ -234,27 +234,34 @@
 // history, profile). Like Gmail: userId "me" is the subject the call's
 // token names, and a call as the service account itself is answered 400
 // failedPrecondition ("Precondition check failed.", FailNoMailbox), as
-// Gmail answers one without delegation; another user's mailbox is 403.
-// users.watch needs topicName projects/P/topics/T, takes labelIds and
-// labelFilterBehavior (include, the default, or exclude; the deprecated
-// labelFilterAction too) and answers {historyId, expiration}, the
-// expiration 7 days on by Options.Now whatever is asked; a new watch
-// replaces the mailbox's one watch. users.stop answers 204, with a watch
-// or without. history.list takes startHistoryId, pageToken and maxResults
-// (at most 500) and answers the records after startHistoryId, oldest
-// first, with nextPageToken while more remain and the mailbox's current
-// historyId; a start older than what ExpireHistory kept is answered 404
+// Gmail answers one without delegation; another user's mailbox is 403. A
+// mailbox is named by its address in lower case, as Google keeps a user's
+// primary address: a call as Ann@Example.com reaches ann@example.com's
+// mailbox, and pushes, getProfile and GmailPush.Mailbox name it
+// ann@example.com (so do AddMessage and the other edits, whatever case they
+// are given). users.watch needs topicName projects/P/topics/T, takes
+// labelIds and labelFilterBehavior (include, the default, or exclude; the
+// deprecated labelFilterAction too) and answers {historyId, expiration},
+// the expiration 7 days on by Options.Now whatever is asked; a new watch
+// replaces the mailbox's one watch. users.stop answers 204, with a watch or
+// without. history.list takes startHistoryId, pageToken and maxResults (at
+// most 500) and answers the records after startHistoryId, oldest first,
+// with nextPageToken while more remain and the mailbox's current historyId
+// (a messagesDeleted entry names the message by id and thread only, with no
+// labelIds: the reference says messages in a history "typically only have
+// id and threadId fields populated", and a deleted message's labels are
+// gone with it); a start older than what ExpireHistory kept is answered 404
 // notFound ("Requested entity was not found."). AddMessage, DeleteMessage
 // and LabelMessage make one history record each (messagesAdded,
 // messagesDeleted, labelsAdded and labelsRemoved) under a new history id
 // and, when the mailbox's watch is live (unstopped, unexpired) and its
 // label filter selects the message (by its labels before and after the
-// edit), publish {"emailAddress", "historyId"} to the watch's topic
-// through Options.Publish; GmailPushes lists what was pushed. Calls are
-// matched with Kind gmail.users and ResourceID the mailbox, by OpWatch,
-// OpStop, OpList (history) and OpGet (profile), and counted in the Stats
-// of those. Where it differs: history ids are consecutive, one record per
-// edit; history.list ignores labelId and historyTypes; nothing checks
+// edit), publish {"emailAddress", "historyId"} to the watch's topic through
+// Options.Publish; GmailPushes lists what was pushed. Calls are matched
+// with Kind gmail.users and ResourceID the mailbox's lower-case name, by
+// OpWatch, OpStop, OpList (history) and OpGet (profile), and counted in the
+// Stats of those. Where it differs: history ids are consecutive, one record
+// per edit; history.list ignores labelId and historyTypes; nothing checks
 // that Gmail may publish to the topic; the push is published during the
 // edit, not moments later; there are no messages.list or messages.get.
 //

@@ -124,7 +124,7 @@ func (s *Sim) gmailCall(op string, h gmailHandler) http.HandlerFunc {
 		if user == "me" {
 			name = sub
 		}
-		call := Call{Op: op, Kind: KindGmailUsers, ResourceID: name, Subject: sub, Path: r.URL.Path}
+		call := Call{Op: op, Kind: KindGmailUsers, ResourceID: mailboxName(name), Subject: sub, Path: r.URL.Path}
 		if !s.await(w, r, call) {
 			return
 		}
@@ -151,7 +151,7 @@ func (s *Sim) gmailAnswer(r *http.Request, call Call, h gmailHandler) (any, *Fai
 	switch {
 	case call.Subject == "":
 		return nil, &FailNoMailbox
-	case call.ResourceID != call.Subject:
+	case !strings.EqualFold(call.ResourceID, call.Subject):
 		// Delegation grants the subject's own mailbox only.
 		return nil, &Failure{Code: 403, Reason: "forbidden", Message: "Delegation denied for " + call.Subject}
 	}
@@ -265,9 +265,13 @@ func (s *Sim) gmailHistory(r *http.Request, _ string, m *mailbox) (any, *Failure
 	return body, nil
 }
 
-// json is the record as Gmail's History resource.
+// json is the record as Gmail's History resource. A deleted message is
+// named by its id and thread only: Gmail keeps no labels of it.
 func (rec gmailRecord) json() map[string]any {
 	msg := map[string]any{"id": rec.message.ID, "threadId": rec.message.ThreadID, "labelIds": rec.message.LabelIDs}
+	if rec.change == "messagesDeleted" {
+		delete(msg, "labelIds")
+	}
 	h := map[string]any{"id": strconv.FormatUint(rec.id, 10),
 		"messages": []map[string]any{{"id": rec.message.ID, "threadId": rec.message.ThreadID}}}
 	switch rec.change {
@@ -284,7 +288,12 @@ func (rec gmailRecord) json() map[string]any {
 	return h
 }
 
+// mailboxName is the name Gmail knows a mailbox by: its address in lower
+// case, whatever case a caller wrote it in.
+func mailboxName(address string) string { return strings.ToLower(address) }
+
 // mailbox returns a user's mailbox, made on first use; s.mu must be held.
+// name is the mailbox's name (mailboxName).
 func (s *Sim) mailbox(name string) *mailbox {
 	if s.gmail.mailboxes == nil {
 		s.gmail.mailboxes = make(map[string]*mailbox)
@@ -300,6 +309,7 @@ func (s *Sim) mailbox(name string) *mailbox {
 // AddMessage adds a message to a mailbox (messagesAdded) and returns it
 // with its defaults filled in.
 func (s *Sim) AddMessage(mailbox string, msg GmailMessage) GmailMessage {
+	mailbox = mailboxName(mailbox)
 	s.mu.Lock()
 	m := s.mailbox(mailbox)
 	if msg.ID == "" {
@@ -314,6 +324,9 @@ func (s *Sim) AddMessage(mailbox string, msg GmailMessage) GmailMessage {
 	}
 	msg.LabelIDs = slices.Clone(msg.LabelIDs)
 	stored := msg
+	// Its own labels: a later edit of the message must not change the
+	// history record below, nor what is returned.
+	stored.LabelIDs = slices.Clone(msg.LabelIDs)
 	m.messages[msg.ID] = &stored
 	push := s.gmailRecord(mailbox, m, gmailRecord{change: "messagesAdded", message: msg}, msg.LabelIDs)
 	s.mu.Unlock()
@@ -324,6 +337,7 @@ func (s *Sim) AddMessage(mailbox string, msg GmailMessage) GmailMessage {
 // DeleteMessage deletes a message for good (messagesDeleted); it reports
 // false when the mailbox has no such message.
 func (s *Sim) DeleteMessage(mailbox, id string) bool {
+	mailbox = mailboxName(mailbox)
 	s.mu.Lock()
 	m := s.mailbox(mailbox)
 	msg := m.messages[id]
@@ -343,6 +357,7 @@ func (s *Sim) DeleteMessage(mailbox, id string) bool {
 // lacks, change nothing, and an edit that changes nothing makes no record.
 // It reports false when the mailbox has no such message.
 func (s *Sim) LabelMessage(mailbox, id string, add, remove []string) bool {
+	mailbox = mailboxName(mailbox)
 	s.mu.Lock()
 	m := s.mailbox(mailbox)
 	msg := m.messages[id]
@@ -382,7 +397,7 @@ func (s *Sim) LabelMessage(mailbox, id string, add, remove []string) bool {
 func (s *Sim) ExpireHistory(mailbox string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.mailbox(mailbox)
+	m := s.mailbox(mailboxName(mailbox))
 	m.floor = m.historyID
 }
 

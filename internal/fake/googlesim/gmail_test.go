@@ -289,3 +289,65 @@ func TestGmailRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestGmailMailboxCase: Gmail names a mailbox by its lower-case address. A
+// subject written in another case reaches the same mailbox, as does an
+// edit, and the push and the profile name it in lower case. A deleted
+// message's history entry names it by id and thread only.
+func TestGmailMailboxCase(t *testing.T) {
+	t.Parallel()
+	const ann = "ann@example.com"
+	pub := &published{}
+	sim := start(t, googlesim.Options{Publish: pub.publish})
+	svc := gmailAs(t, sim, "Ann@Example.com")
+	if _, err := svc.Users.Watch("me", &gmail.WatchRequest{TopicName: topic}).Do(); err != nil {
+		t.Fatalf("watch as Ann@Example.com: %v", err)
+	}
+	// Delegation reaches the subject's own mailbox in any case.
+	if _, err := svc.Users.GetProfile("ANN@example.com").Do(); err != nil {
+		t.Errorf("profile of ANN@example.com as Ann@Example.com: %v", err)
+	}
+	m := sim.AddMessage("ANN@EXAMPLE.COM", googlesim.GmailMessage{LabelIDs: []string{"INBOX", "STARRED"}})
+	sim.DeleteMessage(ann, m.ID)
+	want := []string{
+		topic + ` {"emailAddress":"ann@example.com","historyId":1001}`,
+		topic + ` {"emailAddress":"ann@example.com","historyId":1002}`,
+	}
+	if diff := cmp.Diff(want, pub.list()); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
+	if ps := sim.GmailPushes(); len(ps) != 2 || ps[0].Mailbox != ann {
+		t.Errorf("pushes %+v, want two of %s", ps, ann)
+	}
+	p, err := svc.Users.GetProfile("me").Do()
+	if err != nil || p.EmailAddress != ann || p.HistoryId != 1002 {
+		t.Errorf("profile = %+v, %v; want %s at 1002", p, err, ann)
+	}
+	r, err := svc.Users.History.List("me").StartHistoryId(1001).Do()
+	if err != nil || len(r.History) != 1 || len(r.History[0].MessagesDeleted) != 1 {
+		t.Fatalf("history after 1001 = %+v, %v; want the deletion", r, err)
+	}
+	if got := r.History[0].MessagesDeleted[0].Message; got.Id != m.ID || got.ThreadId != m.ThreadID || got.LabelIds != nil {
+		t.Errorf("deleted message %+v; want its id and thread, no labels", got)
+	}
+}
+
+// TestGmailHistoryKeepsLabels: a history record holds its message as its
+// edit left it; a later edit of the message does not rewrite it.
+func TestGmailHistoryKeepsLabels(t *testing.T) {
+	t.Parallel()
+	const ann = "ann@example.com"
+	sim := start(t, googlesim.Options{})
+	m := sim.AddMessage(ann, googlesim.GmailMessage{LabelIDs: []string{"INBOX", "Label_A"}})
+	sim.LabelMessage(ann, m.ID, nil, []string{"INBOX"})
+	r, err := gmailAs(t, sim, ann).Users.History.List("me").StartHistoryId(1000).Do()
+	if err != nil || len(r.History) != 2 || len(r.History[0].MessagesAdded) != 1 {
+		t.Fatalf("history = %+v, %v; want the addition and the label change", r, err)
+	}
+	if got := r.History[0].MessagesAdded[0].Message.LabelIds; !cmp.Equal(got, []string{"INBOX", "Label_A"}) {
+		t.Errorf("the addition's labels %q, want [INBOX Label_A] as added", got)
+	}
+	if !cmp.Equal(m.LabelIDs, []string{"INBOX", "Label_A"}) {
+		t.Errorf("AddMessage's answer became %q", m.LabelIDs)
+	}
+}
