@@ -59,7 +59,9 @@ type Config struct {
 	// (WATCHRELAY_SYNC_DEBOUNCE).
 	SyncDebounce time.Duration
 	// SyncTimeout bounds one Sync request's fetches
-	// (WATCHRELAY_SYNC_TIMEOUT). Its lease on a watch's cursor lasts a
+	// (WATCHRELAY_SYNC_TIMEOUT): a longer read stops within it, keeping
+	// where it got to, and goes on at the next delivery. Its lease on a
+	// watch's cursor lasts a
 	// minute longer, and Terraform keeps that under the push
 	// subscription's ack deadline, so a redelivery finds the lease of a
 	// dead attempt over.
