@@ -16,11 +16,11 @@ type Cursor struct {
 	// are not cursors themselves (a Calendar listing names its sync token
 	// on its last page only): a read cut off by its budget resumes there
 	// rather than from Token. "" between reads. See Position.
-	Page       string    `firestore:"page,omitempty" json:"page,omitempty"`
-	Wanted     int64     `firestore:"wanted" json:"wanted"`                       // notifications that asked for a fetch, counted
-	Done       int64     `firestore:"done" json:"done"`                           // Wanted as it stood when the last completed fetch began
-	Holder     string    `firestore:"holder,omitempty" json:"holder,omitempty"`   // the attempt fetching now
-	Message    string    `firestore:"message,omitempty" json:"message,omitempty"` // the Pub/Sub message id that attempt was triggered by
+	Page    string `firestore:"page,omitempty" json:"page,omitempty"`
+	Wanted  int64  `firestore:"wanted" json:"wanted"`                       // notifications that asked for a fetch, counted
+	Done    int64  `firestore:"done" json:"done"`                           // Wanted as it stood when the last completed fetch began
+	Holder  string `firestore:"holder,omitempty" json:"holder,omitempty"`   // the attempt fetching now
+	Message string `firestore:"message,omitempty" json:"message,omitempty"` // the Pub/Sub message id that attempt was triggered by
 	// LeaseUntil is when the holder's lease ends. Released, it is zero
 	// when every counted notification has been read for, and the time of
 	// the release when a failed read left some owed (Owed).
