@@ -13,9 +13,7 @@ import (
 
 	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/google"
-	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
-	"github.com/watchrelay/watchrelay/internal/fake/inproc"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -52,17 +50,8 @@ func BenchmarkBaseline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ps, err := inproc.Start(context.Background(), "baseline-bench", "events")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ps.Close()
-	pub, err := event.NewPublisher(ps.Client, "events")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pub.Stop()
 	st := store.NewMemory()
+	_, pub := benchPublisher(b)
 	s, err := changes.New(st, apis, pub, changes.Options{Timeout: *baselineSync})
 	if err != nil {
 		b.Fatal(err)

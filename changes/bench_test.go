@@ -42,16 +42,7 @@ func BenchmarkStorm(b *testing.B) {
 	}
 	ops := fscount.New()
 	fs := fscount.Open(b, hosts.Firestore, "sync-bench", "b"+uuid.NewString()[:8]+"_", ops)
-	ps, err := inproc.Start(context.Background(), "sync-bench", "events")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ps.Close()
-	pub, err := event.NewPublisher(ps.Client, "events")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pub.Stop()
+	ps, pub := benchPublisher(b)
 	counted := &countingPublisher{Publisher: pub}
 	s, err := changes.New(fs, apis, counted, changes.Options{Debounce: config.Defaults.SyncDebounce})
 	if err != nil {
@@ -110,6 +101,22 @@ func storm(b *testing.B, s *changes.Syncer, sim *googlesim.Sim, w store.Watch) {
 	for err := range errs {
 		b.Fatal(err)
 	}
+}
+
+// benchPublisher publishes to a topic of an in-process Pub/Sub, both gone
+// with the benchmark.
+func benchPublisher(b *testing.B) (*inproc.Server, *event.Publisher) {
+	ps, err := inproc.Start(context.Background(), "sync-bench", "events")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ps.Close() })
+	pub, err := event.NewPublisher(ps.Client, "events")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pub.Stop)
+	return ps, pub
 }
 
 // countingPublisher counts the events confirmed.
