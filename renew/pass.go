@@ -4,12 +4,13 @@
 // restarts lapsed ones, stops and purges watches the user removed, and
 // finishes whatever a crashed pass left half done.
 //
-// A reader follows a renewal through the files in order: pass.go (the pass:
-// what it reads and in which phases it works), open.go (claiming a due
+// A reader follows a renewal through the files in order: pass.go (the pass
+// and its phases), find.go (what it reads), open.go (claiming a due
 // watch, opening its new channel, what a failure does), stop.go (retiring
 // and stopping channels, orphans, purges), mailbox.go (Gmail mailboxes
 // shared by watches), call.go (Google calls under the rate limit,
-// throttling, events) and manage.go (what a person asks for).
+// throttling, events), baseline.go (Sync's part: first cursors and owed
+// reads) and manage.go (what a person asks for).
 //
 // Every step of a renewal is durable before the next one starts, in the order
 // docs/DESIGN.md gives: the new channel is stored pending, in the same commit
@@ -26,7 +27,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -359,73 +359,6 @@ func (p *Pass) run(ctx context.Context) (Summary, error) {
 	}
 	slices.Sort(r.sum.Throttled)
 	return r.sum, nil
-}
-
-// found is what a pass's queries found to do.
-type found struct {
-	stopping, pending []store.Channel
-	deleted, due      []store.Watch
-	strays            []store.Stray
-	outbox            []store.OutboxEvent
-	owed              []store.Cursor
-}
-
-// find runs a pass's queries. Each capped one reads one more than its cap,
-// to know whether it was cut.
-func (p *Pass) find(ctx context.Context) (found, error) {
-	var f found
-	var err error
-	if f.stopping, err = p.store.ChannelsByState(ctx, store.ChannelStopping, farFuture, p.opts.MaxWork+1); err != nil {
-		return f, fmt.Errorf("renew: query stopping channels: %w", err)
-	}
-	if f.pending, err = p.store.ChannelsByState(ctx, store.ChannelPending, farFuture, p.opts.MaxWork+1); err != nil {
-		return f, fmt.Errorf("renew: query pending channels: %w", err)
-	}
-	if f.deleted, err = p.store.Watches(ctx, store.WatchDeleted); err != nil {
-		return f, fmt.Errorf("renew: query deleted watches: %w", err)
-	}
-	if f.strays, err = p.store.Strays(ctx, store.StraySeen, p.opts.MaxStrays); err != nil {
-		return f, fmt.Errorf("renew: query strays: %w", err)
-	}
-	if f.outbox, err = p.store.Outbox(ctx, maxDrain); err != nil {
-		return f, fmt.Errorf("renew: query the outbox: %w", err)
-	}
-	if p.opts.Changes != nil {
-		if f.owed, err = p.store.OwedCursors(ctx, p.opts.Now(), maxOwed); err != nil {
-			return f, fmt.Errorf("renew: query owed reads: %w", err)
-		}
-	}
-	if f.due, err = p.store.DueWatches(ctx, p.opts.Now().Add(p.opts.RenewBefore), p.opts.MaxWork+1); err != nil {
-		return f, fmt.Errorf("renew: query due watches: %w", err)
-	}
-	return f, nil
-}
-
-// byWatch groups channels by their watch, in query order.
-func byWatch(cs []store.Channel) [][]store.Channel {
-	var groups [][]store.Channel
-	at := map[string]int{}
-	for _, c := range cs {
-		i, ok := at[c.WatchID]
-		if !ok {
-			i = len(groups)
-			at[c.WatchID] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], c)
-	}
-	return groups
-}
-
-// atMost trims what a query read, asked for n+1, to n. A record past n means
-// the query was cut; it counts as one remaining, since counting them all
-// would read what MaxWork exists to leave unread.
-func atMost[T any](r *run, records []T, n int) []T {
-	if len(records) <= n {
-		return records
-	}
-	r.remaining(1)
-	return records[:n]
 }
 
 // runAll runs jobs, at most Concurrency at once, claiming none after
