@@ -52,24 +52,29 @@ func (f *fetch) once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := f.run(ctx, c.At()); err != nil {
+	if err := f.run(ctx, c); err != nil {
 		return err
 	}
 	_, f.released, err = f.store.FinishSync(ctx, f.w.ID, f.holder, c.Wanted, f.until(), f.opts.Now())
 	return err
 }
 
-// run reads everything since at, page by page. Each page's events are
-// confirmed by Pub/Sub before the cursor moves past the page, and the cursor
-// keeps where the read stands after every page (google.ResumeAt), so a
-// crash replays a page (the same ce-ids) and never skips one, and a read
-// longer than one request's budget goes on at the next turn.
-func (f *fetch) run(ctx context.Context, at store.Position) error {
+// run reads everything since c's position, page by page. Each page's
+// events are confirmed by Pub/Sub before the cursor moves past the page,
+// and the cursor keeps where the read stands after every page
+// (google.ResumeAt), so a crash replays a page (the same ce-ids) and never
+// skips one, and a read longer than one request's budget goes on at the
+// next turn.
+func (f *fetch) run(ctx context.Context, c store.Cursor) error {
 	f.out.Fetches++
+	at := c.At()
 	req := google.ReadRequest{Cursor: at.Token, Page: at.Page}
 	if at == (store.Position{}) {
 		req.StartPageToken = f.start
-		if !f.first && f.start == "" && f.w.ChannelID != "" {
+		// No read of this watch ever completed (a resync's fresh
+		// baseline, cut off before its first page, has one behind it,
+		// and its resync said so already).
+		if !f.first && f.start == "" && f.w.ChannelID != "" && c.SyncedAt.IsZero() {
 			if err := f.unbaselined(ctx); err != nil {
 				return err
 			}
