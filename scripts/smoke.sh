@@ -319,7 +319,8 @@ else
       status=$(cat "$work/out")
     fi
     code=${status%%[!0-9]*}
-    message=$(echo "${status#"$code"}" | sed 's/^[[:space:]]*//')
+    message=${status#"$code"}
+    message=${message#"${message%%[![:space:]]*}"}
     case "${code:-0}" in
       7 | 16)
         fail "Cloud Scheduler could not invoke Renew (status $code${message:+: $message})" \

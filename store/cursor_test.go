@@ -483,7 +483,7 @@ func testCovers(t *testing.T, s contractStore) {
 
 func testPosition(t *testing.T, s contractStore) {
 	ctx := t.Context()
-	c, _ := mustWant(t, s, claim("w1", "h1", "m1", t0))
+	mustWant(t, s, claim("w1", "h1", "m1", t0))
 	// A baseline listing cut off after its second page: no token yet,
 	// the page to go on from.
 	at := store.Position{Page: "p3"}
@@ -501,7 +501,7 @@ func testPosition(t *testing.T, s contractStore) {
 		t.Errorf("after a budget's release: at %+v, baselined %v, failures %d %q; want %+v, false, 0", got.At(), got.Baselined(), got.Failures, got.LastError, at)
 	}
 	// The next turn goes on and completes: the token, no page.
-	c, _ = mustWant(t, s, claim("w1", "h2", "m2", t0.Add(3*time.Second)))
+	c, _ := mustWant(t, s, claim("w1", "h2", "m2", t0.Add(3*time.Second)))
 	if c.At() != at {
 		t.Errorf("a new holder finds %+v, want %+v", c.At(), at)
 	}
