@@ -3,10 +3,13 @@ package changes_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 	"github.com/watchrelay/watchrelay/renew"
@@ -141,4 +144,21 @@ func (r *rig) published(watch string) map[string]int {
 		}
 	}
 	return out
+}
+
+// TestKeepTimeoutInTerraform: Terraform leaves room past sync_timeout for
+// a request to keep the page it read (changes.KeepTimeout); the figure is
+// written there too, and must be the same.
+func TestKeepTimeoutInTerraform(t *testing.T) {
+	b, err := os.ReadFile("../terraform/sync.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*sync_keep_seconds\s*=\s*(\d+)\s*$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("terraform/sync.tf sets no local sync_keep_seconds")
+	}
+	if got, want := string(m[1]), fmt.Sprint(changes.KeepTimeout.Seconds()); got != want {
+		t.Errorf("terraform/sync.tf: sync_keep_seconds = %s, want changes.KeepTimeout, %s", got, want)
+	}
 }

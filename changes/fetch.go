@@ -15,10 +15,19 @@ import (
 // got to kept in the cursor; the next turn goes on from there.
 var errUnfinished = errors.New("read unfinished within its budget; the next turn goes on where it stopped")
 
-// pageTimeout bounds one page's read. A holder writes after every page, so
-// this keeps a live holder from going quiet for store.TakeoverQuiet, after
-// which a redelivery of its message may take its read over.
-const pageTimeout = store.TakeoverQuiet / 2
+// pageTimeout bounds one page's read, and KeepTimeout the publishing and
+// recording of a page read, which runs to its end even past the request's
+// budget: a page read is kept, so a page is read again only after a crash,
+// never because each turn's budget ended in it. A holder writes after
+// every page, so the two keep a live holder from going quiet for
+// store.TakeoverQuiet, after which a redelivery of its message may take
+// its read over.
+const (
+	pageTimeout = store.TakeoverQuiet / 3
+	// KeepTimeout is how far past WATCHRELAY_SYNC_TIMEOUT a request may
+	// run; Terraform leaves it between that and the function's timeout.
+	KeepTimeout = store.TakeoverQuiet / 3
+)
 
 // fetch is one request's work on a watch while it holds the fetch lease.
 type fetch struct {
@@ -104,14 +113,8 @@ func (f *fetch) run(ctx context.Context, c store.Cursor) error {
 		if err != nil {
 			return err
 		}
-		if err := f.publish(ctx, page); err != nil {
+		if at, err = f.keep(ctx, at, page); err != nil {
 			return err
-		}
-		if next := google.ResumeAt(at, page); next != at {
-			if err := f.store.AdvanceCursor(ctx, f.w.ID, f.holder, next, f.until(), f.opts.Now()); err != nil {
-				return err
-			}
-			at = next
 		}
 		f.slowest = max(f.slowest, time.Since(began))
 		if page.Next == "" {
@@ -132,6 +135,22 @@ func (f *fetch) release(ctx context.Context, err error) error {
 		reason = "" // no failure: the read goes on
 	}
 	return f.store.ReleaseSync(ctx, f.w.ID, f.holder, reason, f.opts.Now())
+}
+
+// keep publishes a page read from at and records where the read stands
+// after it, within KeepTimeout however little of the request's budget is
+// left (see pageTimeout).
+func (f *fetch) keep(ctx context.Context, at store.Position, page google.Page) (store.Position, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), KeepTimeout)
+	defer cancel()
+	if err := f.publish(ctx, page); err != nil {
+		return at, err
+	}
+	next := google.ResumeAt(at, page)
+	if next == at {
+		return at, nil
+	}
+	return next, f.store.AdvanceCursor(ctx, f.w.ID, f.holder, next, f.until(), f.opts.Now())
 }
 
 // readPage reads one page within pageTimeout.

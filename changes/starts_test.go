@@ -187,8 +187,16 @@ func TestOwedReadRetried(t *testing.T) {
 			r := newRig(t, backend, rigOptions{})
 			ctx := context.Background()
 			w := r.add(calendarWatch("owed"))
-			r.sim.FailNext(1, googlesim.Match{Op: googlesim.OpList}, googlesim.FailUnavailable)
-			if _, err := r.svc.Sync.Handle(ctx, changes.Trigger{WatchID: w.ID}); err == nil {
+			// The channel's sync message is read first, so that nothing
+			// else reads during the test.
+			r.waitFor("the sync message's read", func() bool {
+				c, err := r.svc.Store.Cursor(ctx, w.ID)
+				return err == nil && c.Wanted >= 2 && c.Done == c.Wanted && c.Holder == ""
+			})
+			down := r.sim.Fail(googlesim.Match{Op: googlesim.OpList}, googlesim.FailUnavailable)
+			_, err := r.svc.Sync.Handle(ctx, changes.Trigger{WatchID: w.ID})
+			down()
+			if err == nil {
 				t.Fatal("watch sync with Google down succeeded")
 			}
 			if c, err := r.svc.Store.Cursor(ctx, w.ID); err != nil || !c.Owed(time.Now()) {
@@ -207,8 +215,10 @@ func TestOwedReadRetried(t *testing.T) {
 				t.Errorf("%d list calls in the pass, want the owed read", n)
 			}
 			// A watch removed with its read owed is settled, not read.
-			r.sim.FailNext(1, googlesim.Match{Op: googlesim.OpList}, googlesim.FailUnavailable)
-			if _, err := r.svc.Sync.Handle(ctx, changes.Trigger{WatchID: w.ID}); err == nil {
+			down = r.sim.Fail(googlesim.Match{Op: googlesim.OpList}, googlesim.FailUnavailable)
+			_, err = r.svc.Sync.Handle(ctx, changes.Trigger{WatchID: w.ID})
+			down()
+			if err == nil {
 				t.Fatal("watch sync with Google down succeeded")
 			}
 			if err := renew.RemoveWatch(ctx, r.svc.Store, w.ID, time.Now()); err != nil {

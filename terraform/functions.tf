@@ -171,8 +171,8 @@ locals {
           error_message = "sync_concurrency above 1 needs sync_cpu of at least 1."
         },
         {
-          condition     = local.sync_timeout_seconds + local.sync_debounce_seconds < var.sync_timeout_seconds
-          error_message = "sync_timeout_seconds (${var.sync_timeout_seconds} s) must exceed sync_timeout (${coalesce(var.sync_timeout, "4m")}) plus sync_debounce (${coalesce(var.sync_debounce, "2s")}), or the platform cuts a fetch off before its own deadline."
+          condition     = local.sync_timeout_seconds + local.sync_debounce_seconds + local.sync_keep_seconds < var.sync_timeout_seconds
+          error_message = "sync_timeout_seconds (${var.sync_timeout_seconds} s) must exceed sync_timeout (${coalesce(var.sync_timeout, "4m")}) plus sync_debounce (${coalesce(var.sync_debounce, "2s")}) plus ${local.sync_keep_seconds} s to keep a page read, or the platform cuts a fetch off before its own deadline."
         },
       ]
     }

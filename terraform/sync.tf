@@ -65,7 +65,7 @@ variable "sync_concurrency" {
 }
 
 variable "sync_timeout_seconds" {
-  description = "Request timeout of Sync. It must exceed sync_timeout plus sync_debounce (the plan checks it), and stay within the push subscription's ack deadline (600 s), or Pub/Sub redelivers while a request still runs."
+  description = "Request timeout of Sync. It must exceed sync_timeout plus sync_debounce plus 20 s, the most a request runs past sync_timeout to keep a page it read (the plan checks it), and stay within the push subscription's ack deadline (600 s), or Pub/Sub redelivers while a request still runs."
   type        = number
   default     = 300
 
@@ -140,6 +140,10 @@ locals {
   # tests/sync.tftest.hcl checks that the two agree.
   sync_default_debounce_seconds = 2
   sync_default_timeout_seconds  = 240
+  # How far past sync_timeout a request may run to publish and record a
+  # page it read (changes.KeepTimeout): the function's timeout leaves room
+  # for it.
+  sync_keep_seconds = 20
 
   # The variables in seconds, as renew_interval's (functions.tf).
   sync_debounce_seconds = var.sync_debounce == null ? local.sync_default_debounce_seconds : sum([
