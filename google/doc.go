@@ -7,8 +7,8 @@
 // into gone, failed and transient, with a reason a person can act on.
 //
 // Renew (renew/) opens and stops channels through it, the CLI validates
-// watches with it, and the coming Sync function reads changes through the
-// same clients. With a base URL (WATCHRELAY_API_BASE_URL) every client talks
+// watches with it, and Sync (changes/) reads changes through the same
+// clients. With a base URL (WATCHRELAY_API_BASE_URL) every client talks
 // to that host instead, carrying a stand-in token that names the watch's
 // subject (SubjectToken), so that tests and the demo reach the project's
 // simulator, internal/fake/googlesim, through the very same code.

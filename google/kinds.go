@@ -72,7 +72,7 @@ const (
 //     guide (developers.google.com/admin-sdk/reports/v1/guides/push) gives
 //     6 hours. We ask for the smaller, 6 hours, for both: a request over
 //     the real maximum might be refused, one under it only renews sooner.
-//     internal/googlesim grants the same.
+//     internal/fake/googlesim grants the same.
 const (
 	day = 24 * time.Hour
 

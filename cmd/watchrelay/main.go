@@ -1,20 +1,13 @@
 // Command watchrelay manages watches and channels, runs renew passes, serves
-// both functions locally and demonstrates the whole flow against a simulated
-// Google. It reads the same environment as the deployed functions (see
-// internal/config), so `watch add` against a deployment writes the very
-// documents Renew reads.
+// every function locally and demonstrates the whole flow against a
+// simulated Google. It reads the same environment as the deployed functions
+// (see internal/config), so `watch add` against a deployment writes the
+// very documents Renew reads.
 //
-//	watchrelay demo                        the whole flow, no setup
-//	watchrelay serve [--channel SPEC]...   Receive at /receive, Renew at /renew
-//	watchrelay watch add --kind K --param k=v... [--subject S] [--label k=v...]
-//	watchrelay watch list [--json]
-//	watchrelay watch rm ID
-//	watchrelay watch retry ID              a failed or gone watch, once its cause is fixed
-//	watchrelay renew                       run one pass now, print the summary
-//	watchrelay status [--json]             the deployment's health; exit status 1 when something needs a person
-//	watchrelay replay --subscription S --since 2h|--time RFC3339   deliver a subscription's events again
-//	watchrelay channel import --id ID --token T --resource-id R --kind K --expiration RFC3339 --watch W
-//	watchrelay channel stop --kind K --id ID --resource-id R [--subject S]
+// Its commands, with their usage, are the commands table below, which
+// `watchrelay` with no command prints; start with
+//
+//	watchrelay demo
 package main
 
 import (
