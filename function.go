@@ -42,10 +42,8 @@ var (
 
 // assemble builds the service once per instance. A failure is kept and
 // answered as 503 on every request, so Google and Scheduler retry while the
-// logs say why. service.New builds production parts only: without a project
-// it fails (service.ErrNoProject), since nothing here can reach the embedded
-// in-memory store and in-process Pub/Sub, which would acknowledge
-// notifications and drop them.
+// logs say why. service.New builds production parts only; without a project
+// it fails (service.ErrNoProject says why).
 func assemble() (*service.Service, error) {
 	once.Do(func() {
 		cfg, err := config.Load()
