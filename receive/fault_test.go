@@ -25,8 +25,8 @@ import (
 
 // faultRig is a Handler whose Firestore and Pub/Sub clients reach the
 // emulators through fault proxies, built as internal/service builds them
-// (store.DialEmulator, event.NewPublisher, the publisher's timeout from the
-// deadline); the test reads the topic straight from the emulator.
+// (store.DialEmulator, event.NewPublisher under receive.PublishPolicy of
+// the deadline); the test reads the topic straight from the emulator.
 type faultRig struct {
 	emuRig
 	handler           *receive.Handler
@@ -68,11 +68,10 @@ func newFaultRig(t testing.TB, deadline time.Duration, maxInFlight int) *faultRi
 	proxied := emuClient(t, option.WithEndpoint(r.pubsub.Addr))
 	topic, sub := emuTopic(t, direct, suffix)
 	r.emuRig = emuRig{store: fs, client: direct, sub: sub}
-	pub, err := event.NewPublisher(proxied, topic)
+	pub, err := event.NewPublisher(proxied, topic, receive.PublishPolicy(deadline))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub.SetTimeout(receive.PublishTimeout(deadline))
 	t.Cleanup(pub.Stop)
 	r.handler, err = receive.New(receive.Deps{
 		Channels: fs, Publisher: pub, Logger: logging.New(r.logs, slog.LevelDebug),
