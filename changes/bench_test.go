@@ -111,7 +111,7 @@ func benchPublisher(b *testing.B) (*inproc.Server, *event.Publisher) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ps.Close() })
-	pub, err := event.NewPublisher(ps.Client, "events")
+	pub, err := event.NewPublisher(ps.Client, "events", changes.PublishPolicy())
 	if err != nil {
 		b.Fatal(err)
 	}

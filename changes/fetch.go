@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2"
+
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/store"
@@ -28,6 +30,22 @@ const (
 	// run; Terraform leaves it between that and the function's timeout.
 	KeepTimeout = store.TakeoverQuiet / 3
 )
+
+// PublishPolicy is the policy of Sync's publisher: a page's worth. A page
+// (up to 2,500 events, all on the watch's ordering key) goes out in
+// requests of up to a thousand events, a few round trips rather than one
+// per event (2,500 events on the emulator: 3 s one per request, 0.1 s in
+// bundles; at Pub/Sub's tens of milliseconds a request, one per event
+// would outlast pageTimeout). A refusing Pub/Sub is retried for 8 s, as a
+// page given up is read again from Google: gRPC dials again after about 1,
+// 2.6 and 5.2 s, so an outage of up to some 5 s costs a wait, not the
+// page. A request is given up after 10 s, and a page's first failed
+// request fails the rest at once (event.Publisher.PublishAll), so a page's
+// read and its publish stay well inside store.TakeoverQuiet between the
+// holder's writes.
+func PublishPolicy() event.Policy {
+	return event.Policy{Timeout: 10 * time.Second, UnavailableFor: 8 * time.Second, Batch: pubsub.MaxPublishRequestCount}
+}
 
 // fetch is one request's work on a watch while it holds the fetch lease.
 type fetch struct {

@@ -42,7 +42,7 @@ func BenchmarkReceive(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ps.Close() })
-	pub, err := event.NewPublisher(ps.Client, "events")
+	pub, err := event.NewPublisher(ps.Client, "events", policy)
 	if err != nil {
 		b.Fatal(err)
 	}

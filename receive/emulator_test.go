@@ -58,7 +58,7 @@ func newEmuRig(t *testing.T) *emuRig {
 
 	client := emuClient(t)
 	topic, sub := emuTopic(t, client, suffix)
-	pub, err := event.NewPublisher(client, topic)
+	pub, err := event.NewPublisher(client, topic, policy)
 	if err != nil {
 		t.Fatal(err)
 	}

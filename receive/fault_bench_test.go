@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchrelay/watchrelay/internal/config"
+	"github.com/watchrelay/watchrelay/internal/testing/faultproxy"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -73,13 +74,13 @@ func BenchmarkReceiveOutage(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notifications/s")
 	})
 	for _, dep := range []string{"firestore", "pubsub"} {
-		for _, mode := range []faultMode{refuse, hang} {
+		for _, mode := range []faultproxy.Mode{faultproxy.Refuse, faultproxy.Hang} {
 			b.Run(dep+"-"+mode.String(), func(b *testing.B) {
 				r := newFaultRig(b, deadline, maxInFlight)
 				if dep == "firestore" {
-					r.firestore.set(mode)
+					r.firestore.Set(mode)
 				} else {
-					r.pubsub.set(mode)
+					r.pubsub.Set(mode)
 				}
 				expect(b, r, http.StatusServiceUnavailable)
 			})
@@ -89,7 +90,7 @@ func BenchmarkReceiveOutage(b *testing.B) {
 		// maxInFlight notifications held by a hanging Firestore, then
 		// each op is one more.
 		r := newFaultRig(b, deadline, maxInFlight)
-		r.firestore.set(hang)
+		r.firestore.Set(faultproxy.Hang)
 		for range maxInFlight {
 			go r.serve(11)
 		}
@@ -102,6 +103,6 @@ func BenchmarkReceiveOutage(b *testing.B) {
 		if n := r.handler.InFlight(); n != maxInFlight {
 			b.Fatalf("%d in flight at the end, want %d: the held ones ran out while measuring", n, maxInFlight)
 		}
-		r.firestore.set(pass)
+		r.firestore.Set(faultproxy.Pass)
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,184 +18,20 @@ import (
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/logging"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
+	"github.com/watchrelay/watchrelay/internal/testing/faultproxy"
 	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// faultMode is how a fault proxy treats traffic.
-type faultMode int
-
-const (
-	// pass forwards every byte both ways.
-	pass faultMode = iota
-	// refuse closes the listening socket and resets every open
-	// connection: a dial gets ECONNREFUSED, as from a host whose service is
-	// down or a firewall that rejects.
-	refuse
-	// hang accepts connections and never answers them, and freezes the
-	// open ones mid-stream: a black hole, as from a partition or a
-	// dependency that has stopped serving but still holds its port.
-	hang
-)
-
-func (m faultMode) String() string {
-	return [...]string{"pass", "refuse", "hang"}[m]
-}
-
-// faultProxy is a loopback TCP proxy in front of an emulator that can be
-// made to refuse or to hang, and restored, at the same address: the clients
-// behind it see their service go away and come back, so recovery is that of
-// the very clients Receive holds.
-type faultProxy struct {
-	t      testing.TB
-	addr   string
-	target string
-
-	mu    sync.Mutex
-	cond  *sync.Cond // broadcast when mode leaves hang
-	mode  faultMode
-	ln    net.Listener
-	conns map[net.Conn]bool
-}
-
-func newFaultProxy(t testing.TB, target string) *faultProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &faultProxy{t: t, addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]bool{}}
-	p.cond = sync.NewCond(&p.mu)
-	t.Cleanup(func() { p.set(refuse) })
-	go p.serve(ln)
-	return p
-}
-
-// set changes the mode. Leaving refuse listens again on the same address.
-func (p *faultProxy) set(m faultMode) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	old := p.mode
-	p.mode = m
-	switch {
-	case m == refuse && old != refuse:
-		p.ln.Close()
-		for c := range p.conns {
-			// A reset, not a polite FIN: the peer's next read fails
-			// at once, as when the far host has lost the connection.
-			if tc, ok := c.(*net.TCPConn); ok {
-				tc.SetLinger(0)
-			}
-			c.Close()
-		}
-		clear(p.conns)
-	case m != refuse && old == refuse:
-		// Linux lets a listener bind the port its predecessor held
-		// (Go sets SO_REUSEADDR); retry briefly in case the old one
-		// has not let go yet.
-		var err error
-		for i := 0; i < 50; i++ {
-			var ln net.Listener
-			if ln, err = net.Listen("tcp", p.addr); err == nil {
-				p.ln = ln
-				go p.serve(ln)
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if err != nil {
-			p.t.Errorf("fault proxy: listen again on %s: %v", p.addr, err)
-		}
-	}
-	if m != hang {
-		p.cond.Broadcast()
-	}
-}
-
-func (p *faultProxy) serve(ln net.Listener) {
-	for {
-		in, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.mode == refuse { // closed a moment ago
-			p.mu.Unlock()
-			in.Close()
-			continue
-		}
-		p.conns[in] = true
-		p.mu.Unlock()
-		go p.forward(in)
-	}
-}
-
-// forward connects in to the target once the proxy is not hanging, then
-// copies both ways through the gate.
-func (p *faultProxy) forward(in net.Conn) {
-	if !p.gate() {
-		in.Close()
-		return
-	}
-	out, err := net.Dial("tcp", p.target)
-	if err != nil {
-		in.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.mode == refuse {
-		p.mu.Unlock()
-		in.Close()
-		out.Close()
-		return
-	}
-	p.conns[out] = true
-	p.mu.Unlock()
-	go p.copy(out, in)
-	p.copy(in, out)
-}
-
-// gate waits while the proxy hangs; false once it refuses.
-func (p *faultProxy) gate() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.mode == hang {
-		p.cond.Wait()
-	}
-	return p.mode == pass
-}
-
-// copy moves bytes from src to dst, holding each chunk while the proxy
-// hangs, so that an open connection freezes rather than fails.
-func (p *faultProxy) copy(dst, src net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if !p.gate() {
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
 // faultRig is a Handler whose Firestore and Pub/Sub clients reach the
 // emulators through fault proxies, built as internal/service builds them
-// (store.DialEmulator, event.NewPublisher, the publisher's timeout from the
-// deadline); the test reads the topic straight from the emulator.
+// (store.DialEmulator, event.NewPublisher under receive.PublishPolicy of
+// the deadline); the test reads the topic straight from the emulator.
 type faultRig struct {
 	emuRig
 	handler           *receive.Handler
 	logs              *logBuffer
-	firestore, pubsub *faultProxy
+	firestore, pubsub *faultproxy.Proxy
 }
 
 // faultChannel is the rig's channel; its notifications are emuRequest's.
@@ -209,11 +44,11 @@ func newFaultRig(t testing.TB, deadline time.Duration, maxInFlight int) *faultRi
 	suffix := fmt.Sprintf("fault%d", time.Now().UnixNano())
 	r := &faultRig{
 		logs:      &logBuffer{},
-		firestore: newFaultProxy(t, os.Getenv("FIRESTORE_EMULATOR_HOST")),
-		pubsub:    newFaultProxy(t, os.Getenv("PUBSUB_EMULATOR_HOST")),
+		firestore: faultproxy.New(t, os.Getenv("FIRESTORE_EMULATOR_HOST")),
+		pubsub:    faultproxy.New(t, os.Getenv("PUBSUB_EMULATOR_HOST")),
 	}
 
-	conn, err := store.DialEmulator(r.firestore.addr)
+	conn, err := store.DialEmulator(r.firestore.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,14 +65,13 @@ func newFaultRig(t testing.TB, deadline time.Duration, maxInFlight int) *faultRi
 	}
 
 	direct := emuClient(t)
-	proxied := emuClient(t, option.WithEndpoint(r.pubsub.addr))
+	proxied := emuClient(t, option.WithEndpoint(r.pubsub.Addr))
 	topic, sub := emuTopic(t, direct, suffix)
 	r.emuRig = emuRig{store: fs, client: direct, sub: sub}
-	pub, err := event.NewPublisher(proxied, topic)
+	pub, err := event.NewPublisher(proxied, topic, receive.PublishPolicy(deadline))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub.SetTimeout(receive.PublishTimeout(deadline))
 	t.Cleanup(pub.Stop)
 	r.handler, err = receive.New(receive.Deps{
 		Channels: fs, Publisher: pub, Logger: logging.New(r.logs, slog.LevelDebug),
@@ -300,11 +134,11 @@ func TestReceiveOutagesOnEmulators(t *testing.T) {
 
 	for _, dep := range []struct {
 		name  string
-		proxy *faultProxy
+		proxy *faultproxy.Proxy
 	}{{"firestore", r.firestore}, {"pubsub", r.pubsub}} {
-		for _, mode := range []faultMode{refuse, hang} {
+		for _, mode := range []faultproxy.Mode{faultproxy.Refuse, faultproxy.Hang} {
 			name := dep.name + " " + mode.String()
-			dep.proxy.set(mode)
+			dep.proxy.Set(mode)
 			number++
 			sent := []int{number}
 			code, took := r.serve(number)
@@ -313,13 +147,13 @@ func TestReceiveOutagesOnEmulators(t *testing.T) {
 				t.Fatalf("%s: status %d, want 503", name, code)
 			}
 			switch within := deadline + slack; {
-			case mode == refuse && took > refusedWithin:
+			case mode == faultproxy.Refuse && took > refusedWithin:
 				t.Errorf("%s: answered after %v, want within %v", name, took, refusedWithin)
-			case mode == hang && took > within:
+			case mode == faultproxy.Hang && took > within:
 				t.Errorf("%s: answered after %v, want within the %v deadline", name, took, deadline)
 			}
 
-			if mode == hang {
+			if mode == faultproxy.Hang {
 				// maxInFlight notifications held by the hang; the next
 				// is answered at once.
 				var held sync.WaitGroup
@@ -355,7 +189,7 @@ func TestReceiveOutagesOnEmulators(t *testing.T) {
 				}
 			}
 
-			dep.proxy.set(pass)
+			dep.proxy.Set(faultproxy.Pass)
 			start := time.Now()
 			for _, n := range sent {
 				if !r.retry(n, 45*time.Second) {

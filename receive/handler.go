@@ -49,7 +49,8 @@ type Deps struct {
 	// config.Defaults.ReceiveTimeout), so that a hanging store or Pub/Sub
 	// is answered 503 while Google still waits. The store's calls before
 	// the publish get its first half, and the publisher's own timeout must
-	// be at most PublishTimeout(Timeout), which fits in the second: then a
+	// be at most PublishTimeout(Timeout), which fits in the second (the
+	// publisher's policy is PublishPolicy(Timeout)): then a
 	// publish Receive answers 503 for has been given up already, and is
 	// not published later behind Google's retry.
 	Timeout time.Duration
@@ -186,8 +187,9 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (Notification, 
 	ctx, cancel := context.WithTimeout(r.Context(), h.d.Timeout)
 	defer cancel()
 	// A Firestore that refuses is answered 503 in about a second, not
-	// retried until the deadline; the publisher does the same for Pub/Sub.
-	ctx = store.FailFast(ctx, event.UnavailableFor)
+	// retried until the deadline; the publisher does the same for Pub/Sub
+	// (PublishPolicy).
+	ctx = store.FailFast(ctx, UnavailableFor)
 	// The store's calls before the publish end by the middle of the
 	// deadline, so that the publish, given up by its own timeout, ends
 	// before it (see Deps.Timeout).

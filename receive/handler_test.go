@@ -438,12 +438,13 @@ func deadPublisher(t testing.TB) *event.Publisher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := event.NewPublisher(client, "events")
+	p, err := event.NewPublisher(client, "events", policy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// No Stop: it would wait out the client's background retries of the
-	// message (its own 60 s publish timeout) after Publish has returned.
+	// message (up to the policy's publish timeout) after Publish has
+	// returned.
 	t.Cleanup(func() { client.Close(); conn.Close() })
 	return p
 }

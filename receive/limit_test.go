@@ -181,16 +181,18 @@ func TestReceiveDeadline(t *testing.T) {
 	}
 }
 
-// The publisher's default timeout is the share of Receive's default
-// deadline PublishTimeout gives it, and any share is less than the whole.
-func TestPublishTimeout(t *testing.T) {
+// Receive's publisher gives a publish up within the share of the deadline
+// PublishTimeout gives it, which is less than the whole, and a refusing
+// Pub/Sub within UnavailableFor; each notification is a request of its own.
+func TestPublishPolicy(t *testing.T) {
 	t.Parallel()
-	if got := receive.PublishTimeout(config.Defaults.ReceiveTimeout); got != event.PublishTimeout {
-		t.Errorf("PublishTimeout(%v) = %v, but event.PublishTimeout is %v", config.Defaults.ReceiveTimeout, got, event.PublishTimeout)
-	}
-	for _, d := range []time.Duration{time.Millisecond, time.Second, 10 * time.Second, time.Minute} {
-		if p := receive.PublishTimeout(d); p <= 0 || p >= d {
-			t.Errorf("PublishTimeout(%v) = %v, want between 0 and %v", d, p, d)
+	for _, d := range []time.Duration{time.Millisecond, time.Second, config.Defaults.ReceiveTimeout, time.Minute} {
+		p := receive.PublishPolicy(d)
+		if p.Timeout != receive.PublishTimeout(d) || p.Timeout <= 0 || p.Timeout >= d {
+			t.Errorf("PublishPolicy(%v).Timeout = %v, want PublishTimeout(%[1]v), between 0 and %[1]v", d, p.Timeout)
+		}
+		if p.UnavailableFor != receive.UnavailableFor || p.Batch != 1 {
+			t.Errorf("PublishPolicy(%v) = %+v, want UnavailableFor %v and a batch of 1", d, p, receive.UnavailableFor)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"cloud.google.com/go/pubsub/v2/pstest"
 
+	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/inproc"
 	"github.com/watchrelay/watchrelay/internal/logging"
@@ -36,6 +37,10 @@ var (
 )
 
 func TestMain(m *testing.M) { emulator.Main(m) }
+
+// policy is Receive's publisher policy at the default deadline, as the
+// service builds it.
+var policy = receive.PublishPolicy(config.Defaults.ReceiveTimeout)
 
 // t0 is the receiving time of every fast test: a fixed clock makes the
 // events' receivedAt and ce-time exact (to the millisecond they keep).
@@ -166,7 +171,7 @@ func newRig(t testing.TB, channels map[string]testChannel, with func(*receive.De
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ps.Close() })
-	pub, err := event.NewPublisher(ps.Client, "events")
+	pub, err := event.NewPublisher(ps.Client, "events", policy)
 	if err != nil {
 		t.Fatal(err)
 	}

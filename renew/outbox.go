@@ -2,6 +2,7 @@ package renew
 
 import (
 	"context"
+	"time"
 
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/store"
@@ -17,6 +18,20 @@ import (
 type Outbox interface {
 	Outbox(ctx context.Context, limit int) ([]store.OutboxEvent, error)
 	Forget(ctx context.Context, published []string, channelID string, u store.ChannelUpdate) error
+}
+
+// PublishPolicy is the policy of Renew's publisher. A lifecycle event is in
+// the outbox before it is published, so one Pub/Sub does not confirm is
+// only late: the next pass publishes it. And a pass awaits its publishes
+// one at a time, in front of its renewals (the drain runs before the
+// phases; a job announces its events before it ends), so a publish's
+// bounds are paid once per event of the pass, and they stay short: 4 s, a
+// hundred times a healthy publish, and Receive's half second for a
+// refusing Pub/Sub. They are Renew's own, not Receive's share of
+// WATCHRELAY_RECEIVE_TIMEOUT. An event is a request of its own: each is
+// awaited before the next is sent.
+func PublishPolicy() event.Policy {
+	return event.Policy{Timeout: 4 * time.Second, UnavailableFor: 500 * time.Millisecond, Batch: 1}
 }
 
 // maxDrain caps the leftover events one pass publishes; more wait for the

@@ -181,7 +181,7 @@ func (r *rig) subscribe(client *pubsub.Client, name string) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	pub, err := event.NewPublisher(client, name)
+	pub, err := event.NewPublisher(client, name, renew.PublishPolicy())
 	if err != nil {
 		r.t.Fatal(err)
 	}

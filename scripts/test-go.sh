@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Runs go vet and every Go test. The emulator tests start the Firestore and
+# Runs go mod tidy -diff (go.mod and go.sum must already be what tidy
+# makes: a direct import marked indirect, or a leftover requirement, fails),
+# go vet and every Go test. The emulator tests start the Firestore and
 # Pub/Sub emulator jars themselves (internal/testing/emulator); under CI=true they
 # fail rather than skip when Java or the jars are missing. The output keeps
 # one line per test and per package, so skips and emulator runs show.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "== go mod tidy -diff"
+go mod tidy -diff
 echo "== go vet ./..."
 go vet ./...
 echo "== go test -race ./..."

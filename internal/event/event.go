@@ -1,6 +1,7 @@
 // Package event is watchrelay's public event format: CloudEvents 1.0 in
 // binary content mode on Pub/Sub (the CloudEvents Pub/Sub protocol binding),
-// and the one Publisher both Receive and Renew send them through.
+// and the Publisher that Receive, Renew and Sync each send them through,
+// under a Policy of their own.
 //
 // Each message has the attributes ce-specversion, ce-id, ce-source, ce-type,
 // ce-time, ce-subject and content-type, plus watch_id, kind and
@@ -10,7 +11,6 @@
 package event
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -220,81 +220,3 @@ func (e Event) Message() (*pubsub.Message, error) {
 	}
 	return &pubsub.Message{Data: data, Attributes: attrs, OrderingKey: e.WatchID}, nil
 }
-
-// Publisher sends events to one topic and waits until Pub/Sub has them.
-type Publisher struct {
-	p *pubsub.Publisher
-}
-
-// NewPublisher publishes to topic (an id or a full name) through client, with
-// message ordering on, as ordering keys require.
-func NewPublisher(client *pubsub.Client, topic string) (*Publisher, error) {
-	if client == nil || topic == "" {
-		return nil, errors.New("event: NewPublisher needs a client and a topic")
-	}
-	p := client.Publisher(topic)
-	p.EnableMessageOrdering = true
-	// One notification is one publish that Google waits on: send it at
-	// once rather than after the default 10 ms batching delay. A bundle of
-	// one is sent without waiting for the delay at all (receive's
-	// BenchmarkReceive: about 0.2 ms instead of 1.5 ms per notification).
-	p.PublishSettings.DelayThreshold = time.Millisecond
-	p.PublishSettings.CountThreshold = 1
-	p.PublishSettings.Timeout = PublishTimeout
-	failFast(client, UnavailableFor)
-	return &Publisher{p: p}, nil
-}
-
-// PublishTimeout bounds the client's own retries of one publish, by
-// default. Past it the publish is given up for good, so that one Receive
-// answered 503 for is not published later in the background (Google's
-// retry publishes it), nor pauses the watch's ordering key long after. It
-// is receive.PublishTimeout of Receive's default deadline (10 s): the
-// service sets receive.PublishTimeout of the configured one (SetTimeout).
-const PublishTimeout = 4 * time.Second
-
-// SetTimeout replaces PublishTimeout; call it before the first Publish.
-// Tests with a short Receive timeout use it to keep the same order.
-func (p *Publisher) SetTimeout(d time.Duration) { p.p.PublishSettings.Timeout = d }
-
-// Publish sends e and returns once Pub/Sub has confirmed it is stored.
-func (p *Publisher) Publish(ctx context.Context, e Event) error {
-	msg, err := e.Message()
-	if err != nil {
-		return err
-	}
-	if _, err := p.p.Publish(ctx, msg).Get(ctx); err != nil {
-		// A failed publish pauses its ordering key; resume it so the
-		// next attempt (Google's retry) can go through.
-		p.p.ResumePublish(msg.OrderingKey)
-		return fmt.Errorf("%w: %s %s: %v", ErrUnavailable, e.Type, e.ID, err)
-	}
-	return nil
-}
-
-// PublishAll sends es in order and returns once Pub/Sub has confirmed them
-// all. They go out together rather than one round trip each (a page of a
-// thousand Drive changes), and on one ordering key they keep their order.
-// On a failure some may be stored and others not: the caller publishes
-// them all again, and consumers dedupe on ce-id.
-func (p *Publisher) PublishAll(ctx context.Context, es []Event) error {
-	results := make([]*pubsub.PublishResult, len(es))
-	for i, e := range es {
-		msg, err := e.Message()
-		if err != nil {
-			return err
-		}
-		results[i] = p.p.Publish(ctx, msg)
-	}
-	var first error
-	for i, r := range results {
-		if _, err := r.Get(ctx); err != nil && first == nil {
-			p.p.ResumePublish(es[i].WatchID)
-			first = fmt.Errorf("%w: %s %s: %v", ErrUnavailable, es[i].Type, es[i].ID, err)
-		}
-	}
-	return first
-}
-
-// Stop flushes and stops the publisher.
-func (p *Publisher) Stop() { p.p.Stop() }

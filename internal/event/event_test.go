@@ -78,7 +78,7 @@ func (f *failFirst) React(any) (bool, any, error) {
 // event.Publisher, goes through instead of failing on a paused key for good.
 func TestPublishResumesAfterFailure(t *testing.T) {
 	ctx := t.Context()
-	srv, p := startPublisher(t, &failFirst{n: 1})
+	srv, p := startPublisher(t, failFast, &failFirst{n: 1})
 	e := event.Event{ID: "ch-1/10", Type: event.TypeNotification, Time: time.Now(), WatchID: "w-1", Data: map[string]int{"n": 10}}
 	if err := p.Publish(ctx, e); !errors.Is(err, event.ErrUnavailable) {
 		t.Fatalf("first publish = %v, want ErrUnavailable", err)

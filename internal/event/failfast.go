@@ -1,6 +1,7 @@
 package event
 
 import (
+	"slices"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
@@ -9,32 +10,35 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// UnavailableFor is how long a publish retries Pub/Sub's Unavailable, the
-// answer of a Pub/Sub that refuses connections or cannot be reached, before
-// it fails. The client library's own policy retries it until the publish
-// timeout: measured through a proxy that refused, every publish took the
-// whole 15 s it then had, each attempt failing within a millisecond.
-// Half a second still rides out a reset connection or a server restarting.
-const UnavailableFor = 500 * time.Millisecond
-
-// failFast makes every publish through client give up on Unavailable
-// after the given time. Publish's retry policy belongs to the client (the
-// publisher resolves it from TopicAdminClient.CallOptions at each send),
-// so it is set there; the library's policy still decides everything else.
-func failFast(client *pubsub.Client, after time.Duration) {
-	opts := client.TopicAdminClient.CallOptions
+// withPolicy is client with a Publish retry policy of its own, which
+// retries Unavailable for at most after. A publisher reads its retry
+// policy from its client's TopicAdminClient.CallOptions at each send, and
+// the library offers no other place for it; setting it on the caller's
+// client would change every publisher of that client, and each call would
+// stack one more layer. So the policy goes on a shallow copy of the client
+// whose TopicAdminClient is a copy with CallOptions of its own. The copies
+// share the caller's connection: nothing is dialled, and closing the
+// caller's client closes theirs.
+func withPolicy(client *pubsub.Client, after time.Duration) *pubsub.Client {
+	admin := *client.TopicAdminClient
+	opts := *admin.CallOptions
 	var settings gax.CallSettings
 	for _, o := range opts.Publish {
 		o.Resolve(&settings)
 	}
 	base := settings.Retry
-	opts.Publish = append(opts.Publish[:len(opts.Publish):len(opts.Publish)], gax.WithRetry(func() gax.Retryer {
+	// Clipped, so the append never writes into the caller's array.
+	opts.Publish = append(slices.Clip(opts.Publish), gax.WithRetry(func() gax.Retryer {
 		r := &unavailableFor{after: after}
 		if base != nil {
 			r.base = base()
 		}
 		return r
 	}))
+	admin.CallOptions = &opts
+	own := *client
+	own.TopicAdminClient = &admin
+	return &own
 }
 
 // unavailableFor is one publish's retry policy: the library's, with
@@ -63,6 +67,11 @@ func (r *unavailableFor) Retry(err error) (time.Duration, bool) {
 		return 0, false
 	}
 	// The library's backoff grows fourfold; one long pause must not carry
-	// the last attempt far past the allowance.
-	return min(pause, left), true
+	// the last attempt far past the allowance, nor notice the end of an
+	// outage seconds late. An attempt while the connection is down fails
+	// at once, without a round trip, so one a second costs nothing.
+	return min(pause, left, maxPause), true
 }
+
+// maxPause is the longest wait between two attempts that met Unavailable.
+const maxPause = time.Second

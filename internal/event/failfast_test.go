@@ -33,16 +33,19 @@ func (u *unavailable) React(any) (bool, any, error) {
 	return true, nil, status.Error(codes.Unavailable, "injected")
 }
 
+// failFast is a policy that fails fast, as Receive's does.
+var failFast = event.Policy{Timeout: 4 * time.Second, UnavailableFor: 500 * time.Millisecond, Batch: 1}
+
 // startPublisher starts an in-process Pub/Sub whose publishes react as
-// reactor says, and a Publisher to its topic "events".
-func startPublisher(t *testing.T, reactor pstest.Reactor) (*inproc.Server, *event.Publisher) {
+// reactor says, and a Publisher under policy to its topic "events".
+func startPublisher(t *testing.T, policy event.Policy, reactor pstest.Reactor) (*inproc.Server, *event.Publisher) {
 	t.Helper()
 	srv, err := inproc.Start(t.Context(), "p", "events", pstest.ServerReactorOption{FuncName: "Publish", Reactor: reactor})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	p, err := event.NewPublisher(srv.Client, "events")
+	p, err := event.NewPublisher(srv.Client, "events", policy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +53,7 @@ func startPublisher(t *testing.T, reactor pstest.Reactor) (*inproc.Server, *even
 	return srv, p
 }
 
-// Unavailable is retried for event.UnavailableFor, not for the publish
+// Unavailable is retried for the policy's UnavailableFor, not for its
 // timeout: a blip is ridden out, an outage fails the publish at once.
 func TestPublishUnavailable(t *testing.T) {
 	t.Parallel()
@@ -62,13 +65,13 @@ func TestPublishUnavailable(t *testing.T) {
 		// Two refusals, then Pub/Sub answers: the retries carry it.
 		{"blip", 2, true},
 		// Pub/Sub keeps refusing: the publish fails within about
-		// UnavailableFor, far inside the 4 s PublishTimeout.
+		// UnavailableFor, far inside the 4 s timeout.
 		{"outage", -1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			u := &unavailable{n: tc.n}
-			_, p := startPublisher(t, u)
+			_, p := startPublisher(t, failFast, u)
 			start := time.Now()
 			err := p.Publish(t.Context(), event.Event{ID: "ch-1/1", Type: event.TypeNotification, Time: start, WatchID: "w-1"})
 			took := time.Since(start)
@@ -89,8 +92,8 @@ func TestPublishUnavailable(t *testing.T) {
 				t.Errorf("%d attempts: Unavailable must be retried for a while", attempts)
 			}
 			// Generous on a loaded machine; the allowance is 500 ms.
-			if took < event.UnavailableFor || took > event.UnavailableFor+time.Second {
-				t.Errorf("failed after %v, want about %v", took, event.UnavailableFor)
+			if took < failFast.UnavailableFor || took > failFast.UnavailableFor+time.Second {
+				t.Errorf("failed after %v, want about %v", took, failFast.UnavailableFor)
 			}
 		})
 	}

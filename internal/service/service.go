@@ -64,18 +64,25 @@ var ErrNoProject = errors.New("service: GOOGLE_CLOUD_PROJECT is not set (nor FIR
 
 // Service is watchrelay, assembled.
 type Service struct {
-	Config    config.Config
-	Store     Store
-	Google    *google.APIs
-	Publisher *event.Publisher
-	Receive   *receive.Handler
-	Renew     *renew.Pass
-	Sync      *changes.Syncer
-	Logger    *slog.Logger
+	Config     config.Config
+	Store      Store
+	Google     *google.APIs
+	Publishers Publishers
+	Receive    *receive.Handler
+	Renew      *renew.Pass
+	Sync       *changes.Syncer
+	Logger     *slog.Logger
 
 	pubsub  *pubsub.Client
 	project string
 	closers []func() error
+}
+
+// Publishers are the event publishers of Receive, Renew and Sync, one each,
+// on one Pub/Sub client, each under the policy its part's contract needs
+// (docs/DESIGN.md, "Publishers by purpose").
+type Publishers struct {
+	Receive, Renew, Sync *event.Publisher
 }
 
 // Options adjust what New builds.
@@ -128,20 +135,16 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 	if err := s.openPubSub(ctx, opts.PubSub); err != nil {
 		return err
 	}
-	pub, err := event.NewPublisher(s.pubsub, cfg.Topic)
-	if err != nil {
+	deadline := cmp.Or(cfg.ReceiveTimeout, config.Defaults.ReceiveTimeout)
+	if err := s.openPublishers(deadline); err != nil {
 		return err
 	}
-	// A publish Receive answers 503 for must have been given up already.
-	deadline := cmp.Or(cfg.ReceiveTimeout, config.Defaults.ReceiveTimeout)
-	pub.SetTimeout(receive.PublishTimeout(deadline))
-	s.Publisher = pub
-	s.closers = append(s.closers, func() error { pub.Stop(); return nil })
 
+	var err error
 	s.Receive, err = receive.New(receive.Deps{
 		Channels:    s.Store,
 		Strays:      s.Store,
-		Publisher:   pub,
+		Publisher:   s.Publishers.Receive,
 		Logger:      s.Logger,
 		Project:     cfg.Project,
 		Timeout:     deadline,
@@ -166,14 +169,36 @@ func (s *Service) build(ctx context.Context, opts Options) error {
 	if ro.Logger == nil {
 		ro.Logger = s.Logger
 	}
-	if s.Sync, err = changes.New(s.Store, s.Google, pub, changes.Options{
+	if s.Sync, err = changes.New(s.Store, s.Google, s.Publishers.Sync, changes.Options{
 		Debounce: cfg.SyncDebounce, Timeout: cfg.SyncTimeout, Logger: s.Logger, Now: opts.Renew.Now,
 	}); err != nil {
 		return err
 	}
 	ro.Changes = s.Sync
-	s.Renew, err = renew.New(s.Store, s.Google, pub, ro)
+	s.Renew, err = renew.New(s.Store, s.Google, s.Publishers.Renew, ro)
 	return err
+}
+
+// openPublishers makes each part's publisher under its own policy:
+// Receive's fails fast within its deadline, Sync's carries a page, Renew's
+// keeps a pass moving.
+func (s *Service) openPublishers(receiveDeadline time.Duration) error {
+	for _, p := range []struct {
+		pub    **event.Publisher
+		policy event.Policy
+	}{
+		{&s.Publishers.Receive, receive.PublishPolicy(receiveDeadline)},
+		{&s.Publishers.Renew, renew.PublishPolicy()},
+		{&s.Publishers.Sync, changes.PublishPolicy()},
+	} {
+		pub, err := event.NewPublisher(s.pubsub, s.Config.Topic, p.policy)
+		if err != nil {
+			return err
+		}
+		*p.pub = pub
+		s.closers = append(s.closers, func() error { pub.Stop(); return nil })
+	}
+	return nil
 }
 
 // openStore takes the store handed in, or opens Firestore in the project or
