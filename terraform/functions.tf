@@ -31,7 +31,7 @@ locals {
 
   # Receive's in-flight bound: the concurrency less a quarter (at least
   # one) kept to answer the excess 503 at once. 80 gives 60, the default of
-  # internal/config (config_test.go checks the two agree).
+  # internal/config (its TestTerraform checks the two agree).
   receive_max_in_flight = var.receive_concurrency - max(1, floor(var.receive_concurrency / 4))
 
   # receive_deadline in seconds, as renew_interval's; null when unset.
