@@ -172,7 +172,7 @@ locals {
         },
         {
           condition     = local.sync_timeout_seconds + local.sync_debounce_seconds < var.sync_timeout_seconds
-          error_message = "sync_timeout_seconds (${var.sync_timeout_seconds} s) must exceed sync_timeout (${coalesce(var.sync_timeout, "4m")}) plus sync_debounce (${coalesce(var.sync_debounce, "2s")}), or the platform cuts a fetch off before its own deadline."
+          error_message = "sync_timeout_seconds (${var.sync_timeout_seconds} s) must exceed sync_timeout plus sync_debounce (${local.sync_timeout_seconds + local.sync_debounce_seconds} s), or the platform cuts a fetch off before its own deadline."
         },
       ]
     }
