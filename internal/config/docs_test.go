@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -119,4 +120,43 @@ func cell(field, comment string) (string, error) {
 	rest = strings.TrimPrefix(strings.TrimPrefix(rest, ","), " ")
 	rest = strings.TrimPrefix(rest, "is ")
 	return strings.ReplaceAll(rest, "|", `\|`), nil
+}
+
+// A setting's default said in passing in prose: "`WATCHRELAY_SYNC_DEBOUNCE`
+// (2 s)" or "`WATCHRELAY_RECEIVE_TIMEOUT`, 10 s".
+var saidDefault = regexp.MustCompile("`([A-Z][A-Z0-9_]+)`(?: \\(|, )([0-9][0-9.]*(?: ?[a-zµ]+)?)[),]")
+
+// TestProseDefaults: where README.md or docs/DESIGN.md says a setting's
+// default in passing, it says the Go default.
+func TestProseDefaults(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"README.md", filepath.Join("docs", "DESIGN.md")} {
+		doc, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range proseDefaults(name, string(doc)) {
+			t.Error(err)
+		}
+	}
+	// A wrong one is found.
+	if errs := proseDefaults("doc", "within `WATCHRELAY_RECEIVE_TIMEOUT`, 5 s)"); len(errs) != 1 {
+		t.Errorf("proseDefaults found %v in a wrong timeout, want one error", errs)
+	}
+}
+
+func proseDefaults(name, doc string) []error {
+	var errs []error
+	for _, m := range saidDefault.FindAllStringSubmatch(doc, -1) {
+		s, ok := settingNamed(m[1])
+		if !ok {
+			continue
+		}
+		got, err := s.parse(strings.ReplaceAll(m[2], " ", ""))
+		want, _ := s.parse(s.Default)
+		if err != nil || s.Default == "" || got.Interface() != want.Interface() {
+			errs = append(errs, fmt.Errorf("%s says %s, but %s's default is %q (internal/config)", name, m[0], s.Name, s.Default))
+		}
+	}
+	return errs
 }
