@@ -31,7 +31,7 @@ locals {
 
   # Receive's in-flight bound: the concurrency less a quarter (at least
   # one) kept to answer the excess 503 at once. 80 gives 60, the default of
-  # internal/config (config_test.go checks the two agree).
+  # internal/config (its TestTerraform checks the two agree).
   receive_max_in_flight = var.receive_concurrency - max(1, floor(var.receive_concurrency / 4))
 
   # receive_deadline in seconds, as renew_interval's; null when unset.
@@ -172,7 +172,7 @@ locals {
         },
         {
           condition     = local.sync_timeout_seconds + local.sync_debounce_seconds + local.sync_keep_seconds < var.sync_timeout_seconds
-          error_message = "sync_timeout_seconds (${var.sync_timeout_seconds} s) must exceed sync_timeout (${coalesce(var.sync_timeout, "4m")}) plus sync_debounce (${coalesce(var.sync_debounce, "2s")}) plus ${local.sync_keep_seconds} s to keep a page read, or the platform cuts a fetch off before its own deadline."
+          error_message = "sync_timeout_seconds (${var.sync_timeout_seconds} s) must exceed sync_timeout plus sync_debounce plus the ${local.sync_keep_seconds} s a request may run on to keep a page it read (${local.sync_timeout_seconds + local.sync_debounce_seconds + local.sync_keep_seconds} s), or the platform cuts a fetch off before its own deadline."
         },
       ]
     }

@@ -136,8 +136,7 @@ locals {
   # Defaults.SyncTimeout), for the checks only (Sync's in
   # local.watcher_functions, functions.tf, and the trigger's below): a null
   # variable is left out of the environment, so the function's own default
-  # applies.
-  # tests/sync.tftest.hcl checks that the two agree.
+  # applies. internal/config's TestTerraform checks that the two agree.
   sync_default_debounce_seconds = 2
   sync_default_timeout_seconds  = 240
   # How far past sync_timeout a request may run to publish and record a

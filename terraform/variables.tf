@@ -203,7 +203,7 @@ variable "public_receive" {
 # --- Renew's behaviour (docs/DESIGN.md "Configuration") --------------------------
 
 variable "renew_before" {
-  description = "WATCHRELAY_RENEW_BEFORE: replace a channel this long before it expires, or at half its lifetime when that comes later (Go duration). At least two renew_interval periods, and under the shortest kind's lifetime (6h): Renew refuses to start otherwise. Null: the function's own default (internal/config, 90m)."
+  description = "WATCHRELAY_RENEW_BEFORE: replace a channel this long before it expires, or at half its lifetime when that comes later (Go duration). At least two renew_interval periods, and under the shortest kind's lifetime (docs/DESIGN.md, Kinds): Renew refuses to start otherwise. Null: the function's own default (internal/config, 90m)."
   type        = string
   default     = null
 

@@ -5,180 +5,129 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"strconv"
+	"reflect"
 	"time"
 )
 
-// Config is every setting docs/DESIGN.md's "Configuration" section names.
+// Config is every setting of watchrelay, each written once, on its field:
+// the env tag names the environment variable and its default, the type says
+// how a value is parsed (see setting), and the comment, after the field's
+// name, is the meaning docs/DESIGN.md's "Configuration" table gives it. The
+// table is generated from here (go test ./internal/config -update-docs);
+// TestDesignTable fails when it is out of date, and the TestTerraform tests
+// when a Terraform variable that sets a setting disagrees with its default.
 type Config struct {
-	// Project is the Google Cloud project (GOOGLE_CLOUD_PROJECT).
-	Project string
-	// Topic is the Pub/Sub topic id events go to (WATCHRELAY_TOPIC).
-	Topic string
+	// Project is the Google Cloud project. Without it and without an
+	// emulator, the CLI runs on embedded defaults (`Local`) and the deployed
+	// functions refuse to serve (503, logged).
+	Project string `env:"GOOGLE_CLOUD_PROJECT"`
+	// Topic is the Pub/Sub topic id every event goes to.
+	Topic string `env:"WATCHRELAY_TOPIC, default=watchrelay-events"`
 	// GmailTopic is the id of watchrelay's inbound Gmail topic, in the
-	// same project (WATCHRELAY_GMAIL_TOPIC): gmail.users watches ask
-	// Gmail to publish there, and Sync is pushed what it gets.
-	GmailTopic string
-	// Database is the Firestore database id (WATCHRELAY_DATABASE).
-	Database string
-	// Address is the public URL of Receive, the default webhook address of
-	// every watch (WATCHRELAY_ADDRESS).
-	Address string
-	// RenewBefore is how long before its expiration a channel is replaced
-	// (WATCHRELAY_RENEW_BEFORE).
-	RenewBefore time.Duration
-	// RenewInterval is how often Cloud Scheduler runs Renew
-	// (WATCHRELAY_RENEW_INTERVAL); it must match the job's schedule.
-	// Renewal windows and channel lifetimes are checked against it
-	// (google.CheckRenewBefore, google.CheckTTL).
-	RenewInterval time.Duration
+	// same project: `gmail.users` watches ask Gmail to publish there (Renew
+	// gives its full name to `users.watch`), and Sync is pushed what it gets.
+	GmailTopic string `env:"WATCHRELAY_GMAIL_TOPIC, default=watchrelay-gmail"`
+	// Database is the Firestore database id.
+	Database string `env:"WATCHRELAY_DATABASE, default=(default)"`
+	// Address is Receive's public URL: the webhook of every watch that
+	// names none. Terraform gives it to Renew.
+	Address string `env:"WATCHRELAY_ADDRESS"`
+	// RenewBefore is how long before its expiration a channel is replaced,
+	// or half its requested lifetime when that is shorter (the due rule,
+	// `google.RenewThreshold`).
+	RenewBefore time.Duration `env:"WATCHRELAY_RENEW_BEFORE, default=90m"`
+	// RenewInterval is how often Cloud Scheduler runs Renew; it must match
+	// the job's schedule (Terraform's `renew_interval` and `renew_schedule`).
+	// `google.CheckRenewBefore` requires `WATCHRELAY_RENEW_BEFORE` to cover
+	// two intervals and to be shorter than the shortest kind's lifetime
+	// (docs/DESIGN.md, Kinds), and `google.CheckTTL` a watch's `ttlSeconds`
+	// to be at least two intervals.
+	RenewInterval time.Duration `env:"WATCHRELAY_RENEW_INTERVAL, default=10m"`
 	// Grace is how long a retired channel's notifications are still
-	// accepted, for Google's late retries of real changes (WATCHRELAY_GRACE).
-	Grace time.Duration
-	// RenewConcurrency bounds the watches one pass works on at once
-	// (WATCHRELAY_RENEW_CONCURRENCY).
-	RenewConcurrency int
-	// RenewQPS bounds the Google API calls one pass makes per second
-	// (WATCHRELAY_RENEW_QPS).
-	RenewQPS float64
-	// ReceiveTimeout bounds one notification (WATCHRELAY_RECEIVE_TIMEOUT):
-	// a Firestore or Pub/Sub that hangs is answered 503 within it, so
-	// Google retries rather than waits. receive.New splits it between the
-	// store and the publish (receive.PublishTimeout).
-	ReceiveTimeout time.Duration
-	// ReceiveMaxInFlight bounds the notifications one instance works on
-	// at once (WATCHRELAY_RECEIVE_MAX_IN_FLIGHT); past it Receive answers
-	// 503 at once. It stays under the instance's request concurrency
-	// (Terraform's receive_concurrency), so that the platform never has to
-	// refuse a request with a 429, which Google does not retry.
-	ReceiveMaxInFlight int
+	// accepted, for Google's late retries of real changes.
+	Grace time.Duration `env:"WATCHRELAY_GRACE, default=10m"`
+	// RenewConcurrency bounds the watches one pass works on at once.
+	RenewConcurrency int `env:"WATCHRELAY_RENEW_CONCURRENCY, default=8"`
+	// RenewQPS bounds the Google API calls one pass makes per second.
+	RenewQPS float64 `env:"WATCHRELAY_RENEW_QPS, default=10"`
+	// ReceiveTimeout bounds one notification: a Firestore or Pub/Sub that
+	// hangs is answered 503 within it, so Google retries rather than waits.
+	// The store's calls before the publish get its first half, and the
+	// publisher's timeout is two fifths of it (`receive.PublishTimeout`), so
+	// the client has given the publish up before the 503 (Terraform's
+	// `receive_deadline`). Google waits longer; the default leaves a healthy
+	// read and publish (tens of milliseconds each) a hundredfold margin,
+	// and frees a slot held by a hanging dependency in at most that.
+	ReceiveTimeout time.Duration `env:"WATCHRELAY_RECEIVE_TIMEOUT, positive, default=10s"`
+	// ReceiveMaxInFlight bounds the notifications one instance works on at
+	// once; past it Receive answers 503 at once. It stays under the
+	// instance's request concurrency, so that the platform never has to
+	// refuse a request with a 429, which Google does not retry: Terraform
+	// always sets it, to `receive_concurrency` less a quarter (at least
+	// one), and the default is what Terraform's default concurrency gives.
+	ReceiveMaxInFlight int `env:"WATCHRELAY_RECEIVE_MAX_IN_FLIGHT, default=60"`
 	// SyncDebounce is how long Sync waits after the notification that
-	// starts a fetch, so that a storm of them becomes one fetch
-	// (WATCHRELAY_SYNC_DEBOUNCE).
-	SyncDebounce time.Duration
-	// SyncTimeout bounds one Sync request's fetches
-	// (WATCHRELAY_SYNC_TIMEOUT): a longer read stops within it, keeping
-	// where it got to, and goes on at the next delivery. Its lease on a
-	// watch's cursor lasts a
-	// minute longer, and Terraform keeps that under the push
-	// subscription's ack deadline, so a redelivery finds the lease of a
-	// dead attempt over.
-	SyncTimeout time.Duration
+	// starts a read, so that a storm of them becomes one read; `0s` reads
+	// at once. A storm (a calendar import, a Drive folder move) sends its
+	// notifications within a second or two: the default gathers most of it
+	// into one read and delays a lone change by no more.
+	SyncDebounce time.Duration `env:"WATCHRELAY_SYNC_DEBOUNCE, default=2s"`
+	// SyncTimeout bounds one Sync request's reads: a longer read stops
+	// within it, keeping where it got to (the cursor's `token` and `page`),
+	// and goes on at the next delivery. Its lease on the watch's cursor lasts a
+	// minute longer, which Terraform keeps under the push subscription's
+	// ack deadline, so that a redelivery never finds the lease of a dead
+	// attempt still running.
+	SyncTimeout time.Duration `env:"WATCHRELAY_SYNC_TIMEOUT, positive, default=4m"`
 	// APIBaseURL, when set, sends every Google API call there instead of
-	// Google's host, without credentials (WATCHRELAY_API_BASE_URL).
-	APIBaseURL string
-	// FirestoreEmulator and PubsubEmulator mirror FIRESTORE_EMULATOR_HOST
-	// and PUBSUB_EMULATOR_HOST; the client libraries read those themselves,
-	// watchrelay only needs to know whether an emulator is in use.
-	FirestoreEmulator string
-	PubsubEmulator    string
+	// Google's host, without credentials (base-URL mode, for tests and the
+	// demo): each call carries a stand-in bearer token naming the watch's
+	// subject, so the simulator can refuse a revoked one.
+	APIBaseURL string `env:"WATCHRELAY_API_BASE_URL"`
+	// FirestoreEmulator is the Firestore emulator's address. The client
+	// library reads it itself; watchrelay only needs to know whether an
+	// emulator is in use.
+	FirestoreEmulator string `env:"FIRESTORE_EMULATOR_HOST"`
+	// PubsubEmulator is the Pub/Sub emulator's address, read as
+	// `FIRESTORE_EMULATOR_HOST` is.
+	PubsubEmulator string `env:"PUBSUB_EMULATOR_HOST"`
 	// SchedulerJob is the full name of the Cloud Scheduler job that runs
-	// Renew (WATCHRELAY_SCHEDULER_JOB, projects/P/locations/L/jobs/J). The
-	// CLI asks it to run now after `watch add`, so that channels are always
-	// created by the deployed service account.
-	SchedulerJob string
-	// Port is where `watchrelay serve` listens on loopback (PORT, as the
-	// Functions Framework names it).
-	Port string
+	// Renew, `projects/P/locations/L/jobs/J`. The CLI asks it to run now
+	// after `watch add`, `rm` and `retry`, so that channels are always
+	// opened by the deployed service account, the only identity that can
+	// stop them later.
+	SchedulerJob string `env:"WATCHRELAY_SCHEDULER_JOB"`
+	// Port is where `watchrelay serve` listens on loopback, named as the
+	// Functions Framework names it.
+	Port string `env:"PORT, default=8080"`
 }
 
-// Defaults are the values used when a variable is unset.
-var Defaults = Config{
-	Topic:            "watchrelay-events",
-	GmailTopic:       "watchrelay-gmail",
-	Database:         "(default)",
-	RenewBefore:      90 * time.Minute,
-	RenewInterval:    10 * time.Minute,
-	Grace:            10 * time.Minute,
-	RenewConcurrency: 8,
-	RenewQPS:         10,
-	// Google waits longer; 10 s leaves a healthy read and publish (tens
-	// of milliseconds each) a hundredfold margin, and frees a slot held
-	// by a hanging dependency in at most that.
-	ReceiveTimeout: 10 * time.Second,
-	// Three quarters of Terraform's default receive_concurrency (80): the
-	// other 20 answer the excess 503 in microseconds (README,
-	// Configuration).
-	ReceiveMaxInFlight: 60,
-	// A storm (a calendar import, a Drive folder move) sends its
-	// notifications within a second or two; 2 s gathers most of it into
-	// one fetch and delays a lone change by no more.
-	SyncDebounce: 2 * time.Second,
-	SyncTimeout:  4 * time.Minute,
-	Port:         "8080",
-}
+// Defaults are the values used when a variable is unset: the env tags'
+// defaults.
+var Defaults = defaults()
 
 // ErrInvalid is wrapped by every error FromEnv returns.
 var ErrInvalid = errors.New("config: invalid")
 
 // FromEnv reads the configuration through getenv (os.Getenv in production,
-// a map in tests) on top of Defaults.
+// a map in tests) on top of Defaults. An empty variable is unset. Every
+// invalid value is reported, at once.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Defaults
-	str := func(name string, dst *string) {
-		if v := getenv(name); v != "" {
-			*dst = v
-		}
-	}
-	str("GOOGLE_CLOUD_PROJECT", &c.Project)
-	str("WATCHRELAY_TOPIC", &c.Topic)
-	str("WATCHRELAY_GMAIL_TOPIC", &c.GmailTopic)
-	str("WATCHRELAY_DATABASE", &c.Database)
-	str("WATCHRELAY_ADDRESS", &c.Address)
-	str("WATCHRELAY_API_BASE_URL", &c.APIBaseURL)
-	str("WATCHRELAY_SCHEDULER_JOB", &c.SchedulerJob)
-	str("FIRESTORE_EMULATOR_HOST", &c.FirestoreEmulator)
-	str("PUBSUB_EMULATOR_HOST", &c.PubsubEmulator)
-	str("PORT", &c.Port)
-
+	fields := reflect.ValueOf(&c).Elem()
 	var errs []error
-	dur := func(name string, dst *time.Duration) {
-		v := getenv(name)
+	for _, s := range settings {
+		v := getenv(s.Name)
 		if v == "" {
-			return
+			continue
 		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Errorf("%w: %s=%q is not a duration like 90m", ErrInvalid, name, v))
-			return
+		x, err := s.parse(v)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		*dst = d
-	}
-	dur("WATCHRELAY_RENEW_BEFORE", &c.RenewBefore)
-	dur("WATCHRELAY_RENEW_INTERVAL", &c.RenewInterval)
-	dur("WATCHRELAY_GRACE", &c.Grace)
-	dur("WATCHRELAY_RECEIVE_TIMEOUT", &c.ReceiveTimeout)
-	dur("WATCHRELAY_SYNC_DEBOUNCE", &c.SyncDebounce)
-	dur("WATCHRELAY_SYNC_TIMEOUT", &c.SyncTimeout)
-	if c.SyncTimeout == 0 {
-		errs = append(errs, fmt.Errorf("%w: WATCHRELAY_SYNC_TIMEOUT=%q must be positive", ErrInvalid, getenv("WATCHRELAY_SYNC_TIMEOUT")))
-	}
-	if c.ReceiveTimeout == 0 {
-		errs = append(errs, fmt.Errorf("%w: WATCHRELAY_RECEIVE_TIMEOUT=%q must be positive", ErrInvalid, getenv("WATCHRELAY_RECEIVE_TIMEOUT")))
-	}
-	count := func(name string, dst *int) {
-		v := getenv(name)
-		if v == "" {
-			return
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("%w: %s=%q is not a positive integer", ErrInvalid, name, v))
-			return
-		}
-		*dst = n
-	}
-	count("WATCHRELAY_RENEW_CONCURRENCY", &c.RenewConcurrency)
-	count("WATCHRELAY_RECEIVE_MAX_IN_FLIGHT", &c.ReceiveMaxInFlight)
-	if v := getenv("WATCHRELAY_RENEW_QPS"); v != "" {
-		q, err := strconv.ParseFloat(v, 64)
-		if err != nil || q <= 0 {
-			errs = append(errs, fmt.Errorf("%w: WATCHRELAY_RENEW_QPS=%q is not a positive number", ErrInvalid, v))
-		} else {
-			c.RenewQPS = q
-		}
+		fields.FieldByIndex(s.field.Index).Set(x)
 	}
 	return c, errors.Join(errs...)
 }

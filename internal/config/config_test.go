@@ -2,10 +2,6 @@ package config_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,25 +138,5 @@ func TestLocal(t *testing.T) {
 		if got := tc.c.Local(); got != tc.want {
 			t.Errorf("%s: Local = %v, want %v", tc.name, got, tc.want)
 		}
-	}
-}
-
-// Terraform always sets WATCHRELAY_RECEIVE_MAX_IN_FLIGHT from
-// receive_concurrency (terraform/functions.tf: the concurrency less a
-// quarter, at least one); at Terraform's default concurrency that is
-// Defaults' bound, so a deployment and `watchrelay serve` agree.
-func TestReceiveMaxInFlightMatchesTerraform(t *testing.T) {
-	t.Parallel()
-	tf, err := os.ReadFile(filepath.Join("..", "..", "terraform", "variables.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?s)variable "receive_concurrency" \{.*?\n\s*default\s*=\s*(\d+)`).FindSubmatch(tf)
-	if m == nil {
-		t.Fatal(`terraform/variables.tf has no receive_concurrency with a number default`)
-	}
-	concurrency, _ := strconv.Atoi(string(m[1]))
-	if want := concurrency - max(1, concurrency/4); config.Defaults.ReceiveMaxInFlight != want {
-		t.Errorf("Defaults.ReceiveMaxInFlight = %d, but Terraform's default concurrency %d gives %d", config.Defaults.ReceiveMaxInFlight, concurrency, want)
 	}
 }

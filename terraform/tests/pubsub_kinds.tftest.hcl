@@ -18,14 +18,14 @@ variables {
 
 run "gmail_topic" {
   assert {
-    # The Go default of WATCHRELAY_GMAIL_TOPIC (internal/config) is
-    # watchrelay-gmail: the default deployment's topic bears that id.
+    # The Go default of WATCHRELAY_GMAIL_TOPIC is watchrelay-gmail: the
+    # default deployment's topic bears that id (internal/config's
+    # TestTerraform checks the two agree).
     condition = (
       google_pubsub_topic.gmail.name == "watchrelay-gmail" &&
       google_pubsub_topic.gmail.project == "demo-project" &&
       google_pubsub_topic.gmail.message_retention_duration == "604800s" &&
-      google_pubsub_topic.gmail.labels["app"] == "watchrelay" &&
-      can(regex("GmailTopic:\\s+\"watchrelay-gmail\",", file("../internal/config/config.go")))
+      google_pubsub_topic.gmail.labels["app"] == "watchrelay"
     )
     error_message = "The inbound Gmail topic is <name>-gmail (internal/config's default for the default name), keeping messages 7 days."
   }

@@ -273,21 +273,6 @@ run "dead_letters" {
   }
 }
 
-run "defaults_match_the_code" {
-  # The checks below use internal/config's Sync defaults for a null
-  # variable: they must be the Go code's.
-  command = plan
-
-  assert {
-    condition = (
-      local.sync_default_debounce_seconds == 2 && local.sync_default_timeout_seconds == 240 &&
-      can(regex("SyncDebounce:\\s+2 \\* time\\.Second,", file("../internal/config/config.go"))) &&
-      can(regex("SyncTimeout:\\s+4 \\* time\\.Minute,", file("../internal/config/config.go")))
-    )
-    error_message = "sync.tf's Sync defaults (2s debounce, 4m timeout) must be internal/config's Defaults."
-  }
-}
-
 run "sync_variables" {
   command = plan
   variables {
