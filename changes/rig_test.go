@@ -175,7 +175,12 @@ func newRig(t testing.TB, backend string, o rigOptions) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reading := make(chan struct{})
+	// The reader stops before the service and the clients close (cleanups
+	// run last first), so it never logs into a test that has ended.
+	t.Cleanup(func() { cancel(); <-reading })
 	go func() {
+		defer close(reading)
 		// A streaming pull the loaded emulator drops ends Receive; the
 		// events it had not delivered come again to the next one.
 		for ctx.Err() == nil {
