@@ -59,67 +59,77 @@ func OpenFirestore(ctx context.Context, project, database, prefix string, opts .
 
 // watch and channel name a document, or say why none can have that id.
 func (f *Firestore) watch(id string) (*firestore.DocumentRef, error) {
-	if err := CheckID(id); err != nil {
-		return nil, fmt.Errorf("store: watch: %w: %w", ErrNotFound, err)
-	}
-	return f.watches.Doc(id), nil
+	return doc(f.watches, "watch", id)
 }
 
 func (f *Firestore) channel(id string) (*firestore.DocumentRef, error) {
+	return doc(f.channels, "channel", id)
+}
+
+// doc names the document id of c, or, when no document can have that id
+// (CheckID), says that there is none, as Memory does: a lookup of a forged
+// id finds nothing rather than failing.
+func doc(c *firestore.CollectionRef, what, id string) (*firestore.DocumentRef, error) {
 	if err := CheckID(id); err != nil {
-		return nil, fmt.Errorf("store: channel: %w: %w", ErrNotFound, err)
+		return nil, fmt.Errorf("%s %q: %w (no document can have that id)", what, id, ErrNotFound)
 	}
-	return f.channels.Doc(id), nil
+	return c.Doc(id), nil
 }
 
 // Close releases the client's connections.
 func (f *Firestore) Close() error { return f.client.Close() }
 
 // fail turns a Firestore error into one that wraps the store's sentinels,
-// keeping the original for the message.
+// keeping the original for the message. An error the store made itself (a
+// rule's refusal in a transaction: it wraps a kind) is already said in the
+// store's terms and passes through unchanged.
 func fail(what string, err error) error {
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrLeased) || errors.Is(err, ErrExists) || errors.Is(err, ErrUnavailable) {
-		return err // already said in the store's terms
+	if errors.As(err, new(kind)) {
+		return err
 	}
 	switch status.Code(err) {
 	case codes.NotFound:
-		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
 	case codes.AlreadyExists:
-		return fmt.Errorf("store: %s: %w", what, ErrExists)
+		return fmt.Errorf("%s: %w", what, ErrExists)
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted, codes.Internal:
-		return fmt.Errorf("store: %s: %w: %w", what, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", what, ErrUnavailable, err)
 	}
 	// The client returns the context's own error when a deadline runs out
 	// between attempts; a caller's deadline is as good as an outage for
 	// Receive (Google retries) and Renew (the next pass picks up).
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("store: %s: %w: %w", what, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", what, ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
 }
 
 func decodeWatch(snap *firestore.DocumentSnapshot) (Watch, error) {
-	var w Watch
-	if err := snap.DataTo(&w); err != nil {
-		return Watch{}, fmt.Errorf("store: decode watch %s: %w", snap.Ref.ID, err)
-	}
+	w, err := decodeAs[Watch](snap, "watch")
 	w.ID = snap.Ref.ID
-	return w, nil
+	return w, err
 }
 
 func decodeChannel(snap *firestore.DocumentSnapshot) (Channel, error) {
-	var c Channel
-	if err := snap.DataTo(&c); err != nil {
-		return Channel{}, fmt.Errorf("store: decode channel %s: %w", snap.Ref.ID, err)
-	}
+	c, err := decodeAs[Channel](snap, "channel")
 	c.ID = snap.Ref.ID
-	return c, nil
+	return c, err
+}
+
+// decodeFound decodes snap if its document exists; found is false when it
+// does not, or on an error.
+func decodeFound[T any](snap *firestore.DocumentSnapshot, decode func(*firestore.DocumentSnapshot) (T, error)) (v T, found bool, err error) {
+	if !snap.Exists() {
+		return v, false, nil
+	}
+	v, err = decode(snap)
+	return v, err == nil, err
 }
 
 // CreateWatch stores a new watch; ErrExists if the id is taken.
 func (f *Firestore) CreateWatch(ctx context.Context, w Watch) error {
-	if err := CheckID(w.ID); err != nil {
-		return fmt.Errorf("store: create watch: %w", err)
+	if err := creatable("watch", w.ID); err != nil {
+		return err
 	}
 	if _, err := f.watches.Doc(w.ID).Create(ctx, w.normal()); err != nil {
 		return fail("create watch "+w.ID, err)
@@ -311,8 +321,8 @@ func (f *Firestore) DeleteWatch(ctx context.Context, id string, events ...Outbox
 
 // CreateChannel stores a new channel; ErrExists if the id is taken.
 func (f *Firestore) CreateChannel(ctx context.Context, c Channel) error {
-	if err := CheckID(c.ID); err != nil {
-		return fmt.Errorf("store: create channel: %w", err)
+	if err := creatable("channel", c.ID); err != nil {
+		return err
 	}
 	if _, err := f.channels.Doc(c.ID).Create(ctx, c.normal()); err != nil {
 		return fail("create channel "+c.ID, err)

@@ -60,7 +60,7 @@ func (f *Firestore) changeCursor(ctx context.Context, ref *firestore.DocumentRef
 // one atomic read-and-write; see Memory.WantSync.
 func (f *Firestore) WantSync(ctx context.Context, cl SyncClaim) (Cursor, bool, error) {
 	if err := CheckID(cl.WatchID); err != nil {
-		return Cursor{}, false, fmt.Errorf("store: want sync: %w", err)
+		return Cursor{}, false, fmt.Errorf("want sync: %w", err)
 	}
 	var took bool
 	c, err := f.changeCursor(ctx, f.cursors.Doc(cl.WatchID), "want sync "+cl.WatchID, func(c Cursor, _ bool) (Cursor, error) {
@@ -118,7 +118,7 @@ func (f *Firestore) changeHeld(ctx context.Context, watchID, what string, change
 	}
 	return f.changeCursor(ctx, ref, what+" "+watchID, func(c Cursor, ok bool) (Cursor, error) {
 		if !ok {
-			return Cursor{}, fmt.Errorf("store: %s: cursor %s: %w", what, watchID, ErrNotFound)
+			return Cursor{}, fmt.Errorf("%s: cursor %s: %w", what, watchID, ErrNotFound)
 		}
 		return change(c)
 	})
@@ -126,10 +126,7 @@ func (f *Firestore) changeHeld(ctx context.Context, watchID, what string, change
 
 // cursor names a cursor's document, or says why none can have that id.
 func (f *Firestore) cursor(watchID string) (*firestore.DocumentRef, error) {
-	if err := CheckID(watchID); err != nil {
-		return nil, fmt.Errorf("store: cursor: %w: %w", ErrNotFound, err)
-	}
-	return f.cursors.Doc(watchID), nil
+	return doc(f.cursors, "cursor", watchID)
 }
 
 // Cursor returns the watch's cursor; ErrNotFound if there is none.

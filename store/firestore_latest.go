@@ -55,7 +55,7 @@ func (f *Firestore) ClaimBody(ctx context.Context, b BodyClaim) (Latest, Verdict
 // watch; ErrNotFound if there is none.
 func (f *Firestore) Latest(ctx context.Context, watchID, itemID string) (Latest, error) {
 	if err := CheckID(watchID); err != nil {
-		return Latest{}, fmt.Errorf("store: latest: %w: %w", ErrNotFound, err)
+		return Latest{}, fmt.Errorf("latest %q: %w (no document can have that id)", watchID, ErrNotFound)
 	}
 	snap, err := f.latest.Doc(latestDoc(watchID, itemID)).Get(ctx)
 	if err != nil {

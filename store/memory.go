@@ -73,8 +73,8 @@ func (c Channel) normal() Channel {
 
 // CreateWatch stores a new watch; ErrExists if the id is taken.
 func (m *Memory) CreateWatch(_ context.Context, w Watch) error {
-	if err := CheckID(w.ID); err != nil {
-		return fmt.Errorf("store: create watch: %w", err)
+	if err := creatable("watch", w.ID); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -127,8 +127,8 @@ func (m *Memory) DueWatches(_ context.Context, before time.Time, limit int) ([]W
 }
 
 // LeaseWatch takes the watch's lease for l.Holder until l.Until,
-// atomically: ErrLeased if another claim's lease runs past now, ErrNotFound
-// if the watch is gone. When open is given, it is called with the watch as
+// atomically (see Watch.claim, its rule): ErrLeased if another claim's
+// lease runs past now, ErrNotFound if the watch is gone. When open is given, it is called with the watch as
 // leased, and the channel it returns, if any, is created in the same step:
 // a renewal's claim and its pending channel are one write. It returns the
 // watch as leased.
@@ -139,20 +139,15 @@ func (m *Memory) LeaseWatch(_ context.Context, id string, l Lease, now time.Time
 	if !ok {
 		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrNotFound)
 	}
-	if w.LeaseUntil.After(now) {
-		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrLeased)
+	w, c, err := w.claim(l, now, open)
+	if err != nil {
+		return Watch{}, err
 	}
-	w.LeaseUntil, w.LeaseHolder = normal(l.Until), l.Holder
-	if open != nil {
-		if c, ok := open(w.clone()); ok {
-			if err := CheckID(c.ID); err != nil {
-				return Watch{}, fmt.Errorf("store: create channel: %w", err)
-			}
-			if _, ok := m.channels[c.ID]; ok {
-				return Watch{}, fmt.Errorf("channel %s: %w", c.ID, ErrExists)
-			}
-			m.channels[c.ID] = c.clone().normal()
+	if c != nil {
+		if _, ok := m.channels[c.ID]; ok {
+			return Watch{}, fmt.Errorf("channel %s: %w", c.ID, ErrExists)
 		}
+		m.channels[c.ID] = c.clone().normal()
 	}
 	m.watches[id] = w
 	return w.clone(), nil
@@ -169,10 +164,11 @@ func (m *Memory) ReleaseWatch(_ context.Context, id, holder string, u WatchUpdat
 	if !ok {
 		return nil
 	}
-	if w.LeaseHolder != holder {
-		return fmt.Errorf("store: release watch %s: %w", id, ErrLeaseLost)
+	u, err := w.release(holder, u)
+	if err != nil {
+		return err
 	}
-	m.watches[id] = u.released().apply(w, now).normal()
+	m.watches[id] = u.apply(w, now).normal()
 	m.keep(events)
 	return nil
 }
@@ -261,8 +257,8 @@ func (m *Memory) DeleteWatch(_ context.Context, id string, events ...OutboxEvent
 
 // CreateChannel stores a new channel; ErrExists if the id is taken.
 func (m *Memory) CreateChannel(_ context.Context, c Channel) error {
-	if err := CheckID(c.ID); err != nil {
-		return fmt.Errorf("store: create channel: %w", err)
+	if err := creatable("channel", c.ID); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -316,68 +312,24 @@ func (u ChannelUpdate) apply(c Channel) Channel {
 // expiration), marks it active, points its watch at it, gives the lease
 // back, and retires the channel the watch named before, all in one atomic
 // step: a crash never leaves a live channel that no watch names, nor an old
-// one that nothing will stop. The old one becomes stopping, or expired if
-// its expiration (the watch's copy) has passed. It refuses, changing
-// nothing, unless the channel is still pending and a.Holder still holds the
-// watch (ErrLeaseLost), and unless the watch is still active (ErrNotActive).
+// one that nothing will stop. Activation.plan is the rule: what it writes,
+// and when it refuses, changing nothing (ErrLeaseLost, ErrNotActive).
 func (m *Memory) ActivateChannel(_ context.Context, a Activation) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.channels[a.ChannelID]
-	if !ok {
-		return fmt.Errorf("channel %s: %w", a.ChannelID, ErrNotFound)
-	}
-	w, ok := m.watches[a.WatchID]
-	if !ok || c.WatchID != a.WatchID {
-		return fmt.Errorf("watch %s: %w", a.WatchID, ErrNotFound)
-	}
-	if err := a.check(c, w); err != nil {
+	c, cFound := m.channels[a.ChannelID]
+	w, wFound := m.watches[a.WatchID]
+	p, err := a.plan(c, cFound, w, wFound)
+	if err != nil {
 		return err
 	}
-	if old, ok := m.channels[w.ChannelID]; ok && old.ID != c.ID {
-		m.channels[old.ID] = retirement(w.ChannelExpiration, a.Now, a.AcceptOldUntil).apply(old).normal()
+	if old, ok := m.channels[p.old]; ok {
+		m.channels[old.ID] = p.retire.apply(old).normal()
 	}
-	m.channels[c.ID] = activation(a).apply(c).normal()
-	m.watches[w.ID] = pointAt(a).apply(w, a.Now).normal()
+	m.channels[c.ID] = p.channel.apply(c).normal()
+	m.watches[w.ID] = p.watch.apply(w, a.Now).normal()
 	m.keep(a.Events)
 	return nil
-}
-
-// check, activation, pointAt and release are the parts of ActivateChannel
-// and ReleaseWatch, shared by both stores (and retirement, in rules.go).
-func (a Activation) check(c Channel, w Watch) error {
-	switch {
-	case c.State != ChannelPending:
-		return fmt.Errorf("store: activate channel %s: it is %s: %w", c.ID, c.State, ErrLeaseLost)
-	case w.LeaseHolder != a.Holder:
-		return fmt.Errorf("store: activate channel %s: watch %s: %w", c.ID, w.ID, ErrLeaseLost)
-	case w.State != WatchActive:
-		return fmt.Errorf("store: activate channel %s: watch %s is %s: %w", c.ID, w.ID, w.State, ErrNotActive)
-	}
-	return nil
-}
-
-func activation(a Activation) ChannelUpdate {
-	u := ChannelUpdate{State: Ptr(ChannelActive), Expiration: &a.Expiration}
-	if a.ResourceID != "" {
-		u.ResourceID = &a.ResourceID
-	}
-	if a.ResourceURI != "" {
-		u.ResourceURI = &a.ResourceURI
-	}
-	return u
-}
-
-func pointAt(a Activation) WatchUpdate {
-	u := WatchUpdate{ChannelID: &a.ChannelID, ChannelExpiration: &a.Expiration}
-	u.LastError, u.Failures, u.RetryAt = Ptr(a.LastError), Ptr(a.Failures), &time.Time{}
-	return u.released()
-}
-
-// released is u with the lease given back.
-func (u WatchUpdate) released() WatchUpdate {
-	u.LeaseUntil, u.LeaseHolder = &time.Time{}, Ptr("")
-	return u
 }
 
 // ChannelsByState returns up to limit channels in the given state whose

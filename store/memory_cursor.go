@@ -14,7 +14,7 @@ import (
 // returns the cursor as written and whether cl holds the lease.
 func (m *Memory) WantSync(_ context.Context, cl SyncClaim) (Cursor, bool, error) {
 	if err := CheckID(cl.WatchID); err != nil {
-		return Cursor{}, false, fmt.Errorf("store: want sync: %w", err)
+		return Cursor{}, false, fmt.Errorf("want sync: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

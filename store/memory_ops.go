@@ -12,8 +12,8 @@ import (
 // RecordStray stores a stray the first time its channel id is seen;
 // ErrExists after that.
 func (m *Memory) RecordStray(_ context.Context, s Stray) error {
-	if err := CheckID(s.ChannelID); err != nil {
-		return fmt.Errorf("store: record stray: %w", err)
+	if err := creatable("stray", s.ChannelID); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

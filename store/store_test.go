@@ -184,6 +184,7 @@ func testContract(t *testing.T, newStore func(t *testing.T) contractStore) {
 	testCursors(t, newStore)
 	testEnd(t, newStore)
 	testLatest(t, newStore)
+	testErrors(t, newStore)
 
 	t.Run("watch round trip", func(t *testing.T) {
 		t.Parallel()
