@@ -13,6 +13,8 @@ import (
 // how they say it.
 func testErrors(t *testing.T, newStore func(t *testing.T) contractStore) {
 	runCases(t, newStore, []contractCase{
+		{"create refuses a taken or empty id", testCreateRefuses},
+		{"not found", testNotFound},
 		{"each error says store: once", testSaysStoreOnce},
 	})
 }
@@ -81,5 +83,93 @@ func testSaysStoreOnce(t *testing.T, s contractStore) {
 		if n := strings.Count(err.Error(), "store:"); n != 1 {
 			t.Errorf("%s: %q says store: %d times, want once", tt.name, err, n)
 		}
+	}
+}
+
+func testCreateRefuses(t *testing.T, s contractStore) {
+	mustCreateWatches(t, s, sampleWatch("w1"))
+	mustCreateChannels(t, s, sampleChannel("c1", "w1"))
+	other := sampleWatch("w1")
+	other.Kind = "drive.files"
+	if err := s.CreateWatch(t.Context(), other); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateWatch of a taken id = %v, want ErrExists", err)
+	}
+	if err := s.CreateChannel(t.Context(), sampleChannel("c1", "w2")); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateChannel of a taken id = %v, want ErrExists", err)
+	}
+	// Ids no Firestore document can have: refused alike by both stores.
+	for _, id := range invalidIDs {
+		if err := s.CreateWatch(t.Context(), sampleWatch(id)); !errors.Is(err, store.ErrInvalidID) {
+			t.Errorf("CreateWatch(%q) = %v, want ErrInvalidID", id, err)
+		}
+		if err := s.CreateChannel(t.Context(), sampleChannel(id, "w1")); !errors.Is(err, store.ErrInvalidID) {
+			t.Errorf("CreateChannel(%q) = %v, want ErrInvalidID", id, err)
+		}
+	}
+	got, err := s.Watch(t.Context(), "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind != "calendar.events" {
+		t.Errorf("the failed create overwrote the watch: kind %q", got.Kind)
+	}
+}
+
+func testNotFound(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	mustCreateWatches(t, s, sampleWatch("w1"))
+	mustCreateChannels(t, s, sampleChannel("orphan", "no-such-watch"))
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		// Each method that names one record says when it is missing.
+		{"Watch", func() error { _, err := s.Watch(ctx, "nope"); return err }},
+		{"Watch empty id", func() error { _, err := s.Watch(ctx, ""); return err }},
+		{"LeaseWatch", func() error {
+			_, err := s.LeaseWatch(ctx, "nope", lease("h", t0.Add(time.Minute)), t0, nil)
+			return err
+		}},
+		{"UpdateWatch", func() error { return s.UpdateWatch(ctx, "nope", store.WatchUpdate{LastError: store.Ptr("x")}, t0) }},
+		{"Channel", func() error { _, err := s.Channel(ctx, "nope"); return err }},
+		{"UpdateChannel", func() error {
+			return s.UpdateChannel(ctx, "nope", store.ChannelUpdate{State: store.Ptr(store.ChannelStopped)})
+		}},
+		{"UpdateChannel with nothing to change", func() error { return s.UpdateChannel(ctx, "nope", store.ChannelUpdate{}) }},
+		{"ActivateChannel of a missing channel", func() error { return s.ActivateChannel(ctx, activation("nope", "w1", "h")) }},
+		// The channel exists but its watch does not: nothing changes.
+		{"ActivateChannel of a channel whose watch is gone", func() error {
+			return s.ActivateChannel(ctx, activation("orphan", "no-such-watch", "h"))
+		}},
+	}
+	// An id no document can have is simply not found, on either
+	// store: Receive answers a forged "a/b" as a stray, not as an
+	// outage.
+	for _, id := range invalidIDs {
+		tests = append(tests, []struct {
+			name string
+			call func() error
+		}{
+			{"Watch " + id, func() error { _, err := s.Watch(ctx, id); return err }},
+			{"LeaseWatch " + id, func() error { _, err := s.LeaseWatch(ctx, id, lease("h", t0.Add(time.Minute)), t0, nil); return err }},
+			{"UpdateWatch " + id, func() error { return s.UpdateWatch(ctx, id, store.WatchUpdate{LastError: store.Ptr("x")}, t0) }},
+			{"Channel " + id, func() error { _, err := s.Channel(ctx, id); return err }},
+			{"UpdateChannel " + id, func() error {
+				return s.UpdateChannel(ctx, id, store.ChannelUpdate{State: store.Ptr(store.ChannelStopped)})
+			}},
+			{"ActivateChannel " + id, func() error { return s.ActivateChannel(ctx, activation(id, "w1", "h")) }},
+		}...)
+	}
+	for _, tt := range tests {
+		if err := tt.call(); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s = %v, want ErrNotFound", tt.name, err)
+		}
+	}
+	c, err := s.Channel(ctx, "orphan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != store.ChannelPending || c.ResourceID != "" {
+		t.Errorf("a failed ActivateChannel changed the channel: %+v", c)
 	}
 }
