@@ -2,11 +2,10 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 	"time"
 
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -52,25 +51,12 @@ func TestMemoryContract(t *testing.T) {
 	testContract(t, func(*testing.T) contractStore { return store.NewMemory() })
 }
 
+// TestFirestoreContract runs each case on a store of its own on the
+// emulator (backend.Space: a fresh project each).
 func TestFirestoreContract(t *testing.T) {
 	t.Parallel()
-	emulator.Require(t)
-	testContract(t, func(t *testing.T) contractStore { return openEmulator(t) })
-}
-
-// openEmulator opens a Firestore store on the emulator under a fresh random
-// prefix, so every test sees empty collections and tests run in parallel.
-func openEmulator(t *testing.T) *store.Firestore {
-	t.Helper()
-	emulator.Require(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	f, err := store.OpenFirestore(t.Context(), "watchrelay-test", "", "t"+hex.EncodeToString(b)+"_")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
+	emulator.Require(t) // once here, rather than a skip per case
+	testContract(t, func(t *testing.T) contractStore { return backend.New(t).Firestore(t) })
 }
 
 // testContract is the one behaviour both stores share, a file per

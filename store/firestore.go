@@ -30,10 +30,11 @@ type Firestore struct {
 }
 
 // OpenFirestore connects to the given project's Firestore database ("" means
-// "(default)"). The prefix goes in front of every collection name, so tests
-// can share one emulator: prefix "t123_" gives "t123_watches" and
-// "t123_channels". FIRESTORE_EMULATOR_HOST, when set, selects the emulator,
-// as for every Google client library.
+// "(default)"). The prefix goes in front of every collection name, so stores
+// can share one database: prefix "t123_" gives "t123_watches" and
+// "t123_channels". (Tests share the emulator by project instead, one each:
+// internal/testing/backend.) FIRESTORE_EMULATOR_HOST, when set, selects the
+// emulator, as for every Google client library.
 func OpenFirestore(ctx context.Context, project, database, prefix string, opts ...option.ClientOption) (*Firestore, error) {
 	if project == "" {
 		return nil, errors.New("store: project is empty")
