@@ -9,17 +9,8 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// testChannels is the channels' part of testContract: their round trip,
-// updates and query, and the copies both stores hand out.
-func testChannels(t *testing.T, newStore func(t *testing.T) contractStore) {
-	runCases(t, newStore, []contractCase{
-		{"channel round trip", testChannelRoundTrip},
-		{"empty optional fields round trip", testEmptyFieldsRoundTrip},
-		{"UpdateChannel touches only the named fields", testUpdateChannel},
-		{"ChannelsByState", testChannelsByState},
-		{"maps are not shared with the caller", testMapsNotShared},
-	})
-}
+// Channels: their round trip, updates and query, and the copies both
+// stores hand out. Cases of contractCases, run on both stores.
 
 func testChannelRoundTrip(t *testing.T, s contractStore) {
 	c := sampleChannel("c1", "w1")

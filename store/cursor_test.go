@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,62 +12,8 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// cursorStore is Sync's part of the contract; contractStore embeds it.
-type cursorStore interface {
-	WantSync(ctx context.Context, cl store.SyncClaim) (store.Cursor, bool, error)
-	AdvanceCursor(ctx context.Context, watchID, holder string, at store.Position, until, now time.Time) error
-	OwedCursors(ctx context.Context, now time.Time, limit int) ([]store.Cursor, error)
-	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
-	BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (store.Cursor, error)
-	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
-	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
-	Cursors(ctx context.Context, limit int) ([]store.Cursor, error)
-}
-
-// claim is holder's claim on watchID's cursor at now, triggered by message,
-// for a lease of a minute.
-func claim(watchID, holder, message string, now time.Time) store.SyncClaim {
-	return store.SyncClaim{WatchID: watchID, Holder: holder, Message: message, Until: now.Add(time.Minute), Now: now}
-}
-
-// tok is the position of a completed read that ended at token.
-func tok(token string) store.Position { return store.Position{Token: token} }
-
-func mustWant(t *testing.T, s cursorStore, cl store.SyncClaim) (store.Cursor, bool) {
-	t.Helper()
-	c, took, err := s.WantSync(t.Context(), cl)
-	if err != nil {
-		t.Fatalf("WantSync(%+v): %v", cl, err)
-	}
-	return c, took
-}
-
-// mustCursor reads a cursor and checks it is what the last write returned.
-func mustCursor(t *testing.T, s cursorStore, id string, returned store.Cursor) store.Cursor {
-	t.Helper()
-	got, err := s.Cursor(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(returned, got); diff != "" {
-		t.Errorf("cursor %s: returned differs from stored (-returned +stored):\n%s", id, diff)
-	}
-	return got
-}
-
-// testCursors is the part of testContract on the rules of a cursor's
-// lease (cursor.go); cursor_records_test.go has the rest.
-func testCursors(t *testing.T, newStore func(t *testing.T) contractStore) {
-	runCases(t, newStore, []contractCase{
-		{"WantSync counts every claim and takes only a free or redelivered lease", testWantSyncTakes},
-		{"WantSync is exclusive and counts every claim under concurrency", testWantSyncConcurrent},
-		{"only the holder moves the cursor", testOnlyHolder},
-		{"FinishSync releases only when no notification came during the fetch", testFinishSync},
-		{"ReleaseSync counts the failure and leaves the fetch owed", testReleaseSync},
-		{"a debouncing holder covers notifications until its read begins", testCovers},
-		{"a read's page is kept until the read completes", testPosition},
-	})
-}
+// The rules of a cursor's lease (cursor.go), then cursors as records.
+// Cases of contractCases, run on both stores.
 
 func testWantSyncTakes(t *testing.T, s contractStore) {
 	live := t0.Add(30 * time.Second) // within the first claim's minute
@@ -358,4 +303,154 @@ func testPosition(t *testing.T, s contractStore) {
 		t.Errorf("after the read: at %+v, owed %v; want %+v, not owed", c.At(), c.Owed(t0.Add(time.Hour)), tok("sync-1"))
 	}
 	mustCursor(t, s, "w1", c)
+}
+
+// Cursors as records: lookups, lists and their deletion with their watch.
+
+func testNoCursor(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	for _, id := range append([]string{"nope"}, invalidIDs...) {
+		calls := []struct {
+			name string
+			call func() error
+			want error
+		}{
+			{"Cursor", func() error { _, err := s.Cursor(ctx, id); return err }, store.ErrNotFound},
+			{"AdvanceCursor", func() error { return s.AdvanceCursor(ctx, id, "h", tok("t"), t0, t0) }, store.ErrNotFound},
+			{"FinishSync", func() error { _, _, err := s.FinishSync(ctx, id, "h", 0, t0, t0); return err }, store.ErrNotFound},
+			{"ReleaseSync", func() error { return s.ReleaseSync(ctx, id, "h", "x", t0) }, store.ErrNotFound},
+		}
+		if id != "nope" {
+			// WantSync creates the cursor, so it refuses an id
+			// no document can have.
+			calls = append(calls, struct {
+				name string
+				call func() error
+				want error
+			}{"WantSync", func() error { _, _, err := s.WantSync(ctx, claim(id, "h", "", t0)); return err }, store.ErrInvalidID})
+		}
+		for _, c := range calls {
+			if err := c.call(); !errors.Is(err, c.want) {
+				t.Errorf("%s(%q) = %v, want %v", c.name, id, err, c.want)
+			}
+		}
+	}
+	if got, err := s.Cursors(ctx, 0); err != nil || len(got) != 0 {
+		t.Errorf("Cursors = %v, %v; want none", got, err)
+	}
+}
+
+func testCursorsList(t *testing.T, s contractStore) {
+	var want []store.Cursor
+	for _, id := range []string{"b", "a", "c"} {
+		c, _ := mustWant(t, s, claim(id, "h-"+id, "", t0))
+		want = append(want, c)
+	}
+	want[0], want[1] = want[1], want[0]
+	tests := []struct {
+		limit int
+		want  []store.Cursor
+	}{
+		{0, want},      // all, whole documents
+		{2, want[:2]},  // the first two
+		{10, want[:3]}, // a limit past the end
+	}
+	for _, tt := range tests {
+		got, err := s.Cursors(t.Context(), tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Cursors(%d) (-want +got):\n%s", tt.limit, diff)
+		}
+	}
+}
+
+func testDeleteWatchCursor(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	tests := []struct {
+		name   string
+		id     string
+		watch  bool
+		events []store.OutboxEvent
+	}{
+		{"a purge with no event", "w1", true, nil},
+		{"a purge that reports it", "w2", true, []store.OutboxEvent{{ID: "w2/stopped", Event: "{}", CreatedAt: stored(t0)}}},
+		// A cursor Sync created for a watch already gone.
+		{"a cursor without its watch", "w3", false, nil},
+	}
+	mustWant(t, s, claim("keep", "h", "", t0))
+	for _, tt := range tests {
+		if tt.watch {
+			mustCreateWatches(t, s, sampleWatch(tt.id))
+		}
+		mustWant(t, s, claim(tt.id, "h", "", t0))
+		if err := s.DeleteWatch(ctx, tt.id, tt.events...); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if _, err := s.Cursor(ctx, tt.id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: Cursor after DeleteWatch = %v, want ErrNotFound", tt.name, err)
+		}
+		if _, err := s.Watch(ctx, tt.id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: Watch after DeleteWatch = %v, want ErrNotFound", tt.name, err)
+		}
+	}
+	if _, err := s.Cursor(ctx, "keep"); err != nil {
+		t.Errorf("another watch's cursor: %v", err)
+	}
+	if got, _ := s.Outbox(ctx, 0); len(got) != 1 || got[0].ID != "w2/stopped" {
+		t.Errorf("outbox %+v, want the purge's event", got)
+	}
+}
+
+func testOwedCursors(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	// failed: released after a failure at t0+1s; dead: its holder's
+	// lease ended at t0+2m with no release; budget: released at t0+3s
+	// with its read unfinished; live: held past now; done: released with
+	// nothing owed.
+	mustWant(t, s, claim("failed", "h", "m", t0))
+	if err := s.ReleaseSync(ctx, "failed", "h", "boom", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	dead := claim("dead", "h", "m", t0)
+	dead.Until = t0.Add(2 * time.Minute)
+	mustWant(t, s, dead)
+	mustWant(t, s, claim("budget", "h", "m", t0))
+	if err := s.ReleaseSync(ctx, "budget", "h", "", t0.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	live := claim("live", "h", "m", t0)
+	live.Until = t0.Add(time.Hour)
+	mustWant(t, s, live)
+	c, _ := mustWant(t, s, claim("done", "h", "m", t0))
+	if _, _, err := s.FinishSync(ctx, "done", "h", c.Wanted, t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		now   time.Time
+		limit int
+		want  []string
+	}{
+		{t0, 0, nil}, // nothing has ended yet
+		{t0.Add(5 * time.Second), 0, []string{"failed", "budget"}}, // longest owed first
+		{t0.Add(5 * time.Minute), 0, []string{"failed", "budget", "dead"}},
+		{t0.Add(5 * time.Minute), 2, []string{"failed", "budget"}}, // the limit
+	}
+	for _, tt := range tests {
+		got, err := s.OwedCursors(ctx, tt.now, tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range got {
+			ids = append(ids, c.WatchID)
+			if !c.Owed(tt.now) {
+				t.Errorf("OwedCursors(%v) returned %s, which Owed says is not", tt.now, c.WatchID)
+			}
+		}
+		if diff := cmp.Diff(tt.want, ids); diff != "" {
+			t.Errorf("OwedCursors(%v, %d) (-want +got):\n%s", tt.now, tt.limit, diff)
+		}
+	}
 }

@@ -5,11 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// The fixtures of the contract suite: the records its cases store, and
-// what the stores hand them back as.
+// The fixtures of the contract suite: the records and claims its cases
+// store, and what the stores hand them back as.
 
 // invalidIDs are ids no Firestore document can have.
 var invalidIDs = []string{"", "a/b", ".", "..", "__x__", "____", "\xff", strings.Repeat("x", 1501)}
@@ -34,6 +36,13 @@ func sampleWatch(id string) store.Watch {
 		CreatedAt:  t0,
 		UpdatedAt:  t0,
 	}
+}
+
+// heldWatch is sampleWatch(id), leased to holder for a minute from t0.
+func heldWatch(id, holder string) store.Watch {
+	w := sampleWatch(id)
+	w.LeaseHolder, w.LeaseUntil = holder, t0.Add(time.Minute)
+	return w
 }
 
 // lease is a claim by holder until the given time.
@@ -114,4 +123,35 @@ func indexOf(ws []store.Watch, id string) int {
 		}
 	}
 	return -1
+}
+
+// claim is holder's claim on watchID's cursor at now, triggered by message,
+// for a lease of a minute.
+func claim(watchID, holder, message string, now time.Time) store.SyncClaim {
+	return store.SyncClaim{WatchID: watchID, Holder: holder, Message: message, Until: now.Add(time.Minute), Now: now}
+}
+
+// tok is the position of a completed read that ended at token.
+func tok(token string) store.Position { return store.Position{Token: token} }
+
+func mustWant(t *testing.T, s cursorStore, cl store.SyncClaim) (store.Cursor, bool) {
+	t.Helper()
+	c, took, err := s.WantSync(t.Context(), cl)
+	if err != nil {
+		t.Fatalf("WantSync(%+v): %v", cl, err)
+	}
+	return c, took
+}
+
+// mustCursor reads a cursor and checks it is what the last write returned.
+func mustCursor(t *testing.T, s cursorStore, id string, returned store.Cursor) store.Cursor {
+	t.Helper()
+	got, err := s.Cursor(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(returned, got); diff != "" {
+		t.Errorf("cursor %s: returned differs from stored (-returned +stored):\n%s", id, diff)
+	}
+	return got
 }

@@ -12,18 +12,9 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// testLeases is the part of testContract on a watch's lease: its claim,
-// its release, and the activation of a channel under it (rules.go).
-func testLeases(t *testing.T, newStore func(t *testing.T) contractStore) {
-	runCases(t, newStore, []contractCase{
-		{"LeaseWatch is exclusive under concurrency", testLeaseExclusive},
-		{"LeaseWatch lets a new holder in once the lease ran out", testLeaseRunsOut},
-		{"ActivateChannel sets the channel and its watch", testActivate},
-		{"LeaseWatch creates the claim's pending channel in the same step", testLeaseOpens},
-		{"ActivateChannel refuses what its claim no longer owns", testActivateRefuses},
-		{"ActivateChannel retires a lapsed channel as expired, and survives a missing one", testActivateRetires},
-	})
-}
+// A watch's lease (its claim and its release) and the activation of a
+// channel under it: the rules in rules.go. Cases of contractCases, run
+// on both stores.
 
 func testLeaseExclusive(t *testing.T, s contractStore) {
 	mustCreateWatches(t, s, sampleWatch("w1"))
@@ -231,11 +222,9 @@ func testLeaseOpens(t *testing.T, s contractStore) {
 }
 
 func testActivateRefuses(t *testing.T, s contractStore) {
-	held := sampleWatch("held")
-	held.LeaseHolder, held.LeaseUntil = "h1", t0.Add(time.Minute)
-	removed := sampleWatch("removed")
-	removed.State, removed.LeaseHolder, removed.LeaseUntil = store.WatchDeleted, "h1", t0.Add(time.Minute)
-	mustCreateWatches(t, s, held, removed)
+	removed := heldWatch("removed", "h1")
+	removed.State = store.WatchDeleted
+	mustCreateWatches(t, s, heldWatch("held", "h1"), removed)
 	stopped := sampleChannel("stopped", "held")
 	stopped.State = store.ChannelStopped
 	mustCreateChannels(t, s, sampleChannel("c-held", "held"), stopped, sampleChannel("c-removed", "removed"))

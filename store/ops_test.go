@@ -10,14 +10,8 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// testOps is the part of testContract on what operators read: strays and
-// the last pass (ops.go).
-func testOps(t *testing.T, newStore func(t *testing.T) contractStore) {
-	runCases(t, newStore, []contractCase{
-		{"strays are recorded once and move through their states", testStrays},
-		{"the last pass round trips", testLastPass},
-	})
-}
+// What operators read: strays and the last pass (ops.go). Cases of
+// contractCases, run on both stores.
 
 func testStrays(t *testing.T, s contractStore) {
 	ctx := t.Context()

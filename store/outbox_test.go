@@ -10,18 +10,12 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// testOutboxes is the outbox's part of testContract.
-func testOutboxes(t *testing.T, newStore func(t *testing.T) contractStore) {
-	runCases(t, newStore, []contractCase{
-		{"the outbox keeps events written with their state until forgotten", testOutbox},
-	})
-}
+// The outbox: events kept with the state they report, until forgotten.
+// Cases of contractCases, run on both stores.
 
 func testOutbox(t *testing.T, s contractStore) {
 	ctx := t.Context()
-	w := sampleWatch("w1")
-	w.LeaseHolder, w.LeaseUntil = "h1", t0.Add(time.Minute)
-	mustCreateWatches(t, s, w, sampleWatch("w2"))
+	mustCreateWatches(t, s, heldWatch("w1", "h1"), sampleWatch("w2"))
 	mustCreateChannels(t, s, sampleChannel("c1", "w1"))
 	ev := func(id string, at time.Duration) store.OutboxEvent {
 		return store.OutboxEvent{ID: id, Event: `{"id":"` + id + `"}`, CreatedAt: t0.Add(at)}

@@ -11,19 +11,8 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// testWatches is the watches' part of testContract: their round trip,
-// queries, updates and deletion.
-func testWatches(t *testing.T, newStore func(t *testing.T) contractStore) {
-	runCases(t, newStore, []contractCase{
-		{"watch round trip", testWatchRoundTrip},
-		{"WatchesOf matches kind, subject and active state", testWatchesOf},
-		{"Watches by state", testWatchesByState},
-		{"DueWatches", testDueWatches},
-		{"UpdateWatch touches only the named fields", testUpdateWatch},
-		{"DeleteWatch is idempotent", testDeleteWatch},
-		{"Changes and Snapshot round trip", testChangesRoundTrip},
-	})
-}
+// Watches: their round trip, queries, updates and deletion. Cases of
+// contractCases, run on both stores.
 
 func testWatchRoundTrip(t *testing.T, s contractStore) {
 	w := sampleWatch("w1")
