@@ -77,6 +77,34 @@ func doc(c *firestore.CollectionRef, what, id string) (*firestore.DocumentRef, e
 	return c.Doc(id), nil
 }
 
+// createDoc creates the document id of c (what names its kind) holding v:
+// ErrInvalidID when no document can have that id, ErrExists when it is
+// taken.
+func createDoc(ctx context.Context, c *firestore.CollectionRef, what, id string, v any) error {
+	if err := creatable(what, id); err != nil {
+		return err
+	}
+	if _, err := c.Doc(id).Create(ctx, v); err != nil {
+		return fail("create "+what+" "+id, err)
+	}
+	return nil
+}
+
+// getDoc reads the document id of c (what names its kind) and decodes it:
+// ErrNotFound when there is none, or none can have that id.
+func getDoc[T any](ctx context.Context, c *firestore.CollectionRef, what, id string, decode func(*firestore.DocumentSnapshot) (T, error)) (T, error) {
+	var zero T
+	ref, err := doc(c, what, id)
+	if err != nil {
+		return zero, err
+	}
+	snap, err := ref.Get(ctx)
+	if err != nil {
+		return zero, fail("get "+what+" "+id, err)
+	}
+	return decode(snap)
+}
+
 // Close releases the client's connections.
 func (f *Firestore) Close() error { return f.client.Close() }
 
@@ -129,26 +157,12 @@ func decodeFound[T any](snap *firestore.DocumentSnapshot, decode func(*firestore
 
 // CreateWatch stores a new watch; ErrExists if the id is taken.
 func (f *Firestore) CreateWatch(ctx context.Context, w Watch) error {
-	if err := creatable("watch", w.ID); err != nil {
-		return err
-	}
-	if _, err := f.watches.Doc(w.ID).Create(ctx, w.normal()); err != nil {
-		return fail("create watch "+w.ID, err)
-	}
-	return nil
+	return createDoc(ctx, f.watches, "watch", w.ID, w.normal())
 }
 
 // Watch returns one watch; ErrNotFound if there is none.
 func (f *Firestore) Watch(ctx context.Context, id string) (Watch, error) {
-	ref, err := f.watch(id)
-	if err != nil {
-		return Watch{}, err
-	}
-	snap, err := ref.Get(ctx)
-	if err != nil {
-		return Watch{}, fail("get watch "+id, err)
-	}
-	return decodeWatch(snap)
+	return getDoc(ctx, f.watches, "watch", id, decodeWatch)
 }
 
 // Watches returns every watch in the given state (every watch when state is
@@ -189,9 +203,15 @@ func expiring(c *firestore.CollectionRef, state, field string, before time.Time,
 }
 
 func (f *Firestore) queryWatches(ctx context.Context, q firestore.Query, what string) ([]Watch, error) {
+	return queryAll(ctx, q, what, decodeWatch)
+}
+
+// queryAll runs q and decodes every document it returns, in order; what
+// names the query in an error.
+func queryAll[T any](ctx context.Context, q firestore.Query, what string, decode func(*firestore.DocumentSnapshot) (T, error)) ([]T, error) {
 	it := q.Documents(ctx)
 	defer it.Stop()
-	var out []Watch
+	var out []T
 	for {
 		snap, err := it.Next()
 		if errors.Is(err, iterator.Done) {
@@ -200,11 +220,11 @@ func (f *Firestore) queryWatches(ctx context.Context, q firestore.Query, what st
 		if err != nil {
 			return nil, fail(what, err)
 		}
-		w, err := decodeWatch(snap)
+		v, err := decode(snap)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, w)
+		out = append(out, v)
 	}
 }
 
@@ -322,27 +342,13 @@ func (f *Firestore) DeleteWatch(ctx context.Context, id string, events ...Outbox
 
 // CreateChannel stores a new channel; ErrExists if the id is taken.
 func (f *Firestore) CreateChannel(ctx context.Context, c Channel) error {
-	if err := creatable("channel", c.ID); err != nil {
-		return err
-	}
-	if _, err := f.channels.Doc(c.ID).Create(ctx, c.normal()); err != nil {
-		return fail("create channel "+c.ID, err)
-	}
-	return nil
+	return createDoc(ctx, f.channels, "channel", c.ID, c.normal())
 }
 
 // Channel returns one channel; ErrNotFound if there is none. It is Receive's
 // only read per notification.
 func (f *Firestore) Channel(ctx context.Context, id string) (Channel, error) {
-	ref, err := f.channel(id)
-	if err != nil {
-		return Channel{}, err
-	}
-	snap, err := ref.Get(ctx)
-	if err != nil {
-		return Channel{}, fail("get channel "+id, err)
-	}
-	return decodeChannel(snap)
+	return getDoc(ctx, f.channels, "channel", id, decodeChannel)
 }
 
 // UpdateChannel changes the fields u names; ErrNotFound if the channel is
@@ -369,23 +375,7 @@ func (f *Firestore) UpdateChannel(ctx context.Context, id string, u ChannelUpdat
 // expiration is before the given time, soonest first. A limit of zero or less
 // means no limit.
 func (f *Firestore) ChannelsByState(ctx context.Context, state ChannelState, before time.Time, limit int) ([]Channel, error) {
-	it := f.channelsByStateQuery(state, before, limit).Documents(ctx)
-	defer it.Stop()
-	var out []Channel
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fail("channels by state", err)
-		}
-		c, err := decodeChannel(snap)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
+	return queryAll(ctx, f.channelsByStateQuery(state, before, limit), "channels by state", decodeChannel)
 }
 
 // channelsByStateQuery is ChannelsByState's query, apart so that

@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/api/iterator"
 )
 
 func decodeCursor(snap *firestore.DocumentSnapshot) (Cursor, error) {
@@ -131,15 +129,7 @@ func (f *Firestore) cursor(watchID string) (*firestore.DocumentRef, error) {
 
 // Cursor returns the watch's cursor; ErrNotFound if there is none.
 func (f *Firestore) Cursor(ctx context.Context, watchID string) (Cursor, error) {
-	ref, err := f.cursor(watchID)
-	if err != nil {
-		return Cursor{}, err
-	}
-	snap, err := ref.Get(ctx)
-	if err != nil {
-		return Cursor{}, fail("get cursor "+watchID, err)
-	}
-	return decodeCursor(snap)
+	return getDoc(ctx, f.cursors, "cursor", watchID, decodeCursor)
 }
 
 // OwedCursors returns up to limit cursors whose read is owed at now
@@ -163,21 +153,5 @@ func (f *Firestore) queryCursors(ctx context.Context, q firestore.Query, limit i
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	it := q.Documents(ctx)
-	defer it.Stop()
-	var out []Cursor
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fail(what, err)
-		}
-		c, err := decodeCursor(snap)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
+	return queryAll(ctx, q, what, decodeCursor)
 }

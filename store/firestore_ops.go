@@ -5,19 +5,12 @@ import (
 	"errors"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/api/iterator"
 )
 
 // RecordStray stores a stray the first time its channel id is seen;
 // ErrExists after that. See Memory.RecordStray.
 func (f *Firestore) RecordStray(ctx context.Context, s Stray) error {
-	if err := creatable("stray", s.ChannelID); err != nil {
-		return err
-	}
-	if _, err := f.strays.Doc(s.ChannelID).Create(ctx, s.normal()); err != nil {
-		return fail("record stray "+s.ChannelID, err)
-	}
-	return nil
+	return createDoc(ctx, f.strays, "stray", s.ChannelID, s.normal())
 }
 
 // Strays returns up to limit strays in the given state, ordered by channel
@@ -31,24 +24,11 @@ func (f *Firestore) Strays(ctx context.Context, state StrayState, limit int) ([]
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	it := q.Documents(ctx)
-	defer it.Stop()
-	var out []Stray
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fail("strays", err)
-		}
+	return queryAll(ctx, q, "strays", func(snap *firestore.DocumentSnapshot) (Stray, error) {
 		s, err := decodeAs[Stray](snap, "stray")
-		if err != nil {
-			return nil, err
-		}
 		s.ChannelID = snap.Ref.ID
-		out = append(out, s)
-	}
+		return s, err
+	})
 }
 
 // UpdateStray changes the fields u names; ErrNotFound if there is no such
@@ -116,23 +96,9 @@ func (f *Firestore) Outbox(ctx context.Context, limit int) ([]OutboxEvent, error
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	it := q.Documents(ctx)
-	defer it.Stop()
-	var out []OutboxEvent
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fail("outbox", err)
-		}
-		e, err := decodeAs[OutboxEvent](snap, "outbox event")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
+	return queryAll(ctx, q, "outbox", func(snap *firestore.DocumentSnapshot) (OutboxEvent, error) {
+		return decodeAs[OutboxEvent](snap, "outbox event")
+	})
 }
 
 // Forget takes the events Pub/Sub has out of the outbox and, when channelID

@@ -78,22 +78,15 @@ func (m *Memory) CreateWatch(_ context.Context, w Watch) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.watches[w.ID]; ok {
-		return fmt.Errorf("watch %s: %w", w.ID, ErrExists)
-	}
-	m.watches[w.ID] = w.clone().normal()
-	return nil
+	return put(m.watches, "watch", w.ID, w.clone().normal())
 }
 
 // Watch returns one watch; ErrNotFound if there is none.
 func (m *Memory) Watch(_ context.Context, id string) (Watch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w, ok := m.watches[id]
-	if !ok {
-		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrNotFound)
-	}
-	return w.clone(), nil
+	w, err := find(m.watches, "watch", id)
+	return w.clone(), err
 }
 
 // Watches returns every watch in the given state (every watch when state is
@@ -135,19 +128,18 @@ func (m *Memory) DueWatches(_ context.Context, before time.Time, limit int) ([]W
 func (m *Memory) LeaseWatch(_ context.Context, id string, l Lease, now time.Time, open func(Watch) (Channel, bool)) (Watch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w, ok := m.watches[id]
-	if !ok {
-		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrNotFound)
+	w, err := find(m.watches, "watch", id)
+	if err != nil {
+		return Watch{}, err
 	}
 	w, c, err := w.claim(l, now, open)
 	if err != nil {
 		return Watch{}, err
 	}
 	if c != nil {
-		if _, ok := m.channels[c.ID]; ok {
-			return Watch{}, fmt.Errorf("channel %s: %w", c.ID, ErrExists)
+		if err := put(m.channels, "channel", c.ID, c.clone().normal()); err != nil {
+			return Watch{}, err
 		}
-		m.channels[c.ID] = c.clone().normal()
 	}
 	m.watches[id] = w
 	return w.clone(), nil
@@ -215,12 +207,7 @@ func (m *Memory) keep(events []OutboxEvent) {
 func (m *Memory) UpdateWatch(_ context.Context, id string, u WatchUpdate, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w, ok := m.watches[id]
-	if !ok {
-		return fmt.Errorf("watch %s: %w", id, ErrNotFound)
-	}
-	m.watches[id] = u.apply(w, now).normal()
-	return nil
+	return change(m.watches, "watch", id, func(w Watch) Watch { return u.apply(w, now).normal() })
 }
 
 func (u WatchUpdate) apply(w Watch, now time.Time) Watch {
@@ -262,11 +249,7 @@ func (m *Memory) CreateChannel(_ context.Context, c Channel) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.channels[c.ID]; ok {
-		return fmt.Errorf("channel %s: %w", c.ID, ErrExists)
-	}
-	m.channels[c.ID] = c.clone().normal()
-	return nil
+	return put(m.channels, "channel", c.ID, c.clone().normal())
 }
 
 // Channel returns one channel; ErrNotFound if there is none. It is Receive's
@@ -274,11 +257,8 @@ func (m *Memory) CreateChannel(_ context.Context, c Channel) error {
 func (m *Memory) Channel(_ context.Context, id string) (Channel, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.channels[id]
-	if !ok {
-		return Channel{}, fmt.Errorf("channel %s: %w", id, ErrNotFound)
-	}
-	return c.clone(), nil
+	c, err := find(m.channels, "channel", id)
+	return c.clone(), err
 }
 
 // UpdateChannel changes the fields u names; ErrNotFound if the channel is
@@ -286,12 +266,7 @@ func (m *Memory) Channel(_ context.Context, id string) (Channel, error) {
 func (m *Memory) UpdateChannel(_ context.Context, id string, u ChannelUpdate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.channels[id]
-	if !ok {
-		return fmt.Errorf("channel %s: %w", id, ErrNotFound)
-	}
-	m.channels[id] = u.apply(c).normal()
-	return nil
+	return change(m.channels, "channel", id, func(c Channel) Channel { return u.apply(c).normal() })
 }
 
 func (u ChannelUpdate) apply(c Channel) Channel {
@@ -361,4 +336,35 @@ func soonest[T any](out []T, key func(T) (time.Time, string), limit int) []T {
 		out = out[:limit]
 	}
 	return out
+}
+
+// find returns the record under id in records; ErrNotFound, naming it
+// what, if there is none. m.mu must be held.
+func find[T any](records map[string]T, what, id string) (T, error) {
+	v, ok := records[id]
+	if !ok {
+		return v, fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
+	}
+	return v, nil
+}
+
+// change replaces the record under id in records with what apply makes of
+// it; ErrNotFound, naming it what, if there is none. m.mu must be held.
+func change[T any](records map[string]T, what, id string, apply func(T) T) error {
+	v, err := find(records, what, id)
+	if err != nil {
+		return err
+	}
+	records[id] = apply(v)
+	return nil
+}
+
+// put keeps v under id in records, unless the id is taken: ErrExists,
+// naming it what. m.mu must be held.
+func put[T any](records map[string]T, what, id string, v T) error {
+	if _, ok := records[id]; ok {
+		return fmt.Errorf("%s %s: %w", what, id, ErrExists)
+	}
+	records[id] = v
+	return nil
 }

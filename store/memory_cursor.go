@@ -68,11 +68,10 @@ func (m *Memory) ReleaseSync(_ context.Context, watchID, holder, lastError strin
 func (m *Memory) changeCursor(watchID string, change func(Cursor) (Cursor, error)) (Cursor, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.cursors[watchID]
-	if !ok {
-		return Cursor{}, fmt.Errorf("cursor %s: %w", watchID, ErrNotFound)
+	c, err := find(m.cursors, "cursor", watchID)
+	if err == nil {
+		c, err = change(c)
 	}
-	c, err := change(c)
 	if err != nil {
 		return Cursor{}, err
 	}
@@ -84,11 +83,7 @@ func (m *Memory) changeCursor(watchID string, change func(Cursor) (Cursor, error
 func (m *Memory) Cursor(_ context.Context, watchID string) (Cursor, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.cursors[watchID]
-	if !ok {
-		return Cursor{}, fmt.Errorf("cursor %s: %w", watchID, ErrNotFound)
-	}
-	return c, nil
+	return find(m.cursors, "cursor", watchID)
 }
 
 // OwedCursors returns up to limit cursors whose read is owed at now
