@@ -10,9 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/watchrelay/watchrelay/internal/logging"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/renew"
 )
@@ -42,8 +41,8 @@ func fresh(t *testing.T) *bytes.Buffer {
 // The registered functions are wired to Receive, Renew and Sync: on the emulators,
 // as deployed on a project, they answer their contracts.
 func TestFunctionsWired(t *testing.T) {
-	emulator.Require(t) // sets the emulator hosts in the environment
-	t.Setenv("GOOGLE_CLOUD_PROJECT", "fn-"+uuid.NewString()[:8])
+	// New sets the emulator hosts in the environment.
+	t.Setenv("GOOGLE_CLOUD_PROJECT", backend.New(t).Project)
 	fresh(t)
 	for _, tc := range []struct {
 		name    string

@@ -7,15 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 	"github.com/watchrelay/watchrelay/internal/fake/inproc"
-	"github.com/watchrelay/watchrelay/internal/testing/emulator"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/fscount"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -30,7 +28,7 @@ import (
 //
 //	go test ./changes -run '^$' -bench Storm -benchtime 1x
 func BenchmarkStorm(b *testing.B) {
-	hosts := emulator.Require(b)
+	space := backend.New(b)
 	sim, err := googlesim.Start(googlesim.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -41,7 +39,7 @@ func BenchmarkStorm(b *testing.B) {
 		b.Fatal(err)
 	}
 	ops := fscount.New()
-	fs := fscount.Open(b, hosts.Firestore, "sync-bench", "b"+uuid.NewString()[:8]+"_", ops)
+	fs := fscount.Open(b, space, ops)
 	ps, pub := benchPublisher(b)
 	counted := &countingPublisher{Publisher: pub}
 	s, err := changes.New(fs, apis, counted, changes.Options{Debounce: config.Defaults.SyncDebounce})

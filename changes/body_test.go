@@ -10,13 +10,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/uuid"
 
 	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
-	"github.com/watchrelay/watchrelay/internal/testing/emulator"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/fscount"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -162,9 +161,8 @@ func (confirmed) PublishAll(context.Context, []event.Event) error { return nil }
 // body, one read more and, only when the body is the item's newest, a
 // write. A Reports activity is claimed nowhere.
 func TestBodyCost(t *testing.T) {
-	hosts := emulator.Require(t)
 	ops := fscount.New()
-	fs := fscount.Open(t, hosts.Firestore, "body-cost", "b"+uuid.NewString()[:8]+"_", ops)
+	fs := fscount.Open(t, backend.New(t), ops)
 	s, err := changes.New(fs, noReads{}, confirmed{}, changes.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 
 	"cloud.google.com/go/pubsub/v2"
 	"github.com/google/uuid"
-	"google.golang.org/api/option"
 
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/config"
@@ -24,6 +23,7 @@ import (
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 	"github.com/watchrelay/watchrelay/internal/fake/inproc"
 	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
@@ -74,7 +74,7 @@ type rigOptions struct {
 	latency time.Duration
 }
 
-func newRig(t testing.TB, backend string, o rigOptions) *rig {
+func newRig(t testing.TB, on string, o rigOptions) *rig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -121,7 +121,7 @@ func newRig(t testing.TB, backend string, o rigOptions) *rig {
 	opts := service.Options{Logger: slog.New(slog.NewJSONHandler(logw, nil)), Renew: o.renew}
 	opts.Renew.Now = o.now
 	project := service.LocalProject
-	switch backend {
+	switch on {
 	case "memory":
 		ps, err := inproc.Start(ctx, service.LocalProject, cfg.Topic)
 		if err != nil {
@@ -129,28 +129,12 @@ func newRig(t testing.TB, backend string, o rigOptions) *rig {
 		}
 		opts.Store, opts.PubSub, opts.Release = store.NewMemory(), ps.Client, ps.Close
 	case "emulators":
-		hosts := emulator.Require(t)
-		cfg.Project = "sync-" + uuid.NewString()[:8]
-		project = cfg.Project
-		cfg.FirestoreEmulator, cfg.PubsubEmulator = hosts.Firestore, hosts.Pubsub
-		ps, err := pubsub.NewClient(ctx, project)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ps.Close() })
-		opts.PubSub = ps
-		conn, err := store.DialEmulator(hosts.Firestore)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs, err := store.OpenFirestore(ctx, cfg.Project, "", "", option.WithGRPCConn(conn))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { fs.Close() })
-		opts.Store = fs
+		space := backend.New(t)
+		cfg.Project, project = space.Project, space.Project
+		cfg.FirestoreEmulator, cfg.PubsubEmulator = space.Hosts.Firestore, space.Hosts.Pubsub
+		opts.PubSub, opts.Store = space.PubSub(t), space.Firestore(t)
 	default:
-		t.Fatalf("unknown backend %q", backend)
+		t.Fatalf("unknown backend %q", on)
 	}
 	if o.wrap != nil {
 		opts.Store = o.wrap(opts.Store)

@@ -15,17 +15,13 @@ import (
 
 	"cloud.google.com/go/pubsub/v2"
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/api/option"
 
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/logging"
-	"github.com/watchrelay/watchrelay/internal/testing/emulator"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/store"
 )
-
-// emuProject is the project the emulator tests use; the emulators accept any.
-const emuProject = "watchrelay-receive-test"
 
 // emuNow is the receiving time on the emulators, at the microsecond
 // precision Firestore keeps.
@@ -34,8 +30,9 @@ var emuNow = time.Date(2026, 11, 22, 8, 0, 0, 123_000_000, time.UTC)
 // emuToken is the token of the emulator tests' channel.
 const emuToken = "emu-token-5c1f9a7e3b8d2c6f0a4e"
 
-// emuRig is the Handler on the real emulators: the Firestore store under a
-// fresh prefix and a Pub/Sub topic with one ordered subscription of its own.
+// emuRig is the Handler on the real emulators, in a project of its own
+// (backend.Space): the Firestore store and a Pub/Sub topic with one ordered
+// subscription.
 type emuRig struct {
 	store   *store.Firestore
 	client  *pubsub.Client
@@ -46,18 +43,10 @@ type emuRig struct {
 
 func newEmuRig(t *testing.T) *emuRig {
 	t.Helper()
-	emulator.Require(t)
-	ctx := t.Context()
-	suffix := fmt.Sprintf("%d", time.Now().UnixNano())
-
-	fs, err := store.OpenFirestore(ctx, emuProject, "", "receive"+suffix+"_")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
-
-	client := emuClient(t)
-	topic, sub := emuTopic(t, client, suffix)
+	space := backend.New(t)
+	fs := space.Firestore(t)
+	client := space.PubSub(t)
+	topic, sub := emuTopic(t, client, space.Project)
 	pub, err := event.NewPublisher(client, topic, policy)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +59,7 @@ func newEmuRig(t *testing.T) *emuRig {
 		Publisher: pub,
 		Logger:    logging.New(r.logs, slog.LevelDebug),
 		Now:       func() time.Time { return emuNow },
-		Project:   emuProject,
+		Project:   space.Project,
 		Timeout:   10 * time.Second,
 	})
 	if err != nil {
@@ -79,30 +68,17 @@ func newEmuRig(t *testing.T) *emuRig {
 	return r
 }
 
-// emuClient is a Pub/Sub client closed with the test. PUBSUB_EMULATOR_HOST,
-// set by Require, points it at the emulator, as it would any Google client
-// library; opts may point it elsewhere.
-func emuClient(t testing.TB, opts ...option.ClientOption) *pubsub.Client {
-	t.Helper()
-	client, err := pubsub.NewClient(context.Background(), emuProject, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	return client
-}
-
-// emuTopic makes the topic events-<suffix> on the emulator, with an
-// ordered subscription sub-<suffix>, and returns the topic's id and the
+// emuTopic makes the topic events in the project on the emulator, with an
+// ordered subscription sub, and returns the topic's id and the
 // subscription's name.
-func emuTopic(t testing.TB, client *pubsub.Client, suffix string) (topic, sub string) {
+func emuTopic(t testing.TB, client *pubsub.Client, project string) (topic, sub string) {
 	t.Helper()
 	ctx := context.Background()
-	topic = "events-" + suffix
-	if err := event.EnsureTopic(ctx, client, emuProject, topic); err != nil {
+	topic = "events"
+	if err := event.EnsureTopic(ctx, client, project, topic); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := event.Subscribe(ctx, client, emuProject, topic, "sub-"+suffix)
+	sub, err := event.Subscribe(ctx, client, project, topic, "sub")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/logging"
-	"github.com/watchrelay/watchrelay/internal/testing/emulator"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/faultproxy"
 	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/store"
@@ -39,24 +38,15 @@ const faultChannel = "emu-live"
 
 func newFaultRig(t testing.TB, deadline time.Duration, maxInFlight int) *faultRig {
 	t.Helper()
-	emulator.Require(t)
+	space := backend.New(t)
 	ctx := context.Background()
-	suffix := fmt.Sprintf("fault%d", time.Now().UnixNano())
 	r := &faultRig{
 		logs:      &logBuffer{},
-		firestore: faultproxy.New(t, os.Getenv("FIRESTORE_EMULATOR_HOST")),
-		pubsub:    faultproxy.New(t, os.Getenv("PUBSUB_EMULATOR_HOST")),
+		firestore: faultproxy.New(t, space.Hosts.Firestore),
+		pubsub:    faultproxy.New(t, space.Hosts.Pubsub),
 	}
 
-	conn, err := store.DialEmulator(r.firestore.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := store.OpenFirestore(ctx, emuProject, "", suffix+"_", option.WithGRPCConn(conn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
+	fs := space.FirestoreOn(t, backend.Dial(t, r.firestore.Addr))
 	if err := fs.CreateChannel(ctx, store.Channel{
 		ID: faultChannel, WatchID: "w-emu", Kind: "drive.files", ResourceID: "file-1",
 		TokenHash: store.HashToken(emuToken), State: store.ChannelActive, Expiration: emuNow.Add(time.Hour),
@@ -64,9 +54,9 @@ func newFaultRig(t testing.TB, deadline time.Duration, maxInFlight int) *faultRi
 		t.Fatal(err)
 	}
 
-	direct := emuClient(t)
-	proxied := emuClient(t, option.WithEndpoint(r.pubsub.Addr))
-	topic, sub := emuTopic(t, direct, suffix)
+	direct := space.PubSub(t)
+	proxied := space.PubSub(t, option.WithEndpoint(r.pubsub.Addr))
+	topic, sub := emuTopic(t, direct, space.Project)
 	r.emuRig = emuRig{store: fs, client: direct, sub: sub}
 	pub, err := event.NewPublisher(proxied, topic, receive.PublishPolicy(deadline))
 	if err != nil {

@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/uuid"
 
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
-	"github.com/watchrelay/watchrelay/internal/testing/emulator"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/fscount"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
@@ -119,11 +118,10 @@ func benchPass(b *testing.B, storeName string, n int) passFigures {
 	var s, passStore testStore
 	var receiveOps, passOps *fscount.Counter
 	if storeName == "firestore" {
-		host := emulator.Require(b).Firestore
-		prefix := "b" + uuid.NewString()[:8] + "_"
+		space := backend.New(b)
 		receiveOps, passOps = fscount.New(), fscount.New()
-		s = fscount.Open(b, host, "renew-bench", prefix, receiveOps)
-		passStore = fscount.Open(b, host, "renew-bench", prefix, passOps)
+		s = fscount.Open(b, space, receiveOps)
+		passStore = fscount.Open(b, space, passOps)
 	} else {
 		s = store.NewMemory()
 		passStore = s

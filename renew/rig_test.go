@@ -20,6 +20,7 @@ import (
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
 	"github.com/watchrelay/watchrelay/internal/fake/inproc"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/renew"
@@ -55,6 +56,8 @@ type rig struct {
 	apis   *google.APIs
 	events *countedPublisher
 	opts   renew.Options
+	// project is the project of the rig's Pub/Sub.
+	project string
 	// deaf makes Receive answer 410, which Google does not retry: the
 	// notification is lost.
 	deaf atomic.Bool
@@ -81,22 +84,7 @@ func (p *countedPublisher) Publish(ctx context.Context, e event.Event) error {
 
 // stores runs a test once per store: the memory store, and Firestore on the
 // real emulator.
-func stores(t *testing.T, f func(t *testing.T, s testStore)) {
-	t.Run("memory", func(t *testing.T) {
-		t.Parallel()
-		f(t, store.NewMemory())
-	})
-	t.Run("firestore", func(t *testing.T) {
-		t.Parallel()
-		emulator.Require(t)
-		fs, err := store.OpenFirestore(context.Background(), "renew-test", "", "t"+uuid.NewString()[:8]+"_")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { fs.Close() })
-		f(t, fs)
-	})
-}
+func stores(t *testing.T, f func(t *testing.T, s testStore)) { backend.Each(t, f) }
 
 func newRig(t testing.TB, s testStore, simOpts ...func(*googlesim.Options)) *rig {
 	t.Helper()
@@ -145,22 +133,21 @@ func newRig(t testing.TB, s testStore, simOpts ...func(*googlesim.Options)) *rig
 	return r
 }
 
-// rigProject is the project of the rig's Pub/Sub; the emulator takes any.
+// rigProject is the project of the memory rig's Pub/Sub, and of the
+// topics the tests name.
 const rigProject = "renew-test"
 
-// pubsubClient returns a client of the Firestore rig's Pub/Sub emulator
-// (PUBSUB_EMULATOR_HOST, set with Firestore's by emulator.Require) or of a
-// pstest server with the topic for the memory rig.
+// pubsubClient returns, for the Firestore rig, a client of the Pub/Sub
+// emulator in a project of the test's own (backend.Space), or, for the
+// memory rig, of a pstest server with the topic; r.project is its project.
 func (r *rig) pubsubClient(topic string) *pubsub.Client {
 	r.t.Helper()
 	if _, ok := r.store.(*store.Firestore); ok {
-		c, err := pubsub.NewClient(context.Background(), rigProject)
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		r.t.Cleanup(func() { c.Close() })
-		return c
+		space := backend.New(r.t)
+		r.project = space.Project
+		return space.PubSub(r.t)
 	}
+	r.project = rigProject
 	srv, err := inproc.Start(context.Background(), rigProject, topic)
 	if err != nil {
 		r.t.Fatal(err)
@@ -174,10 +161,10 @@ func (r *rig) pubsubClient(topic string) *pubsub.Client {
 func (r *rig) subscribe(client *pubsub.Client, name string) {
 	r.t.Helper()
 	ctx := context.Background()
-	if err := event.EnsureTopic(ctx, client, rigProject, name); err != nil {
+	if err := event.EnsureTopic(ctx, client, r.project, name); err != nil {
 		r.t.Fatal(err)
 	}
-	sub, err := event.Subscribe(ctx, client, rigProject, name, name)
+	sub, err := event.Subscribe(ctx, client, r.project, name, name)
 	if err != nil {
 		r.t.Fatal(err)
 	}

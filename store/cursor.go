@@ -132,7 +132,7 @@ func (c Cursor) begin(holder string, until, now time.Time) (Cursor, error) {
 // live one.
 func (c Cursor) held(holder, what string) error {
 	if holder == "" || c.Holder != holder {
-		return fmt.Errorf("store: %s cursor %s: %w", what, c.WatchID, ErrLeaseLost)
+		return fmt.Errorf("%s cursor %s: %w", what, c.WatchID, ErrLeaseLost)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,66 +12,8 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// cursorStore is Sync's part of the contract; contractStore embeds it.
-type cursorStore interface {
-	WantSync(ctx context.Context, cl store.SyncClaim) (store.Cursor, bool, error)
-	AdvanceCursor(ctx context.Context, watchID, holder string, at store.Position, until, now time.Time) error
-	OwedCursors(ctx context.Context, now time.Time, limit int) ([]store.Cursor, error)
-	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
-	BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (store.Cursor, error)
-	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
-	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
-	Cursors(ctx context.Context, limit int) ([]store.Cursor, error)
-}
-
-// claim is holder's claim on watchID's cursor at now, triggered by message,
-// for a lease of a minute.
-func claim(watchID, holder, message string, now time.Time) store.SyncClaim {
-	return store.SyncClaim{WatchID: watchID, Holder: holder, Message: message, Until: now.Add(time.Minute), Now: now}
-}
-
-// tok is the position of a completed read that ended at token.
-func tok(token string) store.Position { return store.Position{Token: token} }
-
-func mustWant(t *testing.T, s cursorStore, cl store.SyncClaim) (store.Cursor, bool) {
-	t.Helper()
-	c, took, err := s.WantSync(t.Context(), cl)
-	if err != nil {
-		t.Fatalf("WantSync(%+v): %v", cl, err)
-	}
-	return c, took
-}
-
-// mustCursor reads a cursor and checks it is what the last write returned.
-func mustCursor(t *testing.T, s cursorStore, id string, returned store.Cursor) store.Cursor {
-	t.Helper()
-	got, err := s.Cursor(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(returned, got); diff != "" {
-		t.Errorf("cursor %s: returned differs from stored (-returned +stored):\n%s", id, diff)
-	}
-	return got
-}
-
-// testCursors is the cursors' part of testContract.
-func testCursors(t *testing.T, newStore func(t *testing.T) contractStore) {
-	runCases(t, newStore, []contractCase{
-		{"WantSync counts every claim and takes only a free or redelivered lease", testWantSyncTakes},
-		{"WantSync is exclusive and counts every claim under concurrency", testWantSyncConcurrent},
-		{"only the holder moves the cursor", testOnlyHolder},
-		{"FinishSync releases only when no notification came during the fetch", testFinishSync},
-		{"ReleaseSync counts the failure and leaves the fetch owed", testReleaseSync},
-		{"a debouncing holder covers notifications until its read begins", testCovers},
-		{"a read's page is kept until the read completes", testPosition},
-		{"OwedCursors finds failed reads and dead holders, not live or done ones", testOwedCursors},
-		{"cursors that do not exist", testNoCursor},
-		{"Cursors lists by watch id", testCursorsList},
-		{"DeleteWatch deletes the watch's cursor in the same step", testDeleteWatchCursor},
-		{"Changes and Snapshot round trip", testChangesRoundTrip},
-	})
-}
+// The rules of a cursor's lease (cursor.go), then cursors as records.
+// Cases of contractCases, run on both stores.
 
 func testWantSyncTakes(t *testing.T, s contractStore) {
 	live := t0.Add(30 * time.Second) // within the first claim's minute
@@ -282,6 +223,90 @@ func testReleaseSync(t *testing.T, s contractStore) {
 	}
 }
 
+func testCovers(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	c, _ := mustWant(t, s, claim("w1", "h1", "m1", t0))
+	// Waiting out the debounce: the coming read covers a notification.
+	if !c.Covers(at(time.Second)) {
+		t.Error("a live holder that has not begun reading does not cover a notification")
+	}
+	if c.Covers(at(2 * time.Minute)) {
+		t.Error("a lease past its end covers a notification")
+	}
+	if _, err := s.BeginFetch(ctx, "w1", "h2", at(3*time.Minute), at(time.Second)); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("BeginFetch by a non-holder: %v, want ErrLeaseLost", err)
+	}
+	c, err := s.BeginFetch(ctx, "w1", "h1", at(3*time.Minute), at(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = mustCursor(t, s, "w1", c)
+	if c.Fetching != stored(at(2*time.Second)) || c.LeaseUntil != stored(at(3*time.Minute)) || c.Covers(at(3*time.Second)) {
+		t.Errorf("after BeginFetch: fetching %v lease %v covers %v; want the read marked and no longer covering",
+			c.Fetching, c.LeaseUntil, c.Covers(at(3*time.Second)))
+	}
+	// A notification during the read is counted, so the holder reads
+	// again, and while it waits to, it covers once more.
+	mustWant(t, s, claim("w1", "h2", "m2", at(4*time.Second)))
+	c, released, err := s.FinishSync(ctx, "w1", "h1", c.Wanted, at(4*time.Minute), at(5*time.Second))
+	if err != nil || released {
+		t.Fatalf("FinishSync: released %v, %v; want kept", released, err)
+	}
+	if c = mustCursor(t, s, "w1", c); !c.Covers(at(6 * time.Second)) {
+		t.Errorf("holder between reads does not cover: %+v", c)
+	}
+	if _, err := s.BeginFetch(ctx, "w1", "h1", at(5*time.Minute), at(7*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c, released, err = s.FinishSync(ctx, "w1", "h1", 2, at(5*time.Minute), at(8*time.Second))
+	if err != nil || !released {
+		t.Fatalf("FinishSync: released %v, %v; want released", released, err)
+	}
+	if c = mustCursor(t, s, "w1", c); !c.Fetching.IsZero() || c.Covers(at(9*time.Second)) {
+		t.Errorf("released cursor still marks a read or covers: %+v", c)
+	}
+}
+
+func testPosition(t *testing.T, s contractStore) {
+	ctx := t.Context()
+	mustWant(t, s, claim("w1", "h1", "m1", t0))
+	// A baseline listing cut off after its second page: no token yet,
+	// the page to go on from.
+	at := store.Position{Page: "p3"}
+	if err := s.AdvanceCursor(ctx, "w1", "h1", at, t0.Add(time.Hour), t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseSync(ctx, "w1", "h1", "", t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Cursor(ctx, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.At() != at || got.Baselined() || got.Failures != 0 || got.LastError != "" {
+		t.Errorf("after a budget's release: at %+v, baselined %v, failures %d %q; want %+v, false, 0", got.At(), got.Baselined(), got.Failures, got.LastError, at)
+	}
+	// The next turn goes on and completes: the token, no page.
+	c, _ := mustWant(t, s, claim("w1", "h2", "m2", t0.Add(3*time.Second)))
+	if c.At() != at {
+		t.Errorf("a new holder finds %+v, want %+v", c.At(), at)
+	}
+	if err := s.AdvanceCursor(ctx, "w1", "h2", tok("sync-1"), t0.Add(time.Hour), t0.Add(4*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c, released, err := s.FinishSync(ctx, "w1", "h2", c.Wanted, t0.Add(time.Hour), t0.Add(5*time.Second))
+	if err != nil || !released {
+		t.Fatalf("FinishSync = %v, %v", released, err)
+	}
+	if c.At() != tok("sync-1") || !c.Baselined() || c.Owed(t0.Add(time.Hour)) {
+		t.Errorf("after the read: at %+v, owed %v; want %+v, not owed", c.At(), c.Owed(t0.Add(time.Hour)), tok("sync-1"))
+	}
+	mustCursor(t, s, "w1", c)
+}
+
+// Cursors as records: lookups, lists and their deletion with their watch.
+
 func testNoCursor(t *testing.T, s contractStore) {
 	ctx := t.Context()
 	for _, id := range append([]string{"nope"}, invalidIDs...) {
@@ -376,146 +401,6 @@ func testDeleteWatchCursor(t *testing.T, s contractStore) {
 	if got, _ := s.Outbox(ctx, 0); len(got) != 1 || got[0].ID != "w2/stopped" {
 		t.Errorf("outbox %+v, want the purge's event", got)
 	}
-}
-
-func testChangesRoundTrip(t *testing.T, s contractStore) {
-	tests := []struct {
-		name     string
-		changes  *bool
-		snapshot bool
-	}{
-		{"unset means on", nil, false},
-		{"on, with a snapshot", store.Ptr(true), true},
-		// false is what omitempty must not drop.
-		{"off", store.Ptr(false), false},
-	}
-	for i, tt := range tests {
-		w := store.Watch{ID: fmt.Sprint("w", i), Kind: "calendar.events", State: store.WatchActive, Changes: tt.changes, Snapshot: tt.snapshot}
-		mustCreateWatches(t, s, w)
-		got, err := s.Watch(t.Context(), w.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(w, got); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
-		}
-		// Neither the caller's pointer nor a reader's is the
-		// store's.
-		if tt.changes != nil {
-			orig := *tt.changes
-			*w.Changes, *got.Changes = !orig, !orig
-			again, err := s.Watch(t.Context(), w.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if again.Changes == nil || *again.Changes != orig {
-				t.Errorf("%s: changes %v after callers changed their copies, want %v", tt.name, again.Changes, orig)
-			}
-		}
-	}
-}
-
-func TestWantsChanges(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		changes *bool
-		want    bool
-	}{
-		{"a watch that never said is on", nil, true},
-		{"changes: true", store.Ptr(true), true},
-		{"changes: false turns Sync off", store.Ptr(false), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := (store.Watch{Changes: tt.changes}).WantsChanges(); got != tt.want {
-				t.Errorf("WantsChanges() = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-func testCovers(t *testing.T, s contractStore) {
-	ctx := t.Context()
-	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	c, _ := mustWant(t, s, claim("w1", "h1", "m1", t0))
-	// Waiting out the debounce: the coming read covers a notification.
-	if !c.Covers(at(time.Second)) {
-		t.Error("a live holder that has not begun reading does not cover a notification")
-	}
-	if c.Covers(at(2 * time.Minute)) {
-		t.Error("a lease past its end covers a notification")
-	}
-	if _, err := s.BeginFetch(ctx, "w1", "h2", at(3*time.Minute), at(time.Second)); !errors.Is(err, store.ErrLeaseLost) {
-		t.Errorf("BeginFetch by a non-holder: %v, want ErrLeaseLost", err)
-	}
-	c, err := s.BeginFetch(ctx, "w1", "h1", at(3*time.Minute), at(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c = mustCursor(t, s, "w1", c)
-	if c.Fetching != stored(at(2*time.Second)) || c.LeaseUntil != stored(at(3*time.Minute)) || c.Covers(at(3*time.Second)) {
-		t.Errorf("after BeginFetch: fetching %v lease %v covers %v; want the read marked and no longer covering",
-			c.Fetching, c.LeaseUntil, c.Covers(at(3*time.Second)))
-	}
-	// A notification during the read is counted, so the holder reads
-	// again, and while it waits to, it covers once more.
-	mustWant(t, s, claim("w1", "h2", "m2", at(4*time.Second)))
-	c, released, err := s.FinishSync(ctx, "w1", "h1", c.Wanted, at(4*time.Minute), at(5*time.Second))
-	if err != nil || released {
-		t.Fatalf("FinishSync: released %v, %v; want kept", released, err)
-	}
-	if c = mustCursor(t, s, "w1", c); !c.Covers(at(6 * time.Second)) {
-		t.Errorf("holder between reads does not cover: %+v", c)
-	}
-	if _, err := s.BeginFetch(ctx, "w1", "h1", at(5*time.Minute), at(7*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	c, released, err = s.FinishSync(ctx, "w1", "h1", 2, at(5*time.Minute), at(8*time.Second))
-	if err != nil || !released {
-		t.Fatalf("FinishSync: released %v, %v; want released", released, err)
-	}
-	if c = mustCursor(t, s, "w1", c); !c.Fetching.IsZero() || c.Covers(at(9*time.Second)) {
-		t.Errorf("released cursor still marks a read or covers: %+v", c)
-	}
-}
-
-func testPosition(t *testing.T, s contractStore) {
-	ctx := t.Context()
-	mustWant(t, s, claim("w1", "h1", "m1", t0))
-	// A baseline listing cut off after its second page: no token yet,
-	// the page to go on from.
-	at := store.Position{Page: "p3"}
-	if err := s.AdvanceCursor(ctx, "w1", "h1", at, t0.Add(time.Hour), t0.Add(time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ReleaseSync(ctx, "w1", "h1", "", t0.Add(2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Cursor(ctx, "w1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.At() != at || got.Baselined() || got.Failures != 0 || got.LastError != "" {
-		t.Errorf("after a budget's release: at %+v, baselined %v, failures %d %q; want %+v, false, 0", got.At(), got.Baselined(), got.Failures, got.LastError, at)
-	}
-	// The next turn goes on and completes: the token, no page.
-	c, _ := mustWant(t, s, claim("w1", "h2", "m2", t0.Add(3*time.Second)))
-	if c.At() != at {
-		t.Errorf("a new holder finds %+v, want %+v", c.At(), at)
-	}
-	if err := s.AdvanceCursor(ctx, "w1", "h2", tok("sync-1"), t0.Add(time.Hour), t0.Add(4*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	c, released, err := s.FinishSync(ctx, "w1", "h2", c.Wanted, t0.Add(time.Hour), t0.Add(5*time.Second))
-	if err != nil || !released {
-		t.Fatalf("FinishSync = %v, %v", released, err)
-	}
-	if c.At() != tok("sync-1") || !c.Baselined() || c.Owed(t0.Add(time.Hour)) {
-		t.Errorf("after the read: at %+v, owed %v; want %+v, not owed", c.At(), c.Owed(t0.Add(time.Hour)), tok("sync-1"))
-	}
-	mustCursor(t, s, "w1", c)
 }
 
 func testOwedCursors(t *testing.T, s contractStore) {

@@ -57,8 +57,10 @@ type ending struct {
 // retired (stopping, for Renew's next pass to stop, or expired if it
 // lapsed); and the events are kept.
 func (e End) plan(w Watch, c Channel, found bool) (p ending, ok bool, err error) {
-	if e.Holder != "" && w.LeaseHolder != e.Holder {
-		return ending{}, false, fmt.Errorf("store: end watch %s: %w", w.ID, ErrLeaseLost)
+	if e.Holder != "" {
+		if err := w.heldBy(e.Holder, "end"); err != nil {
+			return ending{}, false, err
+		}
 	}
 	if w.State != WatchActive {
 		return ending{}, false, nil

@@ -30,10 +30,11 @@ type Firestore struct {
 }
 
 // OpenFirestore connects to the given project's Firestore database ("" means
-// "(default)"). The prefix goes in front of every collection name, so tests
-// can share one emulator: prefix "t123_" gives "t123_watches" and
-// "t123_channels". FIRESTORE_EMULATOR_HOST, when set, selects the emulator,
-// as for every Google client library.
+// "(default)"). The prefix goes in front of every collection name, so stores
+// can share one database: prefix "t123_" gives "t123_watches" and
+// "t123_channels". (Tests share the emulator by project instead, one each:
+// internal/testing/backend.) FIRESTORE_EMULATOR_HOST, when set, selects the
+// emulator, as for every Google client library.
 func OpenFirestore(ctx context.Context, project, database, prefix string, opts ...option.ClientOption) (*Firestore, error) {
 	if project == "" {
 		return nil, errors.New("store: project is empty")
@@ -59,85 +60,109 @@ func OpenFirestore(ctx context.Context, project, database, prefix string, opts .
 
 // watch and channel name a document, or say why none can have that id.
 func (f *Firestore) watch(id string) (*firestore.DocumentRef, error) {
-	if err := CheckID(id); err != nil {
-		return nil, fmt.Errorf("store: watch: %w: %w", ErrNotFound, err)
-	}
-	return f.watches.Doc(id), nil
+	return doc(f.watches, "watch", id)
 }
 
 func (f *Firestore) channel(id string) (*firestore.DocumentRef, error) {
+	return doc(f.channels, "channel", id)
+}
+
+// doc names the document id of c, or, when no document can have that id
+// (CheckID), says that there is none, as Memory does: a lookup of a forged
+// id finds nothing rather than failing.
+func doc(c *firestore.CollectionRef, what, id string) (*firestore.DocumentRef, error) {
 	if err := CheckID(id); err != nil {
-		return nil, fmt.Errorf("store: channel: %w: %w", ErrNotFound, err)
+		return nil, fmt.Errorf("%s %q: %w (no document can have that id)", what, id, ErrNotFound)
 	}
-	return f.channels.Doc(id), nil
+	return c.Doc(id), nil
+}
+
+// createDoc creates the document id of c (what names its kind) holding v:
+// ErrInvalidID when no document can have that id, ErrExists when it is
+// taken.
+func createDoc(ctx context.Context, c *firestore.CollectionRef, what, id string, v any) error {
+	if err := creatable(what, id); err != nil {
+		return err
+	}
+	if _, err := c.Doc(id).Create(ctx, v); err != nil {
+		return fail("create "+what+" "+id, err)
+	}
+	return nil
+}
+
+// getDoc reads the document id of c (what names its kind) and decodes it:
+// ErrNotFound when there is none, or none can have that id.
+func getDoc[T any](ctx context.Context, c *firestore.CollectionRef, what, id string, decode func(*firestore.DocumentSnapshot) (T, error)) (T, error) {
+	var zero T
+	ref, err := doc(c, what, id)
+	if err != nil {
+		return zero, err
+	}
+	snap, err := ref.Get(ctx)
+	if err != nil {
+		return zero, fail("get "+what+" "+id, err)
+	}
+	return decode(snap)
 }
 
 // Close releases the client's connections.
 func (f *Firestore) Close() error { return f.client.Close() }
 
 // fail turns a Firestore error into one that wraps the store's sentinels,
-// keeping the original for the message.
+// keeping the original for the message. An error the store made itself (a
+// rule's refusal in a transaction: it wraps a kind) is already said in the
+// store's terms and passes through unchanged.
 func fail(what string, err error) error {
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrLeased) || errors.Is(err, ErrExists) || errors.Is(err, ErrUnavailable) {
-		return err // already said in the store's terms
+	if errors.As(err, new(kind)) {
+		return err
 	}
 	switch status.Code(err) {
 	case codes.NotFound:
-		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
 	case codes.AlreadyExists:
-		return fmt.Errorf("store: %s: %w", what, ErrExists)
+		return fmt.Errorf("%s: %w", what, ErrExists)
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted, codes.Internal:
-		return fmt.Errorf("store: %s: %w: %w", what, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", what, ErrUnavailable, err)
 	}
 	// The client returns the context's own error when a deadline runs out
 	// between attempts; a caller's deadline is as good as an outage for
 	// Receive (Google retries) and Renew (the next pass picks up).
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("store: %s: %w: %w", what, ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", what, ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
 }
 
 func decodeWatch(snap *firestore.DocumentSnapshot) (Watch, error) {
-	var w Watch
-	if err := snap.DataTo(&w); err != nil {
-		return Watch{}, fmt.Errorf("store: decode watch %s: %w", snap.Ref.ID, err)
-	}
+	w, err := decodeAs[Watch](snap, "watch")
 	w.ID = snap.Ref.ID
-	return w, nil
+	return w, err
 }
 
 func decodeChannel(snap *firestore.DocumentSnapshot) (Channel, error) {
-	var c Channel
-	if err := snap.DataTo(&c); err != nil {
-		return Channel{}, fmt.Errorf("store: decode channel %s: %w", snap.Ref.ID, err)
-	}
+	c, err := decodeAs[Channel](snap, "channel")
 	c.ID = snap.Ref.ID
-	return c, nil
+	return c, err
+}
+
+// decodeFound decodes snap if its document exists; found is false when it
+// does not, or on an error.
+func decodeFound[T any](snap *firestore.DocumentSnapshot, decode func(*firestore.DocumentSnapshot) (T, error)) (v T, found bool, err error) {
+	if !snap.Exists() {
+		return v, false, nil
+	}
+	v, err = decode(snap)
+	return v, err == nil, err
 }
 
 // CreateWatch stores a new watch; ErrExists if the id is taken.
 func (f *Firestore) CreateWatch(ctx context.Context, w Watch) error {
-	if err := CheckID(w.ID); err != nil {
-		return fmt.Errorf("store: create watch: %w", err)
-	}
-	if _, err := f.watches.Doc(w.ID).Create(ctx, w.normal()); err != nil {
-		return fail("create watch "+w.ID, err)
-	}
-	return nil
+	return createDoc(ctx, f.watches, "watch", w.ID, w.normal())
 }
 
 // Watch returns one watch; ErrNotFound if there is none.
 func (f *Firestore) Watch(ctx context.Context, id string) (Watch, error) {
-	ref, err := f.watch(id)
-	if err != nil {
-		return Watch{}, err
-	}
-	snap, err := ref.Get(ctx)
-	if err != nil {
-		return Watch{}, fail("get watch "+id, err)
-	}
-	return decodeWatch(snap)
+	return getDoc(ctx, f.watches, "watch", id, decodeWatch)
 }
 
 // Watches returns every watch in the given state (every watch when state is
@@ -178,9 +203,15 @@ func expiring(c *firestore.CollectionRef, state, field string, before time.Time,
 }
 
 func (f *Firestore) queryWatches(ctx context.Context, q firestore.Query, what string) ([]Watch, error) {
+	return queryAll(ctx, q, what, decodeWatch)
+}
+
+// queryAll runs q and decodes every document it returns, in order; what
+// names the query in an error.
+func queryAll[T any](ctx context.Context, q firestore.Query, what string, decode func(*firestore.DocumentSnapshot) (T, error)) ([]T, error) {
 	it := q.Documents(ctx)
 	defer it.Stop()
-	var out []Watch
+	var out []T
 	for {
 		snap, err := it.Next()
 		if errors.Is(err, iterator.Done) {
@@ -189,11 +220,11 @@ func (f *Firestore) queryWatches(ctx context.Context, q firestore.Query, what st
 		if err != nil {
 			return nil, fail(what, err)
 		}
-		w, err := decodeWatch(snap)
+		v, err := decode(snap)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, w)
+		out = append(out, v)
 	}
 }
 
@@ -311,27 +342,13 @@ func (f *Firestore) DeleteWatch(ctx context.Context, id string, events ...Outbox
 
 // CreateChannel stores a new channel; ErrExists if the id is taken.
 func (f *Firestore) CreateChannel(ctx context.Context, c Channel) error {
-	if err := CheckID(c.ID); err != nil {
-		return fmt.Errorf("store: create channel: %w", err)
-	}
-	if _, err := f.channels.Doc(c.ID).Create(ctx, c.normal()); err != nil {
-		return fail("create channel "+c.ID, err)
-	}
-	return nil
+	return createDoc(ctx, f.channels, "channel", c.ID, c.normal())
 }
 
 // Channel returns one channel; ErrNotFound if there is none. It is Receive's
 // only read per notification.
 func (f *Firestore) Channel(ctx context.Context, id string) (Channel, error) {
-	ref, err := f.channel(id)
-	if err != nil {
-		return Channel{}, err
-	}
-	snap, err := ref.Get(ctx)
-	if err != nil {
-		return Channel{}, fail("get channel "+id, err)
-	}
-	return decodeChannel(snap)
+	return getDoc(ctx, f.channels, "channel", id, decodeChannel)
 }
 
 // UpdateChannel changes the fields u names; ErrNotFound if the channel is
@@ -358,23 +375,7 @@ func (f *Firestore) UpdateChannel(ctx context.Context, id string, u ChannelUpdat
 // expiration is before the given time, soonest first. A limit of zero or less
 // means no limit.
 func (f *Firestore) ChannelsByState(ctx context.Context, state ChannelState, before time.Time, limit int) ([]Channel, error) {
-	it := f.channelsByStateQuery(state, before, limit).Documents(ctx)
-	defer it.Stop()
-	var out []Channel
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fail("channels by state", err)
-		}
-		c, err := decodeChannel(snap)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
+	return queryAll(ctx, f.channelsByStateQuery(state, before, limit), "channels by state", decodeChannel)
 }
 
 // channelsByStateQuery is ChannelsByState's query, apart so that

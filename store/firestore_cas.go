@@ -60,7 +60,7 @@ func changeDoc[T wholeDoc](ctx context.Context, ref *firestore.DocumentRef, what
 			return v, nil
 		}
 	}
-	return zero, fmt.Errorf("store: %s: %w: %w after %d attempts", what, ErrUnavailable, errDocChanged, casAttempts)
+	return zero, fmt.Errorf("%s: %w: the document changed under each of %d attempts", what, ErrUnavailable, casAttempts)
 }
 
 // casDoc is one round of changeDoc; errDocChanged when another write came
@@ -99,7 +99,7 @@ func casDoc[T wholeDoc](ctx context.Context, ref *firestore.DocumentRef, decode 
 func decodeAs[T any](snap *firestore.DocumentSnapshot, what string) (T, error) {
 	var v T
 	if err := snap.DataTo(&v); err != nil {
-		return v, fmt.Errorf("store: decode %s %s: %w", what, snap.Ref.ID, err)
+		return v, fmt.Errorf("%w %s %s: %w", errDecode, what, snap.Ref.ID, err)
 	}
 	return v, nil
 }

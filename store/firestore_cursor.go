@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/api/iterator"
 )
 
 func decodeCursor(snap *firestore.DocumentSnapshot) (Cursor, error) {
@@ -60,7 +58,7 @@ func (f *Firestore) changeCursor(ctx context.Context, ref *firestore.DocumentRef
 // one atomic read-and-write; see Memory.WantSync.
 func (f *Firestore) WantSync(ctx context.Context, cl SyncClaim) (Cursor, bool, error) {
 	if err := CheckID(cl.WatchID); err != nil {
-		return Cursor{}, false, fmt.Errorf("store: want sync: %w", err)
+		return Cursor{}, false, fmt.Errorf("want sync: %w", err)
 	}
 	var took bool
 	c, err := f.changeCursor(ctx, f.cursors.Doc(cl.WatchID), "want sync "+cl.WatchID, func(c Cursor, _ bool) (Cursor, error) {
@@ -118,7 +116,7 @@ func (f *Firestore) changeHeld(ctx context.Context, watchID, what string, change
 	}
 	return f.changeCursor(ctx, ref, what+" "+watchID, func(c Cursor, ok bool) (Cursor, error) {
 		if !ok {
-			return Cursor{}, fmt.Errorf("store: %s: cursor %s: %w", what, watchID, ErrNotFound)
+			return Cursor{}, fmt.Errorf("%s: cursor %s: %w", what, watchID, ErrNotFound)
 		}
 		return change(c)
 	})
@@ -126,23 +124,12 @@ func (f *Firestore) changeHeld(ctx context.Context, watchID, what string, change
 
 // cursor names a cursor's document, or says why none can have that id.
 func (f *Firestore) cursor(watchID string) (*firestore.DocumentRef, error) {
-	if err := CheckID(watchID); err != nil {
-		return nil, fmt.Errorf("store: cursor: %w: %w", ErrNotFound, err)
-	}
-	return f.cursors.Doc(watchID), nil
+	return doc(f.cursors, "cursor", watchID)
 }
 
 // Cursor returns the watch's cursor; ErrNotFound if there is none.
 func (f *Firestore) Cursor(ctx context.Context, watchID string) (Cursor, error) {
-	ref, err := f.cursor(watchID)
-	if err != nil {
-		return Cursor{}, err
-	}
-	snap, err := ref.Get(ctx)
-	if err != nil {
-		return Cursor{}, fail("get cursor "+watchID, err)
-	}
-	return decodeCursor(snap)
+	return getDoc(ctx, f.cursors, "cursor", watchID, decodeCursor)
 }
 
 // OwedCursors returns up to limit cursors whose read is owed at now
@@ -166,21 +153,5 @@ func (f *Firestore) queryCursors(ctx context.Context, q firestore.Query, limit i
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	it := q.Documents(ctx)
-	defer it.Stop()
-	var out []Cursor
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fail(what, err)
-		}
-		c, err := decodeCursor(snap)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
+	return queryAll(ctx, q, what, decodeCursor)
 }

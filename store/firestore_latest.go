@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/api/iterator"
 )
 
 func decodeLatest(snap *firestore.DocumentSnapshot) (Latest, error) {
@@ -55,7 +54,7 @@ func (f *Firestore) ClaimBody(ctx context.Context, b BodyClaim) (Latest, Verdict
 // watch; ErrNotFound if there is none.
 func (f *Firestore) Latest(ctx context.Context, watchID, itemID string) (Latest, error) {
 	if err := CheckID(watchID); err != nil {
-		return Latest{}, fmt.Errorf("store: latest: %w: %w", ErrNotFound, err)
+		return Latest{}, fmt.Errorf("latest %q: %w (no document can have that id)", watchID, ErrNotFound)
 	}
 	snap, err := f.latest.Doc(latestDoc(watchID, itemID)).Get(ctx)
 	if err != nil {
@@ -70,18 +69,10 @@ func (f *Firestore) Latest(ctx context.Context, watchID, itemID string) (Latest,
 // deletes the watch, so a purge cut short in between leaves the watch, and
 // the next pass's purge deletes the rest.
 func (f *Firestore) deleteLatest(ctx context.Context, watchID string) error {
-	it := f.latest.Where("watchId", "==", watchID).Select().Documents(ctx)
-	defer it.Stop()
-	var refs []*firestore.DocumentRef
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			return fail("latest of "+watchID, err)
-		}
-		refs = append(refs, snap.Ref)
+	refs, err := queryAll(ctx, f.latest.Where("watchId", "==", watchID).Select(), "latest of "+watchID,
+		func(snap *firestore.DocumentSnapshot) (*firestore.DocumentRef, error) { return snap.Ref, nil })
+	if err != nil {
+		return err
 	}
 	return f.deleteAll(ctx, refs, "delete latest of "+watchID)
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -31,19 +30,14 @@ func (f *Firestore) LeaseWatch(ctx context.Context, id string, l Lease, now time
 		if err != nil {
 			return err
 		}
-		if w.LeaseUntil.After(now) {
-			return fmt.Errorf("store: lease watch %s: %w", id, ErrLeased)
+		w, c, err := w.claim(l, now, open)
+		if err != nil {
+			return err
 		}
-		w.LeaseUntil, w.LeaseHolder = normal(l.Until), l.Holder
 		leased = w
-		if open != nil {
-			if c, ok := open(w); ok {
-				if err := CheckID(c.ID); err != nil {
-					return fmt.Errorf("store: create channel: %w", err)
-				}
-				if err := tx.Create(f.channels.Doc(c.ID), c.normal()); err != nil {
-					return err
-				}
+		if c != nil {
+			if err := tx.Create(f.channels.Doc(c.ID), c.normal()); err != nil {
+				return err
 			}
 		}
 		return tx.Update(ref, []firestore.Update{{Path: "leaseUntil", Value: w.LeaseUntil}, {Path: "leaseHolder", Value: l.Holder}})
@@ -66,13 +60,14 @@ func (f *Firestore) ReleaseWatch(ctx context.Context, id, holder string, u Watch
 		if !found {
 			return err
 		}
-		if w.LeaseHolder != holder {
-			return fmt.Errorf("store: release watch %s: %w", id, ErrLeaseLost)
+		u, err := w.release(holder, u)
+		if err != nil {
+			return err
 		}
 		if err := f.keep(tx, events); err != nil {
 			return err
 		}
-		return tx.Update(ref, u.released().updates(now))
+		return tx.Update(ref, u.updates(now))
 	})
 	if err != nil {
 		return fail("release watch "+id, err)
@@ -103,38 +98,30 @@ func (f *Firestore) ActivateChannel(ctx context.Context, a Activation) error {
 			if err != nil {
 				return err
 			}
-			if !snaps[0].Exists() {
-				return fmt.Errorf("store: activate channel %s: %w", a.ChannelID, ErrNotFound)
-			}
-			if !snaps[1].Exists() {
-				return fmt.Errorf("store: activate channel %s: watch %s: %w", a.ChannelID, a.WatchID, ErrNotFound)
-			}
-			c, err := decodeChannel(snaps[0])
+			c, cFound, err := decodeFound(snaps[0], decodeChannel)
 			if err != nil {
 				return err
 			}
-			w, err := decodeWatch(snaps[1])
+			w, wFound, err := decodeFound(snaps[1], decodeWatch)
 			if err != nil {
 				return err
 			}
-			if c.WatchID != a.WatchID {
-				return fmt.Errorf("store: activate channel %s: watch %s: %w", a.ChannelID, a.WatchID, ErrNotFound)
-			}
-			if err := a.check(c, w); err != nil {
+			p, err := a.plan(c, cFound, w, wFound)
+			if err != nil {
 				return err
 			}
-			if old, err := f.channel(w.ChannelID); retireOld && err == nil && w.ChannelID != c.ID {
-				if err := tx.Update(old, retirement(w.ChannelExpiration, a.Now, a.AcceptOldUntil).updates()); err != nil {
+			if old, err := f.channel(p.old); retireOld && err == nil {
+				if err := tx.Update(old, p.retire.updates()); err != nil {
 					return err
 				}
 			}
-			if err := tx.Update(cref, activation(a).updates()); err != nil {
+			if err := tx.Update(cref, p.channel.updates()); err != nil {
 				return err
 			}
 			if err := f.keep(tx, a.Events); err != nil {
 				return err
 			}
-			return tx.Update(wref, pointAt(a).updates(a.Now))
+			return tx.Update(wref, p.watch.updates(a.Now))
 		})
 	}
 	err = activate(true)
@@ -217,9 +204,9 @@ func (f *Firestore) txChannel(tx *firestore.Transaction, id string) (c Channel, 
 		return Channel{}, false, nil, nil // no record can have that id
 	}
 	snaps, err := tx.GetAll([]*firestore.DocumentRef{ref})
-	if err != nil || !snaps[0].Exists() {
+	if err != nil {
 		return Channel{}, false, ref, err
 	}
-	c, err = decodeChannel(snaps[0])
-	return c, err == nil, ref, err
+	c, found, err = decodeFound(snaps[0], decodeChannel)
+	return c, found, ref, err
 }

@@ -3,22 +3,14 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/api/iterator"
 )
 
 // RecordStray stores a stray the first time its channel id is seen;
 // ErrExists after that. See Memory.RecordStray.
 func (f *Firestore) RecordStray(ctx context.Context, s Stray) error {
-	if err := CheckID(s.ChannelID); err != nil {
-		return fmt.Errorf("store: record stray: %w", err)
-	}
-	if _, err := f.strays.Doc(s.ChannelID).Create(ctx, s.normal()); err != nil {
-		return fail("record stray "+s.ChannelID, err)
-	}
-	return nil
+	return createDoc(ctx, f.strays, "stray", s.ChannelID, s.normal())
 }
 
 // Strays returns up to limit strays in the given state, ordered by channel
@@ -32,31 +24,19 @@ func (f *Firestore) Strays(ctx context.Context, state StrayState, limit int) ([]
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	it := q.Documents(ctx)
-	defer it.Stop()
-	var out []Stray
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fail("strays", err)
-		}
-		var s Stray
-		if err := snap.DataTo(&s); err != nil {
-			return nil, fmt.Errorf("store: decode stray %s: %w", snap.Ref.ID, err)
-		}
+	return queryAll(ctx, q, "strays", func(snap *firestore.DocumentSnapshot) (Stray, error) {
+		s, err := decodeAs[Stray](snap, "stray")
 		s.ChannelID = snap.Ref.ID
-		out = append(out, s)
-	}
+		return s, err
+	})
 }
 
 // UpdateStray changes the fields u names; ErrNotFound if there is no such
 // stray.
 func (f *Firestore) UpdateStray(ctx context.Context, id string, u StrayUpdate) error {
-	if err := CheckID(id); err != nil {
-		return fmt.Errorf("store: stray: %w: %w", ErrNotFound, err)
+	ref, err := doc(f.strays, "stray", id)
+	if err != nil {
+		return err
 	}
 	var ups []firestore.Update
 	add := func(path string, v any) { ups = append(ups, firestore.Update{Path: path, Value: v}) }
@@ -75,7 +55,7 @@ func (f *Firestore) UpdateStray(ctx context.Context, id string, u StrayUpdate) e
 	if len(ups) == 0 {
 		return nil
 	}
-	if _, err := f.strays.Doc(id).Update(ctx, ups); err != nil {
+	if _, err := ref.Update(ctx, ups); err != nil {
 		return fail("update stray "+id, err)
 	}
 	return nil
@@ -96,11 +76,7 @@ func (f *Firestore) LastPass(ctx context.Context) (PassRecord, error) {
 	if err != nil {
 		return PassRecord{}, fail("last pass", err)
 	}
-	var p PassRecord
-	if err := snap.DataTo(&p); err != nil {
-		return PassRecord{}, fmt.Errorf("store: decode pass: %w", err)
-	}
-	return p, nil
+	return decodeAs[PassRecord](snap, "pass")
 }
 
 // keep puts events in the outbox within tx.
@@ -120,23 +96,9 @@ func (f *Firestore) Outbox(ctx context.Context, limit int) ([]OutboxEvent, error
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	it := q.Documents(ctx)
-	defer it.Stop()
-	var out []OutboxEvent
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fail("outbox", err)
-		}
-		var e OutboxEvent
-		if err := snap.DataTo(&e); err != nil {
-			return nil, fmt.Errorf("store: decode outbox event %s: %w", snap.Ref.ID, err)
-		}
-		out = append(out, e)
-	}
+	return queryAll(ctx, q, "outbox", func(snap *firestore.DocumentSnapshot) (OutboxEvent, error) {
+		return decodeAs[OutboxEvent](snap, "outbox event")
+	})
 }
 
 // Forget takes the events Pub/Sub has out of the outbox and, when channelID

@@ -123,10 +123,10 @@ func (l Latest) claim(b BodyClaim, ok bool) (Latest, Verdict, bool) {
 // check refuses a claim no record can be kept for.
 func (b BodyClaim) check() error {
 	if err := CheckID(b.WatchID); err != nil {
-		return fmt.Errorf("store: claim body: %w", err)
+		return fmt.Errorf("claim body: %w", err)
 	}
 	if b.ItemID == "" || b.ChannelID == "" {
-		return fmt.Errorf("store: claim body of watch %s: %w: empty item or channel id", b.WatchID, ErrInvalidID)
+		return fmt.Errorf("claim body of watch %s: %w: empty item or channel id", b.WatchID, ErrInvalidID)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,13 +11,6 @@ import (
 
 	"github.com/watchrelay/watchrelay/store"
 )
-
-// latestStore is Sync's record of the bodies it published; contractStore
-// embeds it.
-type latestStore interface {
-	ClaimBody(ctx context.Context, b store.BodyClaim) (store.Latest, store.Verdict, error)
-	Latest(ctx context.Context, watchID, itemID string) (store.Latest, error)
-}
 
 // exp1 and exp2 are the expirations of a watch's channels c1 and c2, c2
 // opened after c1.
@@ -47,16 +39,6 @@ func mustClaim(t *testing.T, s latestStore, b store.BodyClaim) (store.Latest, st
 		t.Fatalf("ClaimBody(%+v): %v", b, err)
 	}
 	return l, v
-}
-
-// testLatest is the latest records' part of testContract.
-func testLatest(t *testing.T, newStore func(t *testing.T) contractStore) {
-	runCases(t, newStore, []contractCase{
-		{"ClaimBody keeps the newest body of an item", testClaimBodyRule},
-		{"ClaimBody admits one newest under concurrency", testClaimBodyConcurrent},
-		{"ClaimBody and Latest refuse what no record can be", testClaimBodyInvalid},
-		{"DeleteWatch deletes the watch's latest records", testDeleteWatchLatest},
-	})
 }
 
 func testClaimBodyRule(t *testing.T, s contractStore) {

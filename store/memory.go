@@ -73,27 +73,20 @@ func (c Channel) normal() Channel {
 
 // CreateWatch stores a new watch; ErrExists if the id is taken.
 func (m *Memory) CreateWatch(_ context.Context, w Watch) error {
-	if err := CheckID(w.ID); err != nil {
-		return fmt.Errorf("store: create watch: %w", err)
+	if err := creatable("watch", w.ID); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.watches[w.ID]; ok {
-		return fmt.Errorf("watch %s: %w", w.ID, ErrExists)
-	}
-	m.watches[w.ID] = w.clone().normal()
-	return nil
+	return put(m.watches, "watch", w.ID, w.clone().normal())
 }
 
 // Watch returns one watch; ErrNotFound if there is none.
 func (m *Memory) Watch(_ context.Context, id string) (Watch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w, ok := m.watches[id]
-	if !ok {
-		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrNotFound)
-	}
-	return w.clone(), nil
+	w, err := find(m.watches, "watch", id)
+	return w.clone(), err
 }
 
 // Watches returns every watch in the given state (every watch when state is
@@ -127,31 +120,25 @@ func (m *Memory) DueWatches(_ context.Context, before time.Time, limit int) ([]W
 }
 
 // LeaseWatch takes the watch's lease for l.Holder until l.Until,
-// atomically: ErrLeased if another claim's lease runs past now, ErrNotFound
-// if the watch is gone. When open is given, it is called with the watch as
+// atomically (see Watch.claim, its rule): ErrLeased if another claim's
+// lease runs past now, ErrNotFound if the watch is gone. When open is given, it is called with the watch as
 // leased, and the channel it returns, if any, is created in the same step:
 // a renewal's claim and its pending channel are one write. It returns the
 // watch as leased.
 func (m *Memory) LeaseWatch(_ context.Context, id string, l Lease, now time.Time, open func(Watch) (Channel, bool)) (Watch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w, ok := m.watches[id]
-	if !ok {
-		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrNotFound)
+	w, err := find(m.watches, "watch", id)
+	if err != nil {
+		return Watch{}, err
 	}
-	if w.LeaseUntil.After(now) {
-		return Watch{}, fmt.Errorf("watch %s: %w", id, ErrLeased)
+	w, c, err := w.claim(l, now, open)
+	if err != nil {
+		return Watch{}, err
 	}
-	w.LeaseUntil, w.LeaseHolder = normal(l.Until), l.Holder
-	if open != nil {
-		if c, ok := open(w.clone()); ok {
-			if err := CheckID(c.ID); err != nil {
-				return Watch{}, fmt.Errorf("store: create channel: %w", err)
-			}
-			if _, ok := m.channels[c.ID]; ok {
-				return Watch{}, fmt.Errorf("channel %s: %w", c.ID, ErrExists)
-			}
-			m.channels[c.ID] = c.clone().normal()
+	if c != nil {
+		if err := put(m.channels, "channel", c.ID, c.clone().normal()); err != nil {
+			return Watch{}, err
 		}
 	}
 	m.watches[id] = w
@@ -169,10 +156,11 @@ func (m *Memory) ReleaseWatch(_ context.Context, id, holder string, u WatchUpdat
 	if !ok {
 		return nil
 	}
-	if w.LeaseHolder != holder {
-		return fmt.Errorf("store: release watch %s: %w", id, ErrLeaseLost)
+	u, err := w.release(holder, u)
+	if err != nil {
+		return err
 	}
-	m.watches[id] = u.released().apply(w, now).normal()
+	m.watches[id] = u.apply(w, now).normal()
 	m.keep(events)
 	return nil
 }
@@ -219,12 +207,7 @@ func (m *Memory) keep(events []OutboxEvent) {
 func (m *Memory) UpdateWatch(_ context.Context, id string, u WatchUpdate, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w, ok := m.watches[id]
-	if !ok {
-		return fmt.Errorf("watch %s: %w", id, ErrNotFound)
-	}
-	m.watches[id] = u.apply(w, now).normal()
-	return nil
+	return change(m.watches, "watch", id, func(w Watch) Watch { return u.apply(w, now).normal() })
 }
 
 func (u WatchUpdate) apply(w Watch, now time.Time) Watch {
@@ -261,16 +244,12 @@ func (m *Memory) DeleteWatch(_ context.Context, id string, events ...OutboxEvent
 
 // CreateChannel stores a new channel; ErrExists if the id is taken.
 func (m *Memory) CreateChannel(_ context.Context, c Channel) error {
-	if err := CheckID(c.ID); err != nil {
-		return fmt.Errorf("store: create channel: %w", err)
+	if err := creatable("channel", c.ID); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.channels[c.ID]; ok {
-		return fmt.Errorf("channel %s: %w", c.ID, ErrExists)
-	}
-	m.channels[c.ID] = c.clone().normal()
-	return nil
+	return put(m.channels, "channel", c.ID, c.clone().normal())
 }
 
 // Channel returns one channel; ErrNotFound if there is none. It is Receive's
@@ -278,11 +257,8 @@ func (m *Memory) CreateChannel(_ context.Context, c Channel) error {
 func (m *Memory) Channel(_ context.Context, id string) (Channel, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.channels[id]
-	if !ok {
-		return Channel{}, fmt.Errorf("channel %s: %w", id, ErrNotFound)
-	}
-	return c.clone(), nil
+	c, err := find(m.channels, "channel", id)
+	return c.clone(), err
 }
 
 // UpdateChannel changes the fields u names; ErrNotFound if the channel is
@@ -290,12 +266,7 @@ func (m *Memory) Channel(_ context.Context, id string) (Channel, error) {
 func (m *Memory) UpdateChannel(_ context.Context, id string, u ChannelUpdate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.channels[id]
-	if !ok {
-		return fmt.Errorf("channel %s: %w", id, ErrNotFound)
-	}
-	m.channels[id] = u.apply(c).normal()
-	return nil
+	return change(m.channels, "channel", id, func(c Channel) Channel { return u.apply(c).normal() })
 }
 
 func (u ChannelUpdate) apply(c Channel) Channel {
@@ -316,68 +287,24 @@ func (u ChannelUpdate) apply(c Channel) Channel {
 // expiration), marks it active, points its watch at it, gives the lease
 // back, and retires the channel the watch named before, all in one atomic
 // step: a crash never leaves a live channel that no watch names, nor an old
-// one that nothing will stop. The old one becomes stopping, or expired if
-// its expiration (the watch's copy) has passed. It refuses, changing
-// nothing, unless the channel is still pending and a.Holder still holds the
-// watch (ErrLeaseLost), and unless the watch is still active (ErrNotActive).
+// one that nothing will stop. Activation.plan is the rule: what it writes,
+// and when it refuses, changing nothing (ErrLeaseLost, ErrNotActive).
 func (m *Memory) ActivateChannel(_ context.Context, a Activation) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.channels[a.ChannelID]
-	if !ok {
-		return fmt.Errorf("channel %s: %w", a.ChannelID, ErrNotFound)
-	}
-	w, ok := m.watches[a.WatchID]
-	if !ok || c.WatchID != a.WatchID {
-		return fmt.Errorf("watch %s: %w", a.WatchID, ErrNotFound)
-	}
-	if err := a.check(c, w); err != nil {
+	c, cFound := m.channels[a.ChannelID]
+	w, wFound := m.watches[a.WatchID]
+	p, err := a.plan(c, cFound, w, wFound)
+	if err != nil {
 		return err
 	}
-	if old, ok := m.channels[w.ChannelID]; ok && old.ID != c.ID {
-		m.channels[old.ID] = retirement(w.ChannelExpiration, a.Now, a.AcceptOldUntil).apply(old).normal()
+	if old, ok := m.channels[p.old]; ok {
+		m.channels[old.ID] = p.retire.apply(old).normal()
 	}
-	m.channels[c.ID] = activation(a).apply(c).normal()
-	m.watches[w.ID] = pointAt(a).apply(w, a.Now).normal()
+	m.channels[c.ID] = p.channel.apply(c).normal()
+	m.watches[w.ID] = p.watch.apply(w, a.Now).normal()
 	m.keep(a.Events)
 	return nil
-}
-
-// check, activation, pointAt and release are the parts of ActivateChannel
-// and ReleaseWatch, shared by both stores (and retirement, in rules.go).
-func (a Activation) check(c Channel, w Watch) error {
-	switch {
-	case c.State != ChannelPending:
-		return fmt.Errorf("store: activate channel %s: it is %s: %w", c.ID, c.State, ErrLeaseLost)
-	case w.LeaseHolder != a.Holder:
-		return fmt.Errorf("store: activate channel %s: watch %s: %w", c.ID, w.ID, ErrLeaseLost)
-	case w.State != WatchActive:
-		return fmt.Errorf("store: activate channel %s: watch %s is %s: %w", c.ID, w.ID, w.State, ErrNotActive)
-	}
-	return nil
-}
-
-func activation(a Activation) ChannelUpdate {
-	u := ChannelUpdate{State: Ptr(ChannelActive), Expiration: &a.Expiration}
-	if a.ResourceID != "" {
-		u.ResourceID = &a.ResourceID
-	}
-	if a.ResourceURI != "" {
-		u.ResourceURI = &a.ResourceURI
-	}
-	return u
-}
-
-func pointAt(a Activation) WatchUpdate {
-	u := WatchUpdate{ChannelID: &a.ChannelID, ChannelExpiration: &a.Expiration}
-	u.LastError, u.Failures, u.RetryAt = Ptr(a.LastError), Ptr(a.Failures), &time.Time{}
-	return u.released()
-}
-
-// released is u with the lease given back.
-func (u WatchUpdate) released() WatchUpdate {
-	u.LeaseUntil, u.LeaseHolder = &time.Time{}, Ptr("")
-	return u
 }
 
 // ChannelsByState returns up to limit channels in the given state whose
@@ -409,4 +336,35 @@ func soonest[T any](out []T, key func(T) (time.Time, string), limit int) []T {
 		out = out[:limit]
 	}
 	return out
+}
+
+// find returns the record under id in records; ErrNotFound, naming it
+// what, if there is none. m.mu must be held.
+func find[T any](records map[string]T, what, id string) (T, error) {
+	v, ok := records[id]
+	if !ok {
+		return v, fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
+	}
+	return v, nil
+}
+
+// change replaces the record under id in records with what apply makes of
+// it; ErrNotFound, naming it what, if there is none. m.mu must be held.
+func change[T any](records map[string]T, what, id string, apply func(T) T) error {
+	v, err := find(records, what, id)
+	if err != nil {
+		return err
+	}
+	records[id] = apply(v)
+	return nil
+}
+
+// put keeps v under id in records, unless the id is taken: ErrExists,
+// naming it what. m.mu must be held.
+func put[T any](records map[string]T, what, id string, v T) error {
+	if _, ok := records[id]; ok {
+		return fmt.Errorf("%s %s: %w", what, id, ErrExists)
+	}
+	records[id] = v
+	return nil
 }

@@ -14,7 +14,7 @@ import (
 // returns the cursor as written and whether cl holds the lease.
 func (m *Memory) WantSync(_ context.Context, cl SyncClaim) (Cursor, bool, error) {
 	if err := CheckID(cl.WatchID); err != nil {
-		return Cursor{}, false, fmt.Errorf("store: want sync: %w", err)
+		return Cursor{}, false, fmt.Errorf("want sync: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -68,11 +68,10 @@ func (m *Memory) ReleaseSync(_ context.Context, watchID, holder, lastError strin
 func (m *Memory) changeCursor(watchID string, change func(Cursor) (Cursor, error)) (Cursor, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.cursors[watchID]
-	if !ok {
-		return Cursor{}, fmt.Errorf("cursor %s: %w", watchID, ErrNotFound)
+	c, err := find(m.cursors, "cursor", watchID)
+	if err == nil {
+		c, err = change(c)
 	}
-	c, err := change(c)
 	if err != nil {
 		return Cursor{}, err
 	}
@@ -84,11 +83,7 @@ func (m *Memory) changeCursor(watchID string, change func(Cursor) (Cursor, error
 func (m *Memory) Cursor(_ context.Context, watchID string) (Cursor, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.cursors[watchID]
-	if !ok {
-		return Cursor{}, fmt.Errorf("cursor %s: %w", watchID, ErrNotFound)
-	}
-	return c, nil
+	return find(m.cursors, "cursor", watchID)
 }
 
 // OwedCursors returns up to limit cursors whose read is owed at now

@@ -12,16 +12,12 @@ import (
 // RecordStray stores a stray the first time its channel id is seen;
 // ErrExists after that.
 func (m *Memory) RecordStray(_ context.Context, s Stray) error {
-	if err := CheckID(s.ChannelID); err != nil {
-		return fmt.Errorf("store: record stray: %w", err)
+	if err := creatable("stray", s.ChannelID); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.strays[s.ChannelID]; ok {
-		return fmt.Errorf("stray %s: %w", s.ChannelID, ErrExists)
-	}
-	m.strays[s.ChannelID] = s.normal()
-	return nil
+	return put(m.strays, "stray", s.ChannelID, s.normal())
 }
 
 // Strays returns up to limit strays in the given state (all when state is
@@ -46,12 +42,7 @@ func (m *Memory) Strays(_ context.Context, state StrayState, limit int) ([]Stray
 func (m *Memory) UpdateStray(_ context.Context, id string, u StrayUpdate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.strays[id]
-	if !ok {
-		return fmt.Errorf("stray %s: %w", id, ErrNotFound)
-	}
-	m.strays[id] = u.apply(s)
-	return nil
+	return change(m.strays, "stray", id, u.apply)
 }
 
 // RecordPass keeps p as the last pass.
@@ -93,11 +84,9 @@ func (m *Memory) Forget(_ context.Context, published []string, channelID string,
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if channelID != "" {
-		c, ok := m.channels[channelID]
-		if !ok {
-			return fmt.Errorf("channel %s: %w", channelID, ErrNotFound)
+		if err := change(m.channels, "channel", channelID, func(c Channel) Channel { return u.apply(c).normal() }); err != nil {
+			return err
 		}
-		m.channels[channelID] = u.apply(c).normal()
 	}
 	for _, id := range published {
 		delete(m.outbox, outboxDoc(id))

@@ -11,7 +11,6 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,28 +26,41 @@ const (
 )
 
 // Sentinel errors. Both implementations wrap these, so callers use errors.Is.
+// An error that wraps one puts what failed in front of it ("release watch
+// w1: store: lease lost"), so its message says "store:" once.
 var (
 	// ErrNotFound: no document with that id.
-	ErrNotFound = errors.New("store: not found")
+	ErrNotFound error = kind("store: not found")
 	// ErrExists: a create found a document with that id already.
-	ErrExists = errors.New("store: already exists")
+	ErrExists error = kind("store: already exists")
 	// ErrLeased: another pass holds the watch's lease.
-	ErrLeased = errors.New("store: watch is leased")
+	ErrLeased error = kind("store: watch is leased")
 	// ErrUnavailable: the backing service could not be reached; callers
 	// answer 503 or retry later.
-	ErrUnavailable = errors.New("store: unavailable")
+	ErrUnavailable error = kind("store: unavailable")
 	// ErrInvalidID: a create was given an id no Firestore document can
 	// have (see CheckID).
-	ErrInvalidID = errors.New("store: invalid id")
+	ErrInvalidID error = kind("store: invalid id")
 	// ErrLeaseLost: an activation's claim no longer holds its watch (the
 	// lease ran out and another pass took it), or its channel is no
 	// longer pending (that pass cleared it). Activating it would point the
 	// watch at a channel the other pass has stopped, or retire its live one.
-	ErrLeaseLost = errors.New("store: lease lost")
+	ErrLeaseLost error = kind("store: lease lost")
 	// ErrNotActive: the watch was removed or ended while a channel was
 	// being opened for it; the channel must be stopped, not activated.
-	ErrNotActive = errors.New("store: watch not active")
+	ErrNotActive error = kind("store: watch not active")
 )
+
+// kind is the type of the store's own errors: the sentinels above, and
+// errDecode. An error that wraps one is already said in the store's terms,
+// which is how fail knows to leave it as it is, whatever kinds come later.
+type kind string
+
+func (k kind) Error() string { return string(k) }
+
+// errDecode: a document did not decode into its type. Unexported: no
+// caller acts on it, but fail must pass it through like the sentinels.
+const errDecode kind = "store: cannot decode"
 
 // CheckID reports whether id can name a document, by Firestore's rules: 1 to
 // 1500 bytes of UTF-8, no "/", not "." or "..", not __like_this__. Both

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/uuid"
 
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/renew"
 	"github.com/watchrelay/watchrelay/store"
@@ -81,16 +81,16 @@ func TestLeaked(t *testing.T) {
 // onEmulators returns a simulated Google and the environment of a CLI run
 // against the emulators, in a project of its own.
 func onEmulators(t *testing.T) (*googlesim.Sim, map[string]string) {
-	h := emulator.Require(t)
+	space := backend.New(t)
 	sim, err := googlesim.Start(googlesim.Options{RetryBase: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
 	return sim, map[string]string{
-		"GOOGLE_CLOUD_PROJECT":    "cli-" + uuid.NewString()[:8],
-		"FIRESTORE_EMULATOR_HOST": h.Firestore,
-		"PUBSUB_EMULATOR_HOST":    h.Pubsub,
+		"GOOGLE_CLOUD_PROJECT":    space.Project,
+		"FIRESTORE_EMULATOR_HOST": space.Hosts.Firestore,
+		"PUBSUB_EMULATOR_HOST":    space.Hosts.Pubsub,
 		"WATCHRELAY_API_BASE_URL": sim.URL,
 		// No Receive runs here: the sync goes nowhere, which Google
 		// tolerates (it retries, then gives up).
@@ -98,15 +98,17 @@ func onEmulators(t *testing.T) (*googlesim.Sim, map[string]string) {
 	}
 }
 
+// cliSpace is the space onEmulators made for env, which the CLI runs
+// with env share.
+func cliSpace(env map[string]string) backend.Space {
+	return backend.Space{Project: env["GOOGLE_CLOUD_PROJECT"], Hosts: emulator.Hosts{
+		Firestore: env["FIRESTORE_EMULATOR_HOST"], Pubsub: env["PUBSUB_EMULATOR_HOST"]}}
+}
+
 // cliStore opens the Firestore that CLI runs with env share.
 func cliStore(t *testing.T, env map[string]string) *store.Firestore {
 	t.Helper()
-	fs, err := store.OpenFirestore(context.Background(), env["GOOGLE_CLOUD_PROJECT"], "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
-	return fs
+	return cliSpace(env).Firestore(t)
 }
 
 // addCalendarWatch adds watch w1 with the CLI, whose pass opens its

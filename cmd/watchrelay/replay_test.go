@@ -50,11 +50,7 @@ func replayTopic(t *testing.T, env map[string]string, topicRetention time.Durati
 	t.Helper()
 	ctx := context.Background()
 	project := env["GOOGLE_CLOUD_PROJECT"]
-	c, err := pubsub.NewClient(ctx, project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := cliSpace(env).PubSub(t)
 	topic := &pubsubpb.Topic{Name: "projects/" + project + "/topics/events"}
 	if topicRetention > 0 {
 		topic.MessageRetentionDuration = durationpb.New(topicRetention)

@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
-	"github.com/google/uuid"
 	"google.golang.org/api/option"
 
 	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/internal/config"
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/service"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/internal/testing/faultproxy"
 	"github.com/watchrelay/watchrelay/store"
@@ -44,20 +44,13 @@ const (
 
 func newPublishRig(t *testing.T, cfg config.Config) *publishRig {
 	t.Helper()
-	hosts := emulator.Require(t)
+	space := backend.New(t)
 	ctx := context.Background()
-	cfg.Project = "publishers-" + uuid.NewString()[:8]
-	r := &publishRig{proxy: faultproxy.New(t, hosts.Pubsub)}
+	cfg.Project = space.Project
+	r := &publishRig{proxy: faultproxy.New(t, space.Hosts.Pubsub)}
+	r.direct = space.PubSub(t)
+	proxied := space.PubSub(t, option.WithEndpoint(r.proxy.Addr))
 	var err error
-	if r.direct, err = pubsub.NewClient(ctx, cfg.Project); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.direct.Close() })
-	proxied, err := pubsub.NewClient(ctx, cfg.Project, option.WithEndpoint(r.proxy.Addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxied.Close() })
 	if err := event.EnsureTopic(ctx, r.direct, cfg.Project, cfg.Topic); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/watchrelay/watchrelay/internal/event"
 	"github.com/watchrelay/watchrelay/internal/fake/inproc"
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 )
 
@@ -112,17 +113,12 @@ func TestEnsureTopic(t *testing.T) {
 	})
 	t.Run("emulator", func(t *testing.T) {
 		t.Parallel()
-		emulator.Require(t)
-		// PUBSUB_EMULATOR_HOST, set by Require, points the client there.
-		client, err := pubsub.NewClient(context.Background(), "inproc-test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.Close()
-		check(t, client, "inproc-test")
+		space := backend.New(t)
+		client := space.PubSub(t)
+		check(t, client, space.Project)
 		// Errors other than AlreadyExists are errors (pstest does not
 		// check names; the emulator does).
-		if err := event.EnsureTopic(t.Context(), client, "inproc-test", "bad name!"); err == nil {
+		if err := event.EnsureTopic(t.Context(), client, space.Project, "bad name!"); err == nil {
 			t.Error("EnsureTopic accepted an invalid topic name")
 		}
 	})

@@ -14,10 +14,10 @@ import (
 	"testing"
 
 	"cloud.google.com/go/firestore/apiv1/firestorepb"
-	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
 	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/store"
 )
@@ -152,16 +152,16 @@ func (t Tally) Total() int {
 	return n
 }
 
-// Open opens the Firestore store on the emulator at host
-// through a connection whose every RPC c counts. With
-// FIRESTORE_EMULATOR_HOST set the client dials the emulator itself and
-// ignores dial options, so a WithGRPCDialOption interceptor would count
-// nothing; a WithGRPCConn given later replaces that connection. (Against
-// real Firestore, option.WithGRPCDialOption(grpc.WithChainUnaryInterceptor
-// (...)) would do.)
-func Open(tb testing.TB, host, project, prefix string, c *Counter) *store.Firestore {
+// Open opens the space's store on the emulator through a connection whose
+// every RPC c counts. With FIRESTORE_EMULATOR_HOST set the client dials the
+// emulator itself and ignores dial options, so a WithGRPCDialOption
+// interceptor would count nothing; the connection is handed over whole
+// (backend.Space.FirestoreOn) instead. (Against real Firestore,
+// option.WithGRPCDialOption(grpc.WithChainUnaryInterceptor(...)) would
+// do.)
+func Open(tb testing.TB, space backend.Space, c *Counter) *store.Firestore {
 	tb.Helper()
-	conn, err := grpc.NewClient("passthrough:///"+host,
+	conn, err := grpc.NewClient("passthrough:///"+space.Hosts.Firestore,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(emulator.Owner{}),
 		grpc.WithChainUnaryInterceptor(c.unary),
@@ -170,15 +170,7 @@ func Open(tb testing.TB, host, project, prefix string, c *Counter) *store.Firest
 	if err != nil {
 		tb.Fatal(err)
 	}
-	fs, err := store.OpenFirestore(context.Background(), project, "", prefix, option.WithGRPCConn(conn))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		fs.Close()
-		conn.Close()
-	})
-	return fs
+	return space.FirestoreOn(tb, conn)
 }
 
 // Plus is the sum of two tallies.
