@@ -85,17 +85,26 @@ func (r *run) forget(ctx context.Context, published []string) {
 	}
 }
 
-// drain publishes what passes that died left in the outbox.
+// drain publishes what earlier passes left in the outbox, oldest first,
+// and stops at the first event Pub/Sub does not take: with Pub/Sub down,
+// paying a refusal's bound for each of up to maxDrain events would spend
+// the pass in front of its renewals, and the events lose nothing by
+// waiting for the next pass.
 func (r *run) drain(ctx context.Context, left []store.OutboxEvent) {
-	var es []event.Event
-	for _, o := range left {
+	var published []string
+	for i, o := range left {
 		e, err := event.FromOutbox(o)
 		if err != nil {
 			r.log.Error("outbox event unreadable; dropped", "id", o.ID, "error", err)
 			r.forget(ctx, []string{o.ID})
 			continue
 		}
-		es = append(es, e)
+		ids := r.announce(ctx, e)
+		if len(ids) == 0 {
+			r.log.Warn("outbox drain stopped at a refused publish; the next pass goes on", "left", len(left)-i)
+			break
+		}
+		published = append(published, ids...)
 	}
-	r.forget(ctx, r.announce(ctx, es...))
+	r.forget(ctx, published)
 }
