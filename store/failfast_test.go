@@ -28,7 +28,7 @@ func TestFailFast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := store.OpenFirestore(t.Context(), "p", "", "", option.WithGRPCConn(conn))
+	fs, err := store.OpenFirestore(t.Context(), "p", "", option.WithGRPCConn(conn))
 	if err != nil {
 		t.Fatal(err)
 	}

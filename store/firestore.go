@@ -30,12 +30,11 @@ type Firestore struct {
 }
 
 // OpenFirestore connects to the given project's Firestore database ("" means
-// "(default)"). The prefix goes in front of every collection name, so stores
-// can share one database: prefix "t123_" gives "t123_watches" and
-// "t123_channels". (Tests share the emulator by project instead, one each:
-// internal/testing/backend.) FIRESTORE_EMULATOR_HOST, when set, selects the
-// emulator, as for every Google client library.
-func OpenFirestore(ctx context.Context, project, database, prefix string, opts ...option.ClientOption) (*Firestore, error) {
+// "(default)"). Two stores are kept apart by database (a deployment) or by
+// project (a test, internal/testing/backend), never inside one database.
+// FIRESTORE_EMULATOR_HOST, when set, selects the emulator, as for every
+// Google client library.
+func OpenFirestore(ctx context.Context, project, database string, opts ...option.ClientOption) (*Firestore, error) {
 	if project == "" {
 		return nil, errors.New("store: project is empty")
 	}
@@ -48,13 +47,13 @@ func OpenFirestore(ctx context.Context, project, database, prefix string, opts .
 	}
 	return &Firestore{
 		client:   client,
-		watches:  client.Collection(prefix + WatchesCollection),
-		channels: client.Collection(prefix + ChannelsCollection),
-		strays:   client.Collection(prefix + StraysCollection),
-		passes:   client.Collection(prefix + PassesCollection),
-		outbox:   client.Collection(prefix + OutboxCollection),
-		cursors:  client.Collection(prefix + CursorsCollection),
-		latest:   client.Collection(prefix + LatestCollection),
+		watches:  client.Collection(WatchesCollection),
+		channels: client.Collection(ChannelsCollection),
+		strays:   client.Collection(StraysCollection),
+		passes:   client.Collection(PassesCollection),
+		outbox:   client.Collection(OutboxCollection),
+		cursors:  client.Collection(CursorsCollection),
+		latest:   client.Collection(LatestCollection),
 	}, nil
 }
 

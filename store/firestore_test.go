@@ -15,7 +15,7 @@ import (
 
 func TestOpenFirestoreChecksInputs(t *testing.T) {
 	t.Parallel()
-	if _, err := store.OpenFirestore(t.Context(), "", "", ""); err == nil {
+	if _, err := store.OpenFirestore(t.Context(), "", ""); err == nil {
 		t.Error("OpenFirestore with no project succeeded")
 	}
 }
@@ -32,7 +32,7 @@ func TestFirestoreUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	f, err := store.OpenFirestore(t.Context(), "watchrelay-test", "", "", option.WithGRPCConn(conn), option.WithoutAuthentication())
+	f, err := store.OpenFirestore(t.Context(), "watchrelay-test", "", option.WithGRPCConn(conn), option.WithoutAuthentication())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +46,7 @@ func (n need) servedBy(ix Index) bool {
 // RunQueryRequest proto) and derives the composite index it needs. What it
 // cannot read (OR filters, unary filters, collection groups) is an error,
 // so a query that changes shape fails here instead of going unchecked.
-func needOf(q firestore.Query, prefix string) (need, error) {
+func needOf(q firestore.Query) (need, error) {
 	b, err := q.Serialize()
 	if err != nil {
 		return need{}, err
@@ -60,7 +59,7 @@ func needOf(q firestore.Query, prefix string) (need, error) {
 	if len(sq.GetFrom()) != 1 || sq.GetFrom()[0].GetAllDescendants() {
 		return need{}, fmt.Errorf("want one collection, got %v", sq.GetFrom())
 	}
-	n := need{collection: strings.TrimPrefix(sq.GetFrom()[0].GetCollectionId(), prefix)}
+	n := need{collection: sq.GetFrom()[0].GetCollectionId()}
 
 	var filters []*pb.StructuredQuery_FieldFilter
 	switch w := sq.GetWhere().GetFilterType().(type) {
@@ -111,9 +110,9 @@ func needOf(q firestore.Query, prefix string) (need, error) {
 // unreachable opens a store whose client points nowhere: it dials lazily,
 // and these tests only build and serialize queries, so no Firestore, real
 // or emulated, is needed.
-func unreachable(t *testing.T, prefix string) *Firestore {
+func unreachable(t *testing.T) *Firestore {
 	t.Helper()
-	f, err := OpenFirestore(context.Background(), "demo", "", prefix,
+	f, err := OpenFirestore(context.Background(), "demo", "",
 		option.WithoutAuthentication(),
 		option.WithEndpoint("127.0.0.1:1"),
 		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
@@ -132,7 +131,7 @@ func unreachable(t *testing.T, prefix string) *Firestore {
 // deployed Renew would meet FAILED_PRECONDITION.
 func TestQueriesHaveIndexes(t *testing.T) {
 	t.Parallel()
-	f := unreachable(t, "t_")
+	f := unreachable(t)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 	queries := []struct {
@@ -153,7 +152,7 @@ func TestQueriesHaveIndexes(t *testing.T) {
 	}
 	used := make([]bool, len(Indexes))
 	for _, row := range queries {
-		got, err := needOf(row.q, "t_")
+		got, err := needOf(row.q)
 		if err != nil {
 			t.Errorf("%s: %v", row.name, err)
 			continue
@@ -179,7 +178,7 @@ func TestQueriesHaveIndexes(t *testing.T) {
 // query and the index it needs, or the error that stops the check.
 func TestNeedOf(t *testing.T) {
 	t.Parallel()
-	f := unreachable(t, "")
+	f := unreachable(t)
 	now := time.Now()
 	for _, row := range []struct {
 		name    string
@@ -212,7 +211,7 @@ func TestNeedOf(t *testing.T) {
 		}}), wantErr: true},
 	} {
 		t.Run(row.name, func(t *testing.T) {
-			got, err := needOf(row.q, "")
+			got, err := needOf(row.q)
 			if (err != nil) != row.wantErr {
 				t.Fatalf("err = %v, want error %v", err, row.wantErr)
 			}

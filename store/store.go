@@ -17,7 +17,7 @@ import (
 	"unicode/utf8"
 )
 
-// Collection names, before any prefix.
+// Collection names.
 const (
 	WatchesCollection  = "watches"
 	ChannelsCollection = "channels"

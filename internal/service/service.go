@@ -222,7 +222,7 @@ func (s *Service) openStore(ctx context.Context, given Store) error {
 		}
 		fopts = append(fopts, option.WithGRPCConn(conn))
 	}
-	fs, err := store.OpenFirestore(ctx, s.project, cfg.Database, "", fopts...)
+	fs, err := store.OpenFirestore(ctx, s.project, cfg.Database, fopts...)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func (s Space) Firestore(tb testing.TB) *store.Firestore {
 // ends.
 func (s Space) FirestoreOn(tb testing.TB, conn *grpc.ClientConn) *store.Firestore {
 	tb.Helper()
-	fs, err := store.OpenFirestore(context.Background(), s.Project, "", "", option.WithGRPCConn(conn))
+	fs, err := store.OpenFirestore(context.Background(), s.Project, "", option.WithGRPCConn(conn))
 	if err != nil {
 		conn.Close()
 		tb.Fatal(err)
