@@ -125,6 +125,21 @@ func containsAll(s string, subs []string) bool {
 // what it printed (stdout and stderr), its exit status and the fakes' calls.
 func runSmoke(t *testing.T, env string, rules []rule, timeout string) (string, int, []string) {
 	t.Helper()
+	cmd, dir := smokeCmd(t, env, rules, timeout)
+	output, err := cmd.CombinedOutput()
+	exit := 0
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		exit = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(output), exit, callsIn(dir)
+}
+
+// smokeCmd prepares a run of scripts/smoke.sh with the fakes first on PATH,
+// answering from rules, and returns it with the fakes' directory.
+func smokeCmd(t *testing.T, env string, rules []rule, timeout string) (*exec.Cmd, string) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
@@ -161,19 +176,17 @@ func runSmoke(t *testing.T, env string, rules []rule, timeout string) (string, i
 	cmd.Env = append(os.Environ(),
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"SMOKE_FAKE_DIR="+dir, "SMOKE_TIMEOUT="+timeout, "SMOKE_POLL=0")
-	output, err := cmd.CombinedOutput()
-	exit := 0
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		exit = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	return cmd, dir
+}
+
+// callsIn returns the calls the fakes logged in dir, in order.
+func callsIn(dir string) []string {
 	logged, _ := os.ReadFile(filepath.Join(dir, "calls"))
 	if in, err := os.ReadFile(filepath.Join(dir, "stdin")); err == nil {
 		// What the CLI read, as a call of its own.
 		logged = append(logged, "stdin of watchrelay: "+string(in)...)
 	}
-	return string(output), exit, strings.Split(strings.TrimSpace(string(logged)), "\n")
+	return strings.Split(strings.TrimSpace(string(logged)), "\n")
 }
 
 // find returns the first call that starts with prefix, or "".

@@ -1,8 +1,13 @@
 package scripts
 
 import (
+	"bytes"
+	"errors"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // The whole path: a temporary channel, a notification of it posted to
@@ -205,6 +210,41 @@ func TestSmokePath(t *testing.T) {
 			"/documents/channels/smoke-",
 		},
 	}})
+}
+
+// TestSmokeInterrupted: stopped half way (Ctrl-C, a build's timeout) while
+// it waits for the event, the run still deletes the channel and the
+// subscription.
+func TestSmokeInterrupted(t *testing.T) {
+	t.Parallel()
+	cmd, dir := smokeCmd(t, smokeEnv, but(gcloud(out(""), "pubsub subscriptions pull")), "600")
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); count(callsIn(dir), "subscriptions pull") == 0; {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("never waited for the event:\n%s", output.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Errorf("exit %v, want 130", err)
+	}
+	calls := callsIn(dir)
+	cleanedUp(t, calls)
+	if !strings.Contains(output.String(), "smoke: deleted channel smoke-") {
+		t.Errorf("output lacks the channel's deletion")
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s\ncalls:\n%s", output.String(), strings.Join(calls, "\n"))
+	}
 }
 
 // cleanedUp checks that the run deleted the subscription it made and the

@@ -37,12 +37,14 @@ cleanup() {
     fi
     case "$code" in
       200) echo "smoke: deleted channel $channel" ;;
-      *) echo "smoke: could not delete channel $channel ($code); it lapses within the hour, and Renew retires it: $firestore_doc" >&2 ;;
+      *) echo "smoke: could not delete channel $channel ($code; it expires within the hour): curl -X DELETE -H \"Authorization: Bearer \$(gcloud auth print-access-token)\" '$firestore_doc'" >&2 ;;
     esac
   fi
   rm -rf "$work"
 }
 trap cleanup EXIT
+# Interrupted (Ctrl-C, a build's timeout): exit, so that the trap runs.
+trap 'exit 130' INT TERM
 
 # watchrelay runs the CLI: the one on PATH, or this checkout's through go.
 watchrelay() {
