@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -160,4 +162,47 @@ func TestSnapshotAndOptOut(t *testing.T) {
 	if n := len(r.changes("off")); n != 0 {
 		t.Errorf("watch with changes off got %d change events", n)
 	}
+}
+
+// TestSkipLogged: a notification read for nothing logs one line naming its
+// watch and why, the line scripts/smoke.sh (smoke-path.sh) reads to see
+// Sync take its temporary watch's turn; a smoke test that looked for
+// another message would wait out its timeout and fail every run.
+func TestSkipLogged(t *testing.T) {
+	var logs lockedLog
+	r := newRig(t, "memory", rigOptions{log: &logs})
+	notification := map[string]string{event.AttrType: event.TypeNotification, event.AttrWatchID: "smoke-0123456789ab"}
+	rec := httptest.NewRecorder()
+	r.svc.Sync.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(push(notification, event.NotificationData{WatchID: "smoke-0123456789ab"}))))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", rec.Code, rec.Body)
+	}
+	if want := `"msg":"sync skipped","watch":"smoke-0123456789ab","reason":"no such watch"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("logs lack %s:\n%s", want, logs.String())
+	}
+	script, err := os.ReadFile("../scripts/smoke-path.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `jsonPayload.message=\"sync skipped\" AND jsonPayload.watch=\"$channel\"`; !strings.Contains(string(script), want) {
+		t.Errorf("scripts/smoke-path.sh does not read Sync's line %s", want)
+	}
+}
+
+// lockedLog is a log writer the rig's goroutines may share.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

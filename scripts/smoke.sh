@@ -4,30 +4,34 @@
 #   scripts/smoke.sh              # reads `terraform -chdir=terraform output -raw smoke_env`
 #   scripts/smoke.sh smoke.env    # or a file that output was written to (cloudbuild.yaml)
 #
-# It checks that the three functions are ACTIVE; that Receive answers a
-# forged notification with 204 (an unknown channel) or 403 (a refused
-# token) and never 5xx, at its own URL and at the custom domain's, whose
-# certificate must be ACTIVE; that Sync is private: Cloud Run refuses an
-# unauthenticated push to it (401 or 403, or 404 where its ingress admits
-# internal traffic only); that the scheduler job runs Renew and Renew's pass logs
-# its summary; that the topic exists; that the composite indexes are READY;
-# that the TTL policy on channels.deleteAt is ACTIVE. Every failure is
-# printed with its fix; it exits 1 if any check failed, 2 if it could not
-# start. What settles after an apply (IAM grants, logs, a new load
-# balancer) is retried for SMOKE_TIMEOUT seconds (default 300), every
-# SMOKE_POLL seconds (default 10).
+# It checks that the three functions are ACTIVE; then the whole path of a
+# notification, on a channel made for the run: it imports a channel with a
+# random token (`watchrelay channel import`, the CLI on PATH or this
+# checkout's through go), posts a valid notification of it to Receive at its
+# own URL and at the custom domain's, whose certificate must be ACTIVE
+# (200: Receive read Firestore and published), pulls its event from a
+# temporary subscription of the topic filtered to it, and reads Sync's log
+# line for it ("sync skipped": Pub/Sub pushed it to Sync with the push
+# account's token through Sync's ingress); that Sync refuses an
+# unauthenticated push (401 or 403, or 404 where its ingress admits
+# internal traffic only); that the scheduler job runs Renew and Renew's pass
+# logs its summary; that the topic exists; that the composite indexes are
+# READY; that the TTL policy on channels.deleteAt is ACTIVE. On the way
+# out, also after a failure half way (the EXIT trap), it deletes the channel's
+# record and the subscription. Every failure is printed with its fix; it
+# exits 1 if any check failed, 2 if it could not start. What settles after
+# an apply (IAM grants, logs, a new load balancer) is retried for
+# SMOKE_TIMEOUT seconds (default 300), every SMOKE_POLL seconds (default 10).
 #
-# It needs gcloud and curl, and the roles of terraform/roles.tf (logging.viewer
-# to read Renew's log). The forged notification names the channel
-# watchrelay/smoke, an id no record can have (no "/" in a document id):
-# Receive answers it as a stray, 204, and records nothing, so the smoke
-# test leaves no stray for Renew to stop or for `watchrelay status` to
-# report. The push sent to Sync is a watchrelay.watch.started.v1 event,
-# which Sync would acknowledge (204) without doing anything, were it public.
-# Sync's own answers to an authenticated push (204 for such an event) are
-# not checked here: only the push account may call it, with a token this
-# script has no way to mint (it runs Renew through the scheduler job, not
-# with an identity token), and by default only Pub/Sub's traffic reaches it.
+# It needs gcloud, curl and the watchrelay CLI (or go), and the roles of
+# terraform/roles.tf (logging.viewer to read the logs, pubsub.admin for the
+# subscription, datastore.owner for the channel). The channel and its watch
+# are named smoke-<random>: no watch of that id exists, so Sync reads
+# nothing, and terraform/monitoring.tf leaves ids of that prefix out of the
+# strays, sync-failure and resync metrics, so no alert fires because of a
+# run. The push sent to Sync unauthenticated is a watchrelay.watch.started.v1
+# event, which Sync would acknowledge (204) without doing anything, were it
+# public.
 set -uo pipefail
 
 timeout=${SMOKE_TIMEOUT:-300}
@@ -140,84 +144,14 @@ if [ -n "$SMOKE_CERTIFICATE" ]; then
   fi
 fi
 
-# --- Receive answers a forged notification with 204 or 403, never 5xx -------
-
-# post URL: one forged notification; sets code (000 when curl got no
-# answer) and leaves the body in $work/body, curl's error in $work/err.
-post() {
-  code=$(curl -sS -o "$work/body" -w '%{http_code}' --max-time 30 -X POST \
-    -H 'X-Goog-Channel-ID: watchrelay/smoke' \
-    -H 'X-Goog-Channel-Token: forged-by-scripts-smoke' \
-    -H 'X-Goog-Message-Number: 1' \
-    -H 'X-Goog-Resource-ID: watchrelay-smoke' \
-    -H 'X-Goog-Resource-State: sync' \
-    -H 'X-Goog-Resource-URI: https://www.googleapis.com/calendar/v3/calendars/watchrelay-smoke/events' \
-    -H 'Content-Type:' --data-binary '' "$1" 2>"$work/err") || code=000
-  [ -n "$code" ] || code=000
-  touch "$work/body"
-}
-
-for url in $urls; do
-  deadline=$(($(now) + timeout))
-  while :; do
-    post "$url"
-    case "$code" in
-      000 | 5*) [ "$(now)" -lt "$deadline" ] || break ;;
-      *) break ;;
-    esac
-    sleep "$poll"
-  done
-  case "$code" in
-    204) ok "Receive at $url answered a forged notification 204 (unknown channel)" ;;
-    403)
-      if grep -q '^receive: ' "$work/body"; then
-        ok "Receive at $url answered a forged notification 403 ($(first_line "$work/body"))"
-      else
-        fail "Receive at $url: Cloud Run refused the call (403) before Receive saw it: Receive is not public" \
-          "public_receive = true (the default) lets anyone invoke it, as Google's push needs;" \
-          "under domain-restricted sharing keep public_receive = false and run: eval \"\$(terraform -chdir=terraform output -raw receive_public_command)\""
-      fi
-      ;;
-    401)
-      fail "Receive at $url: Cloud Run asked for credentials (401): Receive is not public" \
-        "public_receive = true (the default), or with public_receive = false: eval \"\$(terraform -chdir=terraform output -raw receive_public_command)\""
-      ;;
-    400)
-      fail "Receive at $url refused the forged notification as malformed (400: $(first_line "$work/body"))" \
-        "the deployed code parses notifications otherwise than this checkout: scripts/package.sh, then terraform apply"
-      ;;
-    404)
-      fail "nothing answers at $url (404)" \
-        "terraform apply (in terraform/); receive_url and the receive_domain output say where Receive is"
-      ;;
-    5*)
-      fail "Receive at $url answered $code for ${timeout}s: it cannot reach Firestore or Pub/Sub" \
-        "read why: gcloud logging read 'resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"$SMOKE_RECEIVE\" AND severity>=ERROR' --project=$project --limit=5 --freshness=1h" \
-        "right after a first apply its grants (roles/datastore.user, roles/pubsub.publisher) may still be propagating: run this again in a few minutes;" \
-        "else database $SMOKE_DATABASE and topic $SMOKE_TOPIC must exist and match the function's WATCHRELAY_DATABASE and WATCHRELAY_TOPIC (terraform apply)"
-      ;;
-    000)
-      if [ -n "$SMOKE_CERTIFICATE" ] && [ "$url" = "${SMOKE_RECEIVE_URLS##* }" ]; then
-        fail "no answer from $url for ${timeout}s: $(first_line "$work/err")" \
-          "a new load balancer takes a few minutes to serve once its certificate is ACTIVE; the domain's A record must be the receive_domain output's ip_address"
-      else
-        fail "no answer from $url for ${timeout}s: $(first_line "$work/err")" \
-          "this machine must reach $url over HTTPS; terraform output receive_url says where Receive is"
-      fi
-      ;;
-    *)
-      fail "Receive at $url answered $code to a forged notification ($(first_line "$work/body")); it should answer 204 or 403" \
-        "scripts/package.sh, then terraform apply, deploys this checkout's Receive"
-      ;;
-  esac
-done
+# shellcheck source=scripts/smoke-path.sh
+. "$root/scripts/smoke-path.sh"
 
 # --- Sync is private: Cloud Run refuses an unauthenticated push -------------
 
 # A push envelope as Pub/Sub sends it, of an event that is no notification:
 # were Sync public, it would answer 204 and do nothing.
 sync_push='{"message":{"attributes":{"ce-type":"watchrelay.watch.started.v1"},"data":"e30=","messageId":"smoke"},"subscription":"smoke"}'
-sync_logs="resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"$SMOKE_SYNC\""
 sync_invokers="gcloud run services get-iam-policy $SMOKE_SYNC --region=$region --project=$project"
 deadline=$(($(now) + timeout))
 while :; do

@@ -1,111 +1,9 @@
 package scripts
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
-
-// The fakes are this test binary itself: run under the name gcloud, curl
-// or terraform (a symlink early on PATH), it answers from the scenario a
-// test wrote to $SMOKE_FAKE_DIR, and logs each call there.
-func TestMain(m *testing.M) {
-	switch tool := filepath.Base(os.Args[0]); tool {
-	case "gcloud", "curl", "terraform":
-		os.Exit(fake(tool, os.Args[1:]))
-	}
-	os.Exit(m.Run())
-}
-
-// answer is what a fake prints and how it exits. For curl, Out is the
-// response body (written to -o) and Code the status -w prints; a non-zero
-// Exit is a transport error, for which curl prints 000.
-type answer struct {
-	Out, Err string
-	Exit     int
-	Code     string
-}
-
-// rule answers the calls of Tool whose command line holds every string of
-// Match: the nth such call gets Answers[n], later ones the last answer.
-// The first rule that matches answers.
-type rule struct {
-	Tool    string
-	Match   []string
-	Answers []answer
-}
-
-func fake(tool string, args []string) int {
-	dir := os.Getenv("SMOKE_FAKE_DIR")
-	line := strings.Join(args, " ")
-	logf, err := os.OpenFile(filepath.Join(dir, "calls"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err == nil {
-		fmt.Fprintf(logf, "%s %s\n", tool, line)
-		logf.Close()
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "scenario.json"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "fake:", err)
-		return 98
-	}
-	var rules []rule
-	if err := json.Unmarshal(b, &rules); err != nil {
-		fmt.Fprintln(os.Stderr, "fake:", err)
-		return 98
-	}
-	for i, r := range rules {
-		if r.Tool != tool || !containsAll(line, r.Match) {
-			continue
-		}
-		// Each call is a process of its own: the count lives in a file.
-		countFile := filepath.Join(dir, "count-"+strconv.Itoa(i))
-		n := 0
-		if c, err := os.ReadFile(countFile); err == nil {
-			n, _ = strconv.Atoi(string(c))
-		}
-		os.WriteFile(countFile, []byte(strconv.Itoa(n+1)), 0o644)
-		a := r.Answers[min(n, len(r.Answers)-1)]
-		if tool == "curl" {
-			return curlAnswer(args, a)
-		}
-		fmt.Fprint(os.Stdout, a.Out)
-		fmt.Fprint(os.Stderr, a.Err)
-		return a.Exit
-	}
-	fmt.Fprintf(os.Stderr, "fake %s: no answer for %q\n", tool, line)
-	return 97
-}
-
-// curlAnswer plays curl -sS -o FILE -w '%{http_code}' ... URL.
-func curlAnswer(args []string, a answer) int {
-	for i, arg := range args {
-		if arg == "-o" && i+1 < len(args) {
-			os.WriteFile(args[i+1], []byte(a.Out), 0o644)
-		}
-	}
-	if a.Exit != 0 {
-		fmt.Fprint(os.Stdout, "000")
-		fmt.Fprint(os.Stderr, a.Err)
-		return a.Exit
-	}
-	fmt.Fprint(os.Stdout, a.Code)
-	return 0
-}
-
-func containsAll(s string, subs []string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
-}
 
 // smokeEnv is the smoke_env output of the default configuration on the
 // mock provider, as terraform/tests/domain.tftest.hcl asserts it.
@@ -159,9 +57,15 @@ func gcloud(answers []answer, match ...string) rule {
 
 func out(s string) []answer { return []answer{{Out: s}} }
 
-// receive answers the forged notifications posted to Receive (at any URL).
+// receive answers the notifications of the temporary channel posted to
+// Receive (at any URL).
 func receive(answers ...answer) rule {
-	return rule{Tool: "curl", Match: []string{"X-Goog-Channel-ID: watchrelay/smoke"}, Answers: answers}
+	return rule{Tool: "curl", Match: []string{"X-Goog-Channel-ID: smoke-"}, Answers: answers}
+}
+
+// deleteChannel answers the deletion of the temporary channel's record.
+func deleteChannel(answers ...answer) rule {
+	return rule{Tool: "curl", Match: []string{"-X DELETE", "/documents/channels/smoke-"}, Answers: answers}
 }
 
 // sync answers the pushes posted to Sync's URL.
@@ -179,8 +83,15 @@ func healthy() []rule {
 		gcloud(out("ACTIVE\n"), "functions describe watchrelay-renew"),
 		gcloud(out("ACTIVE\n"), "functions describe watchrelay-sync"),
 		gcloud(out("ACTIVE\n"), "compute ssl-certificates describe"),
+		gcloud(out(""), "pubsub subscriptions create watchrelay-events-smoke-"),
+		{Tool: "watchrelay", Answers: out("channel imported\n")},
+		receive(answer{Code: "200"}),
+		gcloud(out("{channel}\n"), "pubsub subscriptions pull watchrelay-events-smoke-"),
+		gcloud(out("no such watch\n"), "logging read", "sync skipped"),
 		sync(answer{Code: "404", Out: ingress404}),
-		{Tool: "curl", Answers: []answer{{Code: "204"}}},
+		gcloud(out(""), "pubsub subscriptions delete watchrelay-events-smoke-"),
+		gcloud(out("ya29.fake-access-token\n"), "auth print-access-token"),
+		deleteChannel(answer{Code: "200", Out: "{}"}),
 		gcloud(out(""), "scheduler jobs run watchrelay-renew"),
 		gcloud(out(summary+"\n"), "logging read", "renew pass done"),
 		gcloud(out(""), "logging read", "renew pass could not run"),
@@ -195,17 +106,20 @@ func healthy() []rule {
 // but puts rules ahead of healthy's, so that they answer first.
 func but(rules ...rule) []rule { return append(rules, healthy()...) }
 
+// smokeCase is a run of smoke.sh against the fakes and what it must show.
+type smokeCase struct {
+	name    string
+	env     string // the smoke_env file; "" runs without one (terraform output)
+	rules   []rule
+	timeout string // SMOKE_TIMEOUT: 0 gives up at the first answer that is not final
+	exit    int
+	want    []string // in the output, in this order
+	calls   func(t *testing.T, calls []string)
+}
+
 func TestSmoke(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		env     string // the smoke_env file; "" runs without one (terraform output)
-		rules   []rule
-		timeout string // SMOKE_TIMEOUT: 0 gives up at the first answer that is not final
-		exit    int
-		want    []string // in the output, in this order
-		calls   func(t *testing.T, calls []string)
-	}{{
+	runCases(t, []smokeCase{{
 		// Every check passes, and each says what it saw.
 		name: "healthy", env: smokeEnv, rules: healthy(),
 		want: []string{
@@ -213,13 +127,17 @@ func TestSmoke(t *testing.T) {
 			"ok    function watchrelay-receive is ACTIVE",
 			"ok    function watchrelay-renew is ACTIVE",
 			"ok    function watchrelay-sync is ACTIVE",
-			"ok    Receive at " + runURL + " answered a forged notification 204 (unknown channel)",
+			"ok    Receive at " + runURL + " answered a notification of channel smoke-",
+			"ok    the notification's event reached topic watchrelay-events",
+			"ok    Sync took the event's turn through its push subscription (no such watch)",
 			"ok    Sync at " + syncURL + " refused a push from outside (404, ingress ALLOW_INTERNAL_ONLY): only Pub/Sub's push reaches it",
 			"ok    the job watchrelay-renew ran Renew; its pass: " + summary,
 			"ok    topic watchrelay-events exists",
 			"ok    2 composite indexes of watches/ and channels/ are READY",
 			"ok    the TTL policy on channels.deleteAt is ACTIVE",
-			"smoke: 9 passed, 0 failed",
+			"smoke: 11 passed, 0 failed",
+			"smoke: deleted subscription watchrelay-events-smoke-",
+			"smoke: deleted channel smoke-",
 		},
 		calls: func(t *testing.T, calls []string) {
 			// Sync is posted a push envelope as Pub/Sub's, of an event
@@ -241,16 +159,16 @@ func TestSmoke(t *testing.T) {
 			if n := count(calls, syncURL); n != 1 {
 				t.Errorf("Sync was posted %d times, want 1", n)
 			}
-			// A notification as Google sends it, on a channel nobody has,
-			// with no body, to Receive's URL.
-			post := find(calls, "curl ")
+			// A notification as Google sends it, of the temporary channel
+			// with its token, with no body, to Receive's URL.
+			post := find(calls, "curl -sS -o")
 			for _, h := range []string{
-				"-X POST", "X-Goog-Channel-ID: watchrelay/smoke", "X-Goog-Channel-Token: forged-by-scripts-smoke",
-				"X-Goog-Message-Number: 1", "X-Goog-Resource-ID: watchrelay-smoke", "X-Goog-Resource-State: sync",
-				"X-Goog-Resource-URI: https://www.googleapis.com/", "--data-binary  " + runURL,
+				"-X POST", "X-Goog-Channel-ID: smoke-", "X-Goog-Channel-Token: ",
+				"X-Goog-Message-Number: 2", "X-Goog-Resource-ID: smoke-", "X-Goog-Resource-State: exists",
+				"X-Goog-Resource-URI: https://www.googleapis.com/calendar/v3/calendars/smoke-", "--data-binary  " + runURL,
 			} {
 				if !strings.Contains(post, h) {
-					t.Errorf("the forged notification lacks %q: %s", h, post)
+					t.Errorf("the notification lacks %q: %s", h, post)
 				}
 			}
 			// Every gcloud call names the deployment's project; the
@@ -264,14 +182,16 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("indexes listed without the database: %s", c)
 			}
 			// Renew's summary is looked for in Renew's own log only.
-			if c := find(calls, "gcloud logging read"); !strings.Contains(c, `resource.labels.service_name="watchrelay-renew"`) || !strings.Contains(c, `timestamp>="`) {
-				t.Errorf("the log query does not name Renew's service and a start time: %s", c)
+			for _, c := range calls {
+				if strings.Contains(c, "renew pass done") && (!strings.Contains(c, `resource.labels.service_name="watchrelay-renew"`) || !strings.Contains(c, `timestamp>="`)) {
+					t.Errorf("the log query does not name Renew's service and a start time: %s", c)
+				}
 			}
 		},
 	}, {
 		// No file: the script reads terraform's output itself.
 		name: "env from terraform output", env: "", rules: healthy(),
-		want: []string{"ok    function watchrelay-receive is ACTIVE", "smoke: 9 passed, 0 failed"},
+		want: []string{"ok    function watchrelay-receive is ACTIVE", "smoke: 11 passed, 0 failed"},
 		calls: func(t *testing.T, calls []string) {
 			if c := find(calls, "terraform "); !strings.Contains(c, "output -raw smoke_env") {
 				t.Errorf("terraform asked for %q, not the smoke_env output", c)
@@ -293,10 +213,10 @@ func TestSmoke(t *testing.T) {
 		name: "healthy with a domain", env: withDomain, rules: healthy(),
 		want: []string{
 			"ok    certificate watchrelay-receive-c5294ed0 for relay.example.com is ACTIVE",
-			"ok    Receive at " + runURL + " answered a forged notification 204",
-			"ok    Receive at https://relay.example.com answered a forged notification 204",
+			"ok    Receive at " + runURL + " answered a notification of channel smoke-",
+			"ok    Receive at https://relay.example.com answered a notification of channel smoke-",
 			"ok    Sync at " + syncURL + " refused a push from outside (404",
-			"smoke: 11 passed, 0 failed",
+			"smoke: 13 passed, 0 failed",
 		},
 	}, {
 		// The build failed: the fix names the IAM wait.
@@ -308,7 +228,7 @@ func TestSmoke(t *testing.T) {
 			"FAIL  function watchrelay-renew is FAILED",
 			"      fix: read why: gcloud functions describe watchrelay-renew --v2 --region=us-central1 --project=demo-project --format='value(stateMessages)'",
 			"raise iam_propagation_wait, then terraform apply again",
-			"smoke: 8 passed, 1 failed",
+			"smoke: 10 passed, 1 failed",
 		},
 	}, {
 		// No such function: apply.
@@ -329,50 +249,6 @@ func TestSmoke(t *testing.T) {
 			"      fix: the account running this needs the roles of terraform/roles.tf (terraform output deployer_roles; README, Deploy)",
 		},
 	}, {
-		// A 503 while grants propagate, then the real answer: retried.
-		name: "receive 503 then 204", env: smokeEnv, timeout: "60",
-		rules: but(receive(answer{Code: "503", Out: "receive: unavailable, retry later\n"}, answer{Code: "204"})),
-		want:  []string{"ok    Receive at " + runURL + " answered a forged notification 204", "smoke: 9 passed, 0 failed"},
-		calls: func(t *testing.T, calls []string) {
-			if n := count(calls, "X-Goog-Channel-ID"); n != 2 {
-				t.Errorf("Receive was posted %d times, want 2 (a 503 is retried)", n)
-			}
-		},
-	}, {
-		// 5xx to the end: never accepted, and the fix says where to look.
-		name: "receive 503", env: smokeEnv,
-		rules: but(receive(answer{Code: "503", Out: "receive: unavailable, retry later\n"})),
-		exit:  1,
-		want: []string{
-			"FAIL  Receive at " + runURL + " answered 503 for 0s: it cannot reach Firestore or Pub/Sub",
-			`      fix: read why: gcloud logging read 'resource.type="cloud_run_revision" AND resource.labels.service_name="watchrelay-receive" AND severity>=ERROR'`,
-			"may still be propagating: run this again in a few minutes",
-		},
-	}, {
-		// Receive refused the forged token: the other good answer.
-		name: "receive refuses the token", env: smokeEnv,
-		rules: but(receive(answer{Code: "403", Out: "receive: channel token does not match\n"})),
-		want:  []string{"ok    Receive at " + runURL + " answered a forged notification 403 (receive: channel token does not match)", "smoke: 9 passed, 0 failed"},
-	}, {
-		// Cloud Run's 403 is not Receive's: Receive is not public.
-		name: "receive not public", env: smokeEnv,
-		rules: but(receive(answer{Code: "403", Out: iam403})),
-		exit:  1,
-		want: []string{
-			"FAIL  Receive at " + runURL + ": Cloud Run refused the call (403) before Receive saw it: Receive is not public",
-			"      fix: public_receive = true (the default)",
-			`eval "$(terraform -chdir=terraform output -raw receive_public_command)"`,
-		},
-	}, {
-		// A 400: the deployed code is not this checkout's.
-		name: "receive refuses the headers", env: smokeEnv,
-		rules: but(receive(answer{Code: "400", Out: "receive: missing header: X-Goog-Resource-Uri\n"})),
-		exit:  1,
-		want: []string{
-			"FAIL  Receive at " + runURL + " refused the forged notification as malformed (400: receive: missing header: X-Goog-Resource-Uri)",
-			"      fix: the deployed code parses notifications otherwise than this checkout: scripts/package.sh, then terraform apply",
-		},
-	}, {
 		// The certificate waits for DNS: the domain is not posted to.
 		name: "certificate provisioning", env: withDomain,
 		rules: but(gcloud(out("PROVISIONING\n"), "compute ssl-certificates describe watchrelay-receive-c5294ed0")),
@@ -380,8 +256,8 @@ func TestSmoke(t *testing.T) {
 		want: []string{
 			"FAIL  certificate watchrelay-receive-c5294ed0 for relay.example.com is PROVISIONING, so https://relay.example.com cannot answer yet",
 			"      fix: point an A record of relay.example.com at the address in `terraform output receive_domain` (ip_address)",
-			"ok    Receive at " + runURL + " answered a forged notification 204",
-			"smoke: 9 passed, 1 failed",
+			"ok    Receive at " + runURL + " answered a notification of channel smoke-",
+			"smoke: 11 passed, 1 failed",
 		},
 		calls: func(t *testing.T, calls []string) {
 			if n := count(calls, "https://relay.example.com"); n != 0 {
@@ -398,82 +274,6 @@ func TestSmoke(t *testing.T) {
 			"      fix: a new load balancer takes a few minutes to serve once its certificate is ACTIVE",
 		},
 	}, {
-		// Sync's ingress admits outside traffic: Cloud Run refuses the
-		// push for want of credentials.
-		name: "sync refuses without a token", env: allIngress,
-		rules: but(sync(answer{Code: "403", Out: iam403})),
-		want: []string{
-			"ok    Sync at " + syncURL + " refused an unauthenticated push (403): only the push account may invoke it",
-			"smoke: 9 passed, 0 failed",
-		},
-	}, {
-		name: "sync asks for credentials", env: allIngress,
-		rules: but(sync(answer{Code: "401", Out: "<html><head>\n<title>401 Unauthorized</title>\n"})),
-		want:  []string{"ok    Sync at " + syncURL + " refused an unauthenticated push (401)", "smoke: 9 passed, 0 failed"},
-	}, {
-		// Sync itself acknowledged the event: anyone may invoke it.
-		name: "sync public", env: allIngress,
-		rules: but(sync(answer{Code: "204"})),
-		exit:  1,
-		want: []string{
-			"FAIL  Sync at " + syncURL + " answered an unauthenticated push 204: Sync is public, anyone may make it fetch and publish",
-			"      fix: only the push account may invoke it: remove every other roles/run.invoker member (gcloud run services get-iam-policy watchrelay-sync --region=us-central1 --project=demo-project), then terraform apply;",
-			"           the invoker IAM check must be on: gcloud run services update watchrelay-sync --invoker-iam-check --region=us-central1 --project=demo-project",
-			"smoke: 8 passed, 1 failed",
-		},
-	}, {
-		// A public Sync of another contract refusing the envelope.
-		name: "sync public and refusing the envelope", env: smokeEnv,
-		rules: but(sync(answer{Code: "400", Out: "sync: changes: bad message: data: invalid character\n"})),
-		exit:  1,
-		want:  []string{"FAIL  Sync at " + syncURL + " answered an unauthenticated push 400: Sync is public"},
-	}, {
-		// A 404 with an open ingress is no refusal: nothing is there.
-		name: "sync missing", env: allIngress,
-		rules: but(sync(answer{Code: "404", Out: ingress404})),
-		exit:  1,
-		want: []string{
-			"FAIL  nothing answers at " + syncURL + " (404)",
-			"      fix: terraform apply (in terraform/); the sync_url output says where Sync is",
-		},
-	}, {
-		// A 503 of Cloud Run's own while the service settles, then the
-		// refusal: retried.
-		name: "sync 503 then refused", env: allIngress, timeout: "60",
-		rules: but(sync(answer{Code: "503", Out: "<html><title>503 Service Unavailable</title>\n"}, answer{Code: "403", Out: iam403})),
-		want:  []string{"ok    Sync at " + syncURL + " refused an unauthenticated push (403)", "smoke: 9 passed, 0 failed"},
-		calls: func(t *testing.T, calls []string) {
-			if n := count(calls, syncURL); n != 2 {
-				t.Errorf("Sync was posted %d times, want 2 (a 503 is retried)", n)
-			}
-		},
-	}, {
-		// Sync's own 503: it ran, so it is public, and it fails.
-		name: "sync public and failing", env: allIngress,
-		rules: but(sync(answer{Code: "503", Out: "sync: store: unavailable\n"})),
-		exit:  1,
-		want: []string{
-			"FAIL  Sync at " + syncURL + " answered an unauthenticated push 503 (sync: store: unavailable): Sync is public, and failing",
-			`read why it fails: gcloud logging read 'resource.type="cloud_run_revision" AND resource.labels.service_name="watchrelay-sync" AND severity>=ERROR'`,
-		},
-	}, {
-		// Cloud Run's 5xx to the end.
-		name: "sync 500", env: smokeEnv,
-		rules: but(sync(answer{Code: "500", Out: "<html><title>500 Internal Server Error</title>\n"})),
-		exit:  1,
-		want: []string{
-			"FAIL  Sync at " + syncURL + " answered 500 for 0s, where Cloud Run should refuse an unauthenticated push",
-			"gcloud functions describe watchrelay-sync --v2 --region=us-central1 --project=demo-project says whether it is serving",
-		},
-	}, {
-		name: "sync unreachable", env: smokeEnv,
-		rules: but(sync(answer{Exit: 6, Err: "curl: (6) Could not resolve host: watchrelay-sync-mock.a.run.app\n"})),
-		exit:  1,
-		want: []string{
-			"FAIL  no answer from " + syncURL + " for 0s: curl: (6) Could not resolve host",
-			"terraform output sync_url says where Sync is",
-		},
-	}, {
 		// The build of Sync failed: reported as the others'.
 		name: "sync function failed", env: smokeEnv,
 		rules: but(gcloud(out("FAILED\n"), "functions describe watchrelay-sync")),
@@ -482,7 +282,7 @@ func TestSmoke(t *testing.T) {
 			"ok    function watchrelay-renew is ACTIVE",
 			"FAIL  function watchrelay-sync is FAILED",
 			"      fix: read why: gcloud functions describe watchrelay-sync --v2",
-			"smoke: 8 passed, 1 failed",
+			"smoke: 10 passed, 1 failed",
 		},
 	}, {
 		// A smoke_env of a module without Sync: it names what is missing.
@@ -595,7 +395,12 @@ func TestSmoke(t *testing.T) {
 		),
 		exit: 1,
 		want: []string{"smoke: 0 passed, 9 failed"},
-	}}
+	}})
+}
+
+// runCases runs each case in parallel and checks its exit, output and calls.
+func runCases(t *testing.T, tests []smokeCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -623,76 +428,4 @@ func TestSmoke(t *testing.T) {
 			}
 		})
 	}
-}
-
-// runSmoke runs scripts/smoke.sh with the fakes first on PATH, and returns
-// what it printed (stdout and stderr), its exit status and the fakes' calls.
-func runSmoke(t *testing.T, env string, rules []rule, timeout string) (string, int, []string) {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	if err := os.Mkdir(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tool := range []string{"gcloud", "curl", "terraform"} {
-		if err := os.Symlink(self, filepath.Join(bin, tool)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := json.Marshal(rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "scenario.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"smoke.sh"}
-	if env != "" {
-		file := filepath.Join(dir, "smoke.env")
-		if err := os.WriteFile(file, []byte(env), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, file)
-	}
-	if timeout == "" {
-		timeout = "0"
-	}
-	cmd := exec.Command("bash", args...)
-	cmd.Env = append(os.Environ(),
-		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"SMOKE_FAKE_DIR="+dir, "SMOKE_TIMEOUT="+timeout, "SMOKE_POLL=0")
-	output, err := cmd.CombinedOutput()
-	exit := 0
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		exit = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	logged, _ := os.ReadFile(filepath.Join(dir, "calls"))
-	return string(output), exit, strings.Split(strings.TrimSpace(string(logged)), "\n")
-}
-
-// find returns the first call that starts with prefix, or "".
-func find(calls []string, prefix string) string {
-	for _, c := range calls {
-		if strings.HasPrefix(c, prefix) {
-			return c
-		}
-	}
-	return ""
-}
-
-// count returns how many calls hold s.
-func count(calls []string, s string) int {
-	n := 0
-	for _, c := range calls {
-		if strings.Contains(c, s) {
-			n++
-		}
-	}
-	return n
 }

@@ -54,7 +54,7 @@ locals {
       "google_monitoring_notification_channel",
       "google_monitoring_dashboard",
     ]
-    # scripts/smoke.sh reads Renew's pass from the function's log.
+    # scripts/smoke.sh reads Renew's pass and Sync's turn from their logs.
     "roles/logging.viewer" = []
   }
 

@@ -105,7 +105,7 @@ run "metrics" {
 
   assert {
     condition = (
-      google_logging_metric.this["strays"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-receive\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"stray notification\"" &&
+      google_logging_metric.this["strays"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-receive\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"stray notification\" AND NOT jsonPayload.channel=~\"^smoke-\"" &&
       google_logging_metric.this["scheduler_failures"].filter == "resource.type=\"cloud_scheduler_job\" AND resource.labels.job_id=\"watchrelay-renew\" AND resource.labels.location=\"us-central1\" AND severity>=ERROR"
     )
     error_message = "Strays are Receive's \"stray notification\" lines; scheduler failures the job's ERROR entries."
@@ -113,8 +113,8 @@ run "metrics" {
 
   assert {
     condition = (
-      google_logging_metric.this["sync_failures"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-sync\" AND resource.labels.location=\"us-central1\" AND severity=ERROR AND jsonPayload.message=\"sync failed\"" &&
-      google_logging_metric.this["sync_resyncs"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-sync\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"resync\"" &&
+      google_logging_metric.this["sync_failures"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-sync\" AND resource.labels.location=\"us-central1\" AND severity=ERROR AND jsonPayload.message=\"sync failed\" AND NOT jsonPayload.watch=~\"^smoke-\"" &&
+      google_logging_metric.this["sync_resyncs"].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"watchrelay-sync\" AND resource.labels.location=\"us-central1\" AND jsonPayload.message=\"resync\" AND NOT jsonPayload.watch=~\"^smoke-\"" &&
       google_logging_metric.this["sync_failures"].label_extractors == tomap({ kind = "EXTRACT(jsonPayload.kind)" }) &&
       google_logging_metric.this["sync_resyncs"].label_extractors == tomap({ kind = "EXTRACT(jsonPayload.kind)" })
     )
@@ -393,6 +393,37 @@ run "named_deployment" {
       strcontains(google_logging_metric.this["strays"].filter, "service_name=\"${google_cloudfunctions2_function.receive.name}\"")
     )
     error_message = "Metric names, filters and policy names must follow var.name."
+  }
+}
+
+run "smoke_ids_left_out" {
+  # scripts/smoke.sh (smoke-path.sh) names its channel and watch smoke-<random>: the lines
+  # its run may cause count in no metric an alert watches, so no alert
+  # fires because of it; every other channel and watch still counts.
+  command = plan
+
+  assert {
+    condition = alltrue([for k, field in { strays = "channel", sync_failures = "watch", sync_resyncs = "watch" } :
+      endswith(google_logging_metric.this[k].filter, " AND NOT jsonPayload.${field}=~\"^smoke-\"")
+    ])
+    error_message = "The strays, sync-failure and resync metrics must leave out lines whose channel or watch begins smoke- (scripts/smoke.sh's ids)."
+  }
+
+  assert {
+    # The prefix is the one the script draws its ids under, and the one the
+    # lines name: Receive logs a stray's channel, Sync the watch it skips.
+    condition = alltrue([
+      strcontains(file("../scripts/smoke-path.sh"), "channel=${regex("jsonPayload\\.channel=~\"\\^([^\"]+)\"", google_logging_metric.this["strays"].filter)[0]}$suffix"),
+      strcontains(file("../scripts/smoke-path.sh"), "--watch \"$channel\""),
+      strcontains(file("../receive/handler.go"), "\"channel\", n.ChannelID"),
+    ])
+    error_message = "scripts/smoke-path.sh must name its channel and watch smoke-<suffix>, the prefix monitoring.tf leaves out."
+  }
+
+  assert {
+    # An id that merely holds "smoke" elsewhere still counts.
+    condition     = !can(regex("=~\"smoke", google_logging_metric.this["strays"].filter))
+    error_message = "The exclusion must be anchored at the id's start."
   }
 }
 
