@@ -115,7 +115,9 @@ echo "every google resource depends on the API enablement, through its wait"
 step "deployer roles and the IAM wait over the plan (scripts/plancheck)"
 # Every resource type the module declares is covered by a role of
 # terraform/roles.tf, which the README and cloudbuild.yaml name; the
-# function builds, and nothing else, wait for the build account's grants.
+# function builds, and nothing else, wait for the build account's grants;
+# only the API wait refers to the API enablement; every alert policy waits
+# for the log-based metrics.
 cp -R scripts/plancheck "$plandir/plancheck"
 failures=$(echo 'length(local.failures)' | terraform -chdir="$plandir/plancheck" console -no-color \
   -var plan_json="$plandir/plan.json" -var readme="$PWD/README.md" -var cloudbuild="$PWD/cloudbuild.yaml")
@@ -125,6 +127,6 @@ if [ "$failures" != 0 ]; then
   echo "scripts/plancheck failed: see the lists above" >&2
   exit 1
 fi
-echo "every resource type has its deployer role, named alike in README.md and cloudbuild.yaml; only the function builds wait for IAM"
+echo "every resource type has its deployer role, named alike in README.md and cloudbuild.yaml; only the function builds wait for IAM; only the API wait follows the enablement; every alert policy waits for the metrics"
 
 echo "terraform: all checks passed"
