@@ -95,25 +95,29 @@ if [ "$iam" != "$want" ]; then
 fi
 echo "public: Receive's invoker only; project-wide: no Pub/Sub or basic role"
 
-step "every resource ordered after the API enablement"
-# A google resource that refers to no other google resource (through its
-# arguments or depends_on) has no path to google_project_service.enabled:
-# with create_database = false, for instance, nothing else would create the
+step "every resource ordered after the API enablement and its wait"
+# A google resource that refers to no other google resource and not to the
+# wait after enablement (time_sleep.apis, through its arguments or
+# depends_on) has no path to google_project_service.enabled: with
+# create_database = false, for instance, nothing else would create the
 # Firestore indexes after the Firestore API is on. The rest follow by
-# induction over the graph.
+# induction over the graph. scripts/plancheck checks that only the wait
+# refers to the enablement itself, so no path skips the wait.
 config="jsondecode(file(\"$plandir/plan.json\")).configuration.root_module.resources"
-unordered="sort([for r in $config : r.address if startswith(r.type, \"google_\") && r.address != \"google_project_service.enabled\" && !strcontains(jsonencode([try(r.expressions, {}), try(r.depends_on, [])]), \"\\\"google_\")])"
+unordered="sort([for r in $config : r.address if startswith(r.type, \"google_\") && r.address != \"google_project_service.enabled\" && !strcontains(jsonencode([try(r.expressions, {}), try(r.depends_on, [])]), \"\\\"google_\") && !strcontains(jsonencode([try(r.expressions, {}), try(r.depends_on, [])]), \"\\\"time_sleep.apis\\\"\")])"
 got=$(echo "jsonencode($unordered)" | terraform -chdir="$plandir/console" console -no-color)
 if [ "$got" != '"[]"' ]; then
-  echo "these resources do not depend on google_project_service.enabled, directly or through another resource: $got" >&2
+  echo "these resources do not depend on time_sleep.apis (the wait after google_project_service.enabled), directly or through another resource: $got" >&2
   exit 1
 fi
-echo "every google resource depends on the API enablement"
+echo "every google resource depends on the API enablement, through its wait"
 
 step "deployer roles and the IAM wait over the plan (scripts/plancheck)"
 # Every resource type the module declares is covered by a role of
 # terraform/roles.tf, which the README and cloudbuild.yaml name; the
-# function builds, and nothing else, wait for the build account's grants.
+# function builds, and nothing else, wait for the build account's grants;
+# only the API wait refers to the API enablement; every alert policy waits
+# for the log-based metrics.
 cp -R scripts/plancheck "$plandir/plancheck"
 failures=$(echo 'length(local.failures)' | terraform -chdir="$plandir/plancheck" console -no-color \
   -var plan_json="$plandir/plan.json" -var readme="$PWD/README.md" -var cloudbuild="$PWD/cloudbuild.yaml")
@@ -123,6 +127,6 @@ if [ "$failures" != 0 ]; then
   echo "scripts/plancheck failed: see the lists above" >&2
   exit 1
 fi
-echo "every resource type has its deployer role, named alike in README.md and cloudbuild.yaml; only the function builds wait for IAM"
+echo "every resource type has its deployer role, named alike in README.md and cloudbuild.yaml; only the function builds wait for IAM; only the API wait follows the enablement; every alert policy waits for the metrics"
 
 echo "terraform: all checks passed"

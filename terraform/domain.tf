@@ -41,7 +41,7 @@ resource "google_project_service" "compute" {
   disable_on_destroy         = false
   disable_dependent_services = false
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_global_address" "receive" {

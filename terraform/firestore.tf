@@ -18,7 +18,7 @@ resource "google_firestore_database" "this" {
     ignore_changes = [location_id, point_in_time_recovery_enablement]
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 locals {
@@ -50,7 +50,7 @@ resource "google_firestore_index" "store" {
   }
 
   # With create_database = false nothing else orders this after the API.
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # Retired channels carry deleteAt (Renew sets it when it stops them), and so
@@ -66,7 +66,7 @@ resource "google_firestore_field" "channels_delete_at" {
   ttl_config {}
   index_config {}
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_firestore_field" "strays_delete_at" {
@@ -78,5 +78,5 @@ resource "google_firestore_field" "strays_delete_at" {
   ttl_config {}
   index_config {}
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }

@@ -97,7 +97,7 @@ resource "google_cloudfunctions2_function" "receive" {
   # The first build needs its account's grants in force: time_sleep
   # follows them and waits for them to propagate (iam_wait.tf).
   depends_on = [
-    google_project_service.enabled,
+    time_sleep.apis,
     time_sleep.build_grants,
   ]
 }
@@ -226,7 +226,7 @@ resource "google_cloudfunctions2_function" "watcher" {
   # The first build needs its account's grants in force: time_sleep
   # follows them and waits for them to propagate (iam_wait.tf).
   depends_on = [
-    google_project_service.enabled,
+    time_sleep.apis,
     time_sleep.build_grants,
   ]
 }

@@ -25,7 +25,7 @@ resource "google_service_account" "this" {
   display_name = "${var.name} ${each.key}"
   description  = each.value
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # Firestore has no per-collection IAM: datastore.user is granted on the

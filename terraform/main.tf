@@ -35,8 +35,11 @@ locals {
 
   # Renew's and Sync's, the watcher's: the inbound Gmail topic's id
   # (pubsub_kinds.tf), which Renew names in users.watch and Sync reads
-  # Gmail's pushes from. Receive has no use for it.
-  watcher_environment = merge(local.environment, {
-    WATCHRELAY_GMAIL_TOPIC = google_pubsub_topic.gmail.name
-  })
+  # Gmail's pushes from. Receive has no use for it. Without enable_gmail it
+  # is left unset: only a gmail.users watch reads it (Renew's users.watch),
+  # and the watches variable takes none; one added with the CLI fails its
+  # users.watch on the missing topic, alone.
+  watcher_environment = merge(local.environment, var.enable_gmail ? {
+    WATCHRELAY_GMAIL_TOPIC = google_pubsub_topic.gmail[0].name
+  } : {})
 }

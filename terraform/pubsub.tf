@@ -8,7 +8,7 @@ resource "google_pubsub_topic" "events" {
   labels                     = local.labels
   message_retention_duration = var.topic_message_retention
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 locals {
@@ -27,7 +27,7 @@ resource "google_pubsub_topic" "example_dead_letter" {
   labels                     = local.labels
   message_retention_duration = "604800s"
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_pubsub_subscription" "example" {
@@ -79,7 +79,13 @@ resource "google_pubsub_subscription" "example_dead_letter" {
 # Dead-lettering is done by the Pub/Sub service agent: it must publish to
 # the dead-letter topic and acknowledge on the source subscription. Sync's
 # subscription (sync.tf) needs the same, and the agent signs its pushes'
-# OIDC tokens.
+# OIDC tokens. Its address is built from the project number:
+# google_project_service_identity, which would make the agent and give its
+# address, is google-beta only (google 8.0.0 documents it as beta and does
+# not register it), and the GA provider has no Pub/Sub agent data source.
+# The agent is made with the Pub/Sub API's enablement, and every grant to it
+# is on a topic or subscription that waits for that (time_sleep.apis):
+# tests/first_apply.tftest.hcl checks the order.
 locals {
   pubsub_service_agent = "serviceAccount:service-${google_storage_bucket.source.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }

@@ -14,7 +14,10 @@
 #   watchrelay's. The Workspace app that publishes them needs
 #   roles/pubsub.publisher on that topic: workspace_events_publishers.
 #
-# Both are always wired: an idle topic and subscription cost nothing.
+# Both are wired by default: an idle topic and subscription cost nothing.
+# enable_gmail = false leaves the Gmail half out, for an organization whose
+# domain-restricted sharing refuses Gmail's account (README, "Org policy:
+# domain-restricted sharing").
 
 # --- Variables ----------------------------------------------------------------
 
@@ -29,6 +32,13 @@ variable "workspace_events_publishers" {
   }
 }
 
+variable "enable_gmail" {
+  description = "Wire the gmail.users kind: the inbound Gmail topic, its publisher grant to gmail-api-push@system.gserviceaccount.com and the push subscription <name>-gmail to Sync. An organization policy that restricts IAM members to your domain (iam.allowedPolicyMemberDomains) refuses that grant, and the apply with it: set false there (gmail.users watches then have no topic to publish to), or exempt the project (README, \"Org policy: domain-restricted sharing\")."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 # --- gmail.users: the inbound topic --------------------------------------------
 
 locals {
@@ -39,18 +49,22 @@ locals {
 # What Gmail publishes for every watched mailbox, kept 7 days so that the
 # subscription <name>-gmail (sync.tf) can be sought back (watchrelay replay).
 resource "google_pubsub_topic" "gmail" {
+  count = var.enable_gmail ? 1 : 0
+
   project                    = var.project_id
   name                       = "${var.name}-gmail"
   labels                     = local.labels
   message_retention_duration = "604800s"
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # Gmail may publish to this topic and to no other of the module's.
 resource "google_pubsub_topic_iam_member" "gmail_push_publisher" {
+  count = var.enable_gmail ? 1 : 0
+
   project = var.project_id
-  topic   = google_pubsub_topic.gmail.name
+  topic   = google_pubsub_topic.gmail[0].name
   role    = "roles/pubsub.publisher"
   member  = local.gmail_push_member
 }
@@ -58,7 +72,8 @@ resource "google_pubsub_topic_iam_member" "gmail_push_publisher" {
 # Gmail's pushes to Sync: the subscription <name>-gmail, one of Sync's
 # triggers (sync.tf, local.sync_triggers), with Sync's endpoint, identity,
 # deadline, retries and dead letters and no filter, and the Pub/Sub service
-# agent's grant to acknowledge on it when it dead-letters.
+# agent's grant to acknowledge on it when it dead-letters. Both only with
+# enable_gmail.
 
 # --- workspace.events: Workspace publishes to the events topic -------------------
 
@@ -74,6 +89,6 @@ resource "google_pubsub_topic_iam_member" "workspace_events_publisher" {
 # --- Outputs ------------------------------------------------------------------------
 
 output "gmail_topic" {
-  description = "The inbound Gmail topic (full name): gmail.users watches ask Gmail to publish here (WATCHRELAY_GMAIL_TOPIC is its id), and the subscription <name>-gmail pushes what arrives to Sync."
-  value       = google_pubsub_topic.gmail.id
+  description = "The inbound Gmail topic (full name): gmail.users watches ask Gmail to publish here (WATCHRELAY_GMAIL_TOPIC is its id), and the subscription <name>-gmail pushes what arrives to Sync. Null when enable_gmail is false."
+  value       = one(google_pubsub_topic.gmail[*].id)
 }

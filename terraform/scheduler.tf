@@ -28,7 +28,7 @@ resource "google_cloud_scheduler_job" "renew" {
     }
   }
 
-  depends_on = [google_project_service.enabled, google_cloud_run_service_iam_member.watcher_invoker["renew"]]
+  depends_on = [time_sleep.apis, google_cloud_run_service_iam_member.watcher_invoker["renew"]]
 }
 
 locals {

@@ -34,7 +34,7 @@ resource "google_storage_bucket" "source" {
     retention_duration_seconds = 0
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_storage_bucket_object" "source" {
@@ -72,5 +72,5 @@ resource "google_artifact_registry_repository" "functions" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }

@@ -188,28 +188,29 @@ resource "google_pubsub_topic" "sync_dead_letter" {
   labels                     = local.labels
   message_retention_duration = "604800s"
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 locals {
   # Sync's triggers: the push subscriptions that hand it messages, each from
   # its topic to Sync's endpoint with the push account's identity, the same
   # deadline, retries and dead letters. name is the subscription's.
-  sync_triggers = {
+  sync_triggers = merge({
     # Notifications only: never Sync's own change and resync events.
     events = {
       name   = "${var.name}-sync"
       topic  = google_pubsub_topic.events.id
       filter = "attributes.ce-type = \"watchrelay.notification.v1\""
     }
+    }, var.enable_gmail ? {
     # Gmail's pushes (pubsub_kinds.tf): no filter, since everything on the
     # inbound Gmail topic is Gmail's.
     gmail = {
       name   = "${var.name}-gmail"
-      topic  = google_pubsub_topic.gmail.id
+      topic  = google_pubsub_topic.gmail[0].id
       filter = null
     }
-  }
+  } : {})
 }
 
 resource "google_pubsub_subscription" "sync" {

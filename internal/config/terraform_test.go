@@ -257,10 +257,12 @@ var derived = []derivation{
 		return every[1] + "m", nil
 	}},
 	// The inbound Gmail topic is <name>-gmail: at the default name, the Go
-	// default, the topic a CLI without WATCHRELAY_GMAIL_TOPIC names.
+	// default, the topic a CLI without WATCHRELAY_GMAIL_TOPIC names. With
+	// enable_gmail = false there is no topic and the setting is left unset:
+	// only a gmail.users watch reads it.
 	{"WATCHRELAY_GMAIL_TOPIC", []string{
-		"WATCHRELAY_GMAIL_TOPIC = google_pubsub_topic.gmail.name",
-		`resource "google_pubsub_topic" "gmail" { project = var.project_id name = "${var.name}-gmail"`,
+		"var.enable_gmail ? { WATCHRELAY_GMAIL_TOPIC = google_pubsub_topic.gmail[0].name } : {}",
+		`resource "google_pubsub_topic" "gmail" { count = var.enable_gmail ? 1 : 0 project = var.project_id name = "${var.name}-gmail"`,
 	}, func(m module) (string, error) {
 		_, def, err := m.variable("name")
 		if err != nil {

@@ -49,6 +49,13 @@ locals {
     if strcontains(r.type, "_iam_") && strcontains(jsonencode(try(r.expressions.member, {})), "google_service_account.this[\\\"build\\\"]")
   ]
 
+  # --- The waits of apis.tf and monitoring.tf (issue 18): only the API wait
+  # refers to the enablement, so nothing is created in the gap between an
+  # API's enablement and its propagation; the metrics' wait follows every
+  # log-based metric, and every alert policy follows it.
+  api_wait     = "time_sleep.apis"
+  metrics_wait = "time_sleep.metrics"
+
   failures = { for name, list in {
     "resource types that no role of terraform/roles.tf covers"                         = sort(setsubtract(local.declared_types, local.covered))
     "roles in terraform/roles.tf and the README's deployer roles, but not both"        = sort(setunion(setsubtract(keys(local.deployer_roles), local.readme_roles), setsubtract(local.readme_roles, keys(local.deployer_roles))))
@@ -57,5 +64,9 @@ locals {
     "function builds that do not wait for the build account's grants"                  = [for r in local.resources : r.address if r.type == "google_cloudfunctions2_function" && !strcontains(local.refers[r.address], "\"${local.wait}\"")]
     "resources other than function builds that wait for the build account's grants"    = [for r in local.resources : r.address if r.type != "google_cloudfunctions2_function" && r.address != local.wait && strcontains(local.refers[r.address], "\"${local.wait}")]
     "build grants found (none means the search for them is broken)"                    = length(local.build_grants) > 0 ? [] : ["none"]
+    "resources that refer to the API enablement itself, not to its wait"               = [for r in local.resources : r.address if r.address != local.api_wait && strcontains(local.refers[r.address], "\"google_project_service.enabled")]
+    "the API wait does not follow the API enablement"                                  = strcontains(local.refers[local.api_wait], "\"google_project_service.enabled") ? [] : [local.api_wait]
+    "the metrics' wait does not follow the log-based metrics"                          = strcontains(local.refers[local.metrics_wait], "\"google_logging_metric.this") ? [] : [local.metrics_wait]
+    "alert policies that do not wait for the log-based metrics"                        = [for r in local.resources : r.address if r.type == "google_monitoring_alert_policy" && !strcontains(local.refers[r.address], "\"${local.metrics_wait}\"")]
   } : name => list if length(list) > 0 }
 }

@@ -33,7 +33,7 @@ run "wait_follows_every_build_grant" {
           google_cloud_run_service_iam_member.watcher_invoker["sync"],
           google_pubsub_topic_iam_member.sync_dead_letter_publisher,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"],
-          google_pubsub_topic_iam_member.gmail_push_publisher,
+          google_pubsub_topic_iam_member.gmail_push_publisher[0],
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"],
           google_project_iam_member.build_log_writer,
           google_artifact_registry_repository_iam_member.build_writer,
@@ -195,4 +195,155 @@ run "import_without_create" {
     import_database = true
   }
   expect_failures = [check.import_database_needs_create_database]
+}
+
+# --- The races of a first apply (issue 18) ---------------------------------------
+
+# Resources wait after their APIs are enabled (apis.tf): the wait's triggers
+# are exactly the enablements, so it starts after all of them, and it waits
+# api_propagation_wait. scripts/plancheck checks over the real plan that
+# nothing but the wait refers to the enablement, and terraform-check.sh that
+# every google resource reaches the wait.
+run "api_wait_follows_every_enablement" {
+  command = plan
+
+  assert {
+    condition = (
+      toset(keys(time_sleep.apis.triggers)) == toset(keys(google_project_service.enabled)) &&
+      length(time_sleep.apis.triggers) == 19 &&
+      time_sleep.apis.create_duration == "60s"
+    )
+    error_message = "The API wait must name every enablement and wait 60s by default."
+  }
+}
+
+run "api_wait_variable" {
+  command = plan
+  variables {
+    api_propagation_wait = "3m"
+  }
+
+  assert {
+    condition     = time_sleep.apis.create_duration == "3m"
+    error_message = "api_propagation_wait must reach the wait."
+  }
+}
+
+# Nothing enabled, nothing to wait for.
+run "api_wait_without_enablement" {
+  command = plan
+  variables {
+    enable_apis = false
+  }
+
+  assert {
+    condition     = length(time_sleep.apis.triggers) == 0 && time_sleep.apis.create_duration == "0s"
+    error_message = "With enable_apis = false the API wait must wait nothing."
+  }
+}
+
+# A plan targeted at a resource holds what it depends on: the API wait is
+# there only if the resource waits for it. The events topic refers to no
+# other google resource, so only its depends_on can bring the wait. (Were it
+# left out, Terraform 1.11 fails the run with "no expansion has been
+# registered for time_sleep.apis", as for the IAM wait above.)
+run "events_topic_waits_for_apis" {
+  command   = plan
+  state_key = "topic_only"
+  plan_options {
+    target = [google_pubsub_topic.events]
+  }
+
+  assert {
+    condition     = try(time_sleep.apis.create_duration == "60s", false)
+    error_message = "The events topic must depend on the API wait."
+  }
+}
+
+# The Pub/Sub service agent's grants follow the API wait: the agent is made
+# when the Pub/Sub API is enabled, and google_project_service_identity,
+# which would make it explicitly, is google-beta only (pubsub.tf).
+run "service_agent_grants_wait_for_apis" {
+  command   = plan
+  state_key = "agent_only"
+  plan_options {
+    target = [google_pubsub_topic_iam_member.sync_dead_letter_publisher, google_pubsub_subscription_iam_member.sync_dead_letter_subscriber]
+  }
+
+  assert {
+    condition     = try(time_sleep.apis.create_duration == "60s", false)
+    error_message = "The Pub/Sub service agent's grants must come after the API wait."
+  }
+}
+
+# The alert policies wait for the log-based metrics (monitoring.tf,
+# hashicorp/terraform-provider-google#11102): the wait's triggers are exactly
+# the metrics, so it starts after all of them.
+run "metrics_wait_follows_every_metric" {
+  command = plan
+
+  assert {
+    condition = (
+      toset(keys(time_sleep.metrics.triggers)) == toset(keys(google_logging_metric.this)) &&
+      length(time_sleep.metrics.triggers) > 0 &&
+      time_sleep.metrics.create_duration == "10m"
+    )
+    error_message = "The metrics' wait must name every log-based metric and wait 10m (\"could take up to 10 minutes\") by default."
+  }
+}
+
+run "metrics_wait_variable" {
+  command = plan
+  variables {
+    metric_propagation_wait = "90s"
+  }
+
+  assert {
+    condition     = time_sleep.metrics.create_duration == "90s"
+    error_message = "metric_propagation_wait must reach the wait."
+  }
+}
+
+# Each alert policy resource, targeted alone, brings the metrics' wait into
+# the plan: it depends on it. receive_5xx watches a built-in metric and
+# refers to no log-based one, so only its depends_on can bring the wait.
+# (A policy that does not wait fails its run with "no expansion has been
+# registered for time_sleep.metrics" on Terraform 1.11.)
+run "threshold_alerts_wait_for_metrics" {
+  command   = plan
+  state_key = "alerts_only"
+  plan_options {
+    target = [google_monitoring_alert_policy.this]
+  }
+
+  assert {
+    condition     = try(time_sleep.metrics.create_duration == "10m", false)
+    error_message = "google_monitoring_alert_policy.this must depend on the metrics' wait."
+  }
+}
+
+run "renew_alert_waits_for_metrics" {
+  command   = plan
+  state_key = "renew_alert_only"
+  plan_options {
+    target = [google_monitoring_alert_policy.renew_not_run]
+  }
+
+  assert {
+    condition     = try(time_sleep.metrics.create_duration == "10m", false)
+    error_message = "google_monitoring_alert_policy.renew_not_run must depend on the metrics' wait."
+  }
+}
+
+run "receive_alert_waits_for_metrics" {
+  command   = plan
+  state_key = "receive_alert_only"
+  plan_options {
+    target = [google_monitoring_alert_policy.receive_5xx]
+  }
+
+  assert {
+    condition     = try(time_sleep.metrics.create_duration == "10m", false)
+    error_message = "google_monitoring_alert_policy.receive_5xx must depend on the metrics' wait."
+  }
 }

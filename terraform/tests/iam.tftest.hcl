@@ -35,7 +35,7 @@ run "public_only_receive" {
           google_cloud_run_service_iam_member.watcher_invoker["sync"].member,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].member,
-          google_pubsub_topic_iam_member.gmail_push_publisher.member,
+          google_pubsub_topic_iam_member.gmail_push_publisher[0].member,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"].member,
           google_project_iam_member.build_log_writer.member,
           google_artifact_registry_repository_iam_member.build_writer.member,

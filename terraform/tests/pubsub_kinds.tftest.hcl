@@ -22,16 +22,16 @@ run "gmail_topic" {
     # default deployment's topic bears that id (internal/config's
     # TestTerraform checks the two agree).
     condition = (
-      google_pubsub_topic.gmail.name == "watchrelay-gmail" &&
-      google_pubsub_topic.gmail.project == "demo-project" &&
-      google_pubsub_topic.gmail.message_retention_duration == "604800s" &&
-      google_pubsub_topic.gmail.labels["app"] == "watchrelay"
+      google_pubsub_topic.gmail[0].name == "watchrelay-gmail" &&
+      google_pubsub_topic.gmail[0].project == "demo-project" &&
+      google_pubsub_topic.gmail[0].message_retention_duration == "604800s" &&
+      google_pubsub_topic.gmail[0].labels["app"] == "watchrelay"
     )
     error_message = "The inbound Gmail topic is <name>-gmail (internal/config's default for the default name), keeping messages 7 days."
   }
 
   assert {
-    condition     = output.gmail_topic == google_pubsub_topic.gmail.id
+    condition     = output.gmail_topic == google_pubsub_topic.gmail[0].id
     error_message = "gmail_topic must give the inbound Gmail topic's full name."
   }
 }
@@ -39,9 +39,9 @@ run "gmail_topic" {
 run "gmail_publisher" {
   assert {
     condition = (
-      google_pubsub_topic_iam_member.gmail_push_publisher.topic == "watchrelay-gmail" &&
-      google_pubsub_topic_iam_member.gmail_push_publisher.role == "roles/pubsub.publisher" &&
-      google_pubsub_topic_iam_member.gmail_push_publisher.member == "serviceAccount:gmail-api-push@system.gserviceaccount.com"
+      google_pubsub_topic_iam_member.gmail_push_publisher[0].topic == "watchrelay-gmail" &&
+      google_pubsub_topic_iam_member.gmail_push_publisher[0].role == "roles/pubsub.publisher" &&
+      google_pubsub_topic_iam_member.gmail_push_publisher[0].member == "serviceAccount:gmail-api-push@system.gserviceaccount.com"
     )
     error_message = "Gmail's push account must publish to the inbound Gmail topic (Gmail's push guide)."
   }
@@ -76,7 +76,7 @@ run "gmail_push_subscription" {
     # Everything on the topic is Gmail's: no filter.
     condition = (
       google_pubsub_subscription.sync["gmail"].name == "watchrelay-gmail" &&
-      google_pubsub_subscription.sync["gmail"].topic == google_pubsub_topic.gmail.id &&
+      google_pubsub_subscription.sync["gmail"].topic == google_pubsub_topic.gmail[0].id &&
       google_pubsub_subscription.sync["gmail"].filter == null &&
       google_pubsub_subscription.sync["gmail"].message_retention_duration == "604800s" &&
       google_pubsub_subscription.sync["gmail"].enable_message_ordering == false &&
@@ -132,7 +132,7 @@ run "gmail_topic_environment" {
     condition = (
       google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "watchrelay-gmail" &&
       google_cloudfunctions2_function.watcher["sync"].service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "watchrelay-gmail" &&
-      google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == google_pubsub_topic.gmail.name &&
+      google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == google_pubsub_topic.gmail[0].name &&
       !contains(keys(google_cloudfunctions2_function.receive.service_config[0].environment_variables), "WATCHRELAY_GMAIL_TOPIC")
     )
     error_message = "WATCHRELAY_GMAIL_TOPIC (the inbound topic's id) must reach Renew and Sync, and not Receive."
@@ -164,7 +164,7 @@ run "workspace_publishers" {
   }
 
   assert {
-    condition     = !anytrue([for b in google_pubsub_topic_iam_member.workspace_events_publisher : b.topic == google_pubsub_topic.gmail.name])
+    condition     = !anytrue([for b in google_pubsub_topic_iam_member.workspace_events_publisher : b.topic == google_pubsub_topic.gmail[0].name])
     error_message = "Workspace's publishers have no business on the inbound Gmail topic."
   }
 }
@@ -206,10 +206,52 @@ run "named_deployment" {
 
   assert {
     condition = (
-      google_pubsub_topic.gmail.name == "relay-two-gmail" &&
+      google_pubsub_topic.gmail[0].name == "relay-two-gmail" &&
       google_pubsub_subscription.sync["gmail"].name == "relay-two-gmail" &&
       google_cloudfunctions2_function.watcher["renew"].service_config[0].environment_variables["WATCHRELAY_GMAIL_TOPIC"] == "relay-two-gmail"
     )
     error_message = "The inbound Gmail topic, its subscription and WATCHRELAY_GMAIL_TOPIC must follow var.name."
+  }
+}
+
+# enable_gmail = false (issue 18): under domain-restricted sharing the grant
+# to gmail-api-push fails the apply, so the whole Gmail half goes: no topic
+# for Gmail, no grant to its account anywhere, no subscription to Sync, and
+# no WATCHRELAY_GMAIL_TOPIC (the functions read it only for gmail.users).
+run "gmail_off" {
+  command = plan
+  variables {
+    enable_gmail = false
+  }
+
+  assert {
+    condition = (
+      length(google_pubsub_topic.gmail) == 0 &&
+      length(google_pubsub_topic_iam_member.gmail_push_publisher) == 0 &&
+      keys(google_pubsub_subscription.sync) == ["events"] &&
+      keys(google_pubsub_subscription_iam_member.sync_dead_letter_subscriber) == ["events"] &&
+      output.gmail_topic == null
+    )
+    error_message = "enable_gmail = false must leave out the inbound Gmail topic, its publisher grant, the <name>-gmail subscription and its agent grant."
+  }
+
+  assert {
+    condition = !anytrue([
+      for b in concat(
+        values(google_pubsub_topic_iam_member.workspace_events_publisher),
+        values(google_pubsub_topic_iam_member.publisher),
+        values(google_pubsub_subscription_iam_member.sync_dead_letter_subscriber),
+        [google_pubsub_topic_iam_member.sync_dead_letter_publisher],
+      ) : strcontains(b.member, "gmail-api-push")
+    ])
+    error_message = "With enable_gmail = false nothing may name gmail-api-push@system.gserviceaccount.com: domain-restricted sharing refuses it."
+  }
+
+  assert {
+    condition = alltrue([
+      for f in values(google_cloudfunctions2_function.watcher) :
+      !contains(keys(f.service_config[0].environment_variables), "WATCHRELAY_GMAIL_TOPIC")
+    ])
+    error_message = "With enable_gmail = false, WATCHRELAY_GMAIL_TOPIC must be left unset: no topic exists to name."
   }
 }

@@ -110,7 +110,7 @@ run "sync_private" {
           google_cloud_run_service_iam_member.watcher_invoker["renew"].member,
           google_pubsub_topic_iam_member.sync_dead_letter_publisher.member,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["events"].member,
-          google_pubsub_topic_iam_member.gmail_push_publisher.member,
+          google_pubsub_topic_iam_member.gmail_push_publisher[0].member,
           google_pubsub_subscription_iam_member.sync_dead_letter_subscriber["gmail"].member,
         ],
       ) : m if m == google_service_account.this["push"].member
