@@ -164,6 +164,14 @@ func diagnose(err error) (Class, string) {
 			reason += " (the watch acts as " + sub + ")"
 		}
 		return class, reason
+	case errors.Is(err, ErrCursorExpired):
+		// Only Sync reads, and it takes a fresh baseline: the resource is
+		// there, the reason must not say it is gone.
+		why := strings.TrimPrefix(inner(err).Error(), "google: ")
+		if errors.As(err, &ge) {
+			why = said(ge, apiReasons(ge))
+		}
+		return ClassGone, "the read's cursor expired (" + why + "): a fresh baseline is taken, and changes made before it are not published"
 	case errors.As(err, &ge):
 		class, reason := diagnoseAPI(ge)
 		if sub != "" && class == ClassFailed && (ge.Code == 401 || ge.Code == 403) {

@@ -51,6 +51,11 @@ func TestClassify(t *testing.T) {
 		// The resource was deleted or is not visible: the watch is gone.
 		{"404", apiErr(404, "notFound", "Not Found"), ClassGone, "404 notFound: Not Found"},
 		{"410", apiErr(410, "deleted", "Resource has been deleted"), ClassGone, "no longer exists"},
+		// An expired cursor (Calendar's 410 on a sync token) keeps its
+		// class, but says what it is: the resource is there.
+		{"expired sync token", call(fmt.Errorf("%w: %w", ErrCursorExpired, apiErr(410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required."))),
+			ClassGone, "cursor expired (410 fullSyncRequired"},
+		{"cursor not ours", call(fmt.Errorf("%w: gmail.users cursor \"x\" is not a history id", ErrCursorExpired)), ClassGone, "is not a history id"},
 		// Credentials refused or the grant revoked.
 		{"401", apiErr(401, "authError", "Invalid Credentials"), ClassFailed, "rejected the credentials"},
 		// Lost access to the resource.
