@@ -115,6 +115,10 @@ type Outcome struct {
 	Ended store.WatchState `json:"ended,omitempty"`
 }
 
+// skippedNoWatch is why a notification of a watch not in the store is
+// read for nothing.
+const skippedNoWatch = "no such watch"
+
 // ErrTransient wraps every error after which the trigger must be delivered
 // again (a 5xx from Google, a rate limit, the store or Pub/Sub down): the
 // push handler answers 503, the pull subscriber nacks.
@@ -129,7 +133,7 @@ func (s *Syncer) Handle(ctx context.Context, t Trigger) (Outcome, error) {
 	w, err := s.store.Watch(ctx, t.WatchID)
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidID):
-		return Outcome{Skipped: "no such watch"}, nil
+		return Outcome{Skipped: skippedNoWatch}, nil
 	case err != nil:
 		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
 	case w.State != store.WatchActive:
