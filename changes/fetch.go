@@ -102,7 +102,7 @@ func (f *fetch) run(ctx context.Context, c store.Cursor) error {
 		// baseline, cut off before its first page, has one behind it,
 		// and its resync said so already).
 		if !f.first && f.start == "" && f.w.ChannelID != "" && c.SyncedAt.IsZero() {
-			if err := f.unbaselined(ctx); err != nil {
+			if err := f.resync(ctx, "channel "+f.w.ChannelID, unbaselined); err != nil {
 				return err
 			}
 		}
@@ -118,7 +118,7 @@ func (f *fetch) run(ctx context.Context, c store.Cursor) error {
 			if at.Token != "" || at.Page == "" {
 				// A baseline listing's expired page needs no resync:
 				// nothing was promised from it; it starts again.
-				if err := f.resync(ctx, at.Token, err); err != nil {
+				if err := f.resync(ctx, at.Token, google.Reason(err)); err != nil {
 					return err
 				}
 			}
@@ -203,34 +203,26 @@ func (f *fetch) publish(ctx context.Context, page google.Page) error {
 	return nil
 }
 
-// resync reports an expired cursor; run then forgets it. The event goes
-// first: if the cursor were cleared first and the request died, the
-// baseline would be taken with no one told that changes fell between the
-// two.
-func (f *fetch) resync(ctx context.Context, cursor string, cause error) error {
-	reason := google.Reason(cause)
+// resync tells subscribers, with a watchrelay.watch.resync.v1, that changes
+// of the watch went unpublished and they must read the resource whole: an
+// expired cursor (run then forgets it; the event goes first, since a
+// cursor cleared first by a request that then died would leave the
+// baseline taken with no one told), or no cursor behind a live channel.
+// key names the cursor or channel, and makes a retried resync one event.
+func (f *fetch) resync(ctx context.Context, key, reason string) error {
 	f.log.Warn("resync", "watch", f.w.ID, "kind", f.w.Kind, "reason", reason)
-	if err := f.pub.PublishAll(ctx, []event.Event{f.resyncEvent(f.w, cursor, reason)}); err != nil {
+	if err := f.pub.PublishAll(ctx, []event.Event{f.resyncEvent(f.w, key, reason)}); err != nil {
 		return err
 	}
 	f.out.Resynced = true
 	return nil
 }
 
-// unbaselined reports, as a resync, a read that finds no cursor once the
-// watch's channel is live: an imported channel (channel import, serve
-// --channel) opened before watchrelay took any cursor, so the changes made
-// between the two are in the baseline, unpublished, and subscribers must
-// read the resource whole to have them.
-func (f *fetch) unbaselined(ctx context.Context) error {
-	const reason = "no cursor before the watch's channel opened (an imported channel): changes made before this first read are not published; read the resource whole"
-	f.log.Warn("resync", "watch", f.w.ID, "kind", f.w.Kind, "reason", reason)
-	if err := f.pub.PublishAll(ctx, []event.Event{f.resyncEvent(f.w, "channel "+f.w.ChannelID, reason)}); err != nil {
-		return err
-	}
-	f.out.Resynced = true
-	return nil
-}
+// unbaselined is why a read that finds no cursor once the watch's channel
+// is live resyncs: an imported channel (channel import, serve --channel)
+// opened before watchrelay took any cursor, so the changes made between
+// the two are in the baseline, unpublished.
+const unbaselined = "no cursor before the watch's channel opened (an imported channel): changes made before this first read are not published; read the resource whole"
 
 // fail gives the lease back after a fetch went wrong or ran out of its
 // budget, and says whether the trigger is to be delivered again. Google's
