@@ -65,7 +65,7 @@ variable "sync_concurrency" {
 }
 
 variable "sync_timeout_seconds" {
-  description = "Request timeout of Sync. It must exceed sync_timeout plus sync_debounce plus 20 s, the most a request runs past sync_timeout to keep a page it read (the plan checks it), and stay within the push subscription's ack deadline (600 s), or Pub/Sub redelivers while a request still runs."
+  description = "Request timeout of Sync. It must exceed sync_timeout plus sync_debounce plus the time a request may run past sync_timeout to keep a page it read (local.sync_keep_seconds; the plan checks it), and stay within the push subscription's ack deadline (600 s), or Pub/Sub redelivers while a request still runs."
   type        = number
   default     = 300
 
