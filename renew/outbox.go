@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/watchrelay/watchrelay/internal/event"
+	"github.com/watchrelay/watchrelay/receive"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -31,7 +32,7 @@ type Outbox interface {
 // WATCHRELAY_RECEIVE_TIMEOUT. An event is a request of its own: each is
 // awaited before the next is sent.
 func PublishPolicy() event.Policy {
-	return event.Policy{Timeout: 4 * time.Second, UnavailableFor: 500 * time.Millisecond, Batch: 1}
+	return event.Policy{Timeout: 4 * time.Second, UnavailableFor: receive.UnavailableFor, Batch: 1}
 }
 
 // maxDrain caps the leftover events one pass publishes; more wait for the
