@@ -5,15 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"runtime"
-	"runtime/metrics"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/fake/googlesim"
+	"github.com/watchrelay/watchrelay/internal/testing/heappeak"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -63,7 +61,7 @@ func BenchmarkBaseline(b *testing.B) {
 			b.Fatal(err)
 		}
 		lists := sim.Stats().ListCalls
-		peak := heapPeak()
+		peak := heappeak.Start()
 		began := time.Now()
 		passes := 0
 		for done := false; !done; passes++ {
@@ -97,37 +95,5 @@ func BenchmarkBaseline(b *testing.B) {
 			b.Fatalf("after the re-baseline: %+v, %v", c, err)
 		}
 		b.ReportMetric(float64(turns+1), "sync-turns/re-baseline")
-	}
-}
-
-// heapPeak samples the live heap, collecting before each sample, until the
-// returned func is called, which reports the peak above where it stood at
-// the start: what the read holds at its largest, not garbage (whose growth
-// before a collection follows the size of the whole heap, here mostly the
-// simulator's calendar).
-func heapPeak() func() uint64 {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	read := func() uint64 { runtime.GC(); metrics.Read(sample); return sample[0].Value.Uint64() }
-	base := read()
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			if v := read(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}()
-	return func() uint64 {
-		close(stop)
-		<-done
-		return max(peak.Load(), base) - base
 	}
 }

@@ -83,14 +83,14 @@ func (c *storeCalls) Watch(ctx context.Context, id string) (store.Watch, error) 
 	return c.Store.Watch(ctx, id)
 }
 
-func (c *storeCalls) DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error) {
+func (c *storeCalls) DueWatches(ctx context.Context, now time.Time, after store.Watch, limit int) ([]store.Watch, error) {
 	c.count("DueWatches")
-	return c.Store.DueWatches(ctx, before, limit)
+	return c.Store.DueWatches(ctx, now, after, limit)
 }
 
-func (c *storeCalls) Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error) {
+func (c *storeCalls) Watches(ctx context.Context, state store.WatchState, limit int) ([]store.Watch, error) {
 	c.count("Watches")
-	return c.Store.Watches(ctx, state)
+	return c.Store.Watches(ctx, state, limit)
 }
 
 func (c *storeCalls) LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error) {

@@ -69,6 +69,7 @@ func ended(state store.WatchState) store.Watch {
 		ID: "w", Kind: "drive.files", Params: map[string]string{"fileId": "f1"}, State: state,
 		ChannelID: "c-old", ChannelExpiration: manageNow.Add(time.Hour),
 		LastError: "401 authError: Invalid Credentials", Failures: 3, RetryAt: manageNow.Add(time.Hour),
+		DueAt:     manageNow.Add(time.Hour),
 		CreatedAt: manageNow.Add(-time.Hour), UpdatedAt: manageNow.Add(-time.Hour),
 	}
 }
@@ -149,7 +150,7 @@ func TestAddWatch(t *testing.T) {
 				t.Fatalf("error %v, want %v", err, tc.wantErr)
 			}
 			if tc.wantErr != nil {
-				if ws, _ := m.Watches(context.Background(), ""); len(ws) != len(tc.stored) {
+				if ws, _ := m.Watches(context.Background(), "", 0); len(ws) != len(tc.stored) {
 					t.Errorf("refused, yet %d watches stored, want %d", len(ws), len(tc.stored))
 				}
 				return
@@ -231,7 +232,7 @@ func TestRetryWatch(t *testing.T) {
 	t.Parallel()
 	retried := func(w store.Watch) store.Watch {
 		w.State, w.LastError, w.Failures, w.RetryAt = store.WatchActive, "", 0, time.Time{}
-		w.ChannelID, w.ChannelExpiration, w.UpdatedAt = "", time.Time{}, manageNow
+		w.ChannelID, w.ChannelExpiration, w.UpdatedAt, w.DueAt = "", time.Time{}, manageNow, time.Time{}
 		return w
 	}
 	for _, tc := range []struct {
@@ -266,7 +267,7 @@ func TestRetryWatch(t *testing.T) {
 				t.Errorf("watch (-want +got):\n%s", diff)
 			}
 			// A retried watch is new work for the very next pass.
-			due, _ := m.DueWatches(context.Background(), manageNow, 10)
+			due, _ := m.DueWatches(context.Background(), manageNow, store.Watch{}, 10)
 			if isDue := len(due) == 1; isDue != (tc.wantErr == nil) {
 				t.Errorf("due to the next pass: %v, want %v", isDue, tc.wantErr == nil)
 			}
@@ -404,6 +405,7 @@ func TestRecordStopped(t *testing.T) {
 	}
 	cleared := watch("")
 	cleared.ChannelExpiration, cleared.UpdatedAt = time.Time{}, manageNow
+	cleared.DueAt = time.Time{} // due at once: the next pass reads it, and puts its retry time back
 	for _, tc := range []struct {
 		name        string
 		watch       *store.Watch

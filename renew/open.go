@@ -27,6 +27,20 @@ func (r *run) due(w store.Watch, now time.Time) bool {
 	return w.ChannelID == "" || w.ChannelExpiration.Sub(now) < google.RenewThreshold(w, r.opts.RenewBefore)
 }
 
+// dueAt is when w is next to be worked on (store.Watch.DueAt): once its
+// channel comes within google.RenewThreshold of expiring (at once when it
+// has none), and not before its RetryAt.
+func (r *run) dueAt(w store.Watch) time.Time {
+	var at time.Time
+	if w.ChannelID != "" {
+		at = w.ChannelExpiration.Add(-google.RenewThreshold(w, r.opts.RenewBefore))
+	}
+	if w.RetryAt.After(at) {
+		at = w.RetryAt
+	}
+	return at
+}
+
 // renew gives a due watch a fresh channel and retires the old one: claim the
 // watch and store the new channel pending (one commit), call watch, activate
 // (one transaction: the new channel active and named by the watch, the old
@@ -60,7 +74,7 @@ func (r *run) renew(ctx context.Context, w store.Watch) {
 		return
 	}
 	if c.ID == "" {
-		r.release(ctx, cl, store.WatchUpdate{})
+		r.release(ctx, cl, r.rescheduled(w, now))
 		return
 	}
 	old := w.ChannelID
@@ -154,9 +168,11 @@ func (r *run) replaced(ctx context.Context, w store.Watch, old string, lapsed bo
 func (r *run) ready(ctx context.Context, w store.Watch, now time.Time) (address string, ok bool) {
 	switch {
 	case !r.due(w, now):
-		return "", false // the query's window is wider than a short-lived channel's
+		r.reschedule(ctx, w, now)
+		return "", false
 	case w.RetryAt.After(now):
 		r.deferred(w.LastError)
+		r.reschedule(ctx, w, now)
 		return "", false
 	case r.isThrottled(apiOf(w.Kind)):
 		r.deferred(throttledReason(apiOf(w.Kind)))
@@ -225,6 +241,9 @@ func (r *run) activate(ctx context.Context, w store.Watch, cl claim, c store.Cha
 		ResourceID: g.ResourceID, ResourceURI: g.ResourceURI, Expiration: g.Expiration,
 		AcceptOldUntil: now.Add(r.opts.Grace), Now: now, Events: r.outboxed(events...),
 	}
+	next := w
+	next.ChannelID, next.ChannelExpiration, next.RetryAt = c.ID, g.Expiration, time.Time{}
+	a.DueAt = r.dueAt(next)
 	if g.Reactivated != "" {
 		a.LastError = "renewed after reactivating a subscription Workspace suspended with " + g.Reactivated
 		a.Failures = w.Failures + 1
@@ -302,7 +321,8 @@ func (r *run) deferWatch(ctx context.Context, w store.Watch, cl claim, err error
 	u := store.WatchUpdate{LastError: &reason, Failures: store.Ptr(w.Failures + 1)}
 	if answered(err) {
 		wait := min(r.opts.RetryBase<<min(w.Failures, 20), r.opts.RetryMax)
-		u.RetryAt = store.Ptr(r.opts.Now().Add(max(wait, google.RetryAfter(err))))
+		w.RetryAt = r.opts.Now().Add(max(wait, google.RetryAfter(err)))
+		u.RetryAt, u.DueAt = &w.RetryAt, store.Ptr(r.dueAt(w))
 	}
 	r.release(ctx, cl, u)
 }
@@ -383,4 +403,36 @@ func (r *run) end(ctx context.Context, w store.Watch, cl claim, err error, event
 		return
 	}
 	r.forget(ctx, published)
+}
+
+// reschedule corrects the due time of a watch the due query read before
+// its work is due: one whose DueAt was set to "at once" by a writer that
+// does not know the renewal window (an import, a hand-made stop, a store
+// from before DueAt), or by an older RENEW_BEFORE. It is written under the
+// watch's lease, from the watch as leased, so that it cannot undo a
+// renewal or a retry made since the query: those would make it due
+// earlier, and a due time written late would leave the watch unread.
+func (r *run) reschedule(ctx context.Context, w store.Watch, now time.Time) {
+	if sameTime(r.dueAt(w), w.DueAt) {
+		return // due later only by its retry time, which is stored already
+	}
+	w, cl, err := r.lease(ctx, w.ID, nil)
+	if !r.claimed(cl.watchID, err) {
+		return
+	}
+	r.release(ctx, cl, r.rescheduled(w, now))
+}
+
+// rescheduled is the update that sets a leased watch's due time, if its
+// work is not due at now; none otherwise.
+func (r *run) rescheduled(w store.Watch, now time.Time) store.WatchUpdate {
+	if at := r.dueAt(w); w.State == store.WatchActive && at.After(now) && !sameTime(at, w.DueAt) {
+		return store.WatchUpdate{DueAt: &at}
+	}
+	return store.WatchUpdate{}
+}
+
+// sameTime compares times as the store keeps them, to the microsecond.
+func sameTime(a, b time.Time) bool {
+	return a.Truncate(time.Microsecond).Equal(b.Truncate(time.Microsecond))
 }

@@ -42,8 +42,8 @@ import (
 // Watches is the part of the store a pass reads and writes watches through.
 type Watches interface {
 	Watch(ctx context.Context, id string) (store.Watch, error)
-	DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error)
-	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
+	DueWatches(ctx context.Context, now time.Time, after store.Watch, limit int) ([]store.Watch, error)
+	Watches(ctx context.Context, state store.WatchState, limit int) ([]store.Watch, error)
 	LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error)
 	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time, events ...store.OutboxEvent) error
 	EndWatch(ctx context.Context, e store.End) (store.Channel, bool, error)
@@ -134,7 +134,9 @@ type Options struct {
 	// orphaned channels are claimed (default 0.25), so that leftovers
 	// never crowd out renewals.
 	OrphanShare float64
-	// MaxWork caps the due watches one pass reads (default 100000).
+	// MaxWork caps what one pass reads of each kind of work (default
+	// 100000); the pass's capacity (what its rate and time let it hand
+	// out) caps it first, unless it is smaller.
 	MaxWork int
 	// MaxStrays caps the strays one pass stops (default 20): anyone can
 	// post notifications of made-up channels, and what they cost Google
@@ -215,10 +217,13 @@ func New(s Store, g Google, p Publisher, opts Options) (*Pass, error) {
 }
 
 // Summary is what one pass did. Remaining counts the work it found but left
-// for the next pass: transient failures, watches waiting out a backoff,
-// channels it could not stop yet, and what the deadline cut off. Work past
-// MaxWork, which the pass does not read, counts as one: Remaining > 0 then
-// says that more is due, not how much. Watches another pass holds the lease
+// for the next pass: transient failures, channels it could not stop yet,
+// and what the deadline cut off. Due work the pass did not read (it reads
+// the due watches a page at a time as it works, and no more than its
+// capacity) counts as one: Remaining > 0 then says that more is due, not
+// how much. A watch waiting out a backoff is not read before its retry
+// time (store.Watch.DueAt), so it is counted only by the pass that
+// deferred it. Watches another pass holds the lease
 // of are not counted: they are that pass's work, in its summary, and two
 // overlapping passes would count them twice. Deferred says why watches were
 // left (reason → watches), Throttled which APIs asked the pass to slow down.
@@ -313,7 +318,8 @@ func (p *Pass) run(ctx context.Context) (Summary, error) {
 		r.leaseFor = time.Until(deadline) + time.Minute
 	}
 
-	f, err := p.find(ctx)
+	limit := p.capacity(claimUntil)
+	f, err := p.find(ctx, limit)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -327,27 +333,24 @@ func (p *Pass) run(ctx context.Context) (Summary, error) {
 	// reason a watch's pending orphans are cleared together, under one
 	// lease. And a watch's orphans are cleared before the watch gets a new
 	// channel.
-	var orphans, purges, work []func(context.Context)
-	for _, c := range atMost(r, f.stopping, p.opts.MaxWork) {
+	var orphans, purges []func(context.Context)
+	for _, c := range atMost(r, f.stopping, limit) {
 		orphans = append(orphans, func(ctx context.Context) { r.finishStop(ctx, c) })
 	}
-	for _, cs := range byWatch(atMost(r, f.pending, p.opts.MaxWork)) {
+	for _, cs := range byWatch(atMost(r, f.pending, limit)) {
 		orphans = append(orphans, func(ctx context.Context) { r.clearPending(ctx, cs[0].WatchID, cs) })
 	}
 	for _, s := range f.strays {
 		orphans = append(orphans, func(ctx context.Context) { r.stopStray(ctx, s) })
 	}
-	for _, d := range f.deleted {
+	for _, d := range atMost(r, f.deleted, limit) {
 		purges = append(purges, func(ctx context.Context) { r.withLease(ctx, d.ID, r.purge) })
-	}
-	for _, d := range atMost(r, f.due, p.opts.MaxWork) {
-		work = append(work, func(ctx context.Context) { r.renew(ctx, d) })
 	}
 	r.drain(ctx, f.outbox)
 	orphansUntil := start.Add(time.Duration(float64(claimUntil.Sub(start)) * p.opts.OrphanShare))
 	r.runAll(ctx, orphans, orphansUntil)
 	r.runAll(ctx, purges, claimUntil)
-	r.runAll(ctx, work, claimUntil)
+	r.renewDue(ctx, f.due, claimUntil)
 	// Owed reads last: a renewal keeps a channel from lapsing, and an
 	// owed read loses nothing by waiting a pass.
 	r.runAll(ctx, r.owed(f.owed), claimUntil)
@@ -364,20 +367,51 @@ func (p *Pass) run(ctx context.Context) (Summary, error) {
 // runAll runs jobs, at most Concurrency at once, claiming none after
 // claimUntil; what it leaves is counted as remaining.
 func (r *run) runAll(ctx context.Context, jobs []func(context.Context), claimUntil time.Time) {
+	i := 0
+	r.runEach(ctx, claimUntil, func(context.Context) (func(context.Context), bool) {
+		if i == len(jobs) {
+			return nil, false
+		}
+		i++
+		return jobs[i-1], true
+	}, func() int { return len(jobs) - i })
+}
+
+// renewDue renews the due watches the feed hands out, as runAll runs jobs,
+// so that the feed reads its next page only as a worker is free for it.
+func (r *run) renewDue(ctx context.Context, d *dueFeed, claimUntil time.Time) {
+	r.runEach(ctx, claimUntil, func(ctx context.Context) (func(context.Context), bool) {
+		w, ok := d.next(ctx)
+		return func(ctx context.Context) { r.renew(ctx, w) }, ok
+	}, d.unread)
+	if d.err != nil {
+		r.log.Error("due watches not read; the next pass reads them", "error", d.err)
+	}
+}
+
+// runEach runs the jobs next hands out, at most Concurrency at once, taking
+// the next only once a worker is free for it, and none after claimUntil;
+// left counts what is not taken, which is remaining.
+func (r *run) runEach(ctx context.Context, claimUntil time.Time, next func(context.Context) (func(context.Context), bool), left func() int) {
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
-	for i, job := range jobs {
-		if !time.Now().Before(claimUntil) || ctx.Err() != nil {
-			r.remaining(len(jobs) - i)
-			break
-		}
+	defer wg.Wait()
+	for {
 		sem <- struct{}{}
+		if !time.Now().Before(claimUntil) || ctx.Err() != nil {
+			r.remaining(left())
+			return
+		}
+		job, ok := next(ctx)
+		if !ok {
+			r.remaining(left())
+			return
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			job(ctx)
 		})
 	}
-	wg.Wait()
 }
 
 // farFuture is past any expiration: "every channel in this state".

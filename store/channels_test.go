@@ -158,7 +158,7 @@ func testMapsNotShared(t *testing.T, s contractStore) {
 		t.Fatal(err)
 	}
 	gotC.Labels["tenant"] = "changed"
-	listed, err := s.Watches(t.Context(), "")
+	listed, err := s.Watches(t.Context(), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

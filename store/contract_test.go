@@ -17,9 +17,9 @@ func TestMain(m *testing.M) { emulator.Main(m) }
 type contractStore interface {
 	CreateWatch(ctx context.Context, w store.Watch) error
 	Watch(ctx context.Context, id string) (store.Watch, error)
-	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
+	Watches(ctx context.Context, state store.WatchState, limit int) ([]store.Watch, error)
 	WatchesOf(ctx context.Context, kind, subject string) ([]store.Watch, error)
-	DueWatches(ctx context.Context, before time.Time, limit int) ([]store.Watch, error)
+	DueWatches(ctx context.Context, now time.Time, after store.Watch, limit int) ([]store.Watch, error)
 	LeaseWatch(ctx context.Context, id string, l store.Lease, now time.Time, open func(store.Watch) (store.Channel, bool)) (store.Watch, error)
 	ReleaseWatch(ctx context.Context, id, holder string, u store.WatchUpdate, now time.Time, events ...store.OutboxEvent) error
 	EndWatch(ctx context.Context, e store.End) (store.Channel, bool, error)

@@ -164,33 +164,47 @@ func (f *Firestore) Watch(ctx context.Context, id string) (Watch, error) {
 	return getDoc(ctx, f.watches, "watch", id, decodeWatch)
 }
 
-// Watches returns every watch in the given state (every watch when state is
-// empty), ordered by id.
-func (f *Firestore) Watches(ctx context.Context, state WatchState) ([]Watch, error) {
+// Watches returns the watches in the given state (every watch when state is
+// empty), ordered by id, at most limit of them (no limit when zero or less).
+func (f *Firestore) Watches(ctx context.Context, state WatchState, limit int) ([]Watch, error) {
 	q := f.watches.OrderBy(firestore.DocumentID, firestore.Asc)
 	if state != "" {
 		// An equality filter ordered by document id needs no composite
 		// index.
 		q = f.watches.Where("state", "==", string(state)).OrderBy(firestore.DocumentID, firestore.Asc)
 	}
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
 	return f.queryWatches(ctx, q, "list watches")
 }
 
-// DueWatches returns up to limit active watches whose channel expires before
-// the given time (a watch with no channel has a zero expiration, so it is
-// always due), soonest first. A limit of zero or less means no limit.
-func (f *Firestore) DueWatches(ctx context.Context, before time.Time, limit int) ([]Watch, error) {
-	return f.queryWatches(ctx, f.dueWatchesQuery(before, limit), "due watches")
+// DueWatches returns a page of the active watches due by now (DueAt at or
+// before it), in due order (DueAt, then id), starting after the watch
+// after (the last of the previous page; a zero Watch starts at the first),
+// at most limit of them (no limit when zero or less). A pass pages through
+// them as it works, so what it reads follows what it does, not the
+// backlog.
+func (f *Firestore) DueWatches(ctx context.Context, now time.Time, after Watch, limit int) ([]Watch, error) {
+	return f.queryWatches(ctx, f.dueWatchesQuery(now, after, limit), "due watches")
 }
 
 // dueWatchesQuery is DueWatches' query, apart so that queries_test.go can
-// check it against Indexes. Served by the first of Indexes; ties fall back
-// on the document id, as in Memory.
-func (f *Firestore) dueWatchesQuery(before time.Time, limit int) firestore.Query {
-	return expiring(f.watches, string(WatchActive), "channelExpiration", before, limit)
+// check it against Indexes. Served by the first of Indexes, which ends in
+// the document id as every index does.
+func (f *Firestore) dueWatchesQuery(now time.Time, after Watch, limit int) firestore.Query {
+	q := f.watches.Where("state", "==", string(WatchActive)).Where("dueAt", "<=", normal(now)).
+		OrderBy("dueAt", firestore.Asc).OrderBy(firestore.DocumentID, firestore.Asc)
+	if after.ID != "" {
+		q = q.StartAfter(normal(after.DueAt), after.ID)
+	}
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	return q
 }
 
-// expiring is the shape of both indexed queries: the documents in one state
+// expiring is the shape of ChannelsByState's query: the documents in one state
 // whose expiration field is before a time, soonest first, at most limit of
 // them (no limit when zero or less).
 func expiring(c *firestore.CollectionRef, state, field string, before time.Time, limit int) firestore.Query {
@@ -258,6 +272,9 @@ func (u WatchUpdate) updates(now time.Time) []firestore.Update {
 	}
 	if u.RetryAt != nil {
 		add("retryAt", normal(*u.RetryAt))
+	}
+	if u = u.due(); u.DueAt != nil {
+		add("dueAt", normal(*u.DueAt))
 	}
 	add("updatedAt", normal(now))
 	return ups

@@ -47,7 +47,7 @@ func TestFirestoreUnreachable(t *testing.T) {
 		// A write.
 		{"CreateWatch", func(ctx context.Context) error { return f.CreateWatch(ctx, sampleWatch("w1")) }},
 		// A query.
-		{"DueWatches", func(ctx context.Context) error { _, err := f.DueWatches(ctx, t0, 10); return err }},
+		{"DueWatches", func(ctx context.Context) error { _, err := f.DueWatches(ctx, t0, store.Watch{}, 10); return err }},
 		// A transaction.
 		{"LeaseWatch", func(ctx context.Context) error {
 			_, err := f.LeaseWatch(ctx, "w1", lease("h", t0.Add(time.Minute)), t0, nil)

@@ -73,6 +73,7 @@ func sampleChannel(id, watchID string) store.Channel {
 func normalWatch(w store.Watch) store.Watch {
 	w.ChannelExpiration, w.CreatedAt = stored(w.ChannelExpiration), stored(w.CreatedAt)
 	w.UpdatedAt, w.LeaseUntil = stored(w.UpdatedAt), stored(w.LeaseUntil)
+	w.RetryAt, w.DueAt = stored(w.RetryAt), stored(w.DueAt)
 	return w
 }
 

@@ -160,7 +160,8 @@ func testActivate(t *testing.T, s contractStore) {
 	if _, err := s.LeaseWatch(t.Context(), "w1", lease("h2", t0.Add(time.Hour)), now, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ActivateChannel(t.Context(), store.Activation{ChannelID: "fresh", WatchID: "w1", Holder: "h2", ResourceID: "r-granted", ResourceURI: "uri-granted", Expiration: exp2, AcceptOldUntil: graceEnd, Now: now}); err != nil {
+	due2 := exp2.Add(-time.Hour)
+	if err := s.ActivateChannel(t.Context(), store.Activation{ChannelID: "fresh", WatchID: "w1", Holder: "h2", ResourceID: "r-granted", ResourceURI: "uri-granted", Expiration: exp2, AcceptOldUntil: graceEnd, Now: now, DueAt: due2}); err != nil {
 		t.Fatal(err)
 	}
 	old, err := s.Channel(t.Context(), "synced")
@@ -185,6 +186,11 @@ func testActivate(t *testing.T, s contractStore) {
 	}
 	if gotW.ChannelID != "fresh" || !gotW.ChannelExpiration.Equal(stored(exp2)) {
 		t.Errorf("watch points at %q until %v, want fresh until %v", gotW.ChannelID, gotW.ChannelExpiration, stored(exp2))
+	}
+	// The activation says when the new channel is due, so the due
+	// query leaves the watch alone until then.
+	if !gotW.DueAt.Equal(stored(due2)) {
+		t.Errorf("watch due at %v, want %v", gotW.DueAt, stored(due2))
 	}
 }
 

@@ -57,6 +57,7 @@ func (w Watch) normal() Watch {
 	w.UpdatedAt = normal(w.UpdatedAt)
 	w.LeaseUntil = normal(w.LeaseUntil)
 	w.RetryAt = normal(w.RetryAt)
+	w.DueAt = normal(w.DueAt)
 	return w
 }
 
@@ -89,34 +90,29 @@ func (m *Memory) Watch(_ context.Context, id string) (Watch, error) {
 	return w.clone(), err
 }
 
-// Watches returns every watch in the given state (every watch when state is
-// empty), ordered by id.
-func (m *Memory) Watches(_ context.Context, state WatchState) ([]Watch, error) {
+// Watches returns the watches in the given state (every watch when state is
+// empty), ordered by id, at most limit of them (no limit when zero or less).
+func (m *Memory) Watches(_ context.Context, state WatchState, limit int) ([]Watch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []Watch
-	for _, w := range m.watches {
-		if state == "" || w.State == state {
-			out = append(out, w.clone())
-		}
-	}
-	slices.SortFunc(out, func(a, b Watch) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return first(m.watches, func(w Watch) bool { return state == "" || w.State == state },
+		func(w Watch) (time.Time, string) { return time.Time{}, w.ID }, Watch.clone, limit), nil
 }
 
-// DueWatches returns up to limit active watches whose channel expires before
-// the given time (a watch with no channel has a zero expiration, so it is
-// always due), soonest first.
-func (m *Memory) DueWatches(_ context.Context, before time.Time, limit int) ([]Watch, error) {
+// DueWatches returns a page of the active watches due by now (DueAt at or
+// before it), in due order (DueAt, then id), starting after the watch after
+// (a zero Watch starts at the first), at most limit of them (no limit when
+// zero or less).
+func (m *Memory) DueWatches(_ context.Context, now time.Time, after Watch, limit int) ([]Watch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []Watch
-	for _, w := range m.watches {
-		if w.State == WatchActive && w.ChannelExpiration.Before(before) {
-			out = append(out, w.clone())
+	now, from := normal(now), normal(after.DueAt)
+	return first(m.watches, func(w Watch) bool {
+		if w.State != WatchActive || w.DueAt.After(now) {
+			return false
 		}
-	}
-	return soonest(out, func(w Watch) (time.Time, string) { return w.ChannelExpiration, w.ID }, limit), nil
+		return after.ID == "" || orderBy(w.DueAt, w.ID, from, after.ID) > 0
+	}, func(w Watch) (time.Time, string) { return w.DueAt, w.ID }, Watch.clone, limit), nil
 }
 
 // LeaseWatch takes the watch's lease for l.Holder until l.Until,
@@ -211,6 +207,7 @@ func (m *Memory) UpdateWatch(_ context.Context, id string, u WatchUpdate, now ti
 }
 
 func (u WatchUpdate) apply(w Watch, now time.Time) Watch {
+	u = u.due()
 	set(&w.Subject, u.Subject)
 	set(&w.State, u.State)
 	set(&w.ChannelID, u.ChannelID)
@@ -220,6 +217,7 @@ func (u WatchUpdate) apply(w Watch, now time.Time) Watch {
 	set(&w.LeaseUntil, u.LeaseUntil)
 	set(&w.LeaseHolder, u.LeaseHolder)
 	set(&w.RetryAt, u.RetryAt)
+	set(&w.DueAt, u.DueAt)
 	w.UpdatedAt = now
 	return w
 }
@@ -312,30 +310,45 @@ func (m *Memory) ActivateChannel(_ context.Context, a Activation) error {
 func (m *Memory) ChannelsByState(_ context.Context, state ChannelState, before time.Time, limit int) ([]Channel, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []Channel
-	for _, c := range m.channels {
-		if c.State == state && c.Expiration.Before(before) {
-			out = append(out, c.clone())
-		}
-	}
-	return soonest(out, func(c Channel) (time.Time, string) { return c.Expiration, c.ID }, limit), nil
+	return first(m.channels, func(c Channel) bool { return c.State == state && c.Expiration.Before(before) },
+		func(c Channel) (time.Time, string) { return c.Expiration, c.ID }, Channel.clone, limit), nil
 }
 
-// soonest orders records by a time, then by id (as Firestore's queries order
-// them), and keeps the first limit (all when limit <= 0).
-func soonest[T any](out []T, key func(T) (time.Time, string), limit int) []T {
-	slices.SortFunc(out, func(a, b T) int {
-		ta, ia := key(a)
-		tb, ib := key(b)
-		if c := ta.Compare(tb); c != 0 {
-			return c
+// first returns copies of the records that match, ordered by a time, then
+// by id (as Firestore's queries order ties: by document name), at most
+// limit of them (all when limit is zero or less). It orders the keys of the
+// matches only and copies just the records it returns, so a page of a
+// large store costs the page, as a Firestore query's does, and not a copy
+// of everything that matched. m.mu must be held.
+func first[T any](records map[string]T, match func(T) bool, key func(T) (time.Time, string), copyOf func(T) T, limit int) []T {
+	type ref struct {
+		at      time.Time
+		id, key string
+	}
+	var refs []ref
+	for k, r := range records {
+		if match(r) {
+			at, id := key(r)
+			refs = append(refs, ref{at, id, k})
 		}
-		return strings.Compare(ia, ib)
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+	}
+	slices.SortFunc(refs, func(a, b ref) int { return orderBy(a.at, a.id, b.at, b.id) })
+	if limit > 0 && len(refs) > limit {
+		refs = refs[:limit]
+	}
+	out := make([]T, len(refs))
+	for i, r := range refs {
+		out[i] = copyOf(records[r.key])
 	}
 	return out
+}
+
+// orderBy compares two records by time, then id.
+func orderBy(ta time.Time, ia string, tb time.Time, ib string) int {
+	if c := ta.Compare(tb); c != 0 {
+		return c
+	}
+	return strings.Compare(ia, ib)
 }
 
 // find returns the record under id in records; ErrNotFound, naming it

@@ -72,8 +72,8 @@ func (m *Memory) LastPass(_ context.Context) (PassRecord, error) {
 func (m *Memory) Outbox(_ context.Context, limit int) ([]OutboxEvent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := slices.Collect(maps.Values(m.outbox))
-	return soonest(out, func(e OutboxEvent) (time.Time, string) { return e.CreatedAt, e.ID }, limit), nil
+	return first(m.outbox, func(OutboxEvent) bool { return true },
+		func(e OutboxEvent) (time.Time, string) { return e.CreatedAt, e.ID }, func(e OutboxEvent) OutboxEvent { return e }, limit), nil
 }
 
 // Forget takes the events Pub/Sub has (by event id) out of the outbox and,

@@ -140,9 +140,9 @@ func TestQueriesHaveIndexes(t *testing.T) {
 		want need // written out, so a change to a query shows in the diff
 	}{
 		{
-			// Renew's pass: active watches whose channel is due, soonest first.
-			"DueWatches", f.dueWatchesQuery(now, 50),
-			need{WatchesCollection, []string{"state"}, []IndexField{{"channelExpiration", "ASCENDING"}}},
+			// Renew's pass: a page of the active watches due, soonest first.
+			"DueWatches", f.dueWatchesQuery(now, Watch{ID: "w1", DueAt: now}, 50),
+			need{WatchesCollection, []string{"state"}, []IndexField{{"dueAt", "ASCENDING"}}},
 		},
 		{
 			// Renew's sweep of retired and lapsed channels.
@@ -188,8 +188,11 @@ func TestNeedOf(t *testing.T) {
 		served  bool
 	}{
 		// DueWatches' shape is served by the first index.
-		{name: "due", q: f.watches.Where("state", "==", "active").Where("channelExpiration", "<", now).OrderBy("channelExpiration", firestore.Asc),
-			want: "watches: equality on [state], then [{channelExpiration ASCENDING}]", served: true},
+		{name: "due", q: f.watches.Where("state", "==", "active").Where("dueAt", "<=", now).OrderBy("dueAt", firestore.Asc),
+			want: "watches: equality on [state], then [{dueAt ASCENDING}]", served: true},
+		// The old due query, by the channel's expiration, has no index now.
+		{name: "by expiration", q: f.watches.Where("state", "==", "active").Where("channelExpiration", "<", now).OrderBy("channelExpiration", firestore.Asc),
+			want: "watches: equality on [state], then [{channelExpiration ASCENDING}]"},
 		// A renamed range field needs an index nobody declared.
 		{name: "renamed field", q: f.watches.Where("state", "==", "active").Where("expiresAt", "<", now).OrderBy("expiresAt", firestore.Asc),
 			want: "watches: equality on [state], then [{expiresAt ASCENDING}]"},

@@ -98,6 +98,16 @@ func (w Watch) release(holder string, u WatchUpdate) (WatchUpdate, error) {
 	return u.released(), nil
 }
 
+// due is u with DueAt set to zero (due at once) when u changes what the
+// due time follows (the channel, its expiration, RetryAt) and does not say
+// what it becomes: see WatchUpdate.DueAt.
+func (u WatchUpdate) due() WatchUpdate {
+	if u.DueAt == nil && (u.ChannelID != nil || u.ChannelExpiration != nil || u.RetryAt != nil) {
+		u.DueAt = &time.Time{}
+	}
+	return u
+}
+
 // released is u with the lease given back.
 func (u WatchUpdate) released() WatchUpdate {
 	u.LeaseUntil, u.LeaseHolder = &time.Time{}, Ptr("")
@@ -147,7 +157,7 @@ func (a Activation) plan(c Channel, cFound bool, w Watch, wFound bool) (activati
 	}
 	p.watch = WatchUpdate{
 		ChannelID: &a.ChannelID, ChannelExpiration: &a.Expiration,
-		LastError: Ptr(a.LastError), Failures: Ptr(a.Failures), RetryAt: &time.Time{},
+		LastError: Ptr(a.LastError), Failures: Ptr(a.Failures), RetryAt: &time.Time{}, DueAt: &a.DueAt,
 	}.released()
 	if w.ChannelID != "" && w.ChannelID != c.ID {
 		p.old, p.retire = w.ChannelID, retirement(w.ChannelExpiration, a.Now, a.AcceptOldUntil)

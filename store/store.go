@@ -140,6 +140,16 @@ type Watch struct {
 	// before then (backoff across passes, or Google's Retry-After), so
 	// a throttled API is not asked again on every pass.
 	RetryAt time.Time `firestore:"retryAt,omitempty" json:"retryAt,omitzero"`
+	// DueAt is when Renew is next to work on the watch: its channel's
+	// renewal time (the expiration less google.RenewThreshold), or
+	// RetryAt when that is later; zero, due at once, for a watch with no
+	// channel. DueWatches reads only watches whose DueAt has come, so a
+	// watch waiting out a backoff, or whose channel is not due, costs a
+	// pass no read. Renew computes it (the store does not know the
+	// renewal window); an update that changes the channel or RetryAt
+	// without it sets it to zero (see WatchUpdate.DueAt), which is never
+	// late: the next pass reads the watch and sets it right.
+	DueAt time.Time `firestore:"dueAt" json:"dueAt,omitzero"`
 	// Changes: false turns Sync off for this watch; its notifications are still published. nil means on.
 	Changes *bool `firestore:"changes,omitempty" json:"changes,omitempty"`
 	// Snapshot: Sync publishes the baseline items too, when it first takes the cursor.
@@ -216,6 +226,11 @@ type WatchUpdate struct {
 	LeaseUntil        *time.Time
 	LeaseHolder       *string
 	RetryAt           *time.Time
+	// DueAt is Watch.DueAt. An update that sets ChannelID,
+	// ChannelExpiration or RetryAt and leaves DueAt nil sets it to zero,
+	// due at once: a writer that does not know the renewal window can
+	// only make a watch due early, never late.
+	DueAt *time.Time
 }
 
 // ChannelUpdate changes the named fields of a channel; a nil field is left
@@ -262,6 +277,9 @@ type Activation struct {
 	// subscription reactivated) and how many renewals in a row did.
 	LastError string
 	Failures  int
+	// DueAt is the watch's after the activation: the new channel's
+	// renewal time (see Watch.DueAt).
+	DueAt time.Time
 }
 
 // Ptr returns a pointer to v, for building updates.
@@ -281,8 +299,8 @@ type IndexField struct {
 }
 
 // Indexes lists the composite indexes behind DueWatches and ChannelsByState:
-// an equality filter on state and a range on the expiration.
+// an equality filter on state and a range on the due time or expiration.
 var Indexes = []Index{
-	{Collection: WatchesCollection, Fields: []IndexField{{"state", "ASCENDING"}, {"channelExpiration", "ASCENDING"}}},
+	{Collection: WatchesCollection, Fields: []IndexField{{"state", "ASCENDING"}, {"dueAt", "ASCENDING"}}},
 	{Collection: ChannelsCollection, Fields: []IndexField{{"state", "ASCENDING"}, {"expiration", "ASCENDING"}}},
 }

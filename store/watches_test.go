@@ -72,16 +72,19 @@ func testWatchesByState(t *testing.T, s contractStore) {
 	mustCreateWatches(t, s, ws...)
 	tests := []struct {
 		state store.WatchState
+		limit int
 		want  []string
 	}{
-		{"", []string{"w0", "w1", "w2", "w3", "w4", "w5"}}, // empty state: every watch, by id
-		{store.WatchActive, []string{"w0", "w1", "w3"}},    // only that state, by id
-		{store.WatchGone, []string{"w2"}},
-		{store.WatchDeleted, []string{"w5"}},
-		{"nonesuch", []string{}}, // an unknown state matches nothing, without error
+		{"", 0, []string{"w0", "w1", "w2", "w3", "w4", "w5"}}, // empty state: every watch, by id
+		{store.WatchActive, 0, []string{"w0", "w1", "w3"}},    // only that state, by id
+		{store.WatchActive, 2, []string{"w0", "w1"}},          // a limit keeps the first by id
+		{"", 4, []string{"w0", "w1", "w2", "w3"}},
+		{store.WatchGone, 0, []string{"w2"}},
+		{store.WatchDeleted, 0, []string{"w5"}},
+		{"nonesuch", 0, []string{}}, // an unknown state matches nothing, without error
 	}
 	for _, tt := range tests {
-		got, err := s.Watches(t.Context(), tt.state)
+		got, err := s.Watches(t.Context(), tt.state, tt.limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +92,7 @@ func testWatchesByState(t *testing.T, s contractStore) {
 			t.Errorf("Watches(%q) ids (-want +got):\n%s", tt.state, diff)
 		}
 	}
-	all, err := s.Watches(t.Context(), store.WatchGone)
+	all, err := s.Watches(t.Context(), store.WatchGone, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +102,9 @@ func testWatchesByState(t *testing.T, s contractStore) {
 }
 
 func testDueWatches(t *testing.T, s contractStore) {
-	mk := func(id string, state store.WatchState, exp time.Time) store.Watch {
+	mk := func(id string, state store.WatchState, due time.Time) store.Watch {
 		w := sampleWatch(id)
-		w.State, w.ChannelExpiration = state, exp
+		w.State, w.DueAt = state, due
 		return w
 	}
 	mustCreateWatches(t, s,
@@ -110,27 +113,35 @@ func testDueWatches(t *testing.T, s contractStore) {
 		mk("new-b", store.WatchActive, time.Time{}),
 		mk("new-a", store.WatchActive, time.Time{}),
 		mk("sooner", store.WatchActive, t0.Add(10*time.Minute)),
+		mk("tie-b", store.WatchActive, t0.Add(20*time.Minute)),
+		mk("tie-a", store.WatchActive, t0.Add(20*time.Minute)),
 		mk("gone", store.WatchGone, t0.Add(time.Minute)),
 		mk("failed", store.WatchFailed, time.Time{}),
 		mk("edge", store.WatchActive, t0.Add(time.Hour)),
 	)
-	// Bounds are given as stored, so that "before is exclusive" is
-	// tested at the exact stored instant.
+	at := func(w string, d time.Duration) store.Watch { return store.Watch{ID: w, DueAt: t0.Add(d)} }
+	// Bounds are given as stored, so that "now is inclusive" is tested
+	// at the exact stored instant.
 	tests := []struct {
-		name   string
-		before time.Time
-		limit  int
-		want   []string
+		name  string
+		now   time.Time
+		after store.Watch
+		limit int
+		want  []string
 	}{
-		{"new watches (zero expiration) first, then soonest; only active; before is exclusive",
-			stored(t0.Add(time.Hour)), 0, []string{"new-a", "new-b", "sooner", "soon"}},
-		{"limit cuts the soonest", t0.Add(time.Hour), 3, []string{"new-a", "new-b", "sooner"}},
-		{"a later bound takes the edge and the late one", t0.Add(4 * time.Hour), 10,
-			[]string{"new-a", "new-b", "sooner", "soon", "edge", "late"}},
-		{"a bound before every channel leaves only new watches", stored(t0), 0, []string{"new-a", "new-b"}},
+		{"new watches (zero due time) first, then soonest, ties by id; only active; now is inclusive",
+			stored(t0.Add(time.Hour)), store.Watch{}, 0, []string{"new-a", "new-b", "sooner", "tie-a", "tie-b", "soon", "edge"}},
+		{"limit cuts the soonest", t0.Add(time.Hour), store.Watch{}, 3, []string{"new-a", "new-b", "sooner"}},
+		{"a page starts after the last of the one before", t0.Add(4 * time.Hour), at("sooner", 10*time.Minute), 3,
+			[]string{"tie-a", "tie-b", "soon"}},
+		{"a page after one of two ties takes the other", t0.Add(4 * time.Hour), at("tie-a", 20*time.Minute), 2,
+			[]string{"tie-b", "soon"}},
+		{"a page after a zero due time", t0.Add(4 * time.Hour), store.Watch{ID: "new-a"}, 2, []string{"new-b", "sooner"}},
+		{"the last page is short", t0.Add(4 * time.Hour), at("edge", time.Hour), 3, []string{"late"}},
+		{"a time before every due one leaves only new watches", stored(t0), store.Watch{}, 0, []string{"new-a", "new-b"}},
 	}
 	for _, tt := range tests {
-		got, err := s.DueWatches(t.Context(), tt.before, tt.limit)
+		got, err := s.DueWatches(t.Context(), tt.now, tt.after, tt.limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,6 +154,7 @@ func testDueWatches(t *testing.T, s contractStore) {
 func testUpdateWatch(t *testing.T, s contractStore) {
 	w := sampleWatch("w1")
 	w.ChannelID, w.ChannelExpiration, w.Failures, w.LastError = "c1", t0.Add(time.Hour), 3, "old"
+	w.DueAt = t0.Add(30 * time.Minute)
 	mustCreateWatches(t, s, w)
 	now := t0.Add(time.Minute)
 	tests := []struct {
@@ -156,8 +168,19 @@ func testUpdateWatch(t *testing.T, s contractStore) {
 		// Renew puts a subject in its canonical form.
 		{"subject", store.WatchUpdate{Subject: store.Ptr("bob@example.com")},
 			func(w *store.Watch) { w.Subject = "bob@example.com" }},
-		{"zero values are written, not skipped", store.WatchUpdate{Failures: store.Ptr(0), ChannelID: store.Ptr(""), ChannelExpiration: store.Ptr(time.Time{})},
-			func(w *store.Watch) { w.Failures, w.ChannelID, w.ChannelExpiration = 0, "", time.Time{} }},
+		// The due time follows the channel: a writer that changes it
+		// and does not say when the watch is due makes it due at once.
+		{"zero values are written, not skipped; the channel's change makes the watch due at once",
+			store.WatchUpdate{Failures: store.Ptr(0), ChannelID: store.Ptr(""), ChannelExpiration: store.Ptr(time.Time{})},
+			func(w *store.Watch) {
+				w.Failures, w.ChannelID, w.ChannelExpiration, w.DueAt = 0, "", time.Time{}, time.Time{}
+			}},
+		{"a due time given is written", store.WatchUpdate{DueAt: store.Ptr(t0.Add(time.Hour))},
+			func(w *store.Watch) { w.DueAt = stored(t0.Add(time.Hour)) }},
+		{"a retry time with its due time", store.WatchUpdate{RetryAt: store.Ptr(t0.Add(2 * time.Hour)), DueAt: store.Ptr(t0.Add(2 * time.Hour))},
+			func(w *store.Watch) { w.RetryAt, w.DueAt = stored(t0.Add(2*time.Hour)), stored(t0.Add(2*time.Hour)) }},
+		{"a retry time alone makes the watch due at once", store.WatchUpdate{RetryAt: store.Ptr(time.Time{})},
+			func(w *store.Watch) { w.RetryAt, w.DueAt = time.Time{}, time.Time{} }},
 		{"every field", store.WatchUpdate{
 			State: store.Ptr(store.WatchActive), ChannelID: store.Ptr("c2"), ChannelExpiration: store.Ptr(t0.Add(2 * time.Hour)),
 			LastError: store.Ptr(""), Failures: store.Ptr(7), LeaseUntil: store.Ptr(t0.Add(time.Second)),
@@ -199,7 +222,7 @@ func testDeleteWatch(t *testing.T, s contractStore) {
 	if _, err := s.Watch(t.Context(), "w1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Watch after delete = %v, want ErrNotFound", err)
 	}
-	got, err := s.Watches(t.Context(), "")
+	got, err := s.Watches(t.Context(), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

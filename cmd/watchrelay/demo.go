@@ -323,7 +323,7 @@ func (d *demo) summary(ctx context.Context) error {
 	// A message Google gave up on (Receive refused it, or kept failing) is
 	// a change no subscriber hears of: lost as surely as an unpublished one.
 	undelivered := d.sim.Stats().Undelivered
-	active, err := d.svc.Store.Watches(ctx, store.WatchActive)
+	active, err := d.svc.Store.Watches(ctx, store.WatchActive, 0)
 	if err != nil {
 		return err
 	}

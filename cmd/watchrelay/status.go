@@ -23,7 +23,7 @@ import (
 
 // statusStore is what status reads; both stores have it.
 type statusStore interface {
-	Watches(ctx context.Context, state store.WatchState) ([]store.Watch, error)
+	Watches(ctx context.Context, state store.WatchState, limit int) ([]store.Watch, error)
 	Channel(ctx context.Context, id string) (store.Channel, error)
 	Strays(ctx context.Context, state store.StrayState, limit int) ([]store.Stray, error)
 	LastPass(ctx context.Context) (store.PassRecord, error)
@@ -189,7 +189,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 func observe(ctx context.Context, st statusStore) (observed, error) {
 	o := observed{channels: map[string]store.Channel{}, strays: map[store.StrayState][]store.Stray{}}
 	var err error
-	if o.watches, err = st.Watches(ctx, ""); err != nil {
+	if o.watches, err = st.Watches(ctx, "", 0); err != nil {
 		return o, err
 	}
 	switch p, err := st.LastPass(ctx); {

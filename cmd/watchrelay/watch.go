@@ -128,7 +128,7 @@ func runWatchList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	ws, err := s.Store.Watches(ctx, "")
+	ws, err := s.Store.Watches(ctx, "", 0)
 	if err != nil {
 		return err
 	}
