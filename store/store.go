@@ -181,8 +181,9 @@ type Channel struct {
 	SyncedAt    time.Time         `firestore:"syncedAt" json:"syncedAt,omitzero"`
 	StoppedAt   time.Time         `firestore:"stoppedAt" json:"stoppedAt,omitzero"`
 	// DeliveredAt is when Receive last published a notification of the
-	// channel, written at most once per DeliveryEvery, so a busy channel
-	// costs Receive no more than a read per notification.
+	// channel, written at most once per DeliveryEvery (an hour), so a busy
+	// channel costs Receive a read per notification and a write an hour;
+	// it may be up to that much behind.
 	DeliveredAt time.Time `firestore:"deliveredAt,omitempty" json:"deliveredAt,omitzero"`
 	// DeleteAt drives the Firestore TTL policy on channels. It is left out
 	// of the document while zero: the TTL policy deletes any document whose

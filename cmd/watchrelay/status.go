@@ -115,8 +115,8 @@ type delivery struct {
 	Kind              string    `json:"kind"`
 	ChannelID         string    `json:"channelId,omitempty"`
 	ChannelExpiration time.Time `json:"channelExpiration,omitzero"`
-	// DeliveredAt is written at most once per store.DeliveryEvery, so
-	// it may be that much behind.
+	// DeliveredAt is written at most once per store.DeliveryEvery (an
+	// hour), so it may be that much behind.
 	DeliveredAt time.Time `json:"deliveredAt,omitzero"`
 }
 
