@@ -201,7 +201,7 @@ func benchPass(b *testing.B, storeName string, n int) passFigures {
 	}
 	wantCalls := map[string]int{
 		"ChannelsByState": 2, "Watches": 1, "Strays": 1, "Outbox": 1, // the pass's queries
-		"DueWatches":                        n/(2*benchConcurrency) + 1, // a page of 2 × Concurrency at a time, the last one short
+		"DueWatches":                        n/benchConcurrency + 1, // a page of Concurrency at a time, the last one short
 		"RecordPass":                        1,
 		"LeaseWatch with a pending channel": n,
 		"ActivateChannel":                   n, // retire the old one, release the lease, keep the renewed event

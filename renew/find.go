@@ -68,10 +68,11 @@ func (p *Pass) find(ctx context.Context, limit int) (found, error) {
 	return f, nil
 }
 
-// page is how many due watches the pass reads at once: two rounds of its
-// workers, so that a query keeps them busy for a while, and what is read
-// and left unworked when the pass stops stays small beside what it renewed.
-func (p *Pass) page() int { return 2 * p.opts.Concurrency }
+// page is how many due watches the pass reads at once: a round of its
+// workers, so that what is read and left unworked when the pass stops (at
+// most a page) stays small beside what it renewed; a query per round costs
+// RPCs, which Firestore does not bill, and no reads beyond its watches.
+func (p *Pass) page() int { return p.opts.Concurrency }
 
 // dueFeed hands out the due watches a page at a time, in due order, each
 // page read once the one before is handed out, and at most left in all.

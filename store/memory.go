@@ -1,6 +1,7 @@
 package store
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"maps"
@@ -316,31 +317,56 @@ func (m *Memory) ChannelsByState(_ context.Context, state ChannelState, before t
 
 // first returns copies of the records that match, ordered by a time, then
 // by id (as Firestore's queries order ties: by document name), at most
-// limit of them (all when limit is zero or less). It orders the keys of the
-// matches only and copies just the records it returns, so a page of a
-// large store costs the page, as a Firestore query's does, and not a copy
-// of everything that matched. m.mu must be held.
+// limit of them (all when limit is zero or less). With a limit it keeps
+// the keys of the first limit matches only (a heap whose top is the last
+// of them), and it copies just the records it returns, so a page of a
+// large store holds the page, as a Firestore query does, and not
+// everything that matched. m.mu must be held.
 func first[T any](records map[string]T, match func(T) bool, key func(T) (time.Time, string), copyOf func(T) T, limit int) []T {
-	type ref struct {
-		at      time.Time
-		id, key string
-	}
-	var refs []ref
+	h := &refHeap{}
 	for k, r := range records {
-		if match(r) {
-			at, id := key(r)
-			refs = append(refs, ref{at, id, k})
+		if !match(r) {
+			continue
+		}
+		at, id := key(r)
+		x := ref{at, id, k}
+		switch {
+		case limit <= 0 || h.Len() < limit:
+			heap.Push(h, x)
+		case x.before(h.refs[0]):
+			h.refs[0] = x
+			heap.Fix(h, 0)
 		}
 	}
+	refs := h.refs
 	slices.SortFunc(refs, func(a, b ref) int { return orderBy(a.at, a.id, b.at, b.id) })
-	if limit > 0 && len(refs) > limit {
-		refs = refs[:limit]
-	}
 	out := make([]T, len(refs))
 	for i, r := range refs {
 		out[i] = copyOf(records[r.key])
 	}
 	return out
+}
+
+// ref is where first finds a record: its order, and its key in the map.
+type ref struct {
+	at      time.Time
+	id, key string
+}
+
+func (a ref) before(b ref) bool { return orderBy(a.at, a.id, b.at, b.id) < 0 }
+
+// refHeap is a max-heap of refs (container/heap): its top is the last in
+// order, the one a match that comes before it replaces.
+type refHeap struct{ refs []ref }
+
+func (h *refHeap) Len() int           { return len(h.refs) }
+func (h *refHeap) Less(i, j int) bool { return h.refs[j].before(h.refs[i]) }
+func (h *refHeap) Swap(i, j int)      { h.refs[i], h.refs[j] = h.refs[j], h.refs[i] }
+func (h *refHeap) Push(x any)         { h.refs = append(h.refs, x.(ref)) }
+func (h *refHeap) Pop() any {
+	x := h.refs[len(h.refs)-1]
+	h.refs = h.refs[:len(h.refs)-1]
+	return x
 }
 
 // orderBy compares two records by time, then id.
