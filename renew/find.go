@@ -31,7 +31,7 @@ type found struct {
 // calls run; never more than MaxWork.
 func (p *Pass) capacity(claimUntil time.Time) int {
 	n := p.opts.QPS*time.Until(claimUntil).Seconds() + float64(p.limiter.Burst()+p.opts.Concurrency)
-	return max(1, min(p.opts.MaxWork, int(min(n, float64(p.opts.MaxWork)))))
+	return max(1, int(min(n, float64(p.opts.MaxWork))))
 }
 
 // find runs a pass's queries, each capped at limit (see capacity) and
