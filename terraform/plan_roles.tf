@@ -48,17 +48,10 @@ locals {
     ]
   }
 
-  # Only with receive_domain: the load balancer (domain.tf).
+  # Only with receive_domain: the load balancer (domain.tf), the types the
+  # deployer's domain role makes.
   plan_domain_roles = {
-    "roles/compute.viewer" = [
-      "google_compute_global_address",
-      "google_compute_region_network_endpoint_group",
-      "google_compute_backend_service",
-      "google_compute_url_map",
-      "google_compute_managed_ssl_certificate",
-      "google_compute_target_https_proxy",
-      "google_compute_global_forwarding_rule",
-    ]
+    "roles/compute.viewer" = local.deployer_domain_roles["roles/compute.loadBalancerAdmin"]
   }
 
   plan_roles_needed = merge(local.plan_roles, var.receive_domain == null ? {} : local.plan_domain_roles)
