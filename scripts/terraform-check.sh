@@ -2,8 +2,9 @@
 # The offline Terraform checks of `make test`: the google and time providers
 # built from the Go module proxy into a cache outside the tree (scripts/
 # terraform-provider.sh, reused when present), then fmt, init without a
-# backend, validate, `terraform test` on mock providers, and tflint with the
-# bundled terraform ruleset. Nothing here reaches a registry or Google Cloud.
+# backend, validate, `terraform test` on mock providers (of the module and
+# of examples/pipeline), and tflint with the bundled terraform ruleset.
+# Nothing here reaches a registry or Google Cloud.
 # The tests use the archives under terraform/tests/fixtures; the last step
 # zips the real source (scripts/package.sh) for a plan against the real
 # provider with a dummy token.
@@ -19,9 +20,10 @@ TF_CLI_CONFIG_FILE=$(bash scripts/terraform-provider.sh | tail -1)
 export TF_CLI_CONFIG_FILE
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 
-step "terraform fmt -check -recursive terraform scripts/plancheck"
+step "terraform fmt -check -recursive terraform scripts/plancheck examples/pipeline"
 terraform fmt -check -recursive -diff terraform
 terraform fmt -check -recursive -diff scripts/plancheck
+terraform fmt -check -recursive -diff examples/pipeline
 
 step "terraform init -backend=false"
 terraform -chdir=terraform init -backend=false -input=false -no-color >/dev/null
@@ -48,6 +50,13 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 
+step "examples/pipeline: init, validate, terraform test"
+# The deploy pipeline's root (docs/pipeline.md): its tests assert the
+# triggers' accounts, branches and approval, and read the two build files.
+terraform -chdir=examples/pipeline init -backend=false -input=false -no-color >/dev/null
+terraform -chdir=examples/pipeline validate -no-color
+terraform -chdir=examples/pipeline test -no-color
+
 step "tflint (recommended preset)"
 tflint=$cache/bin/tflint
 if [ ! -x "$tflint" ]; then
@@ -56,6 +65,7 @@ fi
 # The terraform ruleset is bundled in tflint: --init is not needed and no
 # plugin is downloaded.
 "$tflint" --chdir=terraform --config=.tflint.hcl --no-color
+"$tflint" --chdir=examples/pipeline --config="$PWD/terraform/.tflint.hcl" --no-color
 step "terraform plan against the real provider (dummy token, no refresh)"
 # The mocks skip the provider's own plan-time checks; a plan with a dummy
 # token runs them without reaching Google, with every optional resource on. A copy of the module gets a
@@ -68,7 +78,7 @@ printf 'terraform {\n  backend "local" {}\n}\n' >"$plandir/backend_override.tf"
 terraform -chdir="$plandir" init -input=false -no-color >/dev/null
 GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$plandir" plan -refresh=false -input=false -no-color \
   -var project_id=demo -var source_zip="$PWD/dist/function.zip" -var example_subscription=true \
-  -var receive_domain=relay.example.com \
+  -var receive_domain=relay.example.com -var deployer=serviceAccount:watchrelay-deploy@demo.iam.gserviceaccount.com \
   -var 'watches={"team-calendar":{"kind":"calendar.events","params":{"calendarId":"primary"}}}' \
   -out="$plandir/plan.bin" >"$plandir/plan.txt" 2>&1 || {
   cat "$plandir/plan.txt"
@@ -112,21 +122,40 @@ if [ "$got" != '"[]"' ]; then
 fi
 echo "every google resource depends on the API enablement, through its wait"
 
-step "deployer roles and the IAM wait over the plan (scripts/plancheck)"
+step "terraform plan of examples/pipeline against the real provider (dummy token, no refresh)"
+# What the pipeline grants its two accounts, for plancheck to hold against
+# the module's role lists.
+pipedir="$plandir/pipeline"
+mkdir "$pipedir"
+cp examples/pipeline/*.tf "$pipedir"/
+printf 'terraform {\n  backend "local" {}\n}\n' >"$pipedir/backend_override.tf"
+terraform -chdir="$pipedir" init -input=false -no-color >/dev/null
+GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$pipedir" plan -refresh=false -input=false -no-color \
+  -var project_id=demo -var state_bucket=demo-state -var receive_domain=true \
+  -var 'github={owner="example",name="watchrelay"}' -var 'approvers=["group:release@example.com"]' \
+  -out="$pipedir/plan.bin" >"$pipedir/plan.txt" 2>&1 || {
+  cat "$pipedir/plan.txt"
+  exit 1
+}
+grep -E '^Plan:' "$pipedir/plan.txt"
+terraform -chdir="$pipedir" show -json plan.bin >"$plandir/pipeline.json"
+
+step "roles and the waits over the plans (scripts/plancheck)"
 # Every resource type the module declares is covered by a role of
-# terraform/roles.tf, which the README and cloudbuild.yaml name; the
+# terraform/roles.tf and read by one of terraform/plan_roles.tf, which
+# docs/pipeline.md, the two build files and examples/pipeline name; the
 # function builds, and nothing else, wait for the build account's grants;
 # only the API wait refers to the API enablement; every alert policy waits
-# for the log-based metrics.
+# for the metrics.
 cp -R scripts/plancheck "$plandir/plancheck"
-failures=$(echo 'length(local.failures)' | terraform -chdir="$plandir/plancheck" console -no-color \
-  -var plan_json="$plandir/plan.json" -var readme="$PWD/README.md" -var cloudbuild="$PWD/cloudbuild.yaml")
+plancheck_vars=(-var plan_json="$plandir/plan.json" -var pipeline_plan_json="$plandir/pipeline.json"
+  -var pipeline_doc="$PWD/docs/pipeline.md" -var cloudbuild="$PWD/cloudbuild.yaml" -var cloudbuild_apply="$PWD/cloudbuild-apply.yaml")
+failures=$(echo 'length(local.failures)' | terraform -chdir="$plandir/plancheck" console -no-color "${plancheck_vars[@]}")
 if [ "$failures" != 0 ]; then
-  echo 'jsonencode(local.failures)' | terraform -chdir="$plandir/plancheck" console -no-color \
-    -var plan_json="$plandir/plan.json" -var readme="$PWD/README.md" -var cloudbuild="$PWD/cloudbuild.yaml" >&2
+  echo 'jsonencode(local.failures)' | terraform -chdir="$plandir/plancheck" console -no-color "${plancheck_vars[@]}" >&2
   echo "scripts/plancheck failed: see the lists above" >&2
   exit 1
 fi
-echo "every resource type has its deployer role, named alike in README.md and cloudbuild.yaml; only the function builds wait for IAM; only the API wait follows the enablement; every alert policy waits for the metrics"
+echo "every resource type has its deployer role and its plan role, named alike in docs/pipeline.md, cloudbuild.yaml, cloudbuild-apply.yaml and examples/pipeline; only the function builds wait for IAM; only the API wait follows the enablement; every alert policy waits for the metrics"
 
 echo "terraform: all checks passed"

@@ -99,6 +99,7 @@ resource "google_cloudfunctions2_function" "receive" {
   depends_on = [
     time_sleep.apis,
     time_sleep.build_grants,
+    time_sleep.deployer_grants, # deployer.tf
   ]
 }
 
@@ -228,6 +229,7 @@ resource "google_cloudfunctions2_function" "watcher" {
   depends_on = [
     time_sleep.apis,
     time_sleep.build_grants,
+    time_sleep.deployer_grants, # deployer.tf
   ]
 }
 

@@ -1,12 +1,13 @@
 # The roles that apply this module and run scripts/smoke.sh, written once:
-# for a person (gcloud auth application-default login) and for the Cloud
-# Build account of cloudbuild.yaml alike. Each role is the narrowest
+# for a person (gcloud auth application-default login) and for the deploy
+# account of cloudbuild-apply.yaml alike. Each role is the narrowest
 # predefined one that creates its resource types and, for IAM resources,
 # sets their policy (the permission is named): Editor, for one, has no
-# setIamPolicy on topics, buckets or repositories. The README's Deploy
-# section and cloudbuild.yaml name these roles, and scripts/terraform-check.sh
-# fails when either names others, or when the plan holds a resource type
-# that no role here covers (scripts/plancheck).
+# setIamPolicy on topics, buckets or repositories. docs/pipeline.md and
+# cloudbuild-apply.yaml name these roles, examples/pipeline grants them,
+# and scripts/terraform-check.sh fails when any of them names others, or
+# when the plan holds a resource type that no role here covers
+# (scripts/plancheck). The plan build's read-only roles are plan_roles.tf's.
 locals {
   deployer_roles = {
     "roles/serviceusage.serviceUsageAdmin" = ["google_project_service"]
@@ -14,10 +15,6 @@ locals {
       "google_service_account",
       "google_service_account_iam_member", # iam.serviceAccounts.setIamPolicy
     ]
-    # iam.serviceAccounts.actAs: the functions run and build as watchrelay's
-    # accounts, and the scheduler job and Sync's push subscription sign
-    # their OIDC tokens as one.
-    "roles/iam.serviceAccountUser" = ["google_cloudfunctions2_function", "google_cloud_scheduler_job", "google_pubsub_subscription"]
     "roles/resourcemanager.projectIamAdmin" = [
       "google_project_iam_member", # resourcemanager.projects.setIamPolicy
     ]
@@ -58,6 +55,15 @@ locals {
     "roles/logging.viewer" = []
   }
 
+  # iam.serviceAccounts.actAs: the functions run and build as watchrelay's
+  # accounts, and the scheduler job and Sync's push subscriptions sign their
+  # OIDC tokens as one. With `deployer` set the module grants it on those
+  # accounts alone (deployer.tf); without, whoever applies needs it on the
+  # project, which lets them act as every account there.
+  deployer_act_as_roles = {
+    "roles/iam.serviceAccountUser" = ["google_cloudfunctions2_function", "google_cloud_scheduler_job", "google_pubsub_subscription"]
+  }
+
   # Only with receive_domain: the load balancer (domain.tf).
   deployer_domain_roles = {
     "roles/compute.loadBalancerAdmin" = [
@@ -71,19 +77,23 @@ locals {
     ]
   }
 
-  # The Cloud Build account also writes its build's log.
+  # The deploy account also writes its build's log.
   cloud_build_roles = ["roles/logging.logWriter"]
 
   # What this configuration needs.
-  deployer_roles_needed = merge(local.deployer_roles, var.receive_domain == null ? {} : local.deployer_domain_roles)
+  deployer_roles_needed = merge(
+    local.deployer_roles,
+    var.deployer == null ? local.deployer_act_as_roles : {},
+    var.receive_domain == null ? {} : local.deployer_domain_roles,
+  )
 }
 
 output "deployer_roles" {
-  description = "The roles that apply this configuration and run scripts/smoke.sh, each with the resource types it covers (README, Deploy). Grant them on the project to whoever runs terraform apply."
+  description = "The roles that apply this configuration and run scripts/smoke.sh, each with the resource types it covers (docs/pipeline.md). Grant them on the project to whoever runs terraform apply; roles/iam.serviceAccountUser is among them only when `deployer` is unset."
   value       = local.deployer_roles_needed
 }
 
 output "cloud_build_roles" {
-  description = "The roles of cloudbuild.yaml's account (_BUILD_SA): deployer_roles, and the build's own log writer."
+  description = "The roles of cloudbuild-apply.yaml's deploy account: deployer_roles, and the build's own log writer."
   value       = sort(concat(keys(local.deployer_roles_needed), local.cloud_build_roles))
 }

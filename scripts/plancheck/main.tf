@@ -10,13 +10,23 @@ variable "plan_json" {
   type        = string
 }
 
-variable "readme" {
-  description = "README.md, whose Deploy section names the deployer roles."
+variable "pipeline_doc" {
+  description = "docs/pipeline.md, which names the deploy and plan accounts' roles."
   type        = string
 }
 
 variable "cloudbuild" {
-  description = "cloudbuild.yaml, whose header names the build account's roles."
+  description = "cloudbuild.yaml, the plan build, whose header names the plan account's roles."
+  type        = string
+}
+
+variable "cloudbuild_apply" {
+  description = "cloudbuild-apply.yaml, the apply build, whose header names the deploy account's roles."
+  type        = string
+}
+
+variable "pipeline_plan_json" {
+  description = "The plan of examples/pipeline, as terraform show -json writes it: the roles it grants the two accounts."
   type        = string
 }
 
@@ -35,10 +45,33 @@ locals {
   covered        = toset(flatten(values(local.deployer_roles)))
   declared_types = toset([for r in local.resources : r.type if r.mode == "managed" && startswith(r.type, "google_")])
 
-  # The roles the README and cloudbuild.yaml name, between their markers
-  # (none when the markers are gone).
-  readme_roles     = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)<!-- deployer roles: terraform/roles.tf -->(.*?)<!-- end deployer roles -->", file(var.readme))[0], "")))
-  cloudbuild_roles = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)# deployer roles \\(terraform/roles.tf\\):(.*?)# end deployer roles", file(var.cloudbuild))[0], "")))
+  # The roles the docs and the build files name, between their markers
+  # (none when the markers are gone): the deploy account's and the plan
+  # account's.
+  doc_deploy_roles   = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)<!-- deployer roles: terraform/roles.tf -->(.*?)<!-- end deployer roles -->", file(var.pipeline_doc))[0], "")))
+  doc_plan_roles     = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)<!-- plan roles: terraform/plan_roles.tf -->(.*?)<!-- end plan roles -->", file(var.pipeline_doc))[0], "")))
+  apply_build_roles  = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)# deployer roles \\(terraform/roles.tf\\):(.*?)# end deployer roles", file(var.cloudbuild_apply))[0], "")))
+  plan_build_roles   = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)# plan roles \\(terraform/plan_roles.tf\\):(.*?)# end plan roles", file(var.cloudbuild))[0], "")))
+  deploy_roles       = toset(local.outputs.cloud_build_roles.value)
+  plan_account_roles = setunion(keys(local.outputs.plan_roles.value), local.plan_log_roles)
+  # The plan build writes its own log, like the apply build.
+  plan_log_roles = ["roles/logging.logWriter"]
+
+  # The roles examples/pipeline grants each account, by the resource that
+  # grants them (plan and plan_source_reader: the plan account).
+  pipeline_grants = [for r in jsondecode(file(var.pipeline_plan_json)).resource_changes : r if r.type == "google_project_iam_member"]
+  pipeline_deploy = toset([for r in local.pipeline_grants : r.change.after.role if r.name == "deploy"])
+  pipeline_plan   = toset([for r in local.pipeline_grants : r.change.after.role if contains(["plan", "plan_source_reader"], r.name)])
+
+  # Two sets that must be equal: what is in one and not the other.
+  differ = {
+    "docs/pipeline.md's deployer roles"  = [local.doc_deploy_roles, local.deploy_roles]
+    "cloudbuild-apply.yaml's header"     = [local.apply_build_roles, local.deploy_roles]
+    "examples/pipeline's deploy account" = [local.pipeline_deploy, local.deploy_roles]
+    "docs/pipeline.md's plan roles"      = [local.doc_plan_roles, local.plan_account_roles]
+    "cloudbuild.yaml's header"           = [local.plan_build_roles, local.plan_account_roles]
+    "examples/pipeline's plan account"   = [local.pipeline_plan, local.plan_account_roles]
+  }
 
   # --- The IAM wait of iam_wait.tf: it follows every binding whose member
   # is the build account, the function builds follow it, and nothing else
@@ -57,16 +90,16 @@ locals {
   metrics_wait = "time_sleep.metrics"
 
   failures = { for name, list in {
-    "resource types that no role of terraform/roles.tf covers"                         = sort(setsubtract(local.declared_types, local.covered))
-    "roles in terraform/roles.tf and the README's deployer roles, but not both"        = sort(setunion(setsubtract(keys(local.deployer_roles), local.readme_roles), setsubtract(local.readme_roles, keys(local.deployer_roles))))
-    "roles in the cloud_build_roles output and cloudbuild.yaml's header, but not both" = sort(setunion(setsubtract(local.outputs.cloud_build_roles.value, local.cloudbuild_roles), setsubtract(local.cloudbuild_roles, local.outputs.cloud_build_roles.value)))
-    "grants to the build account that the IAM wait does not follow"                    = [for a in local.build_grants : a if !strcontains(local.refers[local.wait], "\"${a}\"")]
-    "function builds that do not wait for the build account's grants"                  = [for r in local.resources : r.address if r.type == "google_cloudfunctions2_function" && !strcontains(local.refers[r.address], "\"${local.wait}\"")]
-    "resources other than function builds that wait for the build account's grants"    = [for r in local.resources : r.address if r.type != "google_cloudfunctions2_function" && r.address != local.wait && strcontains(local.refers[r.address], "\"${local.wait}")]
-    "build grants found (none means the search for them is broken)"                    = length(local.build_grants) > 0 ? [] : ["none"]
-    "resources that refer to the API enablement itself, not to its wait"               = [for r in local.resources : r.address if r.address != local.api_wait && strcontains(local.refers[r.address], "\"google_project_service.enabled")]
-    "the API wait does not follow the API enablement"                                  = strcontains(local.refers[local.api_wait], "\"google_project_service.enabled") ? [] : [local.api_wait]
-    "the metrics' wait does not follow the log-based metrics"                          = strcontains(local.refers[local.metrics_wait], "\"google_logging_metric.this") ? [] : [local.metrics_wait]
-    "alert policies that do not wait for the log-based metrics"                        = [for r in local.resources : r.address if r.type == "google_monitoring_alert_policy" && !strcontains(local.refers[r.address], "\"${local.metrics_wait}\"")]
+    "resource types that no role of terraform/roles.tf covers"                      = sort(setsubtract(local.declared_types, local.covered))
+    "resource types that no role of terraform/plan_roles.tf reads"                  = sort(setsubtract(local.declared_types, flatten(values(local.outputs.plan_roles.value))))
+    "roles the module (cloud_build_roles, plan_roles) and these name differently"   = sort(flatten([for where, sets in local.differ : [for role in setunion(setsubtract(sets[0], sets[1]), setsubtract(sets[1], sets[0])) : "${where}: ${role}"]]))
+    "grants to the build account that the IAM wait does not follow"                 = [for a in local.build_grants : a if !strcontains(local.refers[local.wait], "\"${a}\"")]
+    "function builds that do not wait for the build account's grants"               = [for r in local.resources : r.address if r.type == "google_cloudfunctions2_function" && !strcontains(local.refers[r.address], "\"${local.wait}\"")]
+    "resources other than function builds that wait for the build account's grants" = [for r in local.resources : r.address if r.type != "google_cloudfunctions2_function" && r.address != local.wait && strcontains(local.refers[r.address], "\"${local.wait}")]
+    "build grants found (none means the search for them is broken)"                 = length(local.build_grants) > 0 ? [] : ["none"]
+    "resources that refer to the API enablement itself, not to its wait"            = [for r in local.resources : r.address if r.address != local.api_wait && strcontains(local.refers[r.address], "\"google_project_service.enabled")]
+    "the API wait does not follow the API enablement"                               = strcontains(local.refers[local.api_wait], "\"google_project_service.enabled") ? [] : [local.api_wait]
+    "the metrics' wait does not follow the log-based metrics"                       = strcontains(local.refers[local.metrics_wait], "\"google_logging_metric.this") ? [] : [local.metrics_wait]
+    "alert policies that do not wait for the log-based metrics"                     = [for r in local.resources : r.address if r.type == "google_monitoring_alert_policy" && !strcontains(local.refers[r.address], "\"${local.metrics_wait}\"")]
   } : name => list if length(list) > 0 }
 }

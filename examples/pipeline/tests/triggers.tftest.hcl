@@ -1,0 +1,126 @@
+# The pipeline's guarantees, on a mock provider (nothing reaches Google):
+# the plan trigger's account can change nothing, the apply trigger builds
+# main only and waits for an approver, and each trigger's account is set on
+# the trigger. The two accounts have distinct ids and members, as in a real
+# project, so swapping them fails these.
+
+mock_provider "google" {}
+
+override_resource {
+  target = google_service_account.plan
+  values = {
+    id     = "projects/demo-project/serviceAccounts/watchrelay-plan@demo-project.iam.gserviceaccount.com"
+    email  = "watchrelay-plan@demo-project.iam.gserviceaccount.com"
+    member = "serviceAccount:watchrelay-plan@demo-project.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.deploy
+  values = {
+    id     = "projects/demo-project/serviceAccounts/watchrelay-deploy@demo-project.iam.gserviceaccount.com"
+    email  = "watchrelay-deploy@demo-project.iam.gserviceaccount.com"
+    member = "serviceAccount:watchrelay-deploy@demo-project.iam.gserviceaccount.com"
+  }
+}
+
+variables {
+  project_id   = "demo-project"
+  state_bucket = "demo-state"
+  github       = { owner = "example", name = "watchrelay" }
+  approvers    = ["group:release@example.com"]
+}
+
+run "plan_trigger_is_read_only" {
+  assert {
+    condition     = google_cloudbuild_trigger.this["plan"].github[0].push[0].branch == ".*" && google_cloudbuild_trigger.this["plan"].filename == "cloudbuild.yaml"
+    error_message = "The plan trigger must run cloudbuild.yaml on every branch."
+  }
+
+  assert {
+    condition     = google_cloudbuild_trigger.this["plan"].service_account == google_service_account.plan.id && google_service_account.plan.id != google_service_account.deploy.id
+    error_message = "The plan trigger must run as the plan account, set on the trigger."
+  }
+
+  assert {
+    # Read-only predefined roles end in viewer, reader or securityReviewer;
+    # the one writer is the build's own log.
+    condition = alltrue([
+      for g in values(google_project_iam_member.plan) :
+      can(regex("^roles/[a-zA-Z]+\\.([a-zA-Z]*[vV]iewer|reader|securityReviewer)$", g.role)) || g.role == "roles/logging.logWriter"
+    ])
+    error_message = "The plan account may hold only read-only roles on the project, and its build's log writer."
+  }
+
+  assert {
+    condition = alltrue([
+      for g in concat(values(google_project_iam_member.plan), [google_project_iam_member.plan_source_reader, google_storage_bucket_iam_member.plan_state_reader]) :
+      g.member == google_service_account.plan.member
+    ]) && google_project_iam_member.plan_source_reader.role == "roles/storage.objectViewer" && google_storage_bucket_iam_member.plan_state_reader.role == "roles/storage.objectViewer"
+    error_message = "The plan account reads objects, it does not write them."
+  }
+
+  assert {
+    condition     = google_project_iam_member.plan_source_reader.condition[0].expression == "resource.name.startsWith(\"projects/_/buckets/demo-project-watchrelay\")"
+    error_message = "The plan account reads objects of the deployments' source buckets only."
+  }
+}
+
+run "apply_trigger_is_main_with_approval" {
+  assert {
+    condition     = google_cloudbuild_trigger.this["apply"].github[0].push[0].branch == "^main$" && google_cloudbuild_trigger.this["apply"].filename == "cloudbuild-apply.yaml"
+    error_message = "The apply trigger must run cloudbuild-apply.yaml on main alone (^main$: main, not main-foo)."
+  }
+
+  assert {
+    condition     = google_cloudbuild_trigger.this["apply"].approval_config[0].approval_required == true && google_cloudbuild_trigger.this["plan"].approval_config[0].approval_required == false
+    error_message = "Every apply build must wait for an approver."
+  }
+
+  assert {
+    condition     = google_cloudbuild_trigger.this["apply"].service_account == google_service_account.deploy.id
+    error_message = "The apply trigger must run as the deploy account, set on the trigger."
+  }
+
+  assert {
+    condition     = google_cloudbuild_trigger.this["apply"].substitutions["_DEPLOYER"] == google_service_account.deploy.member
+    error_message = "The apply build passes its own account to the module as deployer, which grants it actAs on the module's accounts."
+  }
+
+  assert {
+    condition     = !contains([for g in values(google_project_iam_member.deploy) : g.role], "roles/iam.serviceAccountUser")
+    error_message = "The deploy account must not act as every account of the project: the module grants it actAs on its own accounts."
+  }
+
+  assert {
+    condition     = [for g in values(google_project_iam_member.approver) : g.role] == ["roles/cloudbuild.builds.approver"]
+    error_message = "The approvers get the approver role."
+  }
+}
+
+run "second_gen_repository" {
+  variables {
+    github     = null
+    repository = "projects/demo-project/locations/europe-west1/connections/github/repositories/watchrelay"
+  }
+
+  assert {
+    condition = alltrue([
+      for k, branch in { plan = ".*", apply = "^main$" } :
+      google_cloudbuild_trigger.this[k].repository_event_config[0].push[0].branch == branch &&
+      google_cloudbuild_trigger.this[k].location == "europe-west1" &&
+      length(google_cloudbuild_trigger.this[k].github) == 0
+    ])
+    error_message = "A 2nd-gen repository gives triggers in its region, with the same branches."
+  }
+}
+
+run "one_repository" {
+  command = plan
+
+  variables {
+    repository = "projects/demo-project/locations/europe-west1/connections/github/repositories/watchrelay"
+  }
+
+  expect_failures = [google_cloudbuild_trigger.this]
+}
