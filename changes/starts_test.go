@@ -24,10 +24,11 @@ var sampleParams = map[string]string{
 	"eventTypes": "google.workspace.chat.message.v1.created",
 }
 
-// TestEveryKindStarts: a watch of each kind added as the README shows, with
-// its required params only and changes on (the default), gets its channel
-// in the first pass. Before, a workspace.events watch asked for a first
-// cursor its kind cannot have, and every pass deferred it.
+// TestEveryKindStarts: a watch of each kind added as docs/how-it-works.md
+// (Kinds) shows, with its required params only and changes on (the
+// default), gets its channel in the first pass. Before, a workspace.events
+// watch asked for a first cursor its kind cannot have, and every pass
+// deferred it.
 func TestEveryKindStarts(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {

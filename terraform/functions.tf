@@ -65,7 +65,7 @@ resource "google_cloudfunctions2_function" "receive" {
     max_instance_count = var.receive_max_instances
     available_memory   = var.receive_memory
     # A full CPU serves many notifications at once; each mostly waits on
-    # Firestore and Pub/Sub (README, Configuration: the arithmetic).
+    # Firestore and Pub/Sub (docs/configuration.md: the arithmetic).
     available_cpu                    = var.receive_cpu
     max_instance_request_concurrency = var.receive_concurrency
     timeout_seconds                  = var.receive_timeout_seconds

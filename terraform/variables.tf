@@ -139,7 +139,7 @@ variable "receive_timeout_seconds" {
 }
 
 variable "receive_concurrency" {
-  description = "Requests one Receive instance is given at once. Each notification mostly waits on Firestore and Pub/Sub, so one instance with a full CPU serves many; a quarter of them (at least one) is kept to answer the excess 503 at once (WATCHRELAY_RECEIVE_MAX_IN_FLIGHT is the rest), so the platform never refuses with a 429, which Google does not retry. README, Configuration, has the arithmetic."
+  description = "Requests one Receive instance is given at once. Each notification mostly waits on Firestore and Pub/Sub, so one instance with a full CPU serves many; a quarter of them (at least one) is kept to answer the excess 503 at once (WATCHRELAY_RECEIVE_MAX_IN_FLIGHT is the rest), so the platform never refuses with a 429, which Google does not retry. docs/configuration.md has the arithmetic."
   type        = number
   default     = 80
 
@@ -340,7 +340,7 @@ variable "topic_name" {
 }
 
 variable "topic_message_retention" {
-  description = "How long the topic keeps published messages, acknowledged or not: how far back `watchrelay replay` can seek a subscription (README, Replay), even one created later. Null keeps none (no storage cost, and no replay unless a subscription retains acknowledged messages)."
+  description = "How long the topic keeps published messages, acknowledged or not: how far back `watchrelay replay` can seek a subscription (docs/cli.md, Replay), even one created later. Null keeps none (no storage cost, and no replay unless a subscription retains acknowledged messages)."
   type        = string
   default     = "604800s"
 

@@ -207,7 +207,7 @@ func TestChannelSpec(t *testing.T) {
 		spec string
 		ok   bool
 	}{
-		{ok, true}, // the README's form
+		{ok, true}, // docs/cli.md's form
 		{ok + ",expiration=2030-01-01T00:00:00Z", true},                               // with an expiration
 		{"id=c,token=t,resource-id=r,kind=drive.files", false},                        // no watch
 		{ok + ",color=red", false},                                                    // unknown field

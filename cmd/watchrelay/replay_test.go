@@ -25,7 +25,7 @@ func TestReplayFlags(t *testing.T) {
 		want  time.Time // zero: refused
 		says  string
 	}{
-		{"since", "s", 2 * time.Hour, "", 0, now.Add(-2 * time.Hour), ""},                       // the README's form
+		{"since", "s", 2 * time.Hour, "", 0, now.Add(-2 * time.Hour), ""},                       // docs/cli.md's form
 		{"time", "s", 0, "2026-11-23T07:30:00Z", 0, now.Add(-90 * time.Minute), ""},             // an instant
 		{"no subscription", "", time.Hour, "", 0, time.Time{}, "--subscription is required"},    // which one?
 		{"neither", "s", 0, "", 0, time.Time{}, "give one of --since"},                          // from when?

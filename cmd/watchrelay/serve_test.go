@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -50,7 +51,7 @@ func waitFor(t *testing.T, d time.Duration, what string, f func() bool) {
 	}
 }
 
-// readmeRequest is the README's curl example ("Receive by hand") as it goes
+// readmeRequest is docs/cli.md's curl example ("Receive by hand") as it goes
 // on the wire, double spaces included; token replaces s3cret.
 func readmeRequest(host, token string) string {
 	return "POST /receive HTTP/1.1\r\n" +
@@ -84,7 +85,7 @@ func send(t *testing.T, addr, req string) int {
 	return resp.StatusCode
 }
 
-// The README's "Receive by hand", run as written: serve on the embedded
+// docs/cli.md's "Receive by hand", run as written: serve on the embedded
 // defaults with --channel, the curl request, the event printed as one JSON
 // line; a wrong token answers 403 and prints nothing; /renew answers a
 // summary.
@@ -125,12 +126,12 @@ func TestServe(t *testing.T) {
 		t.Errorf("wrong token: status %d, want 403", got)
 	}
 	if got := send(t, addr, readmeRequest(addr, "s3cret")); got != http.StatusOK {
-		t.Errorf("README request: status %d, want 200", got)
+		t.Errorf("docs/cli.md's request: status %d, want 200", got)
 	}
 	waitFor(t, 10*time.Second, "the event line", func() bool { return strings.Contains(stdout.String(), "\n") })
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
 	if len(lines) != 1 {
-		t.Fatalf("printed %d lines, want the README request's only:\n%s", len(lines), stdout.String())
+		t.Fatalf("printed %d lines, want docs/cli.md's request's only:\n%s", len(lines), stdout.String())
 	}
 	got := parsePrinted(t, lines[0])
 	wantAttrs := map[string]string{
@@ -160,13 +161,13 @@ func TestServe(t *testing.T) {
 	if diff := cmp.Diff(wantData, got.Data); diff != "" {
 		t.Errorf("data (-want +got):\n%s", diff)
 	}
-	readme, err := os.ReadFile("../../README.md")
+	doc, err := os.ReadFile("../../docs/cli.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	shown := regexp.MustCompile(`(?m)^\{"attributes":.*$`).Find(readme)
+	shown := regexp.MustCompile(`(?m)^\{"attributes":.*$`).Find(doc)
 	if diff := cmp.Diff(parsePrinted(t, string(shown)), got); diff != "" {
-		t.Errorf("README's Receive by hand shows another line (-README +printed):\n%s", diff)
+		t.Errorf("docs/cli.md's Receive by hand shows another line (-doc +printed):\n%s", diff)
 	}
 
 	resp, err := http.Post(fmt.Sprintf("http://%s/renew", addr), "", nil)
@@ -215,7 +216,8 @@ func parsePrinted(t *testing.T, line string) printed {
 // emulators, a watch added with the CLI, and an edit at the simulated
 // Google. Its notification reaches /receive, and the change event, carrying
 // the edited event's summary, is printed, because serve fed Sync from the
-// topic itself.
+// topic itself. It is the README's example ("What a subscriber gets"), and
+// the README shows what was printed.
 func TestServeSyncs(t *testing.T) {
 	sim, env := onEmulators(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -242,16 +244,89 @@ func TestServeSyncs(t *testing.T) {
 	}()
 	waitFor(t, 30*time.Second, "serve to listen", func() bool { return strings.Contains(stderr.String(), "Sync at") })
 
-	if _, err := run(t, env, "watch", "add", "--id", "team", "--kind", "calendar.events", "--param", "calendarId=team"); err != nil {
+	if _, err := run(t, env, "watch", "add", "--id", "team-calendar", "--kind", "calendar.events", "--param", "calendarId=team", "--label", "tenant=acme"); err != nil {
 		t.Fatal(err)
 	}
 	sim.EditEvent("team", googlesim.Event{ID: "7kq1n9", Summary: "Budget review"})
+	var line string
 	waitFor(t, 20*time.Second, "the change event", func() bool {
-		for _, line := range strings.Split(stdout.String(), "\n") {
+		for _, line = range strings.Split(stdout.String(), "\n") {
 			if strings.Contains(line, `"ce-type":"watchrelay.change.v1"`) && strings.Contains(line, `"summary":"Budget review"`) {
 				return true
 			}
 		}
 		return false
 	})
+	var got printed
+	if err := json.Unmarshal([]byte(line), &got); err != nil {
+		t.Fatalf("change event %q: %v", line, err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, err := readmeChange(string(readme))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(withoutVersion(t, shown), withoutVersion(t, got)); diff != "" {
+		t.Errorf("the README's change event is not what serve published (-README +printed):\n%s", diff)
+	}
+}
+
+// readmeChange reads the README's change event ("What a subscriber gets"):
+// its attributes, one "name: value" a line in the first fenced block after
+// the heading, and its data, the JSON block after that.
+func readmeChange(readme string) (printed, error) {
+	_, section, ok := strings.Cut(readme, "\n## What a subscriber gets\n")
+	if !ok {
+		return printed{}, errors.New(`README.md has no "## What a subscriber gets"`)
+	}
+	blocks := regexp.MustCompile("(?s)\n```[a-z]*\n(.*?)\n```").FindAllStringSubmatch(section, 2)
+	if len(blocks) < 2 {
+		return printed{}, errors.New("README.md, What a subscriber gets: want an attributes block and a JSON block")
+	}
+	p := printed{Attributes: map[string]string{}}
+	for _, l := range strings.Split(blocks[0][1], "\n") {
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			return printed{}, fmt.Errorf("README.md, What a subscriber gets: attribute line %q has no colon", l)
+		}
+		p.Attributes[name] = strings.TrimSpace(value)
+	}
+	if err := json.Unmarshal([]byte(blocks[1][1]), &p.Data); err != nil {
+		return printed{}, fmt.Errorf("README.md, What a subscriber gets: the data: %w", err)
+	}
+	return p, nil
+}
+
+// withoutVersion leaves out of a change event what differs from one read to
+// the next: its times, and the item's etag, after checking that ce-id is
+// <watchId>/<itemId>/<etag>.
+func withoutVersion(t *testing.T, p printed) printed {
+	t.Helper()
+	item, _ := p.Data["item"].(map[string]any)
+	etag, _ := item["etag"].(string)
+	if want := fmt.Sprintf("%v/%v/%s", p.Data["watchId"], p.Data["itemId"], etag); p.Attributes["ce-id"] != want {
+		t.Errorf("ce-id %q, want %q", p.Attributes["ce-id"], want)
+	}
+	for _, name := range []string{"ce-time", "ce-id"} {
+		if _, ok := p.Attributes[name]; !ok {
+			t.Errorf("no %s attribute", name)
+		}
+		delete(p.Attributes, name)
+	}
+	for _, m := range []struct {
+		fields map[string]any
+		name   string
+	}{{p.Data, "fetchedAt"}, {item, "updated"}} {
+		if s, _ := m.fields[m.name].(string); s == "" {
+			t.Errorf("no %s", m.name)
+		} else if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+			t.Errorf("%s: %v", m.name, err)
+		}
+		delete(m.fields, m.name)
+	}
+	delete(item, "etag")
+	return p
 }

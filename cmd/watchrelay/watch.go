@@ -21,7 +21,7 @@ func runWatchAdd(ctx context.Context, e *env, args []string) error {
 	fs := flags("watch add", e)
 	w := store.Watch{Params: map[string]string{}, Labels: map[string]string{}}
 	fs.StringVar(&w.ID, "id", "", "watch id (default a fresh one)")
-	fs.StringVar(&w.Kind, "kind", "", "kind, e.g. calendar.events (see README)")
+	fs.StringVar(&w.Kind, "kind", "", "kind, e.g. calendar.events (see docs/how-it-works.md, Kinds)")
 	fs.Var(pairs(w.Params), "param", "API parameter k=v (repeatable)")
 	fs.StringVar(&w.Subject, "subject", "", "user to impersonate (domain-wide delegation)")
 	fs.Var(pairs(w.Labels), "label", "label k=v copied onto every event (repeatable)")

@@ -126,12 +126,19 @@ func cell(field, comment string) (string, error) {
 // (2 s)" or "`WATCHRELAY_RECEIVE_TIMEOUT`, 10 s".
 var saidDefault = regexp.MustCompile("`([A-Z][A-Z0-9_]+)`(?: \\(|, )([0-9][0-9.]*(?: ?[a-zµ]+)?)[),]")
 
-// TestProseDefaults: where README.md or docs/DESIGN.md says a setting's
-// default in passing, it says the Go default.
+// TestProseDefaults: where README.md or a file of docs/ (DESIGN.md, the
+// user's documents) says a setting's default in passing, it says the Go
+// default.
 func TestProseDefaults(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"README.md", filepath.Join("docs", "DESIGN.md")} {
-		doc, err := os.ReadFile(filepath.Join("..", "..", name))
+	root := filepath.Join("..", "..")
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("docs/*.md: %v, %d files", err, len(docs))
+	}
+	for _, path := range append([]string{filepath.Join(root, "README.md")}, docs...) {
+		name, _ := filepath.Rel(root, path)
+		doc, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-# Replay (`watchrelay replay`, README "Replay") seeks a subscription back in
+# Replay (`watchrelay replay`, docs/cli.md "Replay") seeks a subscription back in
 # time: Pub/Sub must have kept the messages, through the topic's retention
 # or the subscription's own.
 
