@@ -22,8 +22,9 @@ locals {
   # An IAM member resource is one binding: two copies that grant the same
   # role to the same member on the same parent (a project-wide grant to a
   # shared service agent, say) each own it, and destroying one removes the
-  # other's.
-  binding_parents = ["topic", "subscription", "bucket", "service", "service_account_id", "repository", "project"]
+  # other's. The parent is the project for a project's binding, else the
+  # resource the binding is on.
+  binding_parents = ["topic", "subscription", "bucket", "service", "service_account_id", "repository"]
 
   # The APIs are the project's: both copies enable them, neither disables
   # them on destroy (terraform/apis.tf), so they are shared by design.
@@ -35,12 +36,18 @@ locals {
     for copy in local.copies : copy => toset(flatten([
       for r in local.changes : concat(
         [for a in local.name_arguments : "${a}=${r.change.after[a]}" if try(tostring(r.change.after[a]), null) != null],
-        # A dashboard's name is inside its JSON, an IAM condition's in its block.
-        r.type == "google_monitoring_dashboard" ? ["displayName=${jsondecode(r.change.after.dashboard_json).displayName}"] : [],
+        # A dashboard's name is inside its JSON (which the plan knows only
+        # when it names no alert policy: terraform/tests/copies.tftest.hcl
+        # checks it after a mock apply), an IAM condition's in its block.
+        try(["displayName=${jsondecode(r.change.after.dashboard_json).displayName}"], []),
         [for t in try(r.change.after.condition, []) : "condition.title=${t.title}" if try(t.title, null) != null],
-        # A binding whose member the plan does not know yet (a service
-        # account made by the same apply) is the copy's own.
-        endswith(r.type, "_iam_member") && try(tostring(r.change.after.member), null) != null ? ["binding=${r.type} ${join(",", [for p in local.binding_parents : r.change.after[p] if try(tostring(r.change.after[p]), null) != null])} ${r.change.after.role} ${r.change.after.member}"] : [],
+        # A binding whose member or parent the plan does not know yet (made
+        # by the same apply: a service account, a function's service) is
+        # the copy's own.
+        [for parent in [r.type == "google_project_iam_member" ? try(tostring(r.change.after.project), null) : try([for p in local.binding_parents : tostring(r.change.after[p]) if try(tostring(r.change.after[p]), null) != null][0], null)] :
+          "binding=${r.type} ${parent} ${r.change.after.role} ${r.change.after.member}"
+          if endswith(r.type, "_iam_member") && parent != null && try(tostring(r.change.after.member), null) != null
+        ],
       ) if r.module_address == copy && !contains(local.shared_by_design, r.type)
     ]))
   }
