@@ -187,6 +187,7 @@ if [ "$failures" != 0 ]; then
   echo "scripts/namecheck failed: two copies of watchrelay in one project would collide" >&2
   exit 1
 fi
+# shellcheck disable=SC2016 # ${...} here is Terraform's interpolation
 counts=$(echo 'join(", ", [for c, n in local.names : "${c}: ${length(n)}"])' | terraform -chdir="$plandir/namecheck" console -no-color -var plan_json="$copydir/plan.json")
 echo "names found, none shared: ${counts//\"/}"
 
