@@ -112,7 +112,7 @@ func TestSmokePath(t *testing.T) {
 		want: []string{
 			"FAIL  Receive at " + runURL + ": Cloud Run refused the call (403) before Receive saw it: Receive is not public",
 			"      fix: public_receive = true (the default)",
-			`eval "$(terraform -chdir=terraform output -raw receive_public_command)"`,
+			`eval "$(terraform -chdir=examples/quickstart output -raw receive_public_command)"`,
 		},
 	}, {
 		// A 400: the deployed code is not this checkout's.

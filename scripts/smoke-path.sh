@@ -118,12 +118,12 @@ for url in $urls; do
       else
         fail "Receive at $url: Cloud Run refused the call (403) before Receive saw it: Receive is not public" \
           "public_receive = true (the default) lets anyone invoke it, as Google's push needs;" \
-          "under domain-restricted sharing keep public_receive = false and run: eval \"\$(terraform -chdir=terraform output -raw receive_public_command)\""
+          "under domain-restricted sharing keep public_receive = false and run: eval \"\$(terraform -chdir=examples/quickstart output -raw receive_public_command)\""
       fi
       ;;
     401)
       fail "Receive at $url: Cloud Run asked for credentials (401): Receive is not public" \
-        "public_receive = true (the default), or with public_receive = false: eval \"\$(terraform -chdir=terraform output -raw receive_public_command)\""
+        "public_receive = true (the default), or with public_receive = false: eval \"\$(terraform -chdir=examples/quickstart output -raw receive_public_command)\""
       ;;
     400)
       fail "Receive at $url refused the notification as malformed (400: $(first_line "$work/body"))" \
@@ -131,7 +131,7 @@ for url in $urls; do
       ;;
     404)
       fail "nothing answers at $url (404)" \
-        "terraform apply (in terraform/); receive_url and the receive_domain output say where Receive is"
+        "terraform apply (in examples/quickstart/); receive_url and the receive_domain output say where Receive is"
       ;;
     5*)
       fail "Receive at $url answered $code for ${timeout}s: it cannot reach Firestore or Pub/Sub" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves a deployment works, right after `terraform apply`:
 #
-#   scripts/smoke.sh              # reads `terraform -chdir=terraform output -raw smoke_env`
+#   scripts/smoke.sh              # reads `terraform -chdir=examples/quickstart output -raw smoke_env`
 #   scripts/smoke.sh smoke.env    # or a file that output was written to (cloudbuild.yaml)
 #
 # It checks that the three functions are ACTIVE; then the whole path of a
@@ -75,8 +75,8 @@ ago() {
 if [ $# -ge 1 ]; then
   env_text=$(cat "$1") || die "cannot read $1"
 else
-  env_text=$(terraform -chdir="$root/terraform" output -raw smoke_env 2>"$work/tf.err") ||
-    die "no smoke_env output ($(first_line "$work/tf.err")): run terraform apply in terraform/ first, or pass the file \`terraform output -raw smoke_env\` was written to"
+  env_text=$(terraform -chdir="$root/examples/quickstart" output -raw smoke_env 2>"$work/tf.err") ||
+    die "no smoke_env output ($(first_line "$work/tf.err")): run terraform apply in examples/quickstart/ first, or pass the file \`terraform output -raw smoke_env\` was written to"
 fi
 while IFS= read -r line; do
   case "$line" in
@@ -90,7 +90,7 @@ while IFS= read -r line; do
   esac
 done <<<"$env_text"
 for key in SMOKE_PROJECT SMOKE_REGION SMOKE_RECEIVE SMOKE_RENEW SMOKE_SYNC SMOKE_SYNC_URL SMOKE_SYNC_INGRESS SMOKE_RECEIVE_URLS SMOKE_JOB SMOKE_TOPIC SMOKE_DATABASE SMOKE_INDEXES; do
-  [ -n "${!key:-}" ] || die "$key is missing from smoke_env: apply this checkout's terraform/ first"
+  [ -n "${!key:-}" ] || die "$key is missing from smoke_env: apply this checkout's examples/quickstart/ first"
 done
 SMOKE_CERTIFICATE=${SMOKE_CERTIFICATE:-}
 project=$SMOKE_PROJECT
@@ -102,7 +102,7 @@ echo "smoke: watchrelay in $project ($region)"
 gc() { gcloud "$@" --project="$project" --quiet >"$work/out" 2>"$work/err"; }
 # The fix for a gcloud call that failed on access rather than on the thing.
 denied() { grep -qE 'PERMISSION_DENIED|does not have permission|status=\[403\]' "$work/err"; }
-roles_fix="the account running this needs the roles of terraform/roles.tf (terraform output deployer_roles; README, Deploy)"
+roles_fix="the account running this needs the roles of terraform/roles.tf (terraform output deployer_roles; docs/deploy.md)"
 
 # --- The functions ACTIVE -----------------------------------------------------
 
@@ -111,7 +111,7 @@ for fn in "$SMOKE_RECEIVE" "$SMOKE_RENEW" "$SMOKE_SYNC"; do
     if denied; then
       fail "function $fn: $(first_line "$work/err")" "$roles_fix"
     else
-      fail "function $fn: $(first_line "$work/err")" "terraform apply (in terraform/) creates it"
+      fail "function $fn: $(first_line "$work/err")" "terraform apply (in examples/quickstart/) creates it"
     fi
     continue
   fi
@@ -133,7 +133,7 @@ if [ -n "$SMOKE_CERTIFICATE" ]; then
   domain_url=${SMOKE_RECEIVE_URLS##* }
   domain=${domain_url#https://}
   if ! gc compute ssl-certificates describe "$SMOKE_CERTIFICATE" --global --format='value(managed.status)'; then
-    fail "certificate $SMOKE_CERTIFICATE: $(first_line "$work/err")" "terraform apply (in terraform/) creates it with receive_domain"
+    fail "certificate $SMOKE_CERTIFICATE: $(first_line "$work/err")" "terraform apply (in examples/quickstart/) creates it with receive_domain"
   elif [ "$(cat "$work/out")" = ACTIVE ]; then
     ok "certificate $SMOKE_CERTIFICATE for $domain is ACTIVE"
   else
@@ -181,7 +181,7 @@ case "$code" in
       ok "Sync at $SMOKE_SYNC_URL refused a push from outside (404, ingress $SMOKE_SYNC_INGRESS): only Pub/Sub's push reaches it"
     else
       fail "nothing answers at $SMOKE_SYNC_URL (404)" \
-        "terraform apply (in terraform/); the sync_url output says where Sync is"
+        "terraform apply (in examples/quickstart/); the sync_url output says where Sync is"
     fi
     ;;
   2* | 400 | 405)
@@ -220,7 +220,7 @@ if ! gc scheduler jobs run "$SMOKE_JOB" --location="$region"; then
   if denied; then
     fail "cannot run the scheduler job $SMOKE_JOB: $(first_line "$work/err")" "$roles_fix"
   else
-    fail "cannot run the scheduler job $SMOKE_JOB: $(first_line "$work/err")" "terraform apply (in terraform/) creates it"
+    fail "cannot run the scheduler job $SMOKE_JOB: $(first_line "$work/err")" "terraform apply (in examples/quickstart/) creates it"
   fi
 else
   deadline=$(($(now) + timeout))
@@ -288,7 +288,7 @@ if gc pubsub topics describe "$SMOKE_TOPIC" --format='value(name)' && [ -s "$wor
 elif denied; then
   fail "topic $SMOKE_TOPIC: $(first_line "$work/err")" "$roles_fix"
 else
-  fail "topic $SMOKE_TOPIC does not exist: $(first_line "$work/err")" "terraform apply (in terraform/) creates it (topic_name)"
+  fail "topic $SMOKE_TOPIC does not exist: $(first_line "$work/err")" "terraform apply (in examples/quickstart/) creates it (topic_name)"
 fi
 
 # --- The composite indexes and the TTL policy ----------------------------------
@@ -308,7 +308,7 @@ else
       "an index in NEEDS_REPAIR: delete it (gcloud firestore indexes composite delete) and terraform apply"
   else
     fail "$total of the $SMOKE_INDEXES composite indexes of terraform/indexes.json exist in database $SMOKE_DATABASE" \
-      "terraform apply (in terraform/) creates them"
+      "terraform apply (in examples/quickstart/) creates them"
   fi
 fi
 
@@ -327,7 +327,7 @@ else
         "gcloud firestore fields ttls update deleteAt --collection-group=channels --enable-ttl --database='$SMOKE_DATABASE' --project=$project"
       ;;
     *)
-      fail "no TTL policy on channels.deleteAt in database $SMOKE_DATABASE" "terraform apply (in terraform/) sets it"
+      fail "no TTL policy on channels.deleteAt in database $SMOKE_DATABASE" "terraform apply (in examples/quickstart/) sets it"
       ;;
   esac
 fi

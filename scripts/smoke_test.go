@@ -202,12 +202,12 @@ func TestSmoke(t *testing.T) {
 		name: "no terraform output", env: "",
 		rules: but(rule{Tool: "terraform", Answers: []answer{{Err: "Error: Output \"smoke_env\" not found\n", Exit: 1}}}),
 		exit:  2,
-		want:  []string{`smoke: no smoke_env output (Error: Output "smoke_env" not found): run terraform apply in terraform/ first`},
+		want:  []string{`smoke: no smoke_env output (Error: Output "smoke_env" not found): run terraform apply in examples/quickstart/ first`},
 	}, {
 		// A smoke_env of an older module: it names what is missing.
 		name: "env without the topic", env: strings.Replace(smokeEnv, "SMOKE_TOPIC=watchrelay-events\n", "", 1), rules: healthy(),
 		exit: 2,
-		want: []string{"smoke: SMOKE_TOPIC is missing from smoke_env: apply this checkout's terraform/ first"},
+		want: []string{"smoke: SMOKE_TOPIC is missing from smoke_env: apply this checkout's examples/quickstart/ first"},
 	}, {
 		// A custom domain: the certificate and both URLs are checked.
 		name: "healthy with a domain", env: withDomain, rules: healthy(),
@@ -237,7 +237,7 @@ func TestSmoke(t *testing.T) {
 		exit:  1,
 		want: []string{
 			"FAIL  function watchrelay-receive: ERROR: (gcloud.functions.describe) NOT_FOUND: Resource 'watchrelay-receive' was not found",
-			"      fix: terraform apply (in terraform/) creates it",
+			"      fix: terraform apply (in examples/quickstart/) creates it",
 		},
 	}, {
 		// The caller lacks a role: the fix points at roles.tf.
@@ -246,7 +246,7 @@ func TestSmoke(t *testing.T) {
 		exit:  1,
 		want: []string{
 			"FAIL  function watchrelay-receive: ERROR: (gcloud.functions.describe) PERMISSION_DENIED",
-			"      fix: the account running this needs the roles of terraform/roles.tf (terraform output deployer_roles; README, Deploy)",
+			"      fix: the account running this needs the roles of terraform/roles.tf (terraform output deployer_roles; docs/deploy.md)",
 		},
 	}, {
 		// The certificate waits for DNS: the domain is not posted to.
@@ -288,7 +288,7 @@ func TestSmoke(t *testing.T) {
 		// A smoke_env of a module without Sync: it names what is missing.
 		name: "env without sync", env: strings.Replace(smokeEnv, "SMOKE_SYNC_URL=https://watchrelay-sync-mock.a.run.app\n", "", 1), rules: healthy(),
 		exit: 2,
-		want: []string{"smoke: SMOKE_SYNC_URL is missing from smoke_env: apply this checkout's terraform/ first"},
+		want: []string{"smoke: SMOKE_SYNC_URL is missing from smoke_env: apply this checkout's examples/quickstart/ first"},
 	}, {
 		// The summary shows up in the log after a poll.
 		name: "renew log lags", env: smokeEnv, timeout: "60",
@@ -346,12 +346,12 @@ func TestSmoke(t *testing.T) {
 		name: "job missing", env: smokeEnv,
 		rules: but(gcloud([]answer{{Err: "ERROR: (gcloud.scheduler.jobs.run) NOT_FOUND: Job not found.\n", Exit: 1}}, "scheduler jobs run")),
 		exit:  1,
-		want:  []string{"FAIL  cannot run the scheduler job watchrelay-renew: ERROR: (gcloud.scheduler.jobs.run) NOT_FOUND: Job not found.", "      fix: terraform apply (in terraform/) creates it"},
+		want:  []string{"FAIL  cannot run the scheduler job watchrelay-renew: ERROR: (gcloud.scheduler.jobs.run) NOT_FOUND: Job not found.", "      fix: terraform apply (in examples/quickstart/) creates it"},
 	}, {
 		name: "topic missing", env: smokeEnv,
 		rules: but(gcloud([]answer{{Err: notFound, Exit: 1}}, "pubsub topics describe")),
 		exit:  1,
-		want:  []string{"FAIL  topic watchrelay-events does not exist: " + strings.TrimSuffix(notFound, "\n"), "      fix: terraform apply (in terraform/) creates it (topic_name)"},
+		want:  []string{"FAIL  topic watchrelay-events does not exist: " + strings.TrimSuffix(notFound, "\n"), "      fix: terraform apply (in examples/quickstart/) creates it (topic_name)"},
 	}, {
 		// An index still building: not READY, and why that matters.
 		name: "index building", env: smokeEnv,
@@ -366,7 +366,7 @@ func TestSmoke(t *testing.T) {
 		name: "indexes missing", env: smokeEnv,
 		rules: but(gcloud(out("projects/demo-project/databases/(default)/collectionGroups/orders/indexes/CICAgOi3kJAK\tREADY\n"), "firestore indexes composite list")),
 		exit:  1,
-		want:  []string{"FAIL  0 of the 2 composite indexes of terraform/indexes.json exist in database (default)", "      fix: terraform apply (in terraform/) creates them"},
+		want:  []string{"FAIL  0 of the 2 composite indexes of terraform/indexes.json exist in database (default)", "      fix: terraform apply (in examples/quickstart/) creates them"},
 	}, {
 		name: "ttl creating", env: smokeEnv,
 		rules: but(gcloud(out(strings.Replace(ttls, "ACTIVE", "CREATING", 1)), "firestore fields ttls list")),
@@ -382,7 +382,7 @@ func TestSmoke(t *testing.T) {
 		name: "ttl missing", env: smokeEnv,
 		rules: but(gcloud(out("projects/demo-project/databases/(default)/collectionGroups/strays/fields/deleteAt\tACTIVE\n"), "firestore fields ttls list")),
 		exit:  1,
-		want:  []string{"FAIL  no TTL policy on channels.deleteAt in database (default)", "      fix: terraform apply (in terraform/) sets it"},
+		want:  []string{"FAIL  no TTL policy on channels.deleteAt in database (default)", "      fix: terraform apply (in examples/quickstart/) sets it"},
 	}, {
 		// Everything wrong at once: every failure is reported, not the first.
 		name: "all failing", env: smokeEnv,

@@ -43,7 +43,7 @@ func TestSmokeSyncPrivate(t *testing.T) {
 		exit:  1,
 		want: []string{
 			"FAIL  nothing answers at " + syncURL + " (404)",
-			"      fix: terraform apply (in terraform/); the sync_url output says where Sync is",
+			"      fix: terraform apply (in examples/quickstart/); the sync_url output says where Sync is",
 		},
 	}, {
 		// A 503 of Cloud Run's own while the service settles, then the

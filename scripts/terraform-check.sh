@@ -2,12 +2,12 @@
 # The offline Terraform checks of `make test`: the google and time providers
 # built from the Go module proxy into a cache outside the tree (scripts/
 # terraform-provider.sh, reused when present), then fmt, init without a
-# backend, validate, `terraform test` on mock providers (of the module and
-# of examples/pipeline), and tflint with the bundled terraform ruleset.
-# Nothing here reaches a registry or Google Cloud.
-# The tests use the archives under terraform/tests/fixtures; the last step
-# zips the real source (scripts/package.sh) for a plan against the real
-# provider with a dummy token.
+# backend, validate, `terraform test` on mock providers, for the module
+# (terraform/) and for each root of examples/, and tflint with the bundled
+# terraform ruleset. Nothing here reaches a registry or Google Cloud. The
+# tests use the archives under terraform/tests/fixtures; the last steps zip
+# the real source (scripts/package.sh) for plans against the real provider
+# with a dummy token: the module alone, and examples/two-copies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${WATCHRELAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/watchrelay}
@@ -20,10 +20,10 @@ TF_CLI_CONFIG_FILE=$(bash scripts/terraform-provider.sh | tail -1)
 export TF_CLI_CONFIG_FILE
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 
-step "terraform fmt -check -recursive terraform scripts/plancheck examples/pipeline"
-terraform fmt -check -recursive -diff terraform
-terraform fmt -check -recursive -diff scripts/plancheck
-terraform fmt -check -recursive -diff examples/pipeline
+step "terraform fmt -check -recursive terraform examples scripts/plancheck scripts/namecheck"
+for dir in terraform examples scripts/plancheck scripts/namecheck; do
+  terraform fmt -check -recursive -diff "$dir"
+done
 
 step "terraform init -backend=false"
 terraform -chdir=terraform init -backend=false -input=false -no-color >/dev/null
@@ -50,12 +50,32 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 
-step "examples/pipeline: init, validate, terraform test"
-# The deploy pipeline's root (docs/pipeline.md): its tests assert the
-# triggers' accounts, branches and approval, and read the two build files.
-terraform -chdir=examples/pipeline init -backend=false -input=false -no-color >/dev/null
-terraform -chdir=examples/pipeline validate -no-color
-terraform -chdir=examples/pipeline test -no-color
+step "examples: init, validate, terraform test"
+# Each root from a copy beside a link to the module, so that its source
+# (../../terraform) resolves: init writes nothing into the tree, and the
+# copy leaves out any .terraform.lock.hcl a user commits there, whose
+# registry checksums providers built from source cannot match.
+exdir=$(mktemp -d)
+trap 'rm -rf "$exdir"' EXIT
+ln -s "$PWD/terraform" "$exdir/terraform"
+# examples/pipeline's tests read the two build files from the root.
+ln -s "$PWD/cloudbuild.yaml" "$PWD/cloudbuild-apply.yaml" "$exdir"/
+for example in examples/*/; do
+  example=${example%/}
+  mkdir -p "$exdir/$example"
+  cp "$example"/*.tf "$exdir/$example"/
+  cp -R "$example/tests" "$exdir/$example/tests"
+  echo "-- $example"
+  terraform -chdir="$exdir/$example" init -backend=false -input=false -no-color >/dev/null
+  terraform -chdir="$exdir/$example" validate -no-color
+  status=0
+  terraform -chdir="$exdir/$example" test -no-color >"$exdir/test.log" 2>&1 || status=$?
+  cat "$exdir/test.log"
+  if [ "$status" -ne 0 ]; then
+    echo "terraform test failed in $example" >&2
+    exit "$status"
+  fi
+done
 
 step "tflint (recommended preset)"
 tflint=$cache/bin/tflint
@@ -72,7 +92,7 @@ step "terraform plan against the real provider (dummy token, no refresh)"
 # local backend (a plan needs an initialized one) and the real source zip.
 bash scripts/package.sh
 plandir=$(mktemp -d)
-trap 'rm -rf "$plandir"' EXIT
+trap 'rm -rf "$exdir" "$plandir"' EXIT
 cp terraform/*.tf terraform/indexes.json "$plandir"/
 printf 'terraform {\n  backend "local" {}\n}\n' >"$plandir/backend_override.tf"
 terraform -chdir="$plandir" init -input=false -no-color >/dev/null
@@ -157,5 +177,40 @@ if [ "$failures" != 0 ]; then
   exit 1
 fi
 echo "every resource type has its deployer role and its plan role, named alike in docs/pipeline.md, cloudbuild.yaml, cloudbuild-apply.yaml and examples/pipeline; only the function builds wait for IAM; only the API wait follows the enablement; every alert policy waits for the metrics"
+
+step "two copies in one project: examples/two-copies planned from a scratch root (scripts/namecheck)"
+# What a caller does: a root outside the repository whose module blocks
+# name the module by its absolute path, with another name each; init,
+# validate and a plan against the real provider, then no resource name of
+# one copy may be a name of the other (a 409 on apply, or one copy taking
+# over the other's topic, account, metric or database).
+copydir=$plandir/two-copies
+mkdir "$copydir"
+sed "s|source = \"../../terraform\"|source = \"$PWD/terraform\"|" examples/two-copies/main.tf >"$copydir/main.tf"
+if ! grep -q "source = \"$PWD/terraform\"" "$copydir/main.tf"; then
+  echo "examples/two-copies/main.tf no longer calls the module as source = \"../../terraform\"" >&2
+  exit 1
+fi
+printf 'terraform {\n  backend "local" {}\n}\n' >"$copydir/backend_override.tf"
+terraform -chdir="$copydir" init -input=false -no-color >/dev/null
+terraform -chdir="$copydir" validate -no-color
+GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$copydir" plan -refresh=false -input=false -no-color \
+  -var project_id=demo -var source_zip="$PWD/dist/function.zip" \
+  -out="$copydir/plan.bin" >"$copydir/plan.txt" 2>&1 || {
+  cat "$copydir/plan.txt"
+  exit 1
+}
+grep -E '^Plan:' "$copydir/plan.txt"
+terraform -chdir="$copydir" show -json plan.bin >"$copydir/plan.json"
+cp -R scripts/namecheck "$plandir/namecheck"
+failures=$(echo 'length(local.failures)' | terraform -chdir="$plandir/namecheck" console -no-color -var plan_json="$copydir/plan.json")
+if [ "$failures" != 0 ]; then
+  echo 'jsonencode(local.failures)' | terraform -chdir="$plandir/namecheck" console -no-color -var plan_json="$copydir/plan.json" >&2
+  echo "scripts/namecheck failed: two copies of watchrelay in one project would collide" >&2
+  exit 1
+fi
+# shellcheck disable=SC2016 # ${...} here is Terraform's interpolation
+counts=$(echo 'join(", ", [for c, n in local.names : "${c}: ${length(n)}"])' | terraform -chdir="$plandir/namecheck" console -no-color -var plan_json="$copydir/plan.json")
+echo "names found, none shared: ${counts//\"/}"
 
 echo "terraform: all checks passed"

@@ -6,11 +6,11 @@
 # that address to every new channel (WATCHRELAY_ADDRESS follows
 # local.receive_url, functions.tf). A load balancer rather than a Cloud Run
 # domain mapping: mappings exist in a few regions only, and the load
-# balancer works in all of them. What remains for the user (README, Deploy):
+# balancer works in all of them. What remains for the user (docs/deploy.md):
 # an A record to the address, and the domain's ownership in Search Console.
 
 variable "receive_domain" {
-  description = "A domain name (e.g. relay.example.com) to serve Receive at, through an HTTPS load balancer with a Google-managed certificate; WATCHRELAY_ADDRESS then follows it. Point an A record of it at the receive_domain output's ip_address, and verify it in Search Console (README, Deploy). Null: Receive's own run.app URL."
+  description = "A domain name (e.g. relay.example.com) to serve Receive at, through an HTTPS load balancer with a Google-managed certificate; WATCHRELAY_ADDRESS then follows it. Point an A record of it at the receive_domain output's ip_address, and verify it in Search Console (docs/deploy.md). Null: Receive's own run.app URL."
   type        = string
   default     = null
 

@@ -4,7 +4,7 @@ resource "google_firestore_database" "this" {
   count = var.create_database ? 1 : 0
 
   project     = var.project_id
-  name        = var.database_id
+  name        = local.database_id
   location_id = coalesce(var.firestore_location, var.region)
   type        = "FIRESTORE_NATIVE"
   # Teardown leaves the database and its documents; delete it by hand.
@@ -22,7 +22,7 @@ resource "google_firestore_database" "this" {
 }
 
 locals {
-  database = var.create_database ? google_firestore_database.this[0].name : var.database_id
+  database = var.create_database ? google_firestore_database.this[0].name : local.database_id
 
   # The composite indexes behind the store's queries (DueWatches and
   # ChannelsByState), from store.Indexes through indexes.json, which a Go

@@ -19,6 +19,12 @@ locals {
 
   labels = merge({ app = "watchrelay" }, var.labels)
 
+  # Names a second copy must not share with the first (variables.tf,
+  # name): the events topic, and the Firestore database, where (default)
+  # is left to the copy that keeps the default name.
+  topic_name  = coalesce(var.topic_name, "${var.name}-events")
+  database_id = coalesce(var.database_id, var.name == "watchrelay" ? "(default)" : var.name)
+
   # docs/DESIGN.md "Configuration", read by every function (internal/config).
   # A tuning variable left null is left out, so the function's own default
   # applies: internal/config's Defaults are the one source of them.

@@ -1,5 +1,5 @@
-# Alerts and a dashboard (docs/DESIGN.md "Terraform", the README's Deploy
-# section): log-based metrics over the lines the functions log, alert
+# Alerts and a dashboard (docs/DESIGN.md "Terraform", docs/deploy.md
+# "Alerts"): log-based metrics over the lines the functions log, alert
 # policies whose documentation is the runbook, notification channels from
 # alert_emails, and one dashboard. Without a channel an incident still
 # opens in the console (Monitoring → Alerting).
@@ -323,7 +323,7 @@ locals {
 
         1. Find the watch and the reason: `watchrelay status` (failed and gone watches with their reason and subject), or the log lines linked below (`jsonPayload.watch`, `jsonPayload.error`).
         2. **failed**: fix the cause, then `watchrelay watch retry ID`.
-           - A watch with a subject (domain-wide delegation): in the Admin console (Security → Access and data control → API controls → Manage domain-wide delegation), Renew's client id (`terraform output -json service_accounts`, `.renew.unique_id`) must hold the kind's scope (README, Deploy).
+           - A watch with a subject (domain-wide delegation): in the Admin console (Security → Access and data control → API controls → Manage domain-wide delegation), Renew's client id (`terraform output -json service_accounts`, `.renew.unique_id`) must hold the kind's scope (docs/deploy.md).
            - A watch without a subject: the calendar or file must be shared with `${google_service_account.this["renew"].email}`.
            - The kind's API must be enabled in ${var.project_id} (`enable_workspace_apis`).
         3. **gone**: if the resource is gone for good, `watchrelay watch rm ID`; if it was restored, `watchrelay watch retry ID`.
@@ -860,7 +860,7 @@ resource "google_monitoring_dashboard" "this" {
             title = "About"
             text = {
               format  = "MARKDOWN"
-              content = "Receive (`${local.monitored_service.receive}`) takes Google's push notifications; Renew (`${local.monitored_service.renew}`, run by the scheduler job `${local.monitored_job}`) keeps a live channel behind every watch; Sync (`${local.monitored_service.sync}`, pushed to by the subscription `${google_pubsub_subscription.sync["events"].name}`) reads what changed and publishes it. What each alert means and what to do: the README's Deploy section, and each alert's documentation. ${local.cli_hint} `watchrelay watch list` shows every watch's state."
+              content = "Receive (`${local.monitored_service.receive}`) takes Google's push notifications; Renew (`${local.monitored_service.renew}`, run by the scheduler job `${local.monitored_job}`) keeps a live channel behind every watch; Sync (`${local.monitored_service.sync}`, pushed to by the subscription `${google_pubsub_subscription.sync["events"].name}`) reads what changed and publishes it. What each alert means and what to do: docs/deploy.md, and each alert's documentation. ${local.cli_hint} `watchrelay watch list` shows every watch's state."
             }
           }
         }],

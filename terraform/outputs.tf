@@ -14,8 +14,13 @@ output "renew_url" {
 }
 
 output "topic" {
-  description = "The Pub/Sub topic events are published to, as a full resource name."
+  description = "The Pub/Sub topic events are published to, as a full resource name (projects/<project>/topics/<name>): what a subscription's topic argument takes."
   value       = google_pubsub_topic.events.id
+}
+
+output "topic_name" {
+  description = "The events topic's short name (WATCHRELAY_TOPIC)."
+  value       = google_pubsub_topic.events.name
 }
 
 output "scheduler_job" {

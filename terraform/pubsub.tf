@@ -4,7 +4,7 @@
 # how far back `watchrelay replay` can seek any of its subscriptions.
 resource "google_pubsub_topic" "events" {
   project                    = var.project_id
-  name                       = var.topic_name
+  name                       = local.topic_name
   labels                     = local.labels
   message_retention_duration = var.topic_message_retention
 
@@ -23,7 +23,7 @@ resource "google_pubsub_topic" "example_dead_letter" {
   count = var.example_subscription ? 1 : 0
 
   project                    = var.project_id
-  name                       = "${var.topic_name}-example-dead-letter"
+  name                       = "${local.topic_name}-example-dead-letter"
   labels                     = local.labels
   message_retention_duration = "604800s"
 
@@ -34,7 +34,7 @@ resource "google_pubsub_subscription" "example" {
   count = var.example_subscription ? 1 : 0
 
   project                    = var.project_id
-  name                       = "${var.topic_name}-example"
+  name                       = "${local.topic_name}-example"
   topic                      = google_pubsub_topic.events.id
   labels                     = local.labels
   filter                     = var.example_subscription_filter
@@ -66,7 +66,7 @@ resource "google_pubsub_subscription" "example_dead_letter" {
   count = var.example_subscription ? 1 : 0
 
   project                    = var.project_id
-  name                       = "${var.topic_name}-example-dead-letter"
+  name                       = "${local.topic_name}-example-dead-letter"
   topic                      = google_pubsub_topic.example_dead_letter[0].id
   labels                     = local.labels
   message_retention_duration = "604800s"

@@ -16,8 +16,8 @@
 #
 # Both are wired by default: an idle topic and subscription cost nothing.
 # enable_gmail = false leaves the Gmail half out, for an organization whose
-# domain-restricted sharing refuses Gmail's account (README, "Org policy:
-# domain-restricted sharing").
+# domain-restricted sharing refuses Gmail's account (docs/deploy.md, "Org
+# policy: domain-restricted sharing").
 
 # --- Variables ----------------------------------------------------------------
 
@@ -33,7 +33,7 @@ variable "workspace_events_publishers" {
 }
 
 variable "enable_gmail" {
-  description = "Wire the gmail.users kind: the inbound Gmail topic, its publisher grant to gmail-api-push@system.gserviceaccount.com and the push subscription <name>-gmail to Sync. An organization policy that restricts IAM members to your domain (iam.allowedPolicyMemberDomains) refuses that grant, and the apply with it: set false there (gmail.users watches then have no topic to publish to), or exempt the project (README, \"Org policy: domain-restricted sharing\")."
+  description = "Wire the gmail.users kind: the inbound Gmail topic, its publisher grant to gmail-api-push@system.gserviceaccount.com and the push subscription <name>-gmail to Sync. An organization policy that restricts IAM members to your domain (iam.allowedPolicyMemberDomains) refuses that grant, and the apply with it: set false there (gmail.users watches then have no topic to publish to), or exempt the project (docs/deploy.md, \"Org policy: domain-restricted sharing\")."
   type        = bool
   default     = true
   nullable    = false

@@ -1,10 +1,9 @@
-# The function source: dist/function.zip, written by scripts/package.sh
-# (reproducible, so its hash changes exactly when the code does). The
-# object is named after that hash: new code is a new object and a new
+# The function source: the archive scripts/package.sh writes, given as
+# source_zip (reproducible, so its hash changes exactly when the code does).
+# The object is named after that hash: new code is a new object and a new
 # deployment; the same code plans no change.
 locals {
-  source_zip    = coalesce(var.source_zip, "${path.module}/../dist/function.zip")
-  source_sha256 = filesha256(local.source_zip)
+  source_sha256 = filesha256(var.source_zip)
   source_object = "${var.name}-${local.source_sha256}.zip"
 }
 
@@ -40,7 +39,7 @@ resource "google_storage_bucket" "source" {
 resource "google_storage_bucket_object" "source" {
   bucket       = google_storage_bucket.source.name
   name         = local.source_object
-  source       = local.source_zip
+  source       = var.source_zip
   content_type = "application/zip"
 }
 

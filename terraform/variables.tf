@@ -22,14 +22,15 @@ variable "region" {
 }
 
 variable "name" {
-  description = "Prefix of every resource name (functions, service accounts, scheduler job, bucket suffix). Change it to deploy two copies in one project."
+  description = "Prefix of every resource name (functions, service accounts, topics, subscriptions, scheduler job, metrics, alerts, dashboard, bucket, image repository) and, unless database_id says otherwise, the Firestore database of any copy not named watchrelay. Two module blocks that differ only in name share nothing (examples/two-copies)."
   type        = string
   default     = "watchrelay"
 
   validation {
-    # The longest service account id is "<name>-scheduler": at most 30 characters.
-    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name))
-    error_message = "name must be 2 to 20 lowercase letters, digits or hyphens, starting with a letter."
+    # The longest service account id is "<name>-scheduler", at most 30
+    # characters; a database named after it needs at least 4.
+    condition     = can(regex("^[a-z][a-z0-9-]{2,18}[a-z0-9]$", var.name))
+    error_message = "name must be 4 to 20 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen: <name>-scheduler must fit a service account id (30 characters), and name a Firestore database id (at least 4)."
   }
 }
 
@@ -54,9 +55,13 @@ variable "enable_workspace_apis" {
 # --- Source ---------------------------------------------------------------
 
 variable "source_zip" {
-  description = "Path of the function source zip written by scripts/package.sh. Null means ../dist/function.zip next to this module."
+  description = "Path of the function source archive that scripts/package.sh writes (dist/function.zip of a checkout). A relative path is read from the directory terraform runs in; pass an absolute one, or build it from path.root."
   type        = string
-  default     = null
+
+  validation {
+    condition     = var.source_zip != null && endswith(coalesce(var.source_zip, "-"), ".zip") && fileexists(coalesce(var.source_zip, "-"))
+    error_message = "source_zip must be the path of an existing .zip, the archive scripts/package.sh writes (run it first: bash scripts/package.sh writes dist/function.zip)."
+  }
 }
 
 variable "source_retention_days" {
@@ -195,7 +200,7 @@ variable "renew_ingress" {
 }
 
 variable "public_receive" {
-  description = "Grant roles/run.invoker to allUsers on Receive, which Google's push needs (it sends no credentials). Set false where an org policy (domain-restricted sharing) forbids allUsers, then turn off Receive's invoker IAM check with the receive_public_command output (see the README)."
+  description = "Grant roles/run.invoker to allUsers on Receive, which Google's push needs (it sends no credentials). Set false where an org policy (domain-restricted sharing) forbids allUsers, then turn off Receive's invoker IAM check with the receive_public_command output (docs/deploy.md)."
   type        = bool
   default     = true
 }
@@ -329,12 +334,12 @@ variable "renew_max_backoff" {
 # --- Pub/Sub ------------------------------------------------------------------
 
 variable "topic_name" {
-  description = "The Pub/Sub topic events go to (WATCHRELAY_TOPIC)."
+  description = "The Pub/Sub topic events go to (WATCHRELAY_TOPIC). Null: <name>-events."
   type        = string
-  default     = "watchrelay-events"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$", var.topic_name)) && !startswith(var.topic_name, "goog")
+    condition     = var.topic_name == null || try(can(regex("^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$", var.topic_name)) && !startswith(var.topic_name, "goog"), false)
     error_message = "topic_name must be a Pub/Sub topic id: 3 to 255 characters, starting with a letter, not with goog."
   }
 }
@@ -379,18 +384,18 @@ variable "example_max_delivery_attempts" {
 # --- Firestore ----------------------------------------------------------------
 
 variable "create_database" {
-  description = "Create the Firestore database. Set false when the project already has it (for instance (default), created once per project)."
+  description = "Create the Firestore database. Set false when the project already has it and another configuration manages it; to manage one that exists (a (default) left by Firebase, App Engine or an earlier destroy), keep true and adopt it with an import block in the root module, as examples/quickstart's import_database does."
   type        = bool
   default     = true
 }
 
 variable "database_id" {
-  description = "The Firestore database id (WATCHRELAY_DATABASE)."
+  description = "The Firestore database id (WATCHRELAY_DATABASE). Null: (default) for the copy named watchrelay, the project's first, and the copy's name for any other, so that a second copy keeps its watches, channels, indexes and TTL policies apart."
   type        = string
-  default     = "(default)"
+  default     = null
 
   validation {
-    condition     = var.database_id == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.database_id))
+    condition     = var.database_id == null || try(var.database_id == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.database_id)), false)
     error_message = "database_id must be (default) or 4 to 63 lowercase letters, digits and hyphens, starting with a letter."
   }
 }

@@ -264,12 +264,32 @@ var derived = []derivation{
 		"var.enable_gmail ? { WATCHRELAY_GMAIL_TOPIC = google_pubsub_topic.gmail[0].name } : {}",
 		`resource "google_pubsub_topic" "gmail" { count = var.enable_gmail ? 1 : 0 project = var.project_id name = "${var.name}-gmail"`,
 	}, func(m module) (string, error) {
-		_, def, err := m.variable("name")
-		if err != nil {
-			return "", err
-		}
-		name, err := literal(def)
+		name, err := nameDefault(m)
 		return name + "-gmail", err
+	}},
+	// The events topic is <name>-events unless topic_name says otherwise:
+	// at the default name, the Go default, the topic a CLI without
+	// WATCHRELAY_TOPIC publishes to.
+	{"WATCHRELAY_TOPIC", []string{
+		"WATCHRELAY_TOPIC = google_pubsub_topic.events.name",
+		`topic_name = coalesce(var.topic_name, "${var.name}-events")`,
+		`resource "google_pubsub_topic" "events" { project = var.project_id name = local.topic_name`,
+	}, func(m module) (string, error) {
+		name, err := nameDefault(m)
+		return name + "-events", err
+	}},
+	// The database is (default) for the copy named watchrelay, the Go
+	// default, and the copy's name for any other, unless database_id says
+	// otherwise.
+	{"WATCHRELAY_DATABASE", []string{
+		"WATCHRELAY_DATABASE = local.database",
+		`database_id = coalesce(var.database_id, var.name == "watchrelay" ? "(default)" : var.name)`,
+	}, func(m module) (string, error) {
+		name, err := nameDefault(m)
+		if name != "watchrelay" {
+			return name, err
+		}
+		return "(default)", err
 	}},
 	// sync.tf's checks take a null sync_debounce or sync_timeout for the
 	// Go default, which it keeps in seconds.
@@ -306,6 +326,16 @@ func derivedDefaults(m module) []error {
 		}
 	}
 	return errs
+}
+
+// nameDefault is the default of the module's name, which the names of
+// its topics and database derive from.
+func nameDefault(m module) (string, error) {
+	_, def, err := m.variable("name")
+	if err != nil {
+		return "", err
+	}
+	return literal(def)
 }
 
 // seconds reads a local that holds a number of seconds.
@@ -347,7 +377,9 @@ func TestTerraformChecksFail(t *testing.T) {
 		wantError string
 	}{
 		// A literal default that is not the Go one.
-		{"topic default", "variables.tf", `default     = "watchrelay-events"`, `default     = "events"`, "terraform variable topic_name: Terraform's default of WATCHRELAY_TOPIC is events"},
+		{"topic default", "variables.tf", "default     = null\n\n  validation {\n    condition     = var.topic_name == null", "default     = \"events\"\n\n  validation {\n    condition     = var.topic_name == null", "terraform variable topic_name: Terraform's default of WATCHRELAY_TOPIC is events"},
+		// Another topic for the first copy than the Go default.
+		{"derived topic", "main.tf", `coalesce(var.topic_name, "${var.name}-events")`, `coalesce(var.topic_name, "${var.name}-topic")`, "WATCHRELAY_TOPIC: terraform/ no longer says"},
 		// A null variable whose description promises another default.
 		{"said default", "sync.tf", "(internal/config, 4m)", "(internal/config, 5m)", "terraform variable sync_timeout: Terraform's default of WATCHRELAY_SYNC_TIMEOUT is 5m"},
 		// A null variable that does not say what the function then uses.

@@ -1,7 +1,9 @@
 # What a first apply in a real project needs (issue 12): the function builds
 # wait for their account's grants to propagate, the providers are the tested
-# majors, and an existing Firestore database is adopted rather than created
-# again. The custom domain has tests/domain.tftest.hcl; the deployer roles
+# majors, and the database is (default) for the first copy and a database
+# of its own for any other (adopting an existing (default) is an import
+# block of the root: examples/quickstart/tests). The custom domain has
+# tests/domain.tftest.hcl; the deployer roles
 # and the rest of the wait's ordering are checked over the real plan
 # (scripts/terraform-check.sh, scripts/plancheck).
 
@@ -117,10 +119,10 @@ run "pinned_providers" {
       startswith(google_cloudfunctions2_function.receive.name, var.name) && time_sleep.build_grants.create_duration != "" &&
       can(regex("provider \"registry.terraform.io/hashicorp/google\" \\{\\s*version\\s*=\\s*\"8\\.[0-9]+\\.[0-9]+\"", file(".terraform.lock.hcl"))) &&
       can(regex("provider \"registry.terraform.io/hashicorp/time\" \\{\\s*version\\s*=\\s*\"0\\.14\\.[0-9]+\"", file(".terraform.lock.hcl"))) &&
-      can(regex("source\\s*=\\s*\"hashicorp/google\"\\s*version\\s*=\\s*\"~> 8\\.0\"", file("versions.tf"))) &&
-      can(regex("source\\s*=\\s*\"hashicorp/time\"\\s*version\\s*=\\s*\"~> 0\\.14\\.0\"", file("versions.tf")))
+      can(regex("source\\s*=\\s*\"hashicorp/google\"\\s*version\\s*=\\s*\">= 8\\.0\"", file("versions.tf"))) &&
+      can(regex("source\\s*=\\s*\"hashicorp/time\"\\s*version\\s*=\\s*\">= 0\\.14\"", file("versions.tf")))
     )
-    error_message = "The module must pin google to ~> 8.0 and time to ~> 0.14.0, the versions it is tested with, and the tests must run on them."
+    error_message = "The module must ask for google >= 8.0 and time >= 0.14, the versions it is tested with (lower bounds only: the caller's root pins), and the tests must run on 8.x and 0.14.x."
   }
 }
 
@@ -137,64 +139,40 @@ run "database_created" {
   }
 }
 
-run "database_adopted" {
-  # A state without the database, as after a destroy. The mock cannot
-  # import: an override stands for the database found. The plan imports it
-  # (an import block) and creates no other.
-  command   = plan
-  state_key = "adopted"
+run "second_copy_database" {
+  # A copy with another name keeps its watches, channels, indexes and TTL
+  # policies in a database of its own, which it creates: the project's
+  # (default) stays the first copy's.
+  command = plan
   variables {
-    import_database    = true
-    firestore_location = "eur3" # what the variables say; the database keeps its own
-  }
-  override_resource {
-    target = google_firestore_database.this[0]
-    values = {
-      id = "projects/demo-project/databases/(default)"
-    }
+    name = "relay-two"
   }
 
   assert {
     condition = (
-      length(google_firestore_database.this) == 1 &&
-      google_firestore_database.this[0].name == "(default)" &&
-      alltrue([for r in values(google_firestore_index.store) : r.database == "(default)"]) &&
-      google_firestore_field.channels_delete_at.database == "(default)" &&
-      google_cloudfunctions2_function.receive.service_config[0].environment_variables["WATCHRELAY_DATABASE"] == "(default)"
+      google_firestore_database.this[0].name == "relay-two" &&
+      alltrue([for r in values(google_firestore_index.store) : r.database == "relay-two"]) &&
+      google_firestore_field.channels_delete_at.database == "relay-two" &&
+      google_firestore_field.strays_delete_at.database == "relay-two" &&
+      alltrue([for f in concat([google_cloudfunctions2_function.receive], values(google_cloudfunctions2_function.watcher)) : f.service_config[0].environment_variables["WATCHRELAY_DATABASE"] == "relay-two"]) &&
+      strcontains(output.cli_env, "export WATCHRELAY_DATABASE='relay-two'")
     )
-    error_message = "An adopted database must be the one the indexes, the TTL policy and the functions use."
+    error_message = "A copy not named watchrelay must create, index and use a database named after it, and every function and the CLI must read that one."
   }
 }
 
-run "database_adopted_named" {
-  command   = plan
-  state_key = "adopted_named"
+run "named_database" {
+  # database_id wins over the rule, both ways.
+  command = plan
   variables {
-    import_database = true
-    database_id     = "relay"
-  }
-  override_resource {
-    target = google_firestore_database.this[0]
-    values = {
-      id = "projects/demo-project/databases/relay"
-    }
+    name        = "relay-two"
+    database_id = "(default)"
   }
 
   assert {
-    condition     = google_firestore_database.this[0].name == "relay" && google_firestore_field.channels_delete_at.database == "relay"
-    error_message = "import_database must adopt database_id, whatever its name."
+    condition     = google_firestore_database.this[0].name == "(default)" && google_firestore_field.channels_delete_at.database == "(default)"
+    error_message = "database_id must name the database whatever name says."
   }
-}
-
-run "import_without_create" {
-  # The module leaves the database alone: importing it would do nothing,
-  # which the check says.
-  command = plan
-  variables {
-    create_database = false
-    import_database = true
-  }
-  expect_failures = [check.import_database_needs_create_database]
 }
 
 # --- The races of a first apply (issue 18) ---------------------------------------

@@ -334,3 +334,64 @@ run "good_watches_plan" {
     error_message = "Every kind must be accepted."
   }
 }
+
+# --- A module others call (issue 18) ------------------------------------------
+
+run "source_zip_missing" {
+  # No default: the archive scripts/package.sh writes is git-ignored, so
+  # a caller must say where it is, and a wrong path is named at once.
+  command = plan
+  variables {
+    source_zip = "dist/no-such-function.zip"
+  }
+  expect_failures = [var.source_zip]
+}
+
+run "source_zip_not_a_zip" {
+  command = plan
+  variables {
+    source_zip = "versions.tf"
+  }
+  expect_failures = [var.source_zip]
+}
+
+run "name_too_short" {
+  # A copy's database is named after it, and a Firestore database id has
+  # at least 4 characters.
+  command = plan
+  variables {
+    name = "abc"
+  }
+  expect_failures = [var.name]
+}
+
+run "name_too_long" {
+  # relay-staging-copies-x-scheduler would pass the 30 characters of a
+  # service account id.
+  command = plan
+  variables {
+    name = "relay-staging-copies-x"
+  }
+  expect_failures = [var.name]
+}
+
+run "longest_name" {
+  # 20 characters: its longest account id, <name>-scheduler, is 30.
+  command = plan
+  variables {
+    name = "relay-staging-copy-1"
+  }
+  assert {
+    condition     = google_service_account.this["scheduler"].account_id == "relay-staging-copy-1-scheduler" && length(google_service_account.this["scheduler"].account_id) == 30
+    error_message = "A 20-character name must fit every service account id."
+  }
+}
+
+run "public_subscriber" {
+  # Only Receive's invoker may be public (scripts/terraform-check.sh).
+  command = plan
+  variables {
+    subscribers = ["allUsers"]
+  }
+  expect_failures = [var.subscribers]
+}
