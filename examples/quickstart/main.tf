@@ -12,6 +12,7 @@ module "watchrelay" {
   project_id     = var.project_id
   region         = var.region
   source_zip     = local.source_zip
+  deployer       = var.deployer
   alert_emails   = var.alert_emails
   watches        = var.watches
   public_receive = var.public_receive

@@ -17,6 +17,12 @@ variable "source_zip" {
   default     = null
 }
 
+variable "deployer" {
+  description = "The member that applies (terraform/README.md, deployer); the apply build passes its own account. Null: whoever applies holds roles/iam.serviceAccountUser on the project."
+  type        = string
+  default     = null
+}
+
 variable "alert_emails" {
   description = "Addresses the alerts are emailed to."
   type        = list(string)
