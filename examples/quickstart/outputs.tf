@@ -32,6 +32,11 @@ output "gmail_topic" {
   value       = module.watchrelay.gmail_topic
 }
 
+output "plan_roles" {
+  description = "terraform/README.md, outputs: plan_roles."
+  value       = module.watchrelay.plan_roles
+}
+
 output "receive_domain" {
   description = "terraform/README.md, outputs: receive_domain."
   value       = module.watchrelay.receive_domain
