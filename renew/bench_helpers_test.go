@@ -165,3 +165,13 @@ func (c *storeCalls) ChannelsByState(ctx context.Context, state store.ChannelSta
 	c.count("ChannelsByState")
 	return c.Store.ChannelsByState(ctx, state, before, limit)
 }
+
+func (c *storeCalls) SweepDue(ctx context.Context, limit int, dueAt func(store.Watch) time.Time, now time.Time) (store.SweepPage, error) {
+	page, err := c.Store.SweepDue(ctx, limit, dueAt, now)
+	if page.Read == 0 && page.Dated == 0 {
+		c.count("SweepDue, done")
+	} else {
+		c.count("SweepDue")
+	}
+	return page, err
+}

@@ -203,6 +203,7 @@ func benchPass(b *testing.B, storeName string, n int) passFigures {
 		"ChannelsByState": 2, "Watches": 1, "Strays": 1, "Outbox": 1, // the pass's queries
 		"DueWatches":                        n/benchConcurrency + 1, // a page of Concurrency at a time, the last one short
 		"RecordPass":                        1,
+		"SweepDue, done":                    1, // a new Pass reads the sweep's record once; setup's pass finished it
 		"LeaseWatch with a pending channel": n,
 		"ActivateChannel":                   n, // retire the old one, release the lease, keep the renewed event
 		"Forget 1 events, channel stopped":  n, // the old one stopped, the event published

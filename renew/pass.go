@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -74,6 +75,7 @@ type Store interface {
 	Passes
 	Outbox
 	Cursors
+	DueSweep
 }
 
 // Publisher sends lifecycle events; *event.Publisher is one.
@@ -163,6 +165,8 @@ type Pass struct {
 	opts    Options
 	limiter *rate.Limiter
 	log     *slog.Logger
+	// swept: the store's due sweep is done (see sweepDue).
+	swept atomic.Bool
 }
 
 // New checks its inputs and returns a Pass.
@@ -227,6 +231,8 @@ func New(s Store, g Google, p Publisher, opts Options) (*Pass, error) {
 // of are not counted: they are that pass's work, in its summary, and two
 // overlapping passes would count them twice. Deferred says why watches were
 // left (reason → watches), Throttled which APIs asked the pass to slow down.
+// Dated counts the watches from before dueAt the due sweep gave it
+// (sweepDue).
 type Summary struct {
 	Started         int            `json:"started"`
 	Renewed         int            `json:"renewed"`
@@ -238,13 +244,14 @@ type Summary struct {
 	ChannelsStopped int            `json:"channelsStopped"`
 	StraysStopped   int            `json:"straysStopped,omitempty"`
 	OwedReads       int            `json:"owedReads,omitempty"` // reads made for owed cursors (Changes.Retry)
+	Dated           int            `json:"dated,omitempty"`
 	Deferred        map[string]int `json:"deferred,omitempty"`
 	Throttled       []string       `json:"throttled,omitempty"`
 }
 
 // Idle reports whether the pass found nothing to do.
 func (s Summary) Idle() bool {
-	return s.Started+s.Renewed+s.Stopped+s.Lapsed+s.Failed+s.Gone+s.Remaining+s.ChannelsStopped+s.StraysStopped+s.OwedReads == 0 &&
+	return s.Started+s.Renewed+s.Stopped+s.Lapsed+s.Failed+s.Gone+s.Remaining+s.ChannelsStopped+s.StraysStopped+s.OwedReads+s.Dated == 0 &&
 		len(s.Deferred) == 0 && len(s.Throttled) == 0
 }
 
@@ -319,6 +326,7 @@ func (p *Pass) run(ctx context.Context) (Summary, error) {
 	}
 
 	limit := p.capacity(claimUntil)
+	r.sweepDue(ctx, limit)
 	f, err := p.find(ctx, limit)
 	if err != nil {
 		return Summary{}, err

@@ -37,6 +37,7 @@ type contractStore interface {
 	UpdateStray(ctx context.Context, id string, u store.StrayUpdate) error
 	RecordPass(ctx context.Context, p store.PassRecord) error
 	LastPass(ctx context.Context) (store.PassRecord, error)
+	SweepDue(ctx context.Context, limit int, dueAt func(store.Watch) time.Time, now time.Time) (store.SweepPage, error)
 	cursorStore
 	latestStore
 }
@@ -96,6 +97,10 @@ var contractCases = []contractCase{
 	{"UpdateWatch touches only the named fields", testUpdateWatch},
 	{"DeleteWatch is idempotent", testDeleteWatch},
 	{"Changes and Snapshot round trip", testChangesRoundTrip},
+
+	// sweep_test.go: watches from before dueAt.
+	{"SweepDue gives dueAt to the active watches that lack it, a page at a time", testDueSweep},
+	{"SweepDue is done at once on an empty store", testDueSweepEmpty},
 
 	// channels_test.go: channels.
 	{"channel round trip", testChannelRoundTrip},

@@ -25,11 +25,15 @@ type Memory struct {
 	cursors  map[string]Cursor
 	latest   map[string]map[string]Latest // watch id → item id → record
 	pass     *PassRecord
+	// undated names the watches without dueAt (CreateWatchWithoutDueAt),
+	// which DueWatches leaves out, and sweep is meta/dueSweep.
+	undated map[string]bool
+	sweep   DueSweep
 }
 
 // NewMemory returns an empty store.
 func NewMemory() *Memory {
-	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}, strays: map[string]Stray{}, outbox: map[string]OutboxEvent{}, cursors: map[string]Cursor{}, latest: map[string]map[string]Latest{}}
+	return &Memory{watches: map[string]Watch{}, channels: map[string]Channel{}, strays: map[string]Stray{}, outbox: map[string]OutboxEvent{}, cursors: map[string]Cursor{}, latest: map[string]map[string]Latest{}, undated: map[string]bool{}}
 }
 
 // copies keep callers from sharing maps with the store, as a round trip
@@ -109,7 +113,7 @@ func (m *Memory) DueWatches(_ context.Context, now time.Time, after Watch, limit
 	defer m.mu.Unlock()
 	now, from := normal(now), normal(after.DueAt)
 	return first(m.watches, func(w Watch) bool {
-		if w.State != WatchActive || w.DueAt.After(now) {
+		if w.State != WatchActive || w.DueAt.After(now) || m.undated[w.ID] {
 			return false
 		}
 		return after.ID == "" || orderBy(w.DueAt, w.ID, from, after.ID) > 0
@@ -158,6 +162,7 @@ func (m *Memory) ReleaseWatch(_ context.Context, id, holder string, u WatchUpdat
 		return err
 	}
 	m.watches[id] = u.apply(w, now).normal()
+	m.dated(id, u)
 	m.keep(events)
 	return nil
 }
@@ -188,6 +193,7 @@ func (m *Memory) EndWatch(_ context.Context, e End) (retired Channel, ended bool
 		m.channels[c.ID] = p.channel.apply(c).normal()
 	}
 	m.watches[w.ID] = p.watch.apply(w, e.Now).normal()
+	m.dated(w.ID, p.watch)
 	m.keep(p.events)
 	return p.retired, true, nil
 }
@@ -204,7 +210,11 @@ func (m *Memory) keep(events []OutboxEvent) {
 func (m *Memory) UpdateWatch(_ context.Context, id string, u WatchUpdate, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return change(m.watches, "watch", id, func(w Watch) Watch { return u.apply(w, now).normal() })
+	err := change(m.watches, "watch", id, func(w Watch) Watch { return u.apply(w, now).normal() })
+	if err == nil {
+		m.dated(id, u)
+	}
+	return err
 }
 
 func (u WatchUpdate) apply(w Watch, now time.Time) Watch {
@@ -235,6 +245,7 @@ func (m *Memory) DeleteWatch(_ context.Context, id string, events ...OutboxEvent
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.watches, id)
+	delete(m.undated, id)
 	delete(m.cursors, id)
 	delete(m.latest, id)
 	m.keep(events)
@@ -302,6 +313,7 @@ func (m *Memory) ActivateChannel(_ context.Context, a Activation) error {
 	}
 	m.channels[c.ID] = p.channel.apply(c).normal()
 	m.watches[w.ID] = p.watch.apply(w, a.Now).normal()
+	m.dated(w.ID, p.watch)
 	m.keep(a.Events)
 	return nil
 }

@@ -57,7 +57,9 @@ func (s Space) FirestoreOn(tb testing.TB, conn *grpc.ClientConn) *store.Firestor
 		conn.Close()
 		tb.Fatal(err)
 	}
+	spaces.Store(fs, s)
 	tb.Cleanup(func() {
+		spaces.Delete(fs)
 		fs.Close()
 		conn.Close()
 	})
