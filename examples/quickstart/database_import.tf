@@ -13,9 +13,14 @@ variable "import_database" {
   default     = false
 }
 
+locals {
+  # The database ids adopted: the import block's, which the tests read.
+  adopted_databases = var.import_database ? toset(["projects/${var.project_id}/databases/(default)"]) : toset([])
+}
+
 import {
-  for_each = var.import_database ? toset(["(default)"]) : toset([])
+  for_each = local.adopted_databases
 
   to = module.watchrelay.google_firestore_database.this[0]
-  id = "projects/${var.project_id}/databases/${each.value}"
+  id = each.value
 }

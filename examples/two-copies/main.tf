@@ -48,6 +48,13 @@ variable "source_zip" {
 
 locals {
   source_zip = coalesce(var.source_zip, "${path.module}/../../dist/function.zip")
+
+  # Each copy's name, which its every resource name (its database's too)
+  # derives from.
+  names = {
+    staging    = "relay-staging"
+    production = "relay-production"
+  }
 }
 
 module "staging" {
@@ -55,7 +62,7 @@ module "staging" {
 
   project_id = var.project_id
   region     = var.region
-  name       = "relay-staging"
+  name       = local.names.staging
   source_zip = local.source_zip
 }
 
@@ -64,7 +71,7 @@ module "production" {
 
   project_id = var.project_id
   region     = var.region
-  name       = "relay-production"
+  name       = local.names.production
   source_zip = local.source_zip
 }
 
@@ -90,4 +97,27 @@ output "production" {
     sync_url    = module.production.sync_url
     cli_env     = module.production.cli_env
   }
+}
+
+# Each copy's database outlives a destroy (the module abandons it, never
+# deletes it), so the apply after a destroy adopts both instead of meeting
+# a 409 "Database already exists": apply -var import_databases=true.
+variable "import_databases" {
+  description = "Adopt both copies' existing Firestore databases (named after the copies, left by an earlier terraform destroy) into this state instead of creating them."
+  type        = bool
+  default     = false
+}
+
+import {
+  for_each = var.import_databases ? toset(["projects/${var.project_id}/databases/${local.names.staging}"]) : toset([])
+
+  to = module.staging.google_firestore_database.this[0]
+  id = each.value
+}
+
+import {
+  for_each = var.import_databases ? toset(["projects/${var.project_id}/databases/${local.names.production}"]) : toset([])
+
+  to = module.production.google_firestore_database.this[0]
+  id = each.value
 }

@@ -28,12 +28,20 @@ run "first_copy" {
     )
     error_message = "The quickstart deploys the first copy: named watchrelay, on the project's (default) database, with the module's outputs passed through."
   }
+
+  assert {
+    condition     = length(local.adopted_databases) == 0
+    error_message = "Without import_database, nothing is imported: the module creates the database."
+  }
 }
 
 run "database_adopted" {
-  # A state without the database, as after a destroy. The mock cannot
-  # import: an override stands for the database found. The plan imports it
-  # (the import block of database_import.tf) and creates no other.
+  # A state without the database, as after a destroy. The mock provider
+  # cannot import, so this checks what the import block is given: the
+  # project's (default) database, at the address the module creates it,
+  # and nothing without import_database (the first_copy run). The import
+  # itself is Terraform's; the address is checked by validate, which fails
+  # on an import to a resource the module does not declare.
   command = plan
   variables {
     import_database = true
@@ -43,6 +51,11 @@ run "database_adopted" {
     values = {
       id = "projects/demo-project/databases/(default)"
     }
+  }
+
+  assert {
+    condition     = local.adopted_databases == toset(["projects/demo-project/databases/(default)"])
+    error_message = "import_database adopts the project's (default) database, the one the module then uses."
   }
 
   assert {

@@ -27,3 +27,30 @@ run "apart" {
     error_message = "Staging and production must each have their own topic and database."
   }
 }
+
+run "databases_adopted" {
+  # After a destroy both databases are still there. The mock provider
+  # cannot import: overrides stand for the databases found, and the plan
+  # must keep each copy on its own.
+  command = plan
+  variables {
+    import_databases = true
+  }
+  override_resource {
+    target = module.staging.google_firestore_database.this[0]
+    values = {
+      id = "projects/demo-project/databases/relay-staging"
+    }
+  }
+  override_resource {
+    target = module.production.google_firestore_database.this[0]
+    values = {
+      id = "projects/demo-project/databases/relay-production"
+    }
+  }
+
+  assert {
+    condition     = output.staging.database == local.names.staging && output.production.database == local.names.production
+    error_message = "Each adopted database must be its own copy's, named after it."
+  }
+}
