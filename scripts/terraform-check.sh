@@ -144,9 +144,11 @@ echo "every google resource depends on the API enablement, through its wait"
 
 step "terraform plan of examples/pipeline against the real provider (dummy token, no refresh)"
 # What the pipeline grants its two accounts, for plancheck to hold against
-# the module's role lists.
-pipedir="$plandir/pipeline"
-mkdir "$pipedir"
+# the module's role lists. It reads cloudbuild.yaml (logsBucket) from two
+# levels up, as in the repository.
+pipedir="$plandir/repo/examples/pipeline"
+mkdir -p "$pipedir"
+ln -s "$PWD/cloudbuild.yaml" "$plandir/repo/cloudbuild.yaml"
 cp examples/pipeline/*.tf "$pipedir"/
 printf 'terraform {\n  backend "local" {}\n}\n' >"$pipedir/backend_override.tf"
 terraform -chdir="$pipedir" init -input=false -no-color >/dev/null

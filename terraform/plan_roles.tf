@@ -58,6 +58,6 @@ locals {
 }
 
 output "plan_roles" {
-  description = "The read-only roles that plan this configuration with refresh (cloudbuild.yaml's plan build), each with the resource types it reads (docs/pipeline.md). The plan account also writes its build's log (roles/logging.logWriter) and reads the state bucket."
+  description = "The read-only roles that plan this configuration with refresh (cloudbuild.yaml's plan build), each with the resource types it reads (docs/pipeline.md). The plan account also reads the state bucket, and writes its build's log to a bucket of its own, not to Cloud Logging (docs/pipeline.md)."
   value       = local.plan_roles_needed
 }

@@ -8,7 +8,7 @@ resource "google_service_account" "plan" {
   project      = var.project_id
   account_id   = "${var.name}-plan"
   display_name = "${var.name} plan build"
-  description  = "Runs cloudbuild.yaml on every branch: tests and terraform plan. Reads what the plan refreshes; writes only its build log."
+  description  = "Runs cloudbuild.yaml on every branch: tests and terraform plan. Reads what the plan refreshes; writes only its build log, to its own bucket."
 
   depends_on = [google_project_service.pipeline]
 }

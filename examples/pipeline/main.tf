@@ -34,7 +34,7 @@ provider "google" {
 # Cloud Build runs the triggers; IAM makes their accounts. Never disabled
 # on destroy: other builds of the project may use them.
 resource "google_project_service" "pipeline" {
-  for_each = toset(["cloudbuild.googleapis.com", "iam.googleapis.com"])
+  for_each = toset(["cloudbuild.googleapis.com", "iam.googleapis.com", "storage.googleapis.com"])
 
   project            = var.project_id
   service            = each.value

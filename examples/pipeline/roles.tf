@@ -24,10 +24,11 @@ locals {
     "roles/storage.admin",
   ], var.receive_domain ? ["roles/compute.loadBalancerAdmin"] : [])
 
-  # The plan account, on the project: read-only roles, and its build's log.
-  # roles/storage.objectViewer is not here: it reads objects' contents, so
-  # it is granted on the state bucket and the source buckets only
-  # (accounts.tf).
+  # The plan account, on the project: read-only roles. Not
+  # roles/logging.logWriter: its build log goes to its own bucket
+  # (logs.tf). roles/storage.objectViewer is not here: it reads objects'
+  # contents, so it is granted on the state bucket and the source buckets
+  # only (accounts.tf).
   plan_roles = concat([
     "roles/artifactregistry.reader",
     "roles/cloudfunctions.viewer",
@@ -35,7 +36,6 @@ locals {
     "roles/datastore.viewer",
     "roles/iam.securityReviewer",
     "roles/iam.serviceAccountViewer",
-    "roles/logging.logWriter",
     "roles/logging.viewer",
     "roles/monitoring.viewer",
     "roles/pubsub.viewer",

@@ -62,3 +62,9 @@ variable "receive_domain" {
   type        = bool
   default     = false
 }
+
+variable "plan_log_days" {
+  description = "Days the plan builds' logs are kept in their bucket (cloudbuild.yaml's logsBucket) before they are deleted."
+  type        = number
+  default     = 90
+}

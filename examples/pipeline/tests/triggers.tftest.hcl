@@ -43,13 +43,27 @@ run "plan_trigger_is_read_only" {
   }
 
   assert {
-    # Read-only predefined roles end in viewer, reader or securityReviewer;
-    # the one writer is the build's own log.
+    # Read-only predefined roles end in viewer, reader or securityReviewer.
+    # Not roles/logging.logWriter: a branch could write the log lines the
+    # alerts count.
     condition = alltrue([
       for g in values(google_project_iam_member.plan) :
-      can(regex("^roles/[a-zA-Z]+\\.([a-zA-Z]*[vV]iewer|reader|securityReviewer)$", g.role)) || g.role == "roles/logging.logWriter"
+      can(regex("^roles/[a-zA-Z]+\\.([a-zA-Z]*[vV]iewer|reader|securityReviewer)$", g.role))
     ])
-    error_message = "The plan account may hold only read-only roles on the project, and its build's log writer."
+    error_message = "The plan account may hold only read-only roles on the project."
+  }
+
+  assert {
+    # Its one writer's role is on the bucket cloudbuild.yaml sends its log
+    # to, which this root makes.
+    condition = (
+      google_storage_bucket_iam_member.plan_logs_writer.member == google_service_account.plan.member &&
+      google_storage_bucket_iam_member.plan_logs_writer.bucket == google_storage_bucket.plan_logs.name &&
+      "gs://${google_storage_bucket.plan_logs.name}" == yamldecode(file("../../cloudbuild.yaml")).logsBucket &&
+      yamldecode(file("../../cloudbuild.yaml")).options.logging == "GCS_ONLY" &&
+      google_storage_bucket.plan_logs.public_access_prevention == "enforced"
+    )
+    error_message = "The plan build logs to its own bucket (GCS_ONLY, logsBucket), the only place the plan account writes."
   }
 
   assert {
