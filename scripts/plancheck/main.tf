@@ -48,11 +48,17 @@ locals {
   # The roles the docs and the build files name, between their markers
   # (none when the markers are gone): the deploy account's and the plan
   # account's.
-  doc_deploy_roles   = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)<!-- deployer roles: terraform/roles.tf -->(.*?)<!-- end deployer roles -->", file(var.pipeline_doc))[0], "")))
-  doc_plan_roles     = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)<!-- plan roles: terraform/plan_roles.tf -->(.*?)<!-- end plan roles -->", file(var.pipeline_doc))[0], "")))
-  apply_build_roles  = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)# deployer roles \\(terraform/roles.tf\\):(.*?)# end deployer roles", file(var.cloudbuild_apply))[0], "")))
-  plan_build_roles   = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)# plan roles \\(terraform/plan_roles.tf\\):(.*?)# end plan roles", file(var.cloudbuild))[0], "")))
-  deploy_roles       = toset(local.outputs.cloud_build_roles.value)
+  doc_deploy_roles  = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)<!-- deployer roles: terraform/roles.tf -->(.*?)<!-- end deployer roles -->", file(var.pipeline_doc))[0], "")))
+  doc_plan_roles    = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)<!-- plan roles: terraform/plan_roles.tf -->(.*?)<!-- end plan roles -->", file(var.pipeline_doc))[0], "")))
+  apply_build_roles = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)# deployer roles \\(terraform/roles.tf\\):(.*?)# end deployer roles", file(var.cloudbuild_apply))[0], "")))
+  plan_build_roles  = toset(regexall("roles/[A-Za-z.]+", try(regex("(?s)# plan roles \\(terraform/plan_roles.tf\\):(.*?)# end plan roles", file(var.cloudbuild))[0], "")))
+  # The permissions of the plan account's custom role, as the docs and
+  # the plan build's header name them (service.resource.verb).
+  permission_pattern     = "[a-z]+\\.[a-zA-Z]+\\.[a-z]+"
+  doc_plan_permissions   = toset(regexall(local.permission_pattern, try(regex("(?s)<!-- plan roles: terraform/plan_roles.tf -->(.*?)<!-- end plan roles -->", file(var.pipeline_doc))[0], "")))
+  plan_build_permissions = toset(regexall(local.permission_pattern, try(regex("(?s)# plan roles \\(terraform/plan_roles.tf\\):(.*?)# end plan roles", file(var.cloudbuild))[0], "")))
+  plan_permissions       = toset(keys(local.outputs.plan_permissions.value))
+  deploy_roles           = toset(local.outputs.cloud_build_roles.value)
   # Not roles/logging.logWriter: the plan build's log goes to a bucket of
   # its own (examples/pipeline/logs.tf), for a branch that could write log
   # entries could forge the lines the alerts count.
@@ -60,18 +66,26 @@ locals {
 
   # The roles examples/pipeline grants each account, by the resource that
   # grants them (plan and plan_source_reader: the plan account).
-  pipeline_grants = [for r in jsondecode(file(var.pipeline_plan_json)).resource_changes : r if r.type == "google_project_iam_member"]
-  pipeline_deploy = toset([for r in local.pipeline_grants : r.change.after.role if r.name == "deploy"])
-  pipeline_plan   = toset([for r in local.pipeline_grants : r.change.after.role if contains(["plan", "plan_source_reader"], r.name)])
+  pipeline_changes = jsondecode(file(var.pipeline_plan_json)).resource_changes
+  pipeline_grants  = [for r in local.pipeline_changes : r if r.type == "google_project_iam_member"]
+  # The plan account's custom role, and its grant of it (plan_metrics).
+  pipeline_custom_roles = [for r in local.pipeline_changes : r.change.after if r.type == "google_project_iam_custom_role"]
+  pipeline_plan_custom  = toset(flatten([for r in local.pipeline_custom_roles : r.permissions]))
+  pipeline_custom_grant = [for r in local.pipeline_grants : r.change.after.role if r.name == "plan_metrics"]
+  pipeline_deploy       = toset([for r in local.pipeline_grants : r.change.after.role if r.name == "deploy"])
+  pipeline_plan         = toset([for r in local.pipeline_grants : r.change.after.role if contains(["plan", "plan_source_reader"], r.name)])
 
   # Two sets that must be equal: what is in one and not the other.
   differ = {
-    "docs/pipeline.md's deployer roles"  = [local.doc_deploy_roles, local.deploy_roles]
-    "cloudbuild-apply.yaml's header"     = [local.apply_build_roles, local.deploy_roles]
-    "examples/pipeline's deploy account" = [local.pipeline_deploy, local.deploy_roles]
-    "docs/pipeline.md's plan roles"      = [local.doc_plan_roles, local.plan_account_roles]
-    "cloudbuild.yaml's header"           = [local.plan_build_roles, local.plan_account_roles]
-    "examples/pipeline's plan account"   = [local.pipeline_plan, local.plan_account_roles]
+    "docs/pipeline.md's deployer roles"   = [local.doc_deploy_roles, local.deploy_roles]
+    "cloudbuild-apply.yaml's header"      = [local.apply_build_roles, local.deploy_roles]
+    "examples/pipeline's deploy account"  = [local.pipeline_deploy, local.deploy_roles]
+    "docs/pipeline.md's plan roles"       = [local.doc_plan_roles, local.plan_account_roles]
+    "cloudbuild.yaml's header"            = [local.plan_build_roles, local.plan_account_roles]
+    "examples/pipeline's plan account"    = [local.pipeline_plan, local.plan_account_roles]
+    "docs/pipeline.md's plan permissions" = [local.doc_plan_permissions, local.plan_permissions]
+    "cloudbuild.yaml's plan permissions"  = [local.plan_build_permissions, local.plan_permissions]
+    "examples/pipeline's custom role"     = [local.pipeline_plan_custom, local.plan_permissions]
   }
 
   # --- The IAM wait of iam_wait.tf: it follows every binding whose member
@@ -92,7 +106,8 @@ locals {
 
   failures = { for name, list in {
     "resource types that no role of terraform/roles.tf covers"                      = sort(setsubtract(local.declared_types, local.covered))
-    "resource types that no role of terraform/plan_roles.tf reads"                  = sort(setsubtract(local.declared_types, flatten(values(local.outputs.plan_roles.value))))
+    "resource types that no role of terraform/plan_roles.tf reads"                  = sort(setsubtract(local.declared_types, flatten(concat(values(local.outputs.plan_roles.value), values(local.outputs.plan_permissions.value)))))
+    "examples/pipeline's custom role is not the plan account's one grant of it"     = length(local.pipeline_custom_roles) == 1 && length(local.pipeline_custom_grant) == 1 && try(local.pipeline_custom_grant[0] == "projects/${local.pipeline_custom_roles[0].project}/roles/${local.pipeline_custom_roles[0].role_id}", false) ? [] : ["google_project_iam_custom_role / google_project_iam_member.plan_metrics"]
     "roles the module (cloud_build_roles, plan_roles) and these name differently"   = sort(flatten([for where, sets in local.differ : [for role in setunion(setsubtract(sets[0], sets[1]), setsubtract(sets[1], sets[0])) : "${where}: ${role}"]]))
     "grants to the build account that the IAM wait does not follow"                 = [for a in local.build_grants : a if !strcontains(local.refers[local.wait], "\"${a}\"")]
     "function builds that do not wait for the build account's grants"               = [for r in local.resources : r.address if r.type == "google_cloudfunctions2_function" && !strcontains(local.refers[r.address], "\"${local.wait}\"")]

@@ -75,6 +75,21 @@ run "plan_trigger_is_read_only" {
   }
 
   assert {
+    condition     = google_project_iam_member.plan["roles/datastore.viewer"].condition[0].expression == "resource.name == \"projects/demo-project/databases/(default)\"" && alltrue([for r, g in google_project_iam_member.plan : length(g.condition) == 0 if r != "roles/datastore.viewer"])
+    error_message = "The plan account reads the deployments' Firestore databases only, not the project's others."
+  }
+
+  assert {
+    condition = (
+      toset(google_project_iam_custom_role.plan_metrics.permissions) == toset(["logging.logMetrics.get", "logging.logMetrics.list"]) &&
+      google_project_iam_member.plan_metrics.role == "projects/demo-project/roles/watchrelay_planMetrics" &&
+      google_project_iam_member.plan_metrics.member == google_service_account.plan.member &&
+      !contains([for g in values(google_project_iam_member.plan) : g.role], "roles/logging.viewer")
+    )
+    error_message = "The plan account reads the log-based metrics through its custom role, not the logs (roles/logging.viewer)."
+  }
+
+  assert {
     condition     = google_project_iam_member.plan_source_reader.condition[0].expression == "resource.name.startsWith(\"projects/_/buckets/demo-project-watchrelay\")"
     error_message = "The plan account reads objects of the deployments' source buckets only."
   }
@@ -137,4 +152,17 @@ run "one_repository" {
   }
 
   expect_failures = [google_cloudbuild_trigger.this]
+}
+
+run "named_databases" {
+  command = plan
+
+  variables {
+    databases = ["(default)", "relay-staging"]
+  }
+
+  assert {
+    condition     = google_project_iam_member.plan["roles/datastore.viewer"].condition[0].expression == "resource.name == \"projects/demo-project/databases/(default)\" || resource.name == \"projects/demo-project/databases/relay-staging\""
+    error_message = "Each database of var.databases is one alternative of the reader's condition."
+  }
 }
