@@ -56,6 +56,23 @@ run "branch_build_plans_only" {
   }
 }
 
+run "branch_build_tests_on_the_locked_providers" {
+  command = plan
+
+  assert {
+    # Each root's init takes the quickstart's lock, read-only: the tests
+    # run on the providers the apply uses, and a new google or time
+    # release cannot break every branch's build.
+    condition = alltrue([
+      for s in yamldecode(file("../../${google_cloudbuild_trigger.this["plan"].filename}")).steps : (
+        strcontains(s.args[1], "cp examples/quickstart/.terraform.lock.hcl \"$$dir/.terraform.lock.hcl\"") &&
+        strcontains(s.args[1], "init -backend=false -input=false -lockfile=readonly\n")
+      ) if s.id == "terraform-checks"
+    ]) && length([for s in yamldecode(file("../../${google_cloudbuild_trigger.this["plan"].filename}")).steps : s if s.id == "terraform-checks"]) == 1
+    error_message = "The plan build's terraform-checks step must copy examples/quickstart/.terraform.lock.hcl into each root and init it with -lockfile=readonly."
+  }
+}
+
 run "apply_build" {
   command = plan
 
