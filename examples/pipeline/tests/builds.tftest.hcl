@@ -73,6 +73,21 @@ run "branch_build_tests_on_the_locked_providers" {
   }
 }
 
+run "images_are_written_not_substituted" {
+  command = plan
+
+  assert {
+    # gcloud builds triggers run --substitutions=_X=... sets any
+    # substitution: none may choose what runs as the build's account.
+    condition = alltrue(flatten([
+      for f in [for t in google_cloudbuild_trigger.this : t.filename] : [
+        for s in yamldecode(file("../../${f}")).steps : !strcontains(s.name, "$")
+      ]
+    ]))
+    error_message = "Each step's image must be written in the build file, not taken from a substitution a manual run can set."
+  }
+}
+
 run "apply_build" {
   command = plan
 
