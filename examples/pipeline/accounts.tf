@@ -10,7 +10,7 @@ resource "google_service_account" "plan" {
   display_name = "${var.name} plan build"
   description  = "Runs cloudbuild.yaml on every branch: tests and terraform plan. Reads what the plan refreshes; writes only its build log, to its own bucket."
 
-  depends_on = [google_project_service.pipeline]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_service_account" "deploy" {
@@ -19,7 +19,7 @@ resource "google_service_account" "deploy" {
   display_name = "${var.name} deploy build"
   description  = "Runs cloudbuild-apply.yaml on main after approval: terraform apply of examples/quickstart and the smoke test."
 
-  depends_on = [google_project_service.pipeline]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_project_iam_member" "plan" {
@@ -53,7 +53,7 @@ resource "google_project_iam_custom_role" "plan_metrics" {
   description = "Reads log-based metrics, not logs: what a terraform plan of watchrelay refreshes for google_logging_metric."
   permissions = ["logging.logMetrics.get", "logging.logMetrics.list"]
 
-  depends_on = [google_project_service.pipeline]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_project_iam_member" "plan_metrics" {
@@ -110,4 +110,6 @@ resource "google_project_iam_member" "approver" {
   project = var.project_id
   role    = "roles/cloudbuild.builds.approver"
   member  = each.value
+
+  depends_on = [time_sleep.apis]
 }

@@ -34,7 +34,7 @@ resource "google_storage_bucket" "plan_logs" {
     }
   }
 
-  depends_on = [google_project_service.pipeline]
+  depends_on = [time_sleep.apis]
 }
 
 # The role Cloud Build's "Store build logs in a user-created bucket" names

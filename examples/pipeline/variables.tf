@@ -74,6 +74,17 @@ variable "databases" {
   }
 }
 
+variable "api_propagation_wait" {
+  description = "How long the accounts, grants, bucket and triggers wait after the APIs are enabled (a Go duration; 0s to skip), as the module's api_propagation_wait."
+  type        = string
+  default     = "60s"
+
+  validation {
+    condition     = can(regex("^([0-9]+(h|m|s))+$", var.api_propagation_wait))
+    error_message = "api_propagation_wait must be a duration in h, m and s, such as 60s or 2m."
+  }
+}
+
 variable "plan_log_days" {
   description = "Days the plan builds' logs are kept in their bucket (cloudbuild.yaml's logsBucket) before they are deleted."
   type        = number

@@ -104,18 +104,29 @@ locals {
   api_wait     = "time_sleep.apis"
   metrics_wait = "time_sleep.metrics"
 
+  # --- examples/pipeline's API wait, alike: only it refers to the
+  # enablement, and every google resource refers to it or to another google
+  # resource (so, by induction, follows it).
+  pipeline_refers = { for r in jsondecode(file(var.pipeline_plan_json)).configuration.root_module.resources : r.address => {
+    type   = r.type
+    refers = jsonencode([try(r.expressions, {}), try(r.depends_on, [])])
+  } }
+
   failures = { for name, list in {
-    "resource types that no role of terraform/roles.tf covers"                      = sort(setsubtract(local.declared_types, local.covered))
-    "resource types that no role of terraform/plan_roles.tf reads"                  = sort(setsubtract(local.declared_types, flatten(concat(values(local.outputs.plan_roles.value), values(local.outputs.plan_permissions.value)))))
-    "examples/pipeline's custom role is not the plan account's one grant of it"     = length(local.pipeline_custom_roles) == 1 && length(local.pipeline_custom_grant) == 1 && try(local.pipeline_custom_grant[0] == "projects/${local.pipeline_custom_roles[0].project}/roles/${local.pipeline_custom_roles[0].role_id}", false) ? [] : ["google_project_iam_custom_role / google_project_iam_member.plan_metrics"]
-    "roles the module (cloud_build_roles, plan_roles) and these name differently"   = sort(flatten([for where, sets in local.differ : [for role in setunion(setsubtract(sets[0], sets[1]), setsubtract(sets[1], sets[0])) : "${where}: ${role}"]]))
-    "grants to the build account that the IAM wait does not follow"                 = [for a in local.build_grants : a if !strcontains(local.refers[local.wait], "\"${a}\"")]
-    "function builds that do not wait for the build account's grants"               = [for r in local.resources : r.address if r.type == "google_cloudfunctions2_function" && !strcontains(local.refers[r.address], "\"${local.wait}\"")]
-    "resources other than function builds that wait for the build account's grants" = [for r in local.resources : r.address if r.type != "google_cloudfunctions2_function" && r.address != local.wait && strcontains(local.refers[r.address], "\"${local.wait}")]
-    "build grants found (none means the search for them is broken)"                 = length(local.build_grants) > 0 ? [] : ["none"]
-    "resources that refer to the API enablement itself, not to its wait"            = [for r in local.resources : r.address if r.address != local.api_wait && strcontains(local.refers[r.address], "\"google_project_service.enabled")]
-    "the API wait does not follow the API enablement"                               = strcontains(local.refers[local.api_wait], "\"google_project_service.enabled") ? [] : [local.api_wait]
-    "the metrics' wait does not follow the log-based metrics"                       = strcontains(local.refers[local.metrics_wait], "\"google_logging_metric.this") ? [] : [local.metrics_wait]
-    "alert policies that do not wait for the log-based metrics"                     = [for r in local.resources : r.address if r.type == "google_monitoring_alert_policy" && !strcontains(local.refers[r.address], "\"${local.metrics_wait}\"")]
+    "resource types that no role of terraform/roles.tf covers"                       = sort(setsubtract(local.declared_types, local.covered))
+    "resource types that no role of terraform/plan_roles.tf reads"                   = sort(setsubtract(local.declared_types, flatten(concat(values(local.outputs.plan_roles.value), values(local.outputs.plan_permissions.value)))))
+    "examples/pipeline's custom role is not the plan account's one grant of it"      = length(local.pipeline_custom_roles) == 1 && length(local.pipeline_custom_grant) == 1 && try(local.pipeline_custom_grant[0] == "projects/${local.pipeline_custom_roles[0].project}/roles/${local.pipeline_custom_roles[0].role_id}", false) ? [] : ["google_project_iam_custom_role / google_project_iam_member.plan_metrics"]
+    "roles the module (cloud_build_roles, plan_roles) and these name differently"    = sort(flatten([for where, sets in local.differ : [for role in setunion(setsubtract(sets[0], sets[1]), setsubtract(sets[1], sets[0])) : "${where}: ${role}"]]))
+    "grants to the build account that the IAM wait does not follow"                  = [for a in local.build_grants : a if !strcontains(local.refers[local.wait], "\"${a}\"")]
+    "function builds that do not wait for the build account's grants"                = [for r in local.resources : r.address if r.type == "google_cloudfunctions2_function" && !strcontains(local.refers[r.address], "\"${local.wait}\"")]
+    "resources other than function builds that wait for the build account's grants"  = [for r in local.resources : r.address if r.type != "google_cloudfunctions2_function" && r.address != local.wait && strcontains(local.refers[r.address], "\"${local.wait}")]
+    "build grants found (none means the search for them is broken)"                  = length(local.build_grants) > 0 ? [] : ["none"]
+    "resources that refer to the API enablement itself, not to its wait"             = [for r in local.resources : r.address if r.address != local.api_wait && strcontains(local.refers[r.address], "\"google_project_service.enabled")]
+    "the API wait does not follow the API enablement"                                = strcontains(local.refers[local.api_wait], "\"google_project_service.enabled") ? [] : [local.api_wait]
+    "the metrics' wait does not follow the log-based metrics"                        = strcontains(local.refers[local.metrics_wait], "\"google_logging_metric.this") ? [] : [local.metrics_wait]
+    "alert policies that do not wait for the log-based metrics"                      = [for r in local.resources : r.address if r.type == "google_monitoring_alert_policy" && !strcontains(local.refers[r.address], "\"${local.metrics_wait}\"")]
+    "examples/pipeline: resources that refer to the API enablement, not its wait"    = [for a, r in local.pipeline_refers : a if a != local.api_wait && strcontains(r.refers, "\"google_project_service.pipeline")]
+    "examples/pipeline: resources ordered after neither the API wait nor a resource" = [for a, r in local.pipeline_refers : a if startswith(r.type, "google_") && r.type != "google_project_service" && !strcontains(r.refers, "\"${local.api_wait}\"") && !strcontains(r.refers, "\"google_")]
+    "examples/pipeline: the API wait does not follow the API enablement"             = strcontains(try(local.pipeline_refers[local.api_wait].refers, ""), "\"google_project_service.pipeline") ? [] : [local.api_wait]
   } : name => list if length(list) > 0 }
 }

@@ -6,6 +6,9 @@
 
 mock_provider "google" {}
 
+# The API wait (time_sleep.apis) would otherwise sleep for real.
+mock_provider "time" {}
+
 variables {
   project_id   = "demo-project"
   state_bucket = "demo-state"

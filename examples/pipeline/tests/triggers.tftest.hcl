@@ -6,6 +6,9 @@
 
 mock_provider "google" {}
 
+# The API wait (time_sleep.apis) would otherwise sleep for real.
+mock_provider "time" {}
+
 override_resource {
   target = google_service_account.plan
   values = {
@@ -92,6 +95,24 @@ run "plan_trigger_is_read_only" {
   assert {
     condition     = google_project_iam_member.plan_source_reader.condition[0].expression == "resource.name.startsWith(\"projects/_/buckets/demo-project-watchrelay\")"
     error_message = "The plan account reads objects of the deployments' source buckets only."
+  }
+}
+
+run "apis_then_a_wait" {
+  command = plan
+
+  assert {
+    # The wait's triggers are every enablement, so it starts after the last
+    # of them. That the accounts, grants, bucket and triggers come after the
+    # wait, and nothing but it after the enablement, scripts/plancheck
+    # checks in the real plan's configuration (depends_on is not visible
+    # to a test).
+    condition = (
+      keys(time_sleep.apis.triggers) == sort(keys(google_project_service.pipeline)) &&
+      contains(keys(google_project_service.pipeline), "cloudresourcemanager.googleapis.com") &&
+      time_sleep.apis.create_duration == "60s"
+    )
+    error_message = "time_sleep.apis must wait 60s after every API of google_project_service.pipeline, Resource Manager's among them (the project IAM grants)."
   }
 }
 
