@@ -7,7 +7,8 @@
 # terraform ruleset. Nothing here reaches a registry or Google Cloud. The
 # tests use the archives under terraform/tests/fixtures; the last steps zip
 # the real source (scripts/package.sh) for plans against the real provider
-# with a dummy token: the module alone, and examples/two-copies.
+# with a dummy token: the module alone, examples/pipeline,
+# examples/quickstart and examples/two-copies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${WATCHRELAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/watchrelay}
@@ -179,6 +180,30 @@ if [ "$failures" != 0 ]; then
   exit 1
 fi
 echo "every resource type has its deployer role and its plan role, named alike in docs/pipeline.md, cloudbuild.yaml, cloudbuild-apply.yaml and examples/pipeline; only the function builds wait for IAM; only the API wait follows the enablement; every alert policy waits for the metrics"
+
+step "examples/quickstart planned from a scratch root against the real provider (dummy token, no refresh)"
+# The root both builds plan and apply, planned here first: its files with
+# the module named by absolute path and a local backend in place of gcs,
+# with the deployer the builds pass.
+qsdir=$plandir/quickstart
+mkdir "$qsdir"
+for f in examples/quickstart/*.tf; do
+  sed "s|source = \"../../terraform\"|source = \"$PWD/terraform\"|" "$f" >"$qsdir/${f##*/}"
+done
+if ! grep -q "source = \"$PWD/terraform\"" "$qsdir/main.tf"; then
+  echo "examples/quickstart/main.tf no longer calls the module as source = \"../../terraform\"" >&2
+  exit 1
+fi
+printf 'terraform {\n  backend "local" {}\n}\n' >"$qsdir/backend_override.tf"
+terraform -chdir="$qsdir" init -input=false -no-color >/dev/null
+terraform -chdir="$qsdir" validate -no-color
+GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$qsdir" plan -refresh=false -input=false -no-color \
+  -var project_id=demo -var source_zip="$PWD/dist/function.zip" \
+  -var deployer=serviceAccount:watchrelay-deploy@demo.iam.gserviceaccount.com >"$qsdir/plan.txt" 2>&1 || {
+  cat "$qsdir/plan.txt"
+  exit 1
+}
+grep -E '^Plan:' "$qsdir/plan.txt"
 
 step "two copies in one project: examples/two-copies planned from a scratch root (scripts/namecheck)"
 # What a caller does: a root outside the repository whose module blocks
