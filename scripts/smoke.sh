@@ -2,7 +2,7 @@
 # Proves a deployment works, right after `terraform apply`:
 #
 #   scripts/smoke.sh              # reads `terraform -chdir=examples/quickstart output -raw smoke_env`
-#   scripts/smoke.sh smoke.env    # or a file that output was written to (cloudbuild.yaml)
+#   scripts/smoke.sh smoke.env    # or a file that output was written to (cloudbuild-apply.yaml)
 #
 # It checks that the three functions are ACTIVE; then the whole path of a
 # notification, on a channel made for the run: it imports a channel with a

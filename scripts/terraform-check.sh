@@ -7,12 +7,26 @@
 # terraform ruleset. Nothing here reaches a registry or Google Cloud. The
 # tests use the archives under terraform/tests/fixtures; the last steps zip
 # the real source (scripts/package.sh) for plans against the real provider
-# with a dummy token: the module alone, and examples/two-copies.
+# with a dummy token: the module alone, examples/pipeline,
+# examples/quickstart and examples/two-copies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${WATCHRELAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/watchrelay}
 
 step() { echo "== $*"; }
+
+# A plan of the root in DIR against the real provider with a dummy token and
+# no refresh (nothing reaches Google): its output in DIR/plan.txt, printed
+# in full when it fails, else its Plan: line.
+real_plan() {
+  local dir=$1
+  shift
+  GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$dir" plan -refresh=false -input=false -no-color "$@" >"$dir/plan.txt" 2>&1 || {
+    cat "$dir/plan.txt"
+    exit 1
+  }
+  grep -E '^Plan:' "$dir/plan.txt"
+}
 
 step "provider (scripts/terraform-provider.sh)"
 # The machine's own TF_CLI_CONFIG_FILE may name a missing file: ours wins.
@@ -96,15 +110,11 @@ trap 'rm -rf "$exdir" "$plandir"' EXIT
 cp terraform/*.tf terraform/indexes.json "$plandir"/
 printf 'terraform {\n  backend "local" {}\n}\n' >"$plandir/backend_override.tf"
 terraform -chdir="$plandir" init -input=false -no-color >/dev/null
-GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$plandir" plan -refresh=false -input=false -no-color \
+real_plan "$plandir" \
   -var project_id=demo -var source_zip="$PWD/dist/function.zip" -var example_subscription=true \
   -var receive_domain=relay.example.com -var deployer=serviceAccount:watchrelay-deploy@demo.iam.gserviceaccount.com \
   -var 'watches={"team-calendar":{"kind":"calendar.events","params":{"calendarId":"primary"}}}' \
-  -out="$plandir/plan.bin" >"$plandir/plan.txt" 2>&1 || {
-  cat "$plandir/plan.txt"
-  exit 1
-}
-grep -E '^Plan:' "$plandir/plan.txt"
+  -out="$plandir/plan.bin"
 
 step "IAM over the whole plan"
 # The tests check the bindings they name; this checks every resource of the
@@ -144,20 +154,18 @@ echo "every google resource depends on the API enablement, through its wait"
 
 step "terraform plan of examples/pipeline against the real provider (dummy token, no refresh)"
 # What the pipeline grants its two accounts, for plancheck to hold against
-# the module's role lists.
-pipedir="$plandir/pipeline"
-mkdir "$pipedir"
+# the module's role lists. It reads cloudbuild.yaml (logsBucket) from two
+# levels up, as in the repository.
+pipedir="$plandir/repo/examples/pipeline"
+mkdir -p "$pipedir"
+ln -s "$PWD/cloudbuild.yaml" "$plandir/repo/cloudbuild.yaml"
 cp examples/pipeline/*.tf "$pipedir"/
 printf 'terraform {\n  backend "local" {}\n}\n' >"$pipedir/backend_override.tf"
 terraform -chdir="$pipedir" init -input=false -no-color >/dev/null
-GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$pipedir" plan -refresh=false -input=false -no-color \
+real_plan "$pipedir" \
   -var project_id=demo -var state_bucket=demo-state -var receive_domain=true \
   -var 'github={owner="example",name="watchrelay"}' -var 'approvers=["group:release@example.com"]' \
-  -out="$pipedir/plan.bin" >"$pipedir/plan.txt" 2>&1 || {
-  cat "$pipedir/plan.txt"
-  exit 1
-}
-grep -E '^Plan:' "$pipedir/plan.txt"
+  -out="$pipedir/plan.bin"
 terraform -chdir="$pipedir" show -json plan.bin >"$plandir/pipeline.json"
 
 step "roles and the waits over the plans (scripts/plancheck)"
@@ -178,6 +186,33 @@ if [ "$failures" != 0 ]; then
 fi
 echo "every resource type has its deployer role and its plan role, named alike in docs/pipeline.md, cloudbuild.yaml, cloudbuild-apply.yaml and examples/pipeline; only the function builds wait for IAM; only the API wait follows the enablement; every alert policy waits for the metrics"
 
+# A root of examples/ as a caller has it: its files outside the repository,
+# the module named by its absolute path, a local backend in place of any
+# other; then init and validate.
+scratch_root() {
+  local example=$1 dest=$2 f
+  mkdir "$dest"
+  for f in "$example"/*.tf; do
+    sed "s|source = \"../../terraform\"|source = \"$PWD/terraform\"|" "$f" >"$dest/${f##*/}"
+  done
+  if ! grep -q "source = \"$PWD/terraform\"" "$dest/main.tf"; then
+    echo "$example/main.tf no longer calls the module as source = \"../../terraform\"" >&2
+    exit 1
+  fi
+  printf 'terraform {\n  backend "local" {}\n}\n' >"$dest/backend_override.tf"
+  terraform -chdir="$dest" init -input=false -no-color >/dev/null
+  terraform -chdir="$dest" validate -no-color
+}
+
+step "examples/quickstart planned from a scratch root against the real provider (dummy token, no refresh)"
+# The root both builds plan and apply, planned here first, with the
+# deployer the builds pass.
+qsdir=$plandir/quickstart
+scratch_root examples/quickstart "$qsdir"
+real_plan "$qsdir" \
+  -var project_id=demo -var source_zip="$PWD/dist/function.zip" \
+  -var deployer=serviceAccount:watchrelay-deploy@demo.iam.gserviceaccount.com
+
 step "two copies in one project: examples/two-copies planned from a scratch root (scripts/namecheck)"
 # What a caller does: a root outside the repository whose module blocks
 # name the module by its absolute path, with another name each; init,
@@ -185,22 +220,10 @@ step "two copies in one project: examples/two-copies planned from a scratch root
 # one copy may be a name of the other (a 409 on apply, or one copy taking
 # over the other's topic, account, metric or database).
 copydir=$plandir/two-copies
-mkdir "$copydir"
-sed "s|source = \"../../terraform\"|source = \"$PWD/terraform\"|" examples/two-copies/main.tf >"$copydir/main.tf"
-if ! grep -q "source = \"$PWD/terraform\"" "$copydir/main.tf"; then
-  echo "examples/two-copies/main.tf no longer calls the module as source = \"../../terraform\"" >&2
-  exit 1
-fi
-printf 'terraform {\n  backend "local" {}\n}\n' >"$copydir/backend_override.tf"
-terraform -chdir="$copydir" init -input=false -no-color >/dev/null
-terraform -chdir="$copydir" validate -no-color
-GOOGLE_OAUTH_ACCESS_TOKEN=dummy terraform -chdir="$copydir" plan -refresh=false -input=false -no-color \
+scratch_root examples/two-copies "$copydir"
+real_plan "$copydir" \
   -var project_id=demo -var source_zip="$PWD/dist/function.zip" \
-  -out="$copydir/plan.bin" >"$copydir/plan.txt" 2>&1 || {
-  cat "$copydir/plan.txt"
-  exit 1
-}
-grep -E '^Plan:' "$copydir/plan.txt"
+  -out="$copydir/plan.bin"
 terraform -chdir="$copydir" show -json plan.bin >"$copydir/plan.json"
 cp -R scripts/namecheck "$plandir/namecheck"
 failures=$(echo 'length(local.failures)' | terraform -chdir="$plandir/namecheck" console -no-color -var plan_json="$copydir/plan.json")

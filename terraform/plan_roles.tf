@@ -3,7 +3,9 @@
 # refreshes and nothing more. Each role is the narrowest predefined
 # read-only one that gets its resource types (and, for IAM resources,
 # reads their policy); none creates, changes or deletes anything, acts as
-# an account or mints a token. Basic Viewer is not among them: it also
+# an account or mints a token. Where the narrowest predefined role reads
+# much more than the plan needs (every log, for a metric), the
+# permissions are listed instead, for a custom role (plan_permissions). Basic Viewer is not among them: it also
 # reads BigQuery tables and much else the plan never needs.
 # docs/pipeline.md and cloudbuild.yaml name these roles, examples/pipeline
 # grants them, and scripts/plancheck fails when one names others or when
@@ -33,14 +35,14 @@ locals {
     # datastore.entities.get for the watches' documents: no narrower role
     # reads a document, so the plan account can read watchrelay's
     # collections (channels hold token hashes, never tokens).
+    # examples/pipeline narrows it, with an IAM condition, to the
+    # deployments' databases.
     "roles/datastore.viewer" = [
       "google_firestore_database",
       "google_firestore_index",
       "google_firestore_field",
       "google_firestore_document",
     ]
-    # logging.logMetrics.get: no narrower role has it without the logs.
-    "roles/logging.viewer" = ["google_logging_metric"]
     "roles/monitoring.viewer" = [
       "google_monitoring_alert_policy",
       "google_monitoring_notification_channel",
@@ -55,9 +57,23 @@ locals {
   }
 
   plan_roles_needed = merge(local.plan_roles, var.receive_domain == null ? {} : local.plan_domain_roles)
+
+  # The log-based metrics: roles/logging.viewer, the narrowest predefined
+  # role that gets one, also reads every log of the project, other
+  # applications' included. These two permissions, in a custom role, read
+  # the metrics alone.
+  plan_permissions = {
+    "logging.logMetrics.get"  = ["google_logging_metric"]
+    "logging.logMetrics.list" = []
+  }
 }
 
 output "plan_roles" {
-  description = "The read-only roles that plan this configuration with refresh (cloudbuild.yaml's plan build), each with the resource types it reads (docs/pipeline.md). The plan account also writes its build's log (roles/logging.logWriter) and reads the state bucket."
+  description = "The read-only roles that plan this configuration with refresh (cloudbuild.yaml's plan build), each with the resource types it reads (docs/pipeline.md). The plan account also reads the state bucket, and writes its build's log to a bucket of its own, not to Cloud Logging (docs/pipeline.md)."
   value       = local.plan_roles_needed
+}
+
+output "plan_permissions" {
+  description = "The permissions that plan this configuration with refresh beside plan_roles, for a custom role (no predefined role has them without much more), each with the resource types it reads; examples/pipeline grants them to its plan account in one."
+  value       = local.plan_permissions
 }

@@ -8,9 +8,9 @@ resource "google_service_account" "plan" {
   project      = var.project_id
   account_id   = "${var.name}-plan"
   display_name = "${var.name} plan build"
-  description  = "Runs cloudbuild.yaml on every branch: tests and terraform plan. Reads what the plan refreshes; writes only its build log."
+  description  = "Runs cloudbuild.yaml on every branch: tests and terraform plan. Reads what the plan refreshes; writes only its build log, to its own bucket."
 
-  depends_on = [google_project_service.pipeline]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_service_account" "deploy" {
@@ -19,7 +19,7 @@ resource "google_service_account" "deploy" {
   display_name = "${var.name} deploy build"
   description  = "Runs cloudbuild-apply.yaml on main after approval: terraform apply of examples/quickstart and the smoke test."
 
-  depends_on = [google_project_service.pipeline]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_project_iam_member" "plan" {
@@ -28,6 +28,39 @@ resource "google_project_iam_member" "plan" {
   project = var.project_id
   role    = each.value
   member  = google_service_account.plan.member
+
+  # Firestore has no per-collection IAM, and the project may hold other
+  # applications' databases: the reader is narrowed to the deployments'
+  # own, as the module narrows its accounts' datastore.user (iam.tf).
+  dynamic "condition" {
+    for_each = each.value == "roles/datastore.viewer" ? [var.databases] : []
+    content {
+      title       = "${var.name}-plan-databases-only"
+      description = "Only the watchrelay deployments' Firestore databases."
+      expression  = join(" || ", [for d in condition.value : "resource.name == \"projects/${var.project_id}/databases/${d}\""])
+    }
+  }
+}
+
+# The log-based metrics, read without the logs: roles/logging.viewer, the
+# narrowest predefined role with logging.logMetrics.get, reads every log of
+# the project too. The permissions are the module's plan_permissions
+# output (scripts/plancheck compares them).
+resource "google_project_iam_custom_role" "plan_metrics" {
+  project     = var.project_id
+  role_id     = "${replace(var.name, "-", "_")}_planMetrics"
+  title       = "${var.name} plan: log-based metrics"
+  description = "Reads log-based metrics, not logs: what a terraform plan of watchrelay refreshes for google_logging_metric."
+  permissions = ["logging.logMetrics.get", "logging.logMetrics.list"]
+
+  depends_on = [time_sleep.apis]
+}
+
+resource "google_project_iam_member" "plan_metrics" {
+  project = var.project_id
+  # The role's id, known at plan time (its name attribute is not).
+  role   = "projects/${var.project_id}/roles/${google_project_iam_custom_role.plan_metrics.role_id}"
+  member = google_service_account.plan.member
 }
 
 # The plan refreshes the module's source object (storage.objects.get); the
@@ -77,4 +110,6 @@ resource "google_project_iam_member" "approver" {
   project = var.project_id
   role    = "roles/cloudbuild.builds.approver"
   member  = each.value
+
+  depends_on = [time_sleep.apis]
 }

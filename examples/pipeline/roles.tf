@@ -24,9 +24,13 @@ locals {
     "roles/storage.admin",
   ], var.receive_domain ? ["roles/compute.loadBalancerAdmin"] : [])
 
-  # The plan account, on the project: read-only roles, and its build's log.
-  # roles/storage.objectViewer is not here: it reads objects' contents, so
-  # it is granted on the state bucket and the source buckets only
+  # The plan account, on the project: read-only roles. Not
+  # roles/logging.logWriter: its build log goes to its own bucket
+  # (logs.tf). roles/storage.objectViewer is not here: it reads objects'
+  # contents, so it is granted on the state bucket and the source buckets
+  # only (accounts.tf). roles/datastore.viewer is narrowed to the
+  # deployments' databases, and the log-based metrics are read through a
+  # custom role, not roles/logging.viewer, which reads every log
   # (accounts.tf).
   plan_roles = concat([
     "roles/artifactregistry.reader",
@@ -35,8 +39,6 @@ locals {
     "roles/datastore.viewer",
     "roles/iam.securityReviewer",
     "roles/iam.serviceAccountViewer",
-    "roles/logging.logWriter",
-    "roles/logging.viewer",
     "roles/monitoring.viewer",
     "roles/pubsub.viewer",
     "roles/serviceusage.serviceUsageViewer",

@@ -74,5 +74,11 @@ resource "google_cloudbuild_trigger" "this" {
     }
   }
 
-  depends_on = [google_project_iam_member.plan, google_project_iam_member.deploy]
+  depends_on = [
+    time_sleep.apis,
+    google_project_iam_member.plan,
+    google_project_iam_member.plan_metrics,
+    google_project_iam_member.deploy,
+    google_storage_bucket_iam_member.plan_logs_writer,
+  ]
 }

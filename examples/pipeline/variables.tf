@@ -62,3 +62,31 @@ variable "receive_domain" {
   type        = bool
   default     = false
 }
+
+variable "databases" {
+  description = "The Firestore databases of the deployments the plan build plans (each copy's database_id: (default) for the copy named watchrelay, the copy's name for another). The plan account may read these alone."
+  type        = list(string)
+  default     = ["(default)"]
+
+  validation {
+    condition     = length(var.databases) > 0 && alltrue([for d in var.databases : d == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", d))])
+    error_message = "databases must list at least one Firestore database id: (default), or 4 to 63 lowercase letters, digits and hyphens starting with a letter."
+  }
+}
+
+variable "api_propagation_wait" {
+  description = "How long the accounts, grants, bucket and triggers wait after the APIs are enabled (a Go duration; 0s to skip), as the module's api_propagation_wait."
+  type        = string
+  default     = "60s"
+
+  validation {
+    condition     = can(regex("^([0-9]+(h|m|s))+$", var.api_propagation_wait))
+    error_message = "api_propagation_wait must be a duration in h, m and s, such as 60s or 2m."
+  }
+}
+
+variable "plan_log_days" {
+  description = "Days the plan builds' logs are kept in their bucket (cloudbuild.yaml's logsBucket) before they are deleted."
+  type        = number
+  default     = 90
+}

@@ -37,6 +37,11 @@ output "plan_roles" {
   value       = module.watchrelay.plan_roles
 }
 
+output "plan_permissions" {
+  description = "terraform/README.md, outputs: plan_permissions."
+  value       = module.watchrelay.plan_permissions
+}
+
 output "receive_domain" {
   description = "terraform/README.md, outputs: receive_domain."
   value       = module.watchrelay.receive_domain

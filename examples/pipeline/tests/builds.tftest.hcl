@@ -6,6 +6,9 @@
 
 mock_provider "google" {}
 
+# The API wait (time_sleep.apis) would otherwise sleep for real.
+mock_provider "time" {}
+
 variables {
   project_id   = "demo-project"
   state_bucket = "demo-state"
@@ -53,6 +56,38 @@ run "branch_build_plans_only" {
     # account may only read.
     condition     = contains([for s in yamldecode(file("../../${google_cloudbuild_trigger.this["plan"].filename}")).steps : s if s.id == "plan"][0].args, "-lock=false")
     error_message = "The branch build's plan must not take the state lock."
+  }
+}
+
+run "branch_build_tests_on_the_locked_providers" {
+  command = plan
+
+  assert {
+    # Each root's init takes the quickstart's lock, read-only: the tests
+    # run on the providers the apply uses, and a new google or time
+    # release cannot break every branch's build.
+    condition = alltrue([
+      for s in yamldecode(file("../../${google_cloudbuild_trigger.this["plan"].filename}")).steps : (
+        strcontains(s.args[1], "cp examples/quickstart/.terraform.lock.hcl \"$$dir/.terraform.lock.hcl\"") &&
+        strcontains(s.args[1], "init -backend=false -input=false -lockfile=readonly\n")
+      ) if s.id == "terraform-checks"
+    ]) && length([for s in yamldecode(file("../../${google_cloudbuild_trigger.this["plan"].filename}")).steps : s if s.id == "terraform-checks"]) == 1
+    error_message = "The plan build's terraform-checks step must copy examples/quickstart/.terraform.lock.hcl into each root and init it with -lockfile=readonly."
+  }
+}
+
+run "images_are_written_not_substituted" {
+  command = plan
+
+  assert {
+    # gcloud builds triggers run --substitutions=_X=... sets any
+    # substitution: none may choose what runs as the build's account.
+    condition = alltrue(flatten([
+      for f in [for t in google_cloudbuild_trigger.this : t.filename] : [
+        for s in yamldecode(file("../../${f}")).steps : !strcontains(s.name, "$")
+      ]
+    ]))
+    error_message = "Each step's image must be written in the build file, not taken from a substitution a manual run can set."
   }
 }
 

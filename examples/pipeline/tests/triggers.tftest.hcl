@@ -6,6 +6,9 @@
 
 mock_provider "google" {}
 
+# The API wait (time_sleep.apis) would otherwise sleep for real.
+mock_provider "time" {}
+
 override_resource {
   target = google_service_account.plan
   values = {
@@ -43,13 +46,27 @@ run "plan_trigger_is_read_only" {
   }
 
   assert {
-    # Read-only predefined roles end in viewer, reader or securityReviewer;
-    # the one writer is the build's own log.
+    # Read-only predefined roles end in viewer, reader or securityReviewer.
+    # Not roles/logging.logWriter: a branch could write the log lines the
+    # alerts count.
     condition = alltrue([
       for g in values(google_project_iam_member.plan) :
-      can(regex("^roles/[a-zA-Z]+\\.([a-zA-Z]*[vV]iewer|reader|securityReviewer)$", g.role)) || g.role == "roles/logging.logWriter"
+      can(regex("^roles/[a-zA-Z]+\\.([a-zA-Z]*[vV]iewer|reader|securityReviewer)$", g.role))
     ])
-    error_message = "The plan account may hold only read-only roles on the project, and its build's log writer."
+    error_message = "The plan account may hold only read-only roles on the project."
+  }
+
+  assert {
+    # Its one writer's role is on the bucket cloudbuild.yaml sends its log
+    # to, which this root makes.
+    condition = (
+      google_storage_bucket_iam_member.plan_logs_writer.member == google_service_account.plan.member &&
+      google_storage_bucket_iam_member.plan_logs_writer.bucket == google_storage_bucket.plan_logs.name &&
+      "gs://${google_storage_bucket.plan_logs.name}" == yamldecode(file("../../cloudbuild.yaml")).logsBucket &&
+      yamldecode(file("../../cloudbuild.yaml")).options.logging == "GCS_ONLY" &&
+      google_storage_bucket.plan_logs.public_access_prevention == "enforced"
+    )
+    error_message = "The plan build logs to its own bucket (GCS_ONLY, logsBucket), the only place the plan account writes."
   }
 
   assert {
@@ -61,8 +78,41 @@ run "plan_trigger_is_read_only" {
   }
 
   assert {
+    condition     = google_project_iam_member.plan["roles/datastore.viewer"].condition[0].expression == "resource.name == \"projects/demo-project/databases/(default)\"" && alltrue([for r, g in google_project_iam_member.plan : length(g.condition) == 0 if r != "roles/datastore.viewer"])
+    error_message = "The plan account reads the deployments' Firestore databases only, not the project's others."
+  }
+
+  assert {
+    condition = (
+      toset(google_project_iam_custom_role.plan_metrics.permissions) == toset(["logging.logMetrics.get", "logging.logMetrics.list"]) &&
+      google_project_iam_member.plan_metrics.role == "projects/demo-project/roles/watchrelay_planMetrics" &&
+      google_project_iam_member.plan_metrics.member == google_service_account.plan.member &&
+      !contains([for g in values(google_project_iam_member.plan) : g.role], "roles/logging.viewer")
+    )
+    error_message = "The plan account reads the log-based metrics through its custom role, not the logs (roles/logging.viewer)."
+  }
+
+  assert {
     condition     = google_project_iam_member.plan_source_reader.condition[0].expression == "resource.name.startsWith(\"projects/_/buckets/demo-project-watchrelay\")"
     error_message = "The plan account reads objects of the deployments' source buckets only."
+  }
+}
+
+run "apis_then_a_wait" {
+  command = plan
+
+  assert {
+    # The wait's triggers are every enablement, so it starts after the last
+    # of them. That the accounts, grants, bucket and triggers come after the
+    # wait, and nothing but it after the enablement, scripts/plancheck
+    # checks in the real plan's configuration (depends_on is not visible
+    # to a test).
+    condition = (
+      keys(time_sleep.apis.triggers) == sort(keys(google_project_service.pipeline)) &&
+      contains(keys(google_project_service.pipeline), "cloudresourcemanager.googleapis.com") &&
+      time_sleep.apis.create_duration == "60s"
+    )
+    error_message = "time_sleep.apis must wait 60s after every API of google_project_service.pipeline, Resource Manager's among them (the project IAM grants)."
   }
 }
 
@@ -123,4 +173,17 @@ run "one_repository" {
   }
 
   expect_failures = [google_cloudbuild_trigger.this]
+}
+
+run "named_databases" {
+  command = plan
+
+  variables {
+    databases = ["(default)", "relay-staging"]
+  }
+
+  assert {
+    condition     = google_project_iam_member.plan["roles/datastore.viewer"].condition[0].expression == "resource.name == \"projects/demo-project/databases/(default)\" || resource.name == \"projects/demo-project/databases/relay-staging\""
+    error_message = "Each database of var.databases is one alternative of the reader's condition."
+  }
 }
