@@ -12,7 +12,8 @@
 #     each at 10,000),
 #   - Sync's cost of one notification storm: 200 notifications in 2 s, 50
 #     of them edits, on the Firestore emulator and the simulator (changes/;
-#     about 5 s per storm),
+#     about 5 s per storm), and of one isolated notification (about 2.5 s
+#     each),
 #   - a first cursor of a 50,000-event calendar read at 2 s a page under
 #     Renew's 30 s budget, and its re-baseline under Sync's 10 s (changes/;
 #     about 90 s).
@@ -37,5 +38,7 @@ CI=true go test ./renew -run '^$' -bench 'Pass$' -benchtime 1x -timeout 60m \
 	-renew.watches "$watches" -renew.store firestore
 echo "== Sync: one notification storm, Firestore emulator"
 CI=true go test ./changes -run '^$' -bench 'Storm' -benchtime 5x
+echo "== Sync: one isolated notification, Firestore emulator"
+CI=true go test ./changes -run '^$' -bench 'Isolated' -benchtime 10x
 echo "== Sync: the first cursor of a calendar longer than its budgets"
 go test ./changes -run '^$' -bench Baseline -benchtime 1x -timeout 30m

@@ -38,7 +38,8 @@ func (s *Syncer) Baseline(ctx context.Context, w store.Watch) (done bool, err er
 		return false, err
 	}
 	holder := uuid.NewString()
-	if _, held, err := s.store.WantSync(ctx, store.SyncClaim{WatchID: w.ID, Holder: holder, Until: s.leaseEnd(), Now: s.opts.Now()}); err != nil {
+	c, held, err := s.store.WantSync(ctx, store.SyncClaim{WatchID: w.ID, Holder: holder, Until: s.leaseEnd(), Now: s.opts.Now()})
+	if err != nil {
 		return false, err
 	} else if !held {
 		return false, fmt.Errorf("%w: another request is reading watch %s", ErrTransient, w.ID)
@@ -52,7 +53,7 @@ func (s *Syncer) Baseline(ctx context.Context, w store.Watch) (done bool, err er
 		}
 	}
 	for !f.released {
-		if err := f.once(ctx); errors.Is(err, errUnfinished) {
+		if c, err = f.once(ctx, c); errors.Is(err, errUnfinished) {
 			return false, f.release(ctx, err)
 		} else if err != nil {
 			_ = f.release(ctx, err)

@@ -20,11 +20,14 @@
 //     CLI's serve and demo, on the emulators or the embedded defaults).
 //
 // Coalescing lives in the store, not in an instance's memory, because Sync
-// runs on many Cloud Run instances at once: every notification counts
-// itself on the watch's cursor (store.Cursor.Wanted), and only the one that
-// finds the fetch lease free fetches. The holder waits the debounce, notes
-// the count, fetches, and gives the lease back only if the count has not
-// moved since (store FinishSync); otherwise it fetches once more. So a storm
+// runs on many Cloud Run instances at once: a notification that the
+// holder's coming read covers (store.Cursor.Covers) writes nothing; every
+// other counts itself on the watch's cursor (store.Cursor.Wanted), and only
+// the one that finds the fetch lease free fetches. It takes the lease and
+// marks when its read begins (the debounce's end) in one write, waits the
+// debounce, fetches, and gives the lease back, in the write that moves the
+// cursor past the last page, only if the count has not moved since its
+// claim (store FinishSync); otherwise it fetches once more. So a storm
 // becomes a few fetches, and a notification that arrives during a fetch is
 // always followed by one that sees its change.
 package changes

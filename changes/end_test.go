@@ -16,7 +16,7 @@ import (
 	"github.com/watchrelay/watchrelay/store"
 )
 
-// paused is a store whose BeginFetch waits when its context says so: the
+// paused is a store whose WantSync waits when its context says so: the
 // moment after Sync read the watch and before it reads Google, where a
 // Renew pass or a person may change the watch under it. Only the test's
 // own sync waits, not one a channel's sync message started.
@@ -29,12 +29,12 @@ type paused struct {
 // pauseKey marks the context of the sync that paused holds.
 type pauseKey struct{}
 
-func (p *paused) BeginFetch(ctx context.Context, id, holder string, until, now time.Time) (store.Cursor, error) {
+func (p *paused) WantSync(ctx context.Context, cl store.SyncClaim) (store.Cursor, bool, error) {
 	if ctx.Value(pauseKey{}) != nil {
 		p.reached <- struct{}{}
 		<-p.resume
 	}
-	return p.Store.BeginFetch(ctx, id, holder, until, now)
+	return p.Store.WantSync(ctx, cl)
 }
 
 // lifecycle returns the data of the one lifecycle event of type typ about

@@ -53,6 +53,8 @@ type fetch struct {
 	w      store.Watch
 	holder string
 	until  func() time.Time
+	// debounce is waited before each read (zero: none); see loop.
+	debounce time.Duration
 	// start is the page token of the triggering notification's resource
 	// URI: a drive.changes channel's feed begins there, so a watch with no
 	// cursor yet reads from where its channel started, not from now.
@@ -70,29 +72,32 @@ type fetch struct {
 	slowest time.Duration
 }
 
-// once is one fetch under the lease: it marks the read's start (from then
-// on notifications are counted, not covered), reads since the cursor, and
+// once is one fetch under the lease, as c (written by the claim or by the
+// last finish) says: its read began at c.Fetching, from when notifications
+// are counted, not covered, so c.Wanted is what it covers. It reads since
+// the cursor and, in one write, moves the cursor past the last page and
 // gives the lease back unless notifications came meanwhile (compare and
-// clear: the last notification of a storm is never lost).
-func (f *fetch) once(ctx context.Context) error {
-	c, err := f.store.BeginFetch(ctx, f.w.ID, f.holder, f.until(), f.opts.Now())
+// clear: the last notification of a storm is never lost). It returns the
+// cursor as that write left it.
+func (f *fetch) once(ctx context.Context, c store.Cursor) (store.Cursor, error) {
+	at, err := f.run(ctx, c)
 	if err != nil {
-		return err
+		return c, err
 	}
-	if err := f.run(ctx, c); err != nil {
-		return err
-	}
-	_, f.released, err = f.store.FinishSync(ctx, f.w.ID, f.holder, c.Wanted, f.until(), f.opts.Now())
-	return err
+	now := f.opts.Now()
+	c, f.released, err = f.store.FinishSync(ctx, store.Finish{WatchID: f.w.ID, Holder: f.holder, Seen: c.Wanted, At: at,
+		Next: now.Add(f.debounce), Until: f.until(), Now: now})
+	return c, err
 }
 
-// run reads everything since c's position, page by page. Each page's
-// events are confirmed by Pub/Sub before the cursor moves past the page,
-// and the cursor keeps where the read stands after every page
-// (google.ResumeAt), so a crash replays a page (the same ce-ids) and never
-// skips one, and a read longer than one request's budget goes on at the
-// next turn.
-func (f *fetch) run(ctx context.Context, c store.Cursor) error {
+// run reads everything since c's position, page by page, and returns where
+// the read ends. Each page's events are confirmed by Pub/Sub before the
+// cursor moves past the page, and the cursor keeps where the read stands
+// after every page but the last (google.ResumeAt), whose position the
+// finish writes (once), so a crash replays a page (the same ce-ids) and
+// never skips one, and a read longer than one request's budget goes on at
+// the next turn.
+func (f *fetch) run(ctx context.Context, c store.Cursor) (store.Position, error) {
 	f.out.Fetches++
 	at := c.At()
 	req := google.ReadRequest{Cursor: at.Token, Page: at.Page}
@@ -103,14 +108,14 @@ func (f *fetch) run(ctx context.Context, c store.Cursor) error {
 		// and its resync said so already).
 		if !f.first && f.start == "" && f.w.ChannelID != "" && c.SyncedAt.IsZero() {
 			if err := f.resync(ctx, "channel "+f.w.ChannelID, unbaselined); err != nil {
-				return err
+				return at, err
 			}
 		}
 	}
 	resynced := false
 	for {
 		if !f.budget(ctx) {
-			return errUnfinished
+			return at, errUnfinished
 		}
 		began := time.Now()
 		page, err := f.readPage(ctx, req)
@@ -119,24 +124,24 @@ func (f *fetch) run(ctx context.Context, c store.Cursor) error {
 				// A baseline listing's expired page needs no resync:
 				// nothing was promised from it; it starts again.
 				if err := f.resync(ctx, at.Token, google.Reason(err)); err != nil {
-					return err
+					return at, err
 				}
 			}
 			resynced, at, req = true, store.Position{}, google.ReadRequest{}
 			if err := f.store.AdvanceCursor(ctx, f.w.ID, f.holder, at, f.until(), f.opts.Now()); err != nil {
-				return err
+				return at, err
 			}
 			continue
 		}
 		if err != nil {
-			return err
+			return at, err
 		}
 		if at, err = f.keep(ctx, at, page); err != nil {
-			return err
+			return at, err
 		}
 		f.slowest = max(f.slowest, time.Since(began))
 		if page.Next == "" {
-			return nil
+			return at, nil
 		}
 		req.Page = page.Next
 	}
@@ -157,7 +162,8 @@ func (f *fetch) release(ctx context.Context, err error) error {
 
 // keep publishes a page read from at and records where the read stands
 // after it, within KeepTimeout however little of the request's budget is
-// left (see pageTimeout).
+// left (see pageTimeout). The last page's position is returned unwritten:
+// the finish writes it, in the write that releases the lease.
 func (f *fetch) keep(ctx context.Context, at store.Position, page google.Page) (store.Position, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), KeepTimeout)
 	defer cancel()
@@ -165,8 +171,8 @@ func (f *fetch) keep(ctx context.Context, at store.Position, page google.Page) (
 		return at, err
 	}
 	next := google.ResumeAt(at, page)
-	if next == at {
-		return at, nil
+	if next == at || page.Next == "" {
+		return next, nil
 	}
 	return next, f.store.AdvanceCursor(ctx, f.w.ID, f.holder, next, f.until(), f.opts.Now())
 }

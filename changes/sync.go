@@ -29,9 +29,8 @@ type Store interface {
 	UpdateChannel(ctx context.Context, id string, u store.ChannelUpdate) error
 	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
 	WantSync(ctx context.Context, c store.SyncClaim) (store.Cursor, bool, error)
-	BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (store.Cursor, error)
 	AdvanceCursor(ctx context.Context, watchID, holder string, at store.Position, until, now time.Time) error
-	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
+	FinishSync(ctx context.Context, fi store.Finish) (store.Cursor, bool, error)
 	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
 	ClaimBody(ctx context.Context, b store.BodyClaim) (store.Latest, store.Verdict, error)
 }
@@ -164,7 +163,8 @@ func (s *Syncer) Retry(ctx context.Context, watchID string) error {
 	if err != nil || !held {
 		return err
 	}
-	_, _, err = s.store.FinishSync(ctx, watchID, holder, c.Wanted, s.leaseEnd(), s.opts.Now())
+	_, _, err = s.store.FinishSync(ctx, store.Finish{WatchID: watchID, Holder: holder, Seen: c.Wanted, At: c.At(),
+		Until: s.leaseEnd(), Now: s.opts.Now()})
 	return err
 }
 
@@ -234,8 +234,10 @@ func (s *Syncer) leaseEnd() time.Time { return s.opts.Now().Add(s.opts.Timeout +
 // coalesce takes a turn at the watch's fetch. A notification that a live
 // holder's coming read covers is acknowledged after one read (see
 // store.Cursor.Covers); any other is counted and, if no one else is
-// fetching, fetches until no notification came in during the last fetch.
-// A redelivery of the holder's own message takes the fetch over.
+// fetching, takes the lease with its read's start (the debounce's end) in
+// the same write, and fetches until no notification came in during the
+// last fetch. A redelivery of the holder's own message takes the fetch
+// over.
 func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcome, error) {
 	c, err := s.store.Cursor(ctx, w.ID)
 	if err == nil && c.Covers(s.opts.Now()) && (t.Message == "" || t.Message != c.Message) {
@@ -244,10 +246,15 @@ func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcom
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
 	}
+	debounce := s.opts.Debounce
+	if t.Message == "" {
+		debounce = 0 // a person or Renew asked: now
+	}
 	holder := uuid.NewString()
 	until := s.leaseEnd
+	now := s.opts.Now()
 	c, held, err := s.store.WantSync(ctx, store.SyncClaim{
-		WatchID: w.ID, Holder: holder, Message: t.Message, Until: until(), Now: s.opts.Now(),
+		WatchID: w.ID, Holder: holder, Message: t.Message, Until: until(), Now: now, Begins: now.Add(debounce),
 	})
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
@@ -261,27 +268,24 @@ func (s *Syncer) coalesce(ctx context.Context, w store.Watch, t Trigger) (Outcom
 	case !held:
 		return Outcome{Joined: true}, nil
 	}
-	f := &fetch{Syncer: s, w: w, holder: holder, until: until,
+	f := &fetch{Syncer: s, w: w, holder: holder, until: until, debounce: debounce,
 		start: google.PageTokenOfURI(t.Notification.ResourceURI)}
-	debounce := s.opts.Debounce
-	if t.Message == "" {
-		debounce = 0 // a person or Renew asked: now
-	}
-	return f.loop(ctx, debounce)
+	return f.loop(ctx, c)
 }
 
-// loop fetches under the lease, each time after the debounce, until a
-// fetch finds that no notification came during it and gives the lease back.
-func (f *fetch) loop(ctx context.Context, debounce time.Duration) (Outcome, error) {
-	for {
-		if err := wait.Sleep(ctx, debounce); err != nil {
+// loop fetches under the lease claimed as c, each time after the debounce
+// (the read's start the claim or the last finish wrote, Fetching, is the
+// debounce's end by this clock), until a fetch finds that no notification
+// came during it and gives the lease back.
+func (f *fetch) loop(ctx context.Context, c store.Cursor) (Outcome, error) {
+	for !f.released {
+		if err := wait.Sleep(ctx, f.debounce); err != nil {
 			return f.fail(ctx, err)
 		}
-		if err := f.once(ctx); err != nil {
+		var err error
+		if c, err = f.once(ctx, c); err != nil {
 			return f.fail(ctx, err)
-		}
-		if f.released {
-			return f.out, nil
 		}
 	}
+	return f.out, nil
 }

@@ -60,17 +60,34 @@ func TestStormCoalesced(t *testing.T) {
 	}
 }
 
-// gated is a store whose AdvanceCursor can be paused or failed: the moment
-// between a page's events being confirmed and its cursor being written.
+// gated is a store whose cursor writes after a page (AdvanceCursor, and
+// FinishSync, which writes the last page's) can be paused or failed: the
+// moment between a page's events being confirmed and its cursor being
+// written.
 type gated struct {
 	service.Store
 	mu      sync.Mutex
-	pause   chan struct{} // when set, AdvanceCursor signals reached and waits on it
+	pause   chan struct{} // when set, a cursor write signals reached and waits on it
 	reached chan struct{}
-	fail    int // AdvanceCursor calls left to fail, as if the instance died
+	fail    int // cursor writes left to fail, as if the instance died
 }
 
 func (g *gated) AdvanceCursor(ctx context.Context, id, holder string, at store.Position, until, now time.Time) error {
+	if err := g.gate(); err != nil {
+		return err
+	}
+	return g.Store.AdvanceCursor(ctx, id, holder, at, until, now)
+}
+
+func (g *gated) FinishSync(ctx context.Context, fi store.Finish) (store.Cursor, bool, error) {
+	if err := g.gate(); err != nil {
+		return store.Cursor{}, false, err
+	}
+	return g.Store.FinishSync(ctx, fi)
+}
+
+// gate pauses or fails a cursor write, as the test set it.
+func (g *gated) gate() error {
 	g.mu.Lock()
 	pause, fail := g.pause, g.fail > 0
 	if fail {
@@ -84,7 +101,7 @@ func (g *gated) AdvanceCursor(ctx context.Context, id, holder string, at store.P
 		g.reached <- struct{}{}
 		<-pause
 	}
-	return g.Store.AdvanceCursor(ctx, id, holder, at, until, now)
+	return nil
 }
 
 // TestNotificationDuringFetch forces the interleaving: a fetch has read and

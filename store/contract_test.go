@@ -47,8 +47,7 @@ type cursorStore interface {
 	WantSync(ctx context.Context, cl store.SyncClaim) (store.Cursor, bool, error)
 	AdvanceCursor(ctx context.Context, watchID, holder string, at store.Position, until, now time.Time) error
 	OwedCursors(ctx context.Context, now time.Time, limit int) ([]store.Cursor, error)
-	FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (store.Cursor, bool, error)
-	BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (store.Cursor, error)
+	FinishSync(ctx context.Context, fi store.Finish) (store.Cursor, bool, error)
 	ReleaseSync(ctx context.Context, watchID, holder, lastError string, now time.Time) error
 	Cursor(ctx context.Context, watchID string) (store.Cursor, error)
 	Cursors(ctx context.Context, limit int) ([]store.Cursor, error)

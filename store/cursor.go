@@ -25,12 +25,14 @@ type Cursor struct {
 	// when every counted notification has been read for, and the time of
 	// the release when a failed read left some owed (Owed).
 	LeaseUntil time.Time `firestore:"leaseUntil" json:"leaseUntil,omitzero"`
-	// HeldAt is when the holder last wrote (took the lease, began a read,
-	// kept a page): a redelivery takes the read over only once the holder
-	// has been quiet for TakeoverQuiet.
+	// HeldAt is when the holder last wrote (kept a page), or, until its
+	// read begins, when it begins: a redelivery takes the read over only
+	// once the holder has been quiet for TakeoverQuiet since.
 	HeldAt time.Time `firestore:"heldAt" json:"heldAt,omitzero"`
-	// Fetching is when the holder's read began; zero while it waits out
-	// the debounce (or no one holds the lease). See Covers.
+	// Fetching is when the holder's read begins, written with the claim
+	// (or with the finish that keeps the lease for one more read): the end
+	// of its debounce, or the claim's time with none. Zero when no one
+	// holds the lease. See Covers.
 	Fetching  time.Time `firestore:"fetching" json:"fetching,omitzero"`
 	SyncedAt  time.Time `firestore:"syncedAt" json:"syncedAt,omitzero"` // end of the last completed fetch
 	LastError string    `firestore:"lastError,omitempty" json:"lastError,omitempty"`
@@ -68,6 +70,15 @@ func (c Cursor) Owed(now time.Time) bool {
 // its page was cut off, and nothing of it is still on its way.
 const TakeoverQuiet = time.Minute
 
+// ClockSkew is how far apart two Sync instances' clocks may be. A holder
+// begins its read when its own clock reaches Fetching, and a notification
+// is covered by that read when it arrives before Fetching by another
+// instance's clock; so one arriving within ClockSkew of Fetching is
+// counted instead (Covers), which costs at most one more read, never a
+// change. Cloud Run's clocks are kept by Google's time service, far closer
+// than this.
+const ClockSkew = 100 * time.Millisecond
+
 // SyncClaim is one request to fetch a watch's changes.
 type SyncClaim struct {
 	WatchID string
@@ -75,6 +86,23 @@ type SyncClaim struct {
 	Message string    // the trigger's Pub/Sub message id; "" when none (CLI)
 	Until   time.Time // the lease's end
 	Now     time.Time
+	// Begins is when the holder's read is to begin, if the claim takes
+	// the lease: the end of its debounce. Zero or before Now: at Now.
+	// Notifications arriving until then are covered (Covers).
+	Begins time.Time
+}
+
+// Finish is a holder's completed read.
+type Finish struct {
+	WatchID string
+	Holder  string
+	Seen    int64    // Wanted as it stood when the read began
+	At      Position // where the read ended, kept with the finish
+	// Next is when the holder's next read begins, if notifications came
+	// during this one (the debounce's end); zero or before Now: at Now.
+	Next  time.Time
+	Until time.Time // the lease's end, if it is kept for another read
+	Now   time.Time
 }
 
 // The transitions below are the cursor's rules, written once: each store
@@ -86,18 +114,33 @@ type SyncClaim struct {
 // if cl is a redelivery of the message its holder was triggered by and that
 // holder has been quiet for TakeoverQuiet: Pub/Sub redelivers once that
 // attempt failed, so waiting out its whole lease would only delay the read
-// it owes, but a holder that wrote lately may still be publishing. It
-// reports whether cl holds the lease.
-func (c Cursor) want(cl SyncClaim) (Cursor, bool) {
+// it owes, but a holder that wrote lately may still be publishing. Taking
+// the lease, it marks when the read begins (Fetching), so that the claim
+// and the read's start are one write. It reports whether cl holds the
+// lease, and whether c changed: a notification the holder's coming read
+// covers (Covers; not a redelivery of the holder's own message, which
+// counts itself) changes nothing.
+func (c Cursor) want(cl SyncClaim) (Cursor, bool, bool) {
+	free := c.Holder == "" || !c.LeaseUntil.After(cl.Now)
+	if !free && c.Covers(cl.Now) && (cl.Message == "" || cl.Message != c.Message) {
+		return c, false, false
+	}
 	c.Wanted++
 	c.UpdatedAt = normal(cl.Now)
-	free := c.Holder == "" || !c.LeaseUntil.After(cl.Now)
 	if !free && !c.Quiet(cl.Message, cl.Now) {
-		return c, false
+		return c, false, true
 	}
-	c.Holder, c.Message, c.LeaseUntil, c.HeldAt = cl.Holder, cl.Message, normal(cl.Until), normal(cl.Now)
-	c.Fetching = time.Time{}
-	return c, true
+	begins := normal(later(cl.Begins, cl.Now))
+	c.Holder, c.Message, c.LeaseUntil, c.HeldAt, c.Fetching = cl.Holder, cl.Message, normal(cl.Until), begins, begins
+	return c, true, true
+}
+
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Quiet reports whether a redelivery of message may take the read over:
@@ -112,19 +155,11 @@ func (c Cursor) Quiet(message string, now time.Time) bool {
 // read, which begins after this notification's change was made, will see
 // it. Such a notification needs no write at all: in a storm most of them
 // arrive during a debounce, and one watch's cursor is one document, which
-// a write per notification would make the storm's bottleneck.
+// a write per notification would make the storm's bottleneck. One that
+// arrives within ClockSkew of the read's start is not covered: the
+// holder's clock may be ahead of this one's.
 func (c Cursor) Covers(now time.Time) bool {
-	return c.Holder != "" && c.LeaseUntil.After(now) && c.Fetching.IsZero()
-}
-
-// begin marks the start of holder's read: from now on a notification is
-// counted (want), so that the holder reads once more for it.
-func (c Cursor) begin(holder string, until, now time.Time) (Cursor, error) {
-	if err := c.held(holder, "begin"); err != nil {
-		return Cursor{}, err
-	}
-	c.Fetching, c.LeaseUntil, c.UpdatedAt, c.HeldAt = normal(now), normal(until), normal(now), normal(now)
-	return c, nil
+	return c.Holder != "" && c.LeaseUntil.After(now) && now.Add(ClockSkew).Before(c.Fetching)
 }
 
 // held refuses a holder whose lease another attempt has taken over (or
@@ -148,18 +183,23 @@ func (c Cursor) advance(holder string, at Position, until, now time.Time) (Curso
 	return c, nil
 }
 
-// finish records a completed fetch that began when Wanted was seen. The
-// lease is released only when no notification came since (compare and
-// clear); otherwise the holder keeps it and fetches once more, so the last
-// notification of a storm is never lost and never costs a fetch of its own.
-func (c Cursor) finish(holder string, seen int64, until, now time.Time) (Cursor, bool, error) {
-	if err := c.held(holder, "finish"); err != nil {
+// finish records a completed fetch that began when Wanted was seen and
+// ended at fi.At, in the same write as the lease's release: the read's
+// last page moves the cursor here, not in a write of its own. The lease is
+// released only when no notification came since (compare and clear);
+// otherwise the holder keeps it, and fetches once more from fi.Next, so
+// the last notification of a storm is never lost and never costs a fetch
+// of its own.
+func (c Cursor) finish(fi Finish) (Cursor, bool, error) {
+	if err := c.held(fi.Holder, "finish"); err != nil {
 		return Cursor{}, false, err
 	}
-	c.Done, c.SyncedAt, c.UpdatedAt = seen, normal(now), normal(now)
+	c.Token, c.Page = fi.At.Token, fi.At.Page
+	c.Done, c.SyncedAt, c.UpdatedAt = fi.Seen, normal(fi.Now), normal(fi.Now)
 	c.LastError, c.Failures = "", 0
-	if c.Wanted != seen {
-		c.LeaseUntil, c.Fetching, c.HeldAt = normal(until), time.Time{}, normal(now)
+	if c.Wanted != fi.Seen {
+		next := normal(later(fi.Next, fi.Now))
+		c.LeaseUntil, c.Fetching, c.HeldAt = normal(fi.Until), next, next
 		return c, false, nil
 	}
 	return c.released(time.Time{}), true, nil

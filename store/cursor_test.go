@@ -72,7 +72,8 @@ func testWantSyncTakes(t *testing.T, s contractStore) {
 		mustCursor(t, s, id, c)
 	}
 	// The whole document a first claim writes.
-	want := store.Cursor{WatchID: "w0", Wanted: 1, Holder: "h2", Message: "m2", LeaseUntil: stored(t0.Add(time.Minute)), HeldAt: stored(t0), UpdatedAt: stored(t0)}
+	want := store.Cursor{WatchID: "w0", Wanted: 1, Holder: "h2", Message: "m2", LeaseUntil: stored(t0.Add(time.Minute)),
+		HeldAt: stored(t0), Fetching: stored(t0), UpdatedAt: stored(t0)}
 	if diff := cmp.Diff(want, mustCursor(t, s, "w0", want)); diff != "" {
 		t.Errorf("first cursor (-want +got):\n%s", diff)
 	}
@@ -130,7 +131,7 @@ func testOnlyHolder(t *testing.T, s contractStore) {
 		}{
 			{"AdvanceCursor", func() error { return s.AdvanceCursor(ctx, "w2", holder, tok("t"), later.Add(time.Minute), later) }},
 			{"FinishSync", func() error {
-				_, _, err := s.FinishSync(ctx, "w2", holder, 3, later.Add(time.Minute), later)
+				_, _, err := s.FinishSync(ctx, store.Finish{WatchID: "w2", Holder: holder, Seen: 3, Until: later.Add(time.Minute), Now: later})
 				return err
 			}},
 			{"ReleaseSync", func() error { return s.ReleaseSync(ctx, "w2", holder, "boom", later) }},
@@ -160,12 +161,15 @@ func testFinishSync(t *testing.T, s contractStore) {
 	}
 	// A notification during the fetch.
 	mustWant(t, s, claim("w1", "h2", "m2", t0.Add(2*time.Second)))
-	c, released, err := s.FinishSync(ctx, "w1", "h1", seen, t0.Add(3*time.Minute), t0.Add(3*time.Second))
+	// The read's last page moves the cursor in the finish's own write;
+	// the next read begins after the debounce (Next).
+	c, released, err := s.FinishSync(ctx, store.Finish{WatchID: "w1", Holder: "h1", Seen: seen, At: tok("page-2"),
+		Next: t0.Add(5 * time.Second), Until: t0.Add(3 * time.Minute), Now: t0.Add(3 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.Cursor{WatchID: "w1", Token: "page-1", Wanted: 2, Done: 1, Holder: "h1", Message: "m1",
-		LeaseUntil: stored(t0.Add(3 * time.Minute)), HeldAt: stored(t0.Add(3 * time.Second)),
+	want := store.Cursor{WatchID: "w1", Token: "page-2", Wanted: 2, Done: 1, Holder: "h1", Message: "m1",
+		LeaseUntil: stored(t0.Add(3 * time.Minute)), HeldAt: stored(t0.Add(5 * time.Second)), Fetching: stored(t0.Add(5 * time.Second)),
 		SyncedAt: stored(t0.Add(3 * time.Second)), UpdatedAt: stored(t0.Add(3 * time.Second))}
 	if released {
 		t.Error("FinishSync released the lease with a notification unfetched")
@@ -174,11 +178,9 @@ func testFinishSync(t *testing.T, s contractStore) {
 		t.Errorf("kept (-want +got):\n%s", diff)
 	}
 	// The fetch once more, which sees both notifications; a resync
-	// clears the token.
-	if err := s.AdvanceCursor(ctx, "w1", "h1", store.Position{}, t0.Add(4*time.Minute), t0.Add(4*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	c, released, err = s.FinishSync(ctx, "w1", "h1", 2, t0.Add(5*time.Minute), t0.Add(5*time.Second))
+	// cleared the token.
+	c, released, err = s.FinishSync(ctx, store.Finish{WatchID: "w1", Holder: "h1", Seen: 2,
+		Until: t0.Add(5 * time.Minute), Now: t0.Add(5 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +216,7 @@ func testReleaseSync(t *testing.T, s contractStore) {
 	}
 	// A completed fetch clears the failures.
 	mustWant(t, s, claim("w1", "h3", "m", t0))
-	c, _, err := s.FinishSync(ctx, "w1", "h3", 3, t0, t0)
+	c, _, err := s.FinishSync(ctx, store.Finish{WatchID: "w1", Holder: "h3", Seen: 3, Until: t0, Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,40 +228,47 @@ func testReleaseSync(t *testing.T, s contractStore) {
 func testCovers(t *testing.T, s contractStore) {
 	ctx := t.Context()
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	c, _ := mustWant(t, s, claim("w1", "h1", "m1", t0))
+	// The claim marks the read's start: the debounce's end, 2 s on.
+	cl := claim("w1", "h1", "m1", t0)
+	cl.Begins = at(2 * time.Second)
+	c, _ := mustWant(t, s, cl)
+	if c.Fetching != stored(at(2*time.Second)) || c.HeldAt != c.Fetching {
+		t.Errorf("claimed: fetching %v, held %v; want both %v", c.Fetching, c.HeldAt, stored(at(2*time.Second)))
+	}
 	// Waiting out the debounce: the coming read covers a notification.
 	if !c.Covers(at(time.Second)) {
 		t.Error("a live holder that has not begun reading does not cover a notification")
 	}
+	// Within ClockSkew of the read's start, the holder's clock may be
+	// there already.
+	if c.Covers(at(2*time.Second - store.ClockSkew)) {
+		t.Error("a notification within ClockSkew of the read's start is covered")
+	}
 	if c.Covers(at(2 * time.Minute)) {
 		t.Error("a lease past its end covers a notification")
 	}
-	if _, err := s.BeginFetch(ctx, "w1", "h2", at(3*time.Minute), at(time.Second)); !errors.Is(err, store.ErrLeaseLost) {
-		t.Errorf("BeginFetch by a non-holder: %v, want ErrLeaseLost", err)
+	// A covered notification's claim writes nothing, not even its count;
+	// the holder's own message, redelivered, counts itself.
+	if got, took := mustWant(t, s, claim("w1", "h2", "m2", at(time.Second))); took || got.Wanted != 1 {
+		t.Errorf("a covered claim: took %v, wanted %d; want false, 1", took, got.Wanted)
 	}
-	c, err := s.BeginFetch(ctx, "w1", "h1", at(3*time.Minute), at(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c = mustCursor(t, s, "w1", c)
-	if c.Fetching != stored(at(2*time.Second)) || c.LeaseUntil != stored(at(3*time.Minute)) || c.Covers(at(3*time.Second)) {
-		t.Errorf("after BeginFetch: fetching %v lease %v covers %v; want the read marked and no longer covering",
-			c.Fetching, c.LeaseUntil, c.Covers(at(3*time.Second)))
+	mustCursor(t, s, "w1", c)
+	if got, took := mustWant(t, s, claim("w1", "h3", "m1", at(time.Second))); took || got.Wanted != 2 {
+		t.Errorf("the holder's message again: took %v, wanted %d; want false, 2", took, got.Wanted)
 	}
 	// A notification during the read is counted, so the holder reads
 	// again, and while it waits to, it covers once more.
-	mustWant(t, s, claim("w1", "h2", "m2", at(4*time.Second)))
-	c, released, err := s.FinishSync(ctx, "w1", "h1", c.Wanted, at(4*time.Minute), at(5*time.Second))
+	mustWant(t, s, claim("w1", "h2", "m2", at(3*time.Second)))
+	c, released, err := s.FinishSync(ctx, store.Finish{WatchID: "w1", Holder: "h1", Seen: c.Wanted,
+		Next: at(7 * time.Second), Until: at(4 * time.Minute), Now: at(5 * time.Second)})
 	if err != nil || released {
 		t.Fatalf("FinishSync: released %v, %v; want kept", released, err)
 	}
-	if c = mustCursor(t, s, "w1", c); !c.Covers(at(6 * time.Second)) {
-		t.Errorf("holder between reads does not cover: %+v", c)
+	if c = mustCursor(t, s, "w1", c); !c.Covers(at(6*time.Second)) || c.Covers(at(7*time.Second)) {
+		t.Errorf("holder between reads does not cover until its next read only: %+v", c)
 	}
-	if _, err := s.BeginFetch(ctx, "w1", "h1", at(5*time.Minute), at(7*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	c, released, err = s.FinishSync(ctx, "w1", "h1", 2, at(5*time.Minute), at(8*time.Second))
+	c, released, err = s.FinishSync(ctx, store.Finish{WatchID: "w1", Holder: "h1", Seen: 3,
+		Until: at(5 * time.Minute), Now: at(8 * time.Second)})
 	if err != nil || !released {
 		t.Fatalf("FinishSync: released %v, %v; want released", released, err)
 	}
@@ -295,7 +304,8 @@ func testPosition(t *testing.T, s contractStore) {
 	if err := s.AdvanceCursor(ctx, "w1", "h2", tok("sync-1"), t0.Add(time.Hour), t0.Add(4*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	c, released, err := s.FinishSync(ctx, "w1", "h2", c.Wanted, t0.Add(time.Hour), t0.Add(5*time.Second))
+	c, released, err := s.FinishSync(ctx, store.Finish{WatchID: "w1", Holder: "h2", Seen: c.Wanted, At: tok("sync-1"),
+		Until: t0.Add(time.Hour), Now: t0.Add(5 * time.Second)})
 	if err != nil || !released {
 		t.Fatalf("FinishSync = %v, %v", released, err)
 	}
@@ -317,7 +327,10 @@ func testNoCursor(t *testing.T, s contractStore) {
 		}{
 			{"Cursor", func() error { _, err := s.Cursor(ctx, id); return err }, store.ErrNotFound},
 			{"AdvanceCursor", func() error { return s.AdvanceCursor(ctx, id, "h", tok("t"), t0, t0) }, store.ErrNotFound},
-			{"FinishSync", func() error { _, _, err := s.FinishSync(ctx, id, "h", 0, t0, t0); return err }, store.ErrNotFound},
+			{"FinishSync", func() error {
+				_, _, err := s.FinishSync(ctx, store.Finish{WatchID: id, Holder: "h", Until: t0, Now: t0})
+				return err
+			}, store.ErrNotFound},
 			{"ReleaseSync", func() error { return s.ReleaseSync(ctx, id, "h", "x", t0) }, store.ErrNotFound},
 		}
 		if id != "nope" {
@@ -424,7 +437,7 @@ func testOwedCursors(t *testing.T, s contractStore) {
 	live.Until = t0.Add(time.Hour)
 	mustWant(t, s, live)
 	c, _ := mustWant(t, s, claim("done", "h", "m", t0))
-	if _, _, err := s.FinishSync(ctx, "done", "h", c.Wanted, t0, t0); err != nil {
+	if _, _, err := s.FinishSync(ctx, store.Finish{WatchID: "done", Holder: "h", Seen: c.Wanted, Until: t0, Now: t0}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

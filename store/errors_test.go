@@ -57,9 +57,8 @@ func testSaysStoreOnce(t *testing.T, s contractStore) {
 			return err
 		}, store.ErrInvalidID},
 		// Refused by a rule inside a cursor's read-and-write.
-		{"a cursor's read by another holder", func() error {
-			_, err := s.BeginFetch(ctx, "w1", "h2", t0.Add(time.Minute), t0)
-			return err
+		{"a cursor's advance by another holder", func() error {
+			return s.AdvanceCursor(ctx, "w1", "h2", tok("t"), t0.Add(time.Minute), t0)
 		}, store.ErrLeaseLost},
 		// Refused before any call to Firestore.
 		{"a create under an id no document can have", func() error { return s.CreateWatch(ctx, sampleWatch("a/b")) }, store.ErrInvalidID},

@@ -27,6 +27,9 @@ type Firestore struct {
 	outbox   *firestore.CollectionRef
 	cursors  *firestore.CollectionRef
 	latest   *firestore.CollectionRef
+	// cursorRevs: the cursors as this store last read or wrote them
+	// (firestore_revs.go).
+	cursorRevs revisions[Cursor]
 }
 
 // OpenFirestore connects to the given project's Firestore database ("" means

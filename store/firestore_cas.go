@@ -41,8 +41,10 @@ type wholeDoc interface{ fields() []firestore.Update }
 // changeDoc applies change to the document at ref and writes the result,
 // unless change refuses or leaves it as it was (write false), in one atomic
 // read-and-write (see above). change gets ok false, and the zero T, when
-// there is no document; it may create one.
-func changeDoc[T wholeDoc](ctx context.Context, ref *firestore.DocumentRef, what string, decode func(*firestore.DocumentSnapshot) (T, error), change func(v T, ok bool) (T, bool, error)) (T, error) {
+// there is no document; it may create one. revs, when not nil, remembers
+// the document as read or written, and a round first tries its write
+// against the document as remembered, with no read (firestore_revs.go).
+func changeDoc[T wholeDoc](ctx context.Context, ref *firestore.DocumentRef, what string, revs *revisions[T], decode func(*firestore.DocumentSnapshot) (T, error), change func(v T, ok bool) (T, bool, error)) (T, error) {
 	var zero T
 	for attempt := range casAttempts {
 		if attempt > 0 {
@@ -52,7 +54,7 @@ func changeDoc[T wholeDoc](ctx context.Context, ref *firestore.DocumentRef, what
 				return zero, fail(what, err)
 			}
 		}
-		v, err := casDoc(ctx, ref, decode, change)
+		v, err := casDoc(ctx, ref, revs, decode, change)
 		if !errors.Is(err, errDocChanged) {
 			if err != nil {
 				return zero, fail(what, err)
@@ -65,8 +67,11 @@ func changeDoc[T wholeDoc](ctx context.Context, ref *firestore.DocumentRef, what
 
 // casDoc is one round of changeDoc; errDocChanged when another write came
 // between its read and its write.
-func casDoc[T wholeDoc](ctx context.Context, ref *firestore.DocumentRef, decode func(*firestore.DocumentSnapshot) (T, error), change func(T, bool) (T, bool, error)) (T, error) {
+func casDoc[T wholeDoc](ctx context.Context, ref *firestore.DocumentRef, revs *revisions[T], decode func(*firestore.DocumentSnapshot) (T, error), change func(T, bool) (T, bool, error)) (T, error) {
 	var v, zero T
+	if v, ok, err := casKnown(ctx, ref, revs, change); ok || err != nil {
+		return v, err
+	}
 	snap, err := ref.Get(ctx)
 	exists := err == nil
 	if err != nil && status.Code(err) != codes.NotFound {
@@ -76,22 +81,30 @@ func casDoc[T wholeDoc](ctx context.Context, ref *firestore.DocumentRef, decode 
 		if v, err = decode(snap); err != nil {
 			return zero, err
 		}
+		revs.put(ref.Path, v, snap.UpdateTime)
+	} else {
+		revs.drop(ref.Path)
 	}
 	v, write, err := change(v, exists)
 	if err != nil || !write {
 		return v, err
 	}
+	var wr *firestore.WriteResult
 	if exists {
-		_, err = ref.Update(ctx, v.fields(), firestore.LastUpdateTime(snap.UpdateTime))
+		wr, err = ref.Update(ctx, v.fields(), firestore.LastUpdateTime(snap.UpdateTime))
 	} else {
-		_, err = ref.Create(ctx, v)
+		wr, err = ref.Create(ctx, v)
 	}
-	switch status.Code(err) {
-	case codes.FailedPrecondition, codes.NotFound, codes.AlreadyExists:
+	if changedSince(err) {
 		// Written, deleted or created since the read.
+		revs.drop(ref.Path)
 		return zero, errDocChanged
 	}
-	return v, err
+	if err != nil {
+		return zero, err
+	}
+	revs.put(ref.Path, v, wr.UpdateTime)
+	return v, nil
 }
 
 // decodeAs decodes a document of one of the store's types, naming it (what)

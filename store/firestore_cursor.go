@@ -45,7 +45,7 @@ func (c Cursor) fields() []firestore.Update {
 // unless change refuses, in one atomic read-and-write (changeDoc). change
 // gets ok false when there is no cursor; it may create one.
 func (f *Firestore) changeCursor(ctx context.Context, ref *firestore.DocumentRef, what string, change func(c Cursor, ok bool) (Cursor, error)) (Cursor, error) {
-	return changeDoc(ctx, ref, what, decodeCursor, func(c Cursor, ok bool) (Cursor, bool, error) {
+	return changeDoc(ctx, ref, what, &f.cursorRevs, decodeCursor, func(c Cursor, ok bool) (Cursor, bool, error) {
 		if !ok {
 			c.WatchID = ref.ID
 		}
@@ -61,11 +61,16 @@ func (f *Firestore) WantSync(ctx context.Context, cl SyncClaim) (Cursor, bool, e
 		return Cursor{}, false, fmt.Errorf("want sync: %w", err)
 	}
 	var took bool
-	c, err := f.changeCursor(ctx, f.cursors.Doc(cl.WatchID), "want sync "+cl.WatchID, func(c Cursor, _ bool) (Cursor, error) {
+	ref := f.cursors.Doc(cl.WatchID)
+	c, err := changeDoc(ctx, ref, "want sync "+cl.WatchID, &f.cursorRevs, decodeCursor, func(c Cursor, ok bool) (Cursor, bool, error) {
 		// A missing cursor is the watch's first notification: its
 		// cursor starts here.
-		c, took = c.want(cl)
-		return c, nil
+		if !ok {
+			c.WatchID = ref.ID
+		}
+		var changed bool
+		c, took, changed = c.want(cl)
+		return c, changed, nil
 	})
 	return c, took, err
 }
@@ -79,21 +84,14 @@ func (f *Firestore) AdvanceCursor(ctx context.Context, watchID, holder string, a
 	return err
 }
 
-// BeginFetch marks the start of holder's read and returns the cursor as it
-// stands; see Memory.BeginFetch.
-func (f *Firestore) BeginFetch(ctx context.Context, watchID, holder string, until, now time.Time) (Cursor, error) {
-	return f.changeHeld(ctx, watchID, "begin fetch", func(c Cursor) (Cursor, error) {
-		return c.begin(holder, until, now)
-	})
-}
-
-// FinishSync records holder's completed fetch and releases the lease unless
-// notifications came during it; see Memory.FinishSync.
-func (f *Firestore) FinishSync(ctx context.Context, watchID, holder string, seen int64, until, now time.Time) (Cursor, bool, error) {
+// FinishSync records the holder's completed fetch and where it ended, and
+// releases the lease unless notifications came during it, in one write;
+// see Memory.FinishSync.
+func (f *Firestore) FinishSync(ctx context.Context, fi Finish) (Cursor, bool, error) {
 	var released bool
-	c, err := f.changeHeld(ctx, watchID, "finish sync", func(c Cursor) (Cursor, error) {
+	c, err := f.changeHeld(ctx, fi.WatchID, "finish sync", func(c Cursor) (Cursor, error) {
 		var err error
-		c, released, err = c.finish(holder, seen, until, now)
+		c, released, err = c.finish(fi)
 		return c, err
 	})
 	return c, released, err
@@ -127,9 +125,23 @@ func (f *Firestore) cursor(watchID string) (*firestore.DocumentRef, error) {
 	return doc(f.cursors, "cursor", watchID)
 }
 
-// Cursor returns the watch's cursor; ErrNotFound if there is none.
+// Cursor returns the watch's cursor; ErrNotFound if there is none. The
+// store remembers it as read, so that the turn's first write of it needs
+// no read of its own (firestore_revs.go).
 func (f *Firestore) Cursor(ctx context.Context, watchID string) (Cursor, error) {
-	return getDoc(ctx, f.cursors, "cursor", watchID, decodeCursor)
+	ref, err := f.cursor(watchID)
+	if err != nil {
+		return Cursor{}, err
+	}
+	snap, err := ref.Get(ctx)
+	if err != nil {
+		return Cursor{}, fail("get cursor "+watchID, err)
+	}
+	c, err := decodeCursor(snap)
+	if err == nil {
+		f.cursorRevs.put(ref.Path, c, snap.UpdateTime)
+	}
+	return c, err
 }
 
 // OwedCursors returns up to limit cursors whose read is owed at now

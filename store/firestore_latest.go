@@ -39,7 +39,7 @@ func (f *Firestore) ClaimBody(ctx context.Context, b BodyClaim) (Latest, Verdict
 	}
 	var v Verdict
 	ref := f.latest.Doc(latestDoc(b.WatchID, b.ItemID))
-	l, err := changeDoc(ctx, ref, "claim body "+b.WatchID+"/"+b.ItemID, decodeLatest, func(l Latest, ok bool) (Latest, bool, error) {
+	l, err := changeDoc(ctx, ref, "claim body "+b.WatchID+"/"+b.ItemID, nil, decodeLatest, func(l Latest, ok bool) (Latest, bool, error) {
 		var write bool
 		l, v, write = l.claim(b, ok)
 		return l, write, nil

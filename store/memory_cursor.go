@@ -10,8 +10,10 @@ import (
 )
 
 // WantSync counts a notification of cl's watch, creating its cursor if need
-// be, and takes the cursor's lease for cl when it may (see SyncClaim). It
-// returns the cursor as written and whether cl holds the lease.
+// be, and takes the cursor's lease for cl when it may (see SyncClaim),
+// marking when its read begins (cl.Begins). A notification the holder's
+// coming read covers (Cursor.Covers) is not counted. It returns the cursor
+// as it stands and whether cl holds the lease.
 func (m *Memory) WantSync(_ context.Context, cl SyncClaim) (Cursor, bool, error) {
 	if err := CheckID(cl.WatchID); err != nil {
 		return Cursor{}, false, fmt.Errorf("want sync: %w", err)
@@ -22,8 +24,10 @@ func (m *Memory) WantSync(_ context.Context, cl SyncClaim) (Cursor, bool, error)
 	if !ok {
 		c = Cursor{WatchID: cl.WatchID}
 	}
-	c, took := c.want(cl)
-	m.cursors[cl.WatchID] = c
+	c, took, changed := c.want(cl)
+	if changed {
+		m.cursors[cl.WatchID] = c
+	}
 	return c, took, nil
 }
 
@@ -35,22 +39,16 @@ func (m *Memory) AdvanceCursor(_ context.Context, watchID, holder string, at Pos
 	return err
 }
 
-// BeginFetch marks the start of holder's read (Cursor.Fetching), extends
-// its lease to until, and returns the cursor as it stands: its Wanted is
-// what the read covers. ErrLeaseLost if holder does not hold the lease.
-func (m *Memory) BeginFetch(_ context.Context, watchID, holder string, until, now time.Time) (Cursor, error) {
-	return m.changeCursor(watchID, func(c Cursor) (Cursor, error) { return c.begin(holder, until, now) })
-}
-
-// FinishSync records holder's completed fetch, begun when Wanted was seen.
-// It releases the lease and reports true when no notification came since;
-// otherwise holder keeps the lease until until and must fetch once more.
-// ErrLeaseLost if holder does not hold the lease.
-func (m *Memory) FinishSync(_ context.Context, watchID, holder string, seen int64, until, now time.Time) (Cursor, bool, error) {
+// FinishSync records the holder's completed fetch, begun when Wanted was
+// fi.Seen, and where it ended. It releases the lease and reports true when
+// no notification came since; otherwise the holder keeps the lease until
+// fi.Until and must fetch once more, from fi.Next. ErrLeaseLost if the
+// holder does not hold the lease.
+func (m *Memory) FinishSync(_ context.Context, fi Finish) (Cursor, bool, error) {
 	var released bool
-	c, err := m.changeCursor(watchID, func(c Cursor) (Cursor, error) {
+	c, err := m.changeCursor(fi.WatchID, func(c Cursor) (Cursor, error) {
 		var err error
-		c, released, err = c.finish(holder, seen, until, now)
+		c, released, err = c.finish(fi)
 		return c, err
 	})
 	return c, released, err
