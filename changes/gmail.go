@@ -43,24 +43,7 @@ func (s *Syncer) gmailPush(ctx context.Context, data []byte) (Outcome, error) {
 	if err := s.pub.PublishAll(ctx, es); err != nil {
 		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
 	}
-	for _, w := range ws {
-		s.delivered(ctx, w)
-	}
 	return Outcome{Published: len(es)}, nil
-}
-
-// delivered records on w's current grant, as Receive does on a channel,
-// that a push of it was published, so `watchrelay status` can say when
-// Gmail last delivered. Best effort: the events are durable already.
-func (s *Syncer) delivered(ctx context.Context, w store.Watch) {
-	now := s.opts.Now()
-	c, err := s.store.Channel(ctx, w.ChannelID)
-	if err != nil || !c.DeliveryDue(now) {
-		return
-	}
-	if err := s.store.UpdateChannel(ctx, c.ID, store.ChannelUpdate{DeliveredAt: &now}); err != nil {
-		s.log.Warn("delivery not recorded", "channel", c.ID, "error", err)
-	}
 }
 
 // gmailNotification is the notification event of one Gmail push for w. Its

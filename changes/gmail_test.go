@@ -43,9 +43,10 @@ func TestGmailChanges(t *testing.T) {
 			if n := len(r.ofType(w.ID, event.TypeNotification)); n < 1 {
 				t.Errorf("%d notifications of the watch; the pushes were not published as its notifications", n)
 			}
-			// status reads when the grant last delivered, as for a channel.
-			if c, err := r.svc.Store.Channel(context.Background(), w.ChannelID); err != nil || c.DeliveredAt.IsZero() {
-				t.Errorf("grant %s after the pushes: delivered %v, %v; want it recorded", w.ChannelID, c.DeliveredAt, err)
+			// status reads when the watch was last notified from its
+			// cursor, as for a webhook's watch.
+			if c, err := r.svc.Store.Cursor(context.Background(), w.ID); err != nil || c.NotifiedAt.IsZero() {
+				t.Errorf("cursor of %s after the pushes: notified %v, %v; want it recorded", w.ID, c.NotifiedAt, err)
 			}
 
 			// Once Sync is idle, history moves on with nothing pushed (the

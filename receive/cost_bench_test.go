@@ -21,9 +21,10 @@ import (
 // Firestore, on the emulator, counted at the store's gRPC connection by
 // internal/testing/fscount (as Renew's and Sync's benchmarks count): one op
 // is one notification of a live channel, the clock moved on by the case's
-// spacing before each, so that the channel's delivery record falls due as
-// often as it would in a day of notifications that far apart. The publish is
-// rendered and not sent: Pub/Sub is not what is counted here.
+// spacing before each, as in a day of notifications that far apart: no rate,
+// down to one a day, may cost a write (when a watch was last notified is
+// Sync's to record, store.Cursor.NotifiedAt). The publish is rendered and
+// not sent: Pub/Sub is not what is counted here.
 func BenchmarkReceiveFirestore(b *testing.B) {
 	space := backend.New(b)
 	for _, tc := range []struct {

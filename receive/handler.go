@@ -216,17 +216,17 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) (Notification, 
 		// nothing published: Google's retry of the same message records
 		// it and publishes the event then, so neither the record nor the
 		// event is lost, and no event goes out twice for one failure.
-		// The delivery goes in the same write (see delivered).
 		if err := h.d.Channels.UpdateChannel(sctx, c.ID, store.ChannelUpdate{
-			ResourceID: &n.ResourceID, ResourceURI: &n.ResourceURI, SyncedAt: &now, DeliveredAt: &now,
+			ResourceID: &n.ResourceID, ResourceURI: &n.ResourceURI, SyncedAt: &now,
 		}); err != nil {
 			return n, fmt.Errorf("receive: record sync: %w", err)
 		}
-		c.DeliveredAt = now
 	}
+	// No write per notification: when a watch last delivered is recorded
+	// by Sync's claim of its cursor (store.Cursor.NotifiedAt), a write
+	// Sync makes anyway.
 	if err := h.d.Publisher.Publish(ctx, Event(n, c, body, now)); err != nil {
 		return n, err
 	}
-	h.delivered(ctx, c, now)
 	return n, nil
 }

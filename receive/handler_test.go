@@ -47,8 +47,6 @@ var contractChannels = map[string]testChannel{
 		state: store.ChannelFailed},
 	// Watch call in flight; the resource id is not known yet.
 	"ch-pending": {watch: "w-3", kind: "calendar.events", token: tok1, state: store.ChannelPending},
-	// Live, and no delivery recorded for store.DeliveryEvery.
-	"ch-quiet": {watch: "w-4", kind: "calendar.events", token: tok1, resourceID: "res-4", quiet: true},
 }
 
 // valid is a notification ch-1 accepts.
@@ -291,9 +289,9 @@ func (c *countingChannels) UpdateChannel(ctx context.Context, id string, u store
 
 // Every notification costs exactly one store read and no write, except the
 // sync of a pending channel whose resource id is unknown: one read and one
-// write, which records resourceId, resourceUri and syncedAt; and the first
-// notification of a channel after store.DeliveryEvery, whose one write
-// records its delivery.
+// write, which records resourceId, resourceUri and syncedAt. A channel
+// quiet for hours costs no more: when a watch was last notified is Sync's
+// to record (store.Cursor.NotifiedAt).
 func TestReceiveStoreCalls(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -318,8 +316,6 @@ func TestReceiveStoreCalls(t *testing.T) {
 		{"forged sync, pending channel", notification("ch-pending", "guess", "res-9", "sync", 1), 403, 1, 0},
 		// A stray: one read.
 		{"unknown channel", notification("ch-nobody", tok1, "res-1", "sync", 1), 204, 1, 0},
-		// Quiet for DeliveryEvery: the delivery is recorded.
-		{"quiet channel", notification("ch-quiet", tok1, "res-4", "exists", 3), 200, 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -342,7 +338,7 @@ func TestReceiveStoreCalls(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantSynced := tt.updates == 1 && tt.name != "quiet channel"
+			wantSynced := tt.updates == 1
 			if got := c.ResourceID == "res-9" && c.SyncedAt.Equal(t0.Truncate(time.Microsecond)) && c.ResourceURI != ""; got != wantSynced {
 				t.Errorf("pending channel recorded = %v, want %v: %+v", got, wantSynced, c)
 			}

@@ -206,9 +206,6 @@ type testChannel struct {
 	state                                       store.ChannelState
 	acceptUntil                                 time.Time
 	labels                                      map[string]string
-	// quiet: no delivery recorded for longer than store.DeliveryEvery;
-	// every other channel delivered a minute before t0.
-	quiet bool
 }
 
 func (c testChannel) channel(id string) store.Channel {
@@ -216,15 +213,10 @@ func (c testChannel) channel(id string) store.Channel {
 	if state == "" {
 		state = store.ChannelActive
 	}
-	delivered := t0.Add(-time.Minute)
-	if c.quiet {
-		delivered = t0.Add(-store.DeliveryEvery)
-	}
 	return store.Channel{
 		ID: id, WatchID: c.watch, Kind: c.kind, ResourceID: c.resourceID, ResourceURI: c.resourceURI,
 		TokenHash: store.HashToken(c.token), State: state, AcceptUntil: c.acceptUntil,
 		Expiration: t0.Add(time.Hour), Labels: c.labels, CreatedAt: t0.Add(-time.Hour),
-		DeliveredAt: delivered,
 	}
 }
 

@@ -71,15 +71,3 @@ func (l *strayLog) record(ctx context.Context, n Notification, now time.Time) {
 		l.log.Warn("stray not recorded", "channel", n.ChannelID, "error", err)
 	}
 }
-
-// delivered records, at most once per store.DeliveryEvery, that c's
-// notification was published. Best effort: the event is durable already,
-// so a failure is logged and the notification acknowledged.
-func (h *Handler) delivered(ctx context.Context, c store.Channel, now time.Time) {
-	if !c.DeliveryDue(now) {
-		return
-	}
-	if err := h.d.Channels.UpdateChannel(ctx, c.ID, store.ChannelUpdate{DeliveredAt: &now}); err != nil {
-		h.d.Logger.Warn("delivery not recorded", "channel", c.ID, "error", err)
-	}
-}

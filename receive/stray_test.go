@@ -56,20 +56,3 @@ func TestStraysRecordedWithinBounds(t *testing.T) {
 		}
 	}
 }
-
-// The first notification of a channel after store.DeliveryEvery records its
-// delivery, with the time of the notification.
-func TestDeliveryRecorded(t *testing.T) {
-	t.Parallel()
-	r := newRig(t, contractChannels, nil)
-	if w := r.serve(notification("ch-quiet", tok1, "res-4", "exists", 3)); w.Code != 200 {
-		t.Fatalf("status %d", w.Code)
-	}
-	c, err := r.store.Channel(t.Context(), "ch-quiet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !c.DeliveredAt.Equal(t0.Truncate(time.Microsecond)) {
-		t.Errorf("deliveredAt %v, want %v", c.DeliveredAt, t0)
-	}
-}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/watchrelay/watchrelay/internal/testing/backend"
+	"github.com/watchrelay/watchrelay/internal/testing/emulator"
 	"github.com/watchrelay/watchrelay/store"
 )
 
@@ -92,6 +94,31 @@ func testUpdateChannel(t *testing.T, s contractStore) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
+	}
+}
+
+// A channel written by a version before store.Cursor.NotifiedAt carries
+// deliveredAt, which nothing reads or writes any more: the channel reads
+// and updates as any other, the field ignored. Firestore only: a Memory
+// store never outlives its process, so it has no old documents.
+func TestChannelWithDeliveredAt(t *testing.T) {
+	t.Parallel()
+	emulator.Require(t)
+	s := backend.New(t).Firestore(t)
+	c := sampleChannel("c1", "w1")
+	mustCreateChannels(t, s, c)
+	backend.MarkChannelDelivered(t, s, "c1", t0)
+	want := normalChannel(c)
+	want.State = store.ChannelStopping
+	if err := s.UpdateChannel(t.Context(), "c1", store.ChannelUpdate{State: &want.State}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Channel(t.Context(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Channel (-want +got):\n%s", diff)
 	}
 }
 

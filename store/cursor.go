@@ -33,11 +33,18 @@ type Cursor struct {
 	// (or with the finish that keeps the lease for one more read): the end
 	// of its debounce, or the claim's time with none. Zero when no one
 	// holds the lease. See Covers.
-	Fetching  time.Time `firestore:"fetching" json:"fetching,omitzero"`
-	SyncedAt  time.Time `firestore:"syncedAt" json:"syncedAt,omitzero"` // end of the last completed fetch
-	LastError string    `firestore:"lastError,omitempty" json:"lastError,omitempty"`
-	Failures  int       `firestore:"failures" json:"failures"`
-	UpdatedAt time.Time `firestore:"updatedAt" json:"updatedAt,omitzero"`
+	Fetching time.Time `firestore:"fetching" json:"fetching,omitzero"`
+	SyncedAt time.Time `firestore:"syncedAt" json:"syncedAt,omitzero"` // end of the last completed fetch
+	// NotifiedAt is when Sync last counted a notification of the watch
+	// (a claim with a Pub/Sub message; not a read a person or Renew
+	// asked for), written by that claim's own write, so it costs
+	// nothing: it is how `watchrelay status` says a watch delivers. A
+	// notification the coming read covers is not written, so it may be
+	// up to a debounce behind.
+	NotifiedAt time.Time `firestore:"notifiedAt,omitempty" json:"notifiedAt,omitzero"`
+	LastError  string    `firestore:"lastError,omitempty" json:"lastError,omitempty"`
+	Failures   int       `firestore:"failures" json:"failures"`
+	UpdatedAt  time.Time `firestore:"updatedAt" json:"updatedAt,omitzero"`
 }
 
 // Position is where a watch's read stands: the cursor the last completed
@@ -127,6 +134,9 @@ func (c Cursor) want(cl SyncClaim) (Cursor, bool, bool) {
 	}
 	c.Wanted++
 	c.UpdatedAt = normal(cl.Now)
+	if cl.Message != "" {
+		c.NotifiedAt = c.UpdatedAt
+	}
 	if !free && !c.Quiet(cl.Message, cl.Now) {
 		return c, false, true
 	}

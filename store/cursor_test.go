@@ -71,9 +71,16 @@ func testWantSyncTakes(t *testing.T, s contractStore) {
 		}
 		mustCursor(t, s, id, c)
 	}
+	// A notification's claim records when it came, taken or not; a read
+	// asked for without one (the CLI, Renew) records nothing.
+	for id, want := range map[string]time.Time{"w1": stored(live), "w2": {}} {
+		if c, err := s.Cursor(t.Context(), id); err != nil || !c.NotifiedAt.Equal(want) {
+			t.Errorf("cursor %s notified at %v (%v), want %v", id, c.NotifiedAt, err, want)
+		}
+	}
 	// The whole document a first claim writes.
 	want := store.Cursor{WatchID: "w0", Wanted: 1, Holder: "h2", Message: "m2", LeaseUntil: stored(t0.Add(time.Minute)),
-		HeldAt: stored(t0), Fetching: stored(t0), UpdatedAt: stored(t0)}
+		HeldAt: stored(t0), Fetching: stored(t0), NotifiedAt: stored(t0), UpdatedAt: stored(t0)}
 	if diff := cmp.Diff(want, mustCursor(t, s, "w0", want)); diff != "" {
 		t.Errorf("first cursor (-want +got):\n%s", diff)
 	}
@@ -170,7 +177,7 @@ func testFinishSync(t *testing.T, s contractStore) {
 	}
 	want := store.Cursor{WatchID: "w1", Token: "page-2", Wanted: 2, Done: 1, Holder: "h1", Message: "m1",
 		LeaseUntil: stored(t0.Add(3 * time.Minute)), HeldAt: stored(t0.Add(5 * time.Second)), Fetching: stored(t0.Add(5 * time.Second)),
-		SyncedAt: stored(t0.Add(3 * time.Second)), UpdatedAt: stored(t0.Add(3 * time.Second))}
+		SyncedAt: stored(t0.Add(3 * time.Second)), NotifiedAt: stored(t0.Add(2 * time.Second)), UpdatedAt: stored(t0.Add(3 * time.Second))}
 	if released {
 		t.Error("FinishSync released the lease with a notification unfetched")
 	}
@@ -184,7 +191,8 @@ func testFinishSync(t *testing.T, s contractStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = store.Cursor{WatchID: "w1", Wanted: 2, Done: 2, SyncedAt: stored(t0.Add(5 * time.Second)), UpdatedAt: stored(t0.Add(5 * time.Second))}
+	want = store.Cursor{WatchID: "w1", Wanted: 2, Done: 2, SyncedAt: stored(t0.Add(5 * time.Second)),
+		NotifiedAt: stored(t0.Add(2 * time.Second)), UpdatedAt: stored(t0.Add(5 * time.Second))}
 	if !released {
 		t.Error("FinishSync kept the lease with nothing left to fetch")
 	}
@@ -210,7 +218,7 @@ func testReleaseSync(t *testing.T, s contractStore) {
 		t.Fatal(err)
 	}
 	want := store.Cursor{WatchID: "w1", Wanted: 2, LastError: "boom 1", Failures: 2,
-		LeaseUntil: stored(t0.Add(time.Second)), UpdatedAt: stored(t0.Add(time.Second))}
+		LeaseUntil: stored(t0.Add(time.Second)), NotifiedAt: stored(t0), UpdatedAt: stored(t0.Add(time.Second))}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("after two failures (-want +got):\n%s", diff)
 	}

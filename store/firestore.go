@@ -304,7 +304,6 @@ func (u ChannelUpdate) updates() []firestore.Update {
 		{"syncedAt", u.SyncedAt},
 		{"stoppedAt", u.StoppedAt},
 		{"deleteAt", u.DeleteAt},
-		{"deliveredAt", u.DeliveredAt},
 	}
 	for _, f := range times {
 		if f.t != nil {

@@ -24,6 +24,12 @@ func (c Cursor) fields() []firestore.Update {
 		}
 		return s
 	}
+	optTime := func(t time.Time) any {
+		if t.IsZero() {
+			return firestore.Delete
+		}
+		return t
+	}
 	return []firestore.Update{
 		{Path: "token", Value: c.Token},
 		{Path: "page", Value: opt(c.Page)},
@@ -35,6 +41,7 @@ func (c Cursor) fields() []firestore.Update {
 		{Path: "heldAt", Value: c.HeldAt},
 		{Path: "fetching", Value: c.Fetching},
 		{Path: "syncedAt", Value: c.SyncedAt},
+		{Path: "notifiedAt", Value: optTime(c.NotifiedAt)},
 		{Path: "lastError", Value: opt(c.LastError)},
 		{Path: "failures", Value: c.Failures},
 		{Path: "updatedAt", Value: c.UpdatedAt},

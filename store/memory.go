@@ -73,7 +73,6 @@ func (c Channel) normal() Channel {
 	c.SyncedAt = normal(c.SyncedAt)
 	c.StoppedAt = normal(c.StoppedAt)
 	c.DeleteAt = normal(c.DeleteAt)
-	c.DeliveredAt = normal(c.DeliveredAt)
 	return c
 }
 
@@ -288,7 +287,6 @@ func (u ChannelUpdate) apply(c Channel) Channel {
 	set(&c.SyncedAt, u.SyncedAt)
 	set(&c.StoppedAt, u.StoppedAt)
 	set(&c.DeleteAt, u.DeleteAt)
-	set(&c.DeliveredAt, u.DeliveredAt)
 	return c
 }
 

@@ -5,18 +5,6 @@ import "time"
 // What operators need beyond the watches and their channels: the strays
 // Receive has seen, and the last Renew pass. `watchrelay status` reads both.
 
-// DeliveryEvery is how often at most Receive (and Sync, for a Gmail push)
-// records a channel's last delivery (Channel.DeliveredAt): one write per
-// channel per period, not one per notification. Its one reader is
-// `watchrelay status`, which shows it to say a channel delivers, so an
-// hour is fine-grained enough, and a channel with a notification every few
-// minutes costs Receive a read each and a write an hour.
-const DeliveryEvery = time.Hour
-
-// DeliveryDue reports whether a delivery at now is to be recorded on c:
-// its last one is DeliveryEvery old or more.
-func (c Channel) DeliveryDue(now time.Time) bool { return now.Sub(c.DeliveredAt) >= DeliveryEvery }
-
 // StrayState is where a stray is in its life.
 type StrayState string
 

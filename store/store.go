@@ -180,11 +180,6 @@ type Channel struct {
 	CreatedAt   time.Time         `firestore:"createdAt" json:"createdAt,omitzero"`
 	SyncedAt    time.Time         `firestore:"syncedAt" json:"syncedAt,omitzero"`
 	StoppedAt   time.Time         `firestore:"stoppedAt" json:"stoppedAt,omitzero"`
-	// DeliveredAt is when Receive last published a notification of the
-	// channel, written at most once per DeliveryEvery (an hour), so a busy
-	// channel costs Receive a read per notification and a write an hour;
-	// it may be up to that much behind.
-	DeliveredAt time.Time `firestore:"deliveredAt,omitempty" json:"deliveredAt,omitzero"`
 	// DeleteAt drives the Firestore TTL policy on channels. It is left out
 	// of the document while zero: the TTL policy deletes any document whose
 	// deleteAt is a past timestamp, and the zero time is one.
@@ -245,7 +240,6 @@ type ChannelUpdate struct {
 	SyncedAt    *time.Time
 	StoppedAt   *time.Time
 	DeleteAt    *time.Time
-	DeliveredAt *time.Time
 }
 
 // Lease is one claim on a watch by a pass. Holder is fresh for every claim,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/watchrelay/watchrelay/google"
@@ -24,7 +23,6 @@ import (
 // statusStore is what status reads; both stores have it.
 type statusStore interface {
 	Watches(ctx context.Context, state store.WatchState, limit int) ([]store.Watch, error)
-	Channel(ctx context.Context, id string) (store.Channel, error)
 	Strays(ctx context.Context, state store.StrayState, limit int) ([]store.Stray, error)
 	LastPass(ctx context.Context) (store.PassRecord, error)
 	Cursors(ctx context.Context, limit int) ([]store.Cursor, error)
@@ -43,8 +41,6 @@ const (
 	latestStrays = 5
 	// screenRows bounds each table of the text report; --json lists all.
 	screenRows = 20
-	// channelReads bounds the channel reads in flight at once.
-	channelReads = 8
 	// syncFailures is how many reads in a row Sync may fail (each one
 	// delivered again by Pub/Sub) before a person is asked to look.
 	syncFailures = 3
@@ -67,8 +63,8 @@ type report struct {
 	// Ended lists the failed and gone watches.
 	Ended []ended    `json:"ended,omitempty"`
 	Pass  passHealth `json:"pass"`
-	// Deliveries has one row per active watch: when its channel last
-	// delivered a notification.
+	// Deliveries has one row per active watch: when Sync last counted a
+	// notification of it.
 	Deliveries []delivery  `json:"deliveries,omitempty"`
 	Strays     strayHealth `json:"strays"`
 	// Sync lists the watches whose last Sync read failed.
@@ -115,9 +111,26 @@ type delivery struct {
 	Kind              string    `json:"kind"`
 	ChannelID         string    `json:"channelId,omitempty"`
 	ChannelExpiration time.Time `json:"channelExpiration,omitzero"`
-	// DeliveredAt is written at most once per store.DeliveryEvery (an
-	// hour), so it may be that much behind.
-	DeliveredAt time.Time `json:"deliveredAt,omitzero"`
+	// NotifiedAt is store.Cursor.NotifiedAt: written by Sync's claim of
+	// the watch's cursor, so it costs Receive nothing, and it may be up
+	// to a debounce behind.
+	NotifiedAt time.Time `json:"notifiedAt,omitzero"`
+	// Unrecorded says why a watch has no NotifiedAt whatever it
+	// receives: Sync keeps no cursor for it. "" when it has one.
+	Unrecorded string `json:"unrecorded,omitempty"`
+}
+
+// unrecorded says why Sync records no notification time for w (see
+// changes.Syncer.Handle: only the watches it reads changes for have a
+// cursor), or "" when it does.
+func unrecorded(w store.Watch) string {
+	switch {
+	case !w.WantsChanges():
+		return "changes off"
+	case google.FromBody(w.Kind) || !google.Reads(w.Kind):
+		return "no change reads"
+	}
+	return ""
 }
 
 type strayHealth struct {
@@ -131,11 +144,10 @@ type strayHealth struct {
 
 // observed is what status read from the store.
 type observed struct {
-	watches  []store.Watch
-	channels map[string]store.Channel // the active watches' channels, by id
-	pass     *store.PassRecord
-	strays   map[store.StrayState][]store.Stray
-	cursors  []store.Cursor
+	watches []store.Watch
+	pass    *store.PassRecord
+	strays  map[store.StrayState][]store.Stray
+	cursors []store.Cursor
 }
 
 // healthRules are the settings the rules depend on, from the config.
@@ -184,10 +196,10 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// observe reads what status needs: every watch, the active watches'
-// channels, the last pass and the strays, each state bounded.
+// observe reads what status needs: every watch and cursor, the last pass
+// and the strays, each state bounded.
 func observe(ctx context.Context, st statusStore) (observed, error) {
-	o := observed{channels: map[string]store.Channel{}, strays: map[store.StrayState][]store.Stray{}}
+	o := observed{strays: map[store.StrayState][]store.Stray{}}
 	var err error
 	if o.watches, err = st.Watches(ctx, "", 0); err != nil {
 		return o, err
@@ -203,39 +215,8 @@ func observe(ctx context.Context, st statusStore) (observed, error) {
 			return o, err
 		}
 	}
-	if o.cursors, err = st.Cursors(ctx, 0); err != nil {
-		return o, err
-	}
-	// One read per active watch, a few at a time.
-	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		first error
-		slots = make(chan struct{}, channelReads)
-	)
-	for _, w := range o.watches {
-		if w.State != store.WatchActive || w.ChannelID == "" {
-			continue
-		}
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			c, err := st.Channel(ctx, w.ChannelID)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				o.channels[c.ID] = c
-			case errors.Is(err, store.ErrNotFound):
-				// A watch names only channels whose record exists
-				// (docs/DESIGN.md); a pass may be replacing it.
-			case first == nil:
-				first = err
-			}
-		})
-	}
-	wg.Wait()
-	return o, first
+	o.cursors, err = st.Cursors(ctx, 0)
+	return o, err
 }
 
 // assess applies the rules to what was observed at now. It is pure, so the
@@ -248,14 +229,17 @@ func assess(now time.Time, h healthRules, o observed) report {
 		Strays:    strayHealth{Counts: map[store.StrayState]int{}},
 	}
 	problem := func(format string, a ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, a...)) }
+	notified := make(map[string]time.Time, len(o.cursors))
+	for _, c := range o.cursors {
+		notified[c.WatchID] = c.NotifiedAt
+	}
 
 	for _, w := range o.watches {
 		r.Watches[w.State]++
 		switch w.State {
 		case store.WatchActive:
-			c := o.channels[w.ChannelID]
 			r.Deliveries = append(r.Deliveries, delivery{WatchID: w.ID, Kind: w.Kind, ChannelID: w.ChannelID,
-				ChannelExpiration: w.ChannelExpiration, DeliveredAt: c.DeliveredAt})
+				ChannelExpiration: w.ChannelExpiration, NotifiedAt: notified[w.ID], Unrecorded: unrecorded(w)})
 			if reason := lateRenewal(now, h, w); reason != "" {
 				r.Overdue = append(r.Overdue, overdue{WatchID: w.ID, Kind: w.Kind, ChannelID: w.ChannelID,
 					ChannelExpiration: w.ChannelExpiration, Reason: reason})

@@ -43,13 +43,17 @@ func (r report) print(w io.Writer) error {
 	}
 	if len(r.Deliveries) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintln(tw, "ACTIVE WATCH\tKIND\tCHANNEL EXPIRES IN\tLAST DELIVERY")
+		fmt.Fprintln(tw, "ACTIVE WATCH\tKIND\tCHANNEL EXPIRES IN\tLAST NOTIFICATION")
 		for _, d := range r.Deliveries[:min(screenRows, len(r.Deliveries))] {
 			expires := "no channel"
 			if d.ChannelID != "" {
 				expires = human(d.ChannelExpiration.Sub(r.CheckedAt))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.WatchID, d.Kind, expires, ago(r.CheckedAt, d.DeliveredAt, "none yet"))
+			last := ago(r.CheckedAt, d.NotifiedAt, "none yet")
+			if d.Unrecorded != "" {
+				last = "not recorded (" + d.Unrecorded + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.WatchID, d.Kind, expires, last)
 		}
 		more(tw, len(r.Deliveries))
 	}

@@ -94,7 +94,7 @@ func TestStatusAssess(t *testing.T) {
 			[]string{"2 strays not stopped"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := observed{watches: tc.watches, pass: tc.pass, channels: map[string]store.Channel{}, strays: map[store.StrayState][]store.Stray{}}
+			o := observed{watches: tc.watches, pass: tc.pass, strays: map[store.StrayState][]store.Stray{}}
 			for _, s := range tc.strays {
 				o.strays[s.State] = append(o.strays[s.State], s)
 			}
@@ -115,7 +115,7 @@ func TestStatusAssess(t *testing.T) {
 // are listed but left alone; three are a person's.
 func TestStatusSync(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	o := observed{pass: &store.PassRecord{StartedAt: now.Add(-time.Minute)}, channels: map[string]store.Channel{},
+	o := observed{pass: &store.PassRecord{StartedAt: now.Add(-time.Minute)},
 		strays: map[store.StrayState][]store.Stray{}, cursors: []store.Cursor{
 			{WatchID: "ok", Token: "t"},
 			{WatchID: "blip", Failures: 2, LastError: "429 rateLimitExceeded"},
@@ -131,6 +131,36 @@ func TestStatusSync(t *testing.T) {
 	var out strings.Builder
 	if err := r.print(&out); err != nil || !strings.Contains(out.String(), "SYNC FAILING") {
 		t.Errorf("printed (%v):\n%s", err, out.String())
+	}
+}
+
+// Each active watch's row says when Sync last counted a notification of
+// it, from its cursor, or why nothing records one.
+func TestStatusDeliveries(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	active := func(id, kind string, changes *bool) store.Watch {
+		return store.Watch{ID: id, Kind: kind, State: store.WatchActive, Changes: changes}
+	}
+	o := observed{pass: &store.PassRecord{StartedAt: now.Add(-time.Minute)}, strays: map[store.StrayState][]store.Stray{},
+		watches: []store.Watch{
+			active("cal", "calendar.events", nil),                // notified: its cursor says when
+			active("fresh", "drive.changes", nil),                // no notification yet: no cursor
+			active("quiet", "calendar.events", store.Ptr(false)), // changes off: Sync keeps no cursor
+			active("users", "admin.directory.users", nil),        // the body is the change: no reads
+		},
+		cursors: []store.Cursor{{WatchID: "cal", NotifiedAt: now.Add(-5 * time.Hour)}}}
+	r := assess(now, healthRules{renewBefore: 90 * time.Minute, interval: 10 * time.Minute}, o)
+	var out strings.Builder
+	if err := r.print(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"LAST NOTIFICATION", "5h0m ago", "none yet", "not recorded (changes off)", "not recorded (no change reads)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("printed:\n%s\nwant it to say %q", out.String(), want)
+		}
+	}
+	if got := r.Deliveries[0]; !got.NotifiedAt.Equal(now.Add(-5*time.Hour)) || got.Unrecorded != "" {
+		t.Errorf("row of cal %+v, want its cursor's notifiedAt", got)
 	}
 }
 
@@ -157,14 +187,20 @@ func TestStatusStrays(t *testing.T) {
 }
 
 // statusEnv is a deployment on the emulators whose one watch has a live
-// channel, which delivered 3 minutes ago, and whose last pass ran a minute
-// ago: healthy. Each case of TestStatusOnEmulators breaks one thing.
+// channel, whose last notification Sync counted 3 minutes ago, and whose
+// last pass ran a minute ago: healthy. Each case of TestStatusOnEmulators
+// breaks one thing.
 func statusEnv(t *testing.T) (map[string]string, *store.Firestore) {
 	t.Helper()
 	_, env := onEmulators(t)
 	fs, w := addCalendarWatch(t, env)
 	ctx := context.Background()
-	if err := fs.UpdateChannel(ctx, w.ChannelID, store.ChannelUpdate{DeliveredAt: store.Ptr(time.Now().Add(-3 * time.Minute))}); err != nil {
+	notified := time.Now().Add(-3 * time.Minute)
+	c, _, err := fs.WantSync(ctx, store.SyncClaim{WatchID: w.ID, Holder: "h", Message: "m", Until: notified.Add(time.Minute), Now: notified})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fs.FinishSync(ctx, store.Finish{WatchID: w.ID, Holder: "h", Seen: c.Wanted, Now: notified}); err != nil {
 		t.Fatal(err)
 	}
 	if err := fs.RecordPass(ctx, store.PassRecord{StartedAt: time.Now().Add(-time.Minute), DurationMs: 840,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/firestore"
 
@@ -35,18 +36,39 @@ func CreateWatchWithoutDueAt(tb testing.TB, s any, w store.Watch) {
 		if err := s.CreateWatch(ctx, w); err != nil {
 			tb.Fatal(err)
 		}
-		// FIRESTORE_EMULATOR_HOST, set by New, points the client at the
-		// emulator, as the owner.
-		client, err := firestore.NewClient(ctx, space.(Space).Project)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		defer client.Close()
 		del := []firestore.Update{{Path: "dueAt", Value: firestore.Delete}}
-		if _, err := client.Collection(store.WatchesCollection).Doc(w.ID).Update(ctx, del); err != nil {
-			tb.Fatal(err)
-		}
+		rawUpdate(tb, space.(Space), store.WatchesCollection, w.ID, del)
 	default:
 		tb.Fatalf("no legacy watch can be made in a %T", s)
+	}
+}
+
+// MarkChannelDelivered writes deliveredAt on channel id of s (a
+// *store.Firestore this package opened), as versions of watchrelay before
+// store.Cursor.NotifiedAt did: Receive recorded a channel's last delivery
+// there, and documents written then still carry it.
+func MarkChannelDelivered(tb testing.TB, s *store.Firestore, id string, at time.Time) {
+	tb.Helper()
+	space, ok := spaces.Load(s)
+	if !ok {
+		tb.Fatalf("store %p was not opened by backend", s)
+	}
+	rawUpdate(tb, space.(Space), store.ChannelsCollection, id, []firestore.Update{{Path: "deliveredAt", Value: at}})
+}
+
+// rawUpdate updates a document of space behind its store's back, with a
+// client of its own.
+func rawUpdate(tb testing.TB, space Space, collection, id string, u []firestore.Update) {
+	tb.Helper()
+	ctx := context.Background()
+	// FIRESTORE_EMULATOR_HOST, set by New, points the client at the
+	// emulator, as the owner.
+	client, err := firestore.NewClient(ctx, space.Project)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer client.Close()
+	if _, err := client.Collection(collection).Doc(id).Update(ctx, u); err != nil {
+		tb.Fatal(err)
 	}
 }
