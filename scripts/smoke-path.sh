@@ -177,18 +177,8 @@ if [ -n "$published" ] && [ -n "$made_subscription" ]; then
   fi
 fi
 if [ -n "$published" ]; then
-  deadline=$(($(now) + timeout))
-  turn="" log_error=""
-  while :; do
-    if ! gc logging read "$sync_logs AND jsonPayload.message=\"sync skipped\" AND jsonPayload.watch=\"$channel\"" --limit=1 --format='value(jsonPayload.reason)'; then
-      log_error=$(first_line "$work/err")
-      break
-    fi
-    turn=$(cat "$work/out")
-    [ -z "$turn" ] || break
-    [ "$(now)" -lt "$deadline" ] || break
-    sleep "$poll"
-  done
+  log_until "$sync_logs AND jsonPayload.message=\"sync skipped\" AND jsonPayload.watch=\"$channel\"" 'value(jsonPayload.reason)'
+  turn=$log_line
   if [ -n "$turn" ]; then
     ok "Sync took the event's turn through its push subscription ($turn)"
   elif [ -n "$log_error" ]; then

@@ -100,6 +100,28 @@ echo "smoke: watchrelay in $project ($region)"
 # gc ARGS...: gcloud in the deployment's project; stdout to $work/out,
 # stderr to $work/err.
 gc() { gcloud "$@" --project="$project" --quiet >"$work/out" 2>"$work/err"; }
+# log_until FILTER FORMAT [STOP_FILTER STOP_FORMAT]: reads Cloud Logging
+# every $poll seconds, for at most $timeout, until FILTER has an entry (its
+# FORMAT in $log_line), STOP_FILTER has one ($log_stop), or a read fails
+# ($log_error).
+log_until() {
+  local deadline=$(($(now) + timeout))
+  log_line="" log_stop="" log_error=""
+  while :; do
+    if ! gc logging read "$1" --limit=1 --format="$2"; then
+      log_error=$(first_line "$work/err")
+      return 0
+    fi
+    log_line=$(cat "$work/out")
+    [ -z "$log_line" ] || return 0
+    if [ -n "${3:-}" ] && gc logging read "$3" --limit=1 --format="$4"; then
+      log_stop=$(cat "$work/out")
+      [ -z "$log_stop" ] || return 0
+    fi
+    [ "$(now)" -lt "$deadline" ] || return 0
+    sleep "$poll"
+  done
+}
 # The fix for a gcloud call that failed on access rather than on the thing.
 denied() { grep -qE 'PERMISSION_DENIED|does not have permission|status=\[403\]' "$work/err"; }
 roles_fix="the account running this needs the roles of terraform/roles.tf (terraform output deployer_roles; docs/deploy.md)"
@@ -223,22 +245,9 @@ if ! gc scheduler jobs run "$SMOKE_JOB" --location="$region"; then
     fail "cannot run the scheduler job $SMOKE_JOB: $(first_line "$work/err")" "terraform apply (in examples/quickstart/) creates it"
   fi
 else
-  deadline=$(($(now) + timeout))
-  summary="" pass_error="" log_error=""
-  while :; do
-    if ! gc logging read "$renew_log AND jsonPayload.message=\"renew pass done\" AND timestamp>=\"$since\"" --limit=1 --format='value(jsonPayload.summary)'; then
-      log_error=$(first_line "$work/err")
-      break
-    fi
-    summary=$(cat "$work/out")
-    [ -z "$summary" ] || break
-    if gc logging read "$renew_log AND jsonPayload.message=\"renew pass could not run\" AND timestamp>=\"$since\"" --limit=1 --format='value(jsonPayload.error)'; then
-      pass_error=$(cat "$work/out")
-    fi
-    [ -z "$pass_error" ] || break
-    [ "$(now)" -lt "$deadline" ] || break
-    sleep "$poll"
-  done
+  log_until "$renew_log AND jsonPayload.message=\"renew pass done\" AND timestamp>=\"$since\"" 'value(jsonPayload.summary)' \
+    "$renew_log AND jsonPayload.message=\"renew pass could not run\" AND timestamp>=\"$since\"" 'value(jsonPayload.error)'
+  summary=$log_line pass_error=$log_stop
   if [ -n "$summary" ]; then
     ok "the job $SMOKE_JOB ran Renew; its pass: $summary"
   elif [ -n "$log_error" ]; then
