@@ -18,23 +18,27 @@ import (
 // WATCHRELAY_ADDRESS is set, rather than ended for a deployment's mistake.
 var errNoAddress = errors.New("renew: no webhook address: set WATCHRELAY_ADDRESS or the watch's address")
 
-// due reports whether w needs a new channel at now: it has none, or its
-// channel expires within google.RenewThreshold.
-func (r *run) due(w store.Watch, now time.Time) bool {
-	if w.State != store.WatchActive {
-		return false
+// renewAt is when w's channel enters its renewal window, google.
+// RenewThreshold before it expires; the zero time (at once) when w has
+// none. due and dueAt both read it, so the pass and the due query agree to
+// the instant.
+func (r *run) renewAt(w store.Watch) time.Time {
+	if w.ChannelID == "" {
+		return time.Time{}
 	}
-	return w.ChannelID == "" || w.ChannelExpiration.Sub(now) < google.RenewThreshold(w, r.opts.RenewBefore)
+	return w.ChannelExpiration.Add(-google.RenewThreshold(w, r.opts.RenewBefore))
 }
 
-// dueAt is when w is next to be worked on (store.Watch.DueAt): once its
-// channel comes within google.RenewThreshold of expiring (at once when it
-// has none), and not before its RetryAt.
+// due reports whether w needs a new channel at now: it is active and its
+// renewal time has come.
+func (r *run) due(w store.Watch, now time.Time) bool {
+	return w.State == store.WatchActive && !r.renewAt(w).After(now)
+}
+
+// dueAt is when w is next to be worked on (store.Watch.DueAt): its
+// renewal time, and not before its RetryAt.
 func (r *run) dueAt(w store.Watch) time.Time {
-	var at time.Time
-	if w.ChannelID != "" {
-		at = w.ChannelExpiration.Add(-google.RenewThreshold(w, r.opts.RenewBefore))
-	}
+	at := r.renewAt(w)
 	if w.RetryAt.After(at) {
 		at = w.RetryAt
 	}
