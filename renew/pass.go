@@ -325,8 +325,9 @@ func (p *Pass) run(ctx context.Context) (Summary, error) {
 		r.leaseFor = time.Until(deadline) + time.Minute
 	}
 
+	r.sweepDue(ctx, p.capacity(claimUntil))
+	// After the sweep: the time it took is no longer the pass's to hand out.
 	limit := p.capacity(claimUntil)
-	r.sweepDue(ctx, limit)
 	f, err := p.find(ctx, limit)
 	if err != nil {
 		return Summary{}, err
