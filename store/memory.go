@@ -160,8 +160,7 @@ func (m *Memory) ReleaseWatch(_ context.Context, id, holder string, u WatchUpdat
 	if err != nil {
 		return err
 	}
-	m.watches[id] = u.apply(w, now).normal()
-	m.dated(id, u)
+	m.putWatch(w, u, now)
 	m.keep(events)
 	return nil
 }
@@ -191,8 +190,7 @@ func (m *Memory) EndWatch(_ context.Context, e End) (retired Channel, ended bool
 	if p.channel != nil {
 		m.channels[c.ID] = p.channel.apply(c).normal()
 	}
-	m.watches[w.ID] = p.watch.apply(w, e.Now).normal()
-	m.dated(w.ID, p.watch)
+	m.putWatch(w, p.watch, e.Now)
 	m.keep(p.events)
 	return p.retired, true, nil
 }
@@ -310,8 +308,7 @@ func (m *Memory) ActivateChannel(_ context.Context, a Activation) error {
 		m.channels[old.ID] = p.retire.apply(old).normal()
 	}
 	m.channels[c.ID] = p.channel.apply(c).normal()
-	m.watches[w.ID] = p.watch.apply(w, a.Now).normal()
-	m.dated(w.ID, p.watch)
+	m.putWatch(w, p.watch, a.Now)
 	m.keep(a.Events)
 	return nil
 }

@@ -21,7 +21,7 @@ func (m *Memory) SweepDue(_ context.Context, limit int, dueAt func(Watch) time.T
 	page, last := SweepPage{Read: len(ws)}, s.After
 	for _, w := range ws {
 		last = w.ID
-		if m.undated[w.ID] && needsDueAt(w) {
+		if m.undated[w.ID] { // ws holds active watches only
 			w.DueAt = normal(dueAt(w.clone()))
 			m.watches[w.ID] = w
 			delete(m.undated, w.ID)
@@ -54,4 +54,12 @@ func (m *Memory) dated(id string, u WatchUpdate) {
 	if u.due().DueAt != nil {
 		delete(m.undated, id)
 	}
+}
+
+// putWatch stores u applied to w, and what it does to w's dueAt; m.mu must
+// be held. Every write of a whole watch goes through it, so Memory marks a
+// watch dated exactly where Firestore would write the field.
+func (m *Memory) putWatch(w Watch, u WatchUpdate, now time.Time) {
+	m.watches[w.ID] = u.apply(w, now).normal()
+	m.dated(w.ID, u)
 }
