@@ -137,14 +137,37 @@ func (s *Syncer) Handle(ctx context.Context, t Trigger) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("%w: %v", ErrTransient, err)
 	case w.State != store.WatchActive:
 		return Outcome{Skipped: "watch is " + string(w.State)}, nil
-	case !w.WantsChanges():
-		return Outcome{Skipped: "watch has changes off"}, nil
-	case google.FromBody(w.Kind):
-		return s.fromBody(ctx, w, t.Notification)
-	case !google.Reads(w.Kind):
-		return Outcome{Skipped: "kind has no change reads: its events carry the resource"}, nil
 	}
-	return s.coalesce(ctx, w, t)
+	switch NoCursor(w) {
+	case "":
+		return s.coalesce(ctx, w, t)
+	case noCursorChangesOff:
+		return Outcome{Skipped: "watch has changes off"}, nil
+	}
+	if google.FromBody(w.Kind) {
+		return s.fromBody(ctx, w, t.Notification)
+	}
+	return Outcome{Skipped: "kind has no change reads: its events carry the resource"}, nil
+}
+
+const (
+	noCursorChangesOff = "changes off"
+	noCursorNoReads    = "no change reads"
+)
+
+// NoCursor says why Sync keeps no cursor for an active watch, and so
+// records none of its notifications (store.Cursor.NotifiedAt): its changes
+// are off, or its kind has none to read (the notification carries the
+// item, or Workspace's events the resource). "" when Sync reads w's
+// changes from a cursor. Handle and watchrelay status both decide by it.
+func NoCursor(w store.Watch) string {
+	switch {
+	case !w.WantsChanges():
+		return noCursorChangesOff
+	case google.FromBody(w.Kind) || !google.Reads(w.Kind):
+		return noCursorNoReads
+	}
+	return ""
 }
 
 // Retry makes the read a failed or cut-off one left owed (store.Cursor.Owed):

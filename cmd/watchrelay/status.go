@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchrelay/watchrelay/changes"
 	"github.com/watchrelay/watchrelay/google"
 	"github.com/watchrelay/watchrelay/internal/service"
 	"github.com/watchrelay/watchrelay/store"
@@ -120,19 +121,6 @@ type delivery struct {
 	Unrecorded string `json:"unrecorded,omitempty"`
 }
 
-// unrecorded says why Sync records no notification time for w (see
-// changes.Syncer.Handle: only the watches it reads changes for have a
-// cursor), or "" when it does.
-func unrecorded(w store.Watch) string {
-	switch {
-	case !w.WantsChanges():
-		return "changes off"
-	case google.FromBody(w.Kind) || !google.Reads(w.Kind):
-		return "no change reads"
-	}
-	return ""
-}
-
 type strayHealth struct {
 	// Counts by state; a count over strayCap means at least that many.
 	Counts map[store.StrayState]int `json:"counts"`
@@ -239,7 +227,7 @@ func assess(now time.Time, h healthRules, o observed) report {
 		switch w.State {
 		case store.WatchActive:
 			r.Deliveries = append(r.Deliveries, delivery{WatchID: w.ID, Kind: w.Kind, ChannelID: w.ChannelID,
-				ChannelExpiration: w.ChannelExpiration, NotifiedAt: notified[w.ID], Unrecorded: unrecorded(w)})
+				ChannelExpiration: w.ChannelExpiration, NotifiedAt: notified[w.ID], Unrecorded: changes.NoCursor(w)})
 			if reason := lateRenewal(now, h, w); reason != "" {
 				r.Overdue = append(r.Overdue, overdue{WatchID: w.ID, Kind: w.Kind, ChannelID: w.ChannelID,
 					ChannelExpiration: w.ChannelExpiration, Reason: reason})
