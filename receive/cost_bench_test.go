@@ -77,6 +77,11 @@ func BenchmarkReceiveFirestore(b *testing.B) {
 			b.ReportMetric(float64(t.Reads)/float64(n), "fs-reads/notification")
 			b.ReportMetric(float64(t.Writes)/float64(n), "fs-writes/notification")
 			b.Logf("%d notifications %v apart: %v", n, tc.spacing, t)
+			// The claim the table makes: at any rate, one read a
+			// notification and no write.
+			if t.Writes != 0 || t.Reads > n {
+				b.Errorf("%d notifications %v apart cost %v: want at most one read each and no write", n, tc.spacing, t)
+			}
 		})
 	}
 }
