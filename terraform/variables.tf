@@ -203,6 +203,9 @@ variable "public_receive" {
   description = "Grant roles/run.invoker to allUsers on Receive, which Google's push needs (it sends no credentials). Set false where an org policy (domain-restricted sharing) forbids allUsers, then turn off Receive's invoker IAM check with the receive_public_command output (docs/deploy.md)."
   type        = bool
   default     = true
+  # A root that passes its own null through (examples/quickstart) gets
+  # this default, written only here.
+  nullable = false
 }
 
 # --- Renew's behaviour (docs/DESIGN.md "Configuration") --------------------------

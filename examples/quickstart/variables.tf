@@ -36,15 +36,15 @@ variable "watches" {
 }
 
 variable "public_receive" {
-  description = "Make Receive public with an allUsers grant; false under domain-restricted sharing (docs/deploy.md)."
+  description = "Make Receive public with an allUsers grant; false under domain-restricted sharing (docs/deploy.md). Null: the module's default."
   type        = bool
-  default     = true
+  default     = null
 }
 
 variable "enable_gmail" {
-  description = "Wire the gmail.users kind; false under domain-restricted sharing unless the project is exempt (docs/deploy.md)."
+  description = "Wire the gmail.users kind; false under domain-restricted sharing unless the project is exempt (docs/deploy.md). Null: the module's default."
   type        = bool
-  default     = true
+  default     = null
 }
 
 variable "receive_domain" {
